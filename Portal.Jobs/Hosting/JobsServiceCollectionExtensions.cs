@@ -1,0 +1,44 @@
+using Hangfire;
+using Hangfire.PostgreSql;
+using Microsoft.Extensions.DependencyInjection;
+using Portal.Jobs.SelfCheck;
+
+namespace Portal.Jobs.Hosting;
+
+public static class JobsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Hangfire on the node's PostgreSQL database (its own schema) with a server in this process, and the job
+    /// classes. Code enqueues through the injected <see cref="IBackgroundJobClient"/>, never Hangfire's static API,
+    /// so that the storage is the one this host configured.
+    /// </summary>
+    public static IServiceCollection AddPortalJobs(this IServiceCollection services, string connectionString, JobsSettings settings, string serverName)
+    {
+        services.AddHangfire(configuration => configuration
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UsePostgreSqlStorage(
+                options => options.UseNpgsqlConnection(connectionString),
+                new PostgreSqlStorageOptions
+                {
+                    SchemaName = settings.Schema,
+                    PrepareSchemaIfNecessary = true,
+                    QueuePollInterval = settings.QueuePollInterval,
+                    EnableLongPolling = true,
+                    InvisibilityTimeout = settings.InvisibilityTimeout,
+                    UseSlidingInvisibilityTimeout = true,
+                }));
+
+        services.AddHangfireServer(options =>
+        {
+            options.ServerName = serverName;
+            options.WorkerCount = settings.WorkerCount;
+            options.Queues = JobQueues.All;
+            options.ShutdownTimeout = settings.ShutdownTimeout;
+        });
+
+        services.AddTransient<NodeSelfCheckJob>();
+        return services;
+    }
+}

@@ -1,0 +1,69 @@
+namespace Portal.Jobs.Operations;
+
+/// <summary>
+/// Where a job records the progress of the operation it runs. <c>Portal</c> implements it (the database and
+/// the live updates to browsers); the jobs here know only this interface.
+/// </summary>
+public interface IOperationJournal
+{
+    /// <summary>
+    /// Marks the operation running and returns a handle for this attempt. Steps finished by an earlier attempt
+    /// stay finished, so a retried or resumed job continues where the last one stopped.
+    /// </summary>
+    Task<IOperationRun> BeginAsync(Guid operationId, CancellationToken cancellationToken);
+}
+
+public enum OperationLogLevel
+{
+    Info,
+    Warning,
+    Error,
+}
+
+/// <summary>One attempt at running an operation. Not thread-safe: one job drives it.</summary>
+public interface IOperationRun : IAsyncDisposable
+{
+    Guid OperationId { get; }
+
+    /// <summary>When the operation was requested (enqueued); the self-check uses it for pick-up latency.</summary>
+    DateTimeOffset RequestedAt { get; }
+
+    /// <summary>When this attempt began.</summary>
+    DateTimeOffset AttemptStartedAt { get; }
+
+    bool IsStepDone(string stepKey);
+
+    /// <summary>The last checkpoint a step saved (JSON), for resuming a step part-way.</summary>
+    string? GetCheckpoint(string stepKey);
+
+    Task StartStepAsync(string stepKey, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reports progress inside the running step. Cheap to call often: writes and live updates are coalesced
+    /// to a few a second.
+    /// </summary>
+    ValueTask ReportAsync(StepProgress progress, CancellationToken cancellationToken);
+
+    Task SaveCheckpointAsync(string stepKey, string checkpointJson, CancellationToken cancellationToken);
+
+    Task CompleteStepAsync(string stepKey, string? summary, CancellationToken cancellationToken);
+
+    Task LogAsync(OperationLogLevel level, string message, CancellationToken cancellationToken);
+
+    /// <summary>Records a named result of the operation (shown with it, kept with it).</summary>
+    Task SetResultAsync(string name, string value, CancellationToken cancellationToken);
+
+    Task SucceedAsync(string? summary, CancellationToken cancellationToken);
+
+    Task FailAsync(string error, CancellationToken cancellationToken);
+}
+
+/// <summary>Counters of the running step. Totals are null when not known yet.</summary>
+public readonly record struct StepProgress(long ItemsDone, long? ItemsTotal, long BytesDone = 0, long? BytesTotal = null)
+{
+    /// <summary>The step's fraction done, from bytes when their total is known, else from items.</summary>
+    public double? Fraction =>
+        BytesTotal is > 0 ? Math.Clamp((double)BytesDone / BytesTotal.Value, 0, 1)
+        : ItemsTotal is > 0 ? Math.Clamp((double)ItemsDone / ItemsTotal.Value, 0, 1)
+        : null;
+}

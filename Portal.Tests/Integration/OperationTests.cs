@@ -1,0 +1,210 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Portal.Features.Audit;
+using Portal.Features.Identity;
+using Portal.Features.Operations;
+using Portal.Features.SelfCheck;
+using Portal.Infrastructure.Data;
+using Portal.Infrastructure.Security;
+using Portal.Jobs.Operations;
+using Portal.Jobs.SelfCheck;
+using Portal.Tests.Support;
+
+namespace Portal.Tests.Integration;
+
+[Collection(PortalAppCollection.Name)]
+public sealed class OperationTests(PortalAppFixture app)
+{
+    [Fact]
+    public async Task SelfCheck_RunsAsAJob_AndRecordsEveryStepAndFigure()
+    {
+        var updates = app.Services.GetRequiredService<OperationUpdates>();
+        var seen = new ConcurrentQueue<OperationSnapshot>();
+        using var subscription = updates.Subscribe(s =>
+        {
+            seen.Enqueue(s);
+            return Task.CompletedTask;
+        });
+
+        var id = await app.Services.GetRequiredService<SelfCheckService>().StartAsync(PortalAppFixture.Admin);
+        var done = await WaitFinishedAsync(id);
+
+        Assert.Equal(OperationState.Succeeded, done.State);
+        Assert.Equal(100, done.Percent);
+        Assert.All(done.Steps, s => Assert.Equal(StepState.Done, s.State));
+        Assert.Equal(NodeSelfCheckJob.Steps.Select(s => s.Key), done.Steps.Select(s => s.Key));
+        Assert.True(long.Parse(done.Result("disk.freeBytes")!, CultureInfo.InvariantCulture) > 0);
+        Assert.True(long.Parse(done.Result("disk.totalBytes")!, CultureInfo.InvariantCulture) >= long.Parse(done.Result("disk.freeBytes")!, CultureInfo.InvariantCulture));
+        Assert.True(double.Parse(done.Result("disk.writeMBps")!, CultureInfo.InvariantCulture) > 0);
+        Assert.True(double.Parse(done.Result("db.p95Ms")!, CultureInfo.InvariantCulture) >= double.Parse(done.Result("db.p50Ms")!, CultureInfo.InvariantCulture));
+        Assert.True(double.Parse(done.Result("job.pickupMs")!, CultureInfo.InvariantCulture) >= 0);
+        Assert.Equal(1, done.Attempts);
+
+        // Live updates reached subscribers as the job went, in order, ending with the finished state.
+        var mine = seen.Where(s => s.Id == id).ToList();
+        Assert.True(mine.Count >= 4, $"expected several live updates, saw {mine.Count}");
+        Assert.Equal(mine.Select(s => s.Percent).Order(), mine.Select(s => s.Percent));
+        Assert.Equal(OperationState.Succeeded, mine[^1].State);
+
+        await using var db = await app.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
+        var audit = await db.AuditEntries.Where(e => e.Action == "operation.start" && e.Details == $"Operation {id}").SingleAsync();
+        Assert.Equal(AuditOutcome.Succeeded, audit.Outcome);
+    }
+
+    [Theory]
+    [InlineData(PortalRoles.Reseller)]
+    [InlineData(PortalRoles.User)]
+    public async Task SelfCheck_ByNonAdmin_IsForbidden(string role)
+    {
+        await Assert.ThrowsAsync<PortalForbiddenException>(() =>
+            app.Services.GetRequiredService<SelfCheckService>().StartAsync(PortalAppFixture.ActorFor("x", role)));
+    }
+
+    [Fact]
+    public async Task Queries_ByNonAdmin_AreForbidden()
+    {
+        var queries = app.Services.GetRequiredService<OperationQueries>();
+        var reseller = PortalAppFixture.ActorFor("r", PortalRoles.Reseller);
+
+        await Assert.ThrowsAsync<PortalForbiddenException>(() => queries.ListAsync(reseller, new OperationListQuery()));
+        await Assert.ThrowsAsync<PortalForbiddenException>(() => queries.GetAsync(reseller, Guid.NewGuid()));
+        await Assert.ThrowsAsync<PortalForbiddenException>(() => queries.LogAsync(reseller, Guid.NewGuid(), 0));
+    }
+
+    [Fact]
+    public async Task Journal_ASecondAttempt_SkipsFinishedStepsAndKeepsCheckpoints()
+    {
+        var id = await CreateOperationAsync("resume-test", ["one", "two", "three"]);
+        var journal = app.Services.GetRequiredService<IOperationJournal>();
+
+        await using (var first = await journal.BeginAsync(id, CancellationToken.None))
+        {
+            await first.StepAsync("one", _ => Task.FromResult<string?>("first done"), CancellationToken.None);
+            await first.StartStepAsync("two", CancellationToken.None);
+            await first.SaveCheckpointAsync("two", "{\"copied\":42}", CancellationToken.None);
+            await first.ReportAsync(new StepProgress(42, 100), CancellationToken.None);
+            // The process dies here: no completion, no failure.
+        }
+
+        await using var second = await journal.BeginAsync(id, CancellationToken.None);
+        var ran = new List<string>();
+        foreach (var step in new[] { "one", "two", "three" })
+        {
+            await second.StepAsync(step, _ =>
+            {
+                ran.Add(step);
+                return Task.FromResult<string?>(null);
+            }, CancellationToken.None);
+        }
+
+        Assert.Equal(["two", "three"], ran);
+        var snapshot = await app.Services.GetRequiredService<OperationQueries>().GetAsync(PortalAppFixture.Admin, id);
+        Assert.Equal(2, snapshot!.Attempts);
+        Assert.Equal("first done", snapshot.Steps[0].Summary);
+        Assert.Equal(100, snapshot.Percent);
+    }
+
+    [Fact]
+    public async Task Journal_CheckpointSurvivesToTheNextAttempt()
+    {
+        var id = await CreateOperationAsync("checkpoint-test", ["copy"]);
+        var journal = app.Services.GetRequiredService<IOperationJournal>();
+        await using (var first = await journal.BeginAsync(id, CancellationToken.None))
+        {
+            await first.StartStepAsync("copy", CancellationToken.None);
+            await first.SaveCheckpointAsync("copy", "{\"offset\":1234}", CancellationToken.None);
+        }
+
+        await using var second = await journal.BeginAsync(id, CancellationToken.None);
+
+        Assert.Equal("{\"offset\":1234}", second.GetCheckpoint("copy"));
+        Assert.False(second.IsStepDone("copy"));
+    }
+
+    [Fact]
+    public async Task Journal_RapidProgress_IsCoalescedIntoAFewUpdates()
+    {
+        var id = await CreateOperationAsync("coalesce-test", ["work"]);
+        var journal = app.Services.GetRequiredService<IOperationJournal>();
+        var published = 0;
+        using var subscription = app.Services.GetRequiredService<OperationUpdates>().Subscribe(s =>
+        {
+            if (s.Id == id)
+            {
+                Interlocked.Increment(ref published);
+            }
+
+            return Task.CompletedTask;
+        });
+
+        await using (var run = await journal.BeginAsync(id, CancellationToken.None))
+        {
+            await run.StartStepAsync("work", CancellationToken.None);
+            var before = Volatile.Read(ref published);
+            for (var i = 1; i <= 5000; i++)
+            {
+                await run.ReportAsync(new StepProgress(i, 5000, i * 10L, 50000), CancellationToken.None);
+            }
+
+            var during = Volatile.Read(ref published) - before;
+            // 5000 reports in a tight loop fall within very few 250 ms windows.
+            Assert.InRange(during, 0, 5);
+            await run.CompleteStepAsync("work", "all done", CancellationToken.None);
+            await run.SucceedAsync(null, CancellationToken.None);
+        }
+
+        var snapshot = await app.Services.GetRequiredService<OperationQueries>().GetAsync(PortalAppFixture.Admin, id);
+        Assert.Equal(OperationState.Succeeded, snapshot!.State);
+    }
+
+    [Fact]
+    public async Task Journal_Failure_MarksTheStepAndLogsTheError()
+    {
+        var id = await CreateOperationAsync("failure-test", ["a", "b"]);
+        var journal = app.Services.GetRequiredService<IOperationJournal>();
+        await using (var run = await journal.BeginAsync(id, CancellationToken.None))
+        {
+            await run.StepAsync("a", _ => Task.FromResult<string?>(null), CancellationToken.None);
+            await run.StartStepAsync("b", CancellationToken.None);
+            await run.FailAsync("The child node did not answer; check that it is online and retry.", CancellationToken.None);
+        }
+
+        var queries = app.Services.GetRequiredService<OperationQueries>();
+        var snapshot = await queries.GetAsync(PortalAppFixture.Admin, id);
+        var log = await queries.LogAsync(PortalAppFixture.Admin, id, 0);
+
+        Assert.Equal(OperationState.Failed, snapshot!.State);
+        Assert.Equal(StepState.Failed, snapshot.Steps[1].State);
+        Assert.Contains("did not answer", snapshot.Error);
+        Assert.Contains(log, l => l.Level == OperationLogLevel.Error && l.Message.Contains("did not answer", StringComparison.Ordinal));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => journal.BeginAsync(id, CancellationToken.None));
+    }
+
+    private async Task<Guid> CreateOperationAsync(string kind, string[] steps)
+    {
+        var launcher = app.Services.GetRequiredService<OperationLauncher>();
+        var request = new OperationRequest(kind, kind, null, steps.Select(s => new OperationStepPlan(s, s)).ToArray());
+        // No job: the test drives the journal itself, as a job would.
+        return await launcher.StartAsync(PortalAppFixture.Admin, request, _ => "none");
+    }
+
+    private async Task<OperationSnapshot> WaitFinishedAsync(Guid id)
+    {
+        var queries = app.Services.GetRequiredService<OperationQueries>();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            var snapshot = await queries.GetAsync(PortalAppFixture.Admin, id);
+            if (snapshot is { IsFinished: true })
+            {
+                return snapshot;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"Operation {id} did not finish within 60 s.");
+    }
+}

@@ -1,0 +1,229 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Portal.Tests.Support;
+
+/// <summary>
+/// A Portal node running as its own process (the built Portal.dll), with its own database, port, mail root and job
+/// server: what production runs, and what keeps two nodes in one test truly apart (Hangfire keeps static state).
+/// </summary>
+public sealed partial class PortalNode : IAsyncDisposable
+{
+    private readonly ConcurrentQueue<string> _tail = new();
+    private readonly Dictionary<string, string> _settings;
+    private readonly string _logPath;
+    private Process? _process;
+    private TaskCompletionSource<string> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private PortalNode(string name, string connectionString, string folder, Dictionary<string, string> settings)
+    {
+        Name = name;
+        ConnectionString = connectionString;
+        Folder = folder;
+        MailRoot = Path.Combine(folder, "mail");
+        AdminPasswordFile = Path.Combine(folder, "admin-password");
+        _settings = settings;
+        _logPath = Path.Combine(folder, "node.log");
+    }
+
+    public string Name { get; }
+
+    public string ConnectionString { get; }
+
+    public string Folder { get; }
+
+    public string MailRoot { get; }
+
+    public string AdminPasswordFile { get; }
+
+    public const string AdminUserName = "admin";
+
+    public string AdminPassword => File.ReadAllText(AdminPasswordFile).Trim();
+
+    public int Port { get; private set; }
+
+    /// <summary>The node's address for HTTP clients in the tests.</summary>
+    public Uri BaseUrl => new($"http://127.0.0.1:{Port}/");
+
+    /// <summary>The node's address by host name (what an admin types when linking nodes).</summary>
+    public Uri HostUrl => new($"http://localhost:{Port}/");
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>Starts a node on a fresh database.</summary>
+    public static async Task<PortalNode> StartAsync(string name, IDictionary<string, string>? settings = null, string? connectionString = null)
+    {
+        connectionString ??= await TestDatabases.CreateAsync($"node {name}");
+        var folder = Path.Combine(TestEnvironment.RunFolder, "nodes", $"{name}-{Guid.NewGuid():N}"[..(name.Length + 9)]);
+        Directory.CreateDirectory(folder);
+        var node = new PortalNode(name, connectionString, folder, new Dictionary<string, string>(settings ?? new Dictionary<string, string>()));
+        await node.LaunchAsync(port: 0);
+        return node;
+    }
+
+    /// <summary>Starts the node's process again, on the same port and database (after a stop or a kill).</summary>
+    public Task RestartAsync() => LaunchAsync(Port);
+
+    /// <summary>Stops the node the way a service manager does (SIGTERM), letting it finish cleanly.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is not { HasExited: false } process)
+        {
+            return;
+        }
+
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString()]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>Ends the node's process at once (SIGKILL), as a crash or a power cut would.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>What the node printed last, for failure messages.</summary>
+    public string RecentOutput => string.Join(Environment.NewLine, _tail);
+
+    private async Task LaunchAsync(int port)
+    {
+        _listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var start = new ProcessStartInfo("dotnet", [TestEnvironment.PortalDll])
+        {
+            WorkingDirectory = Path.GetDirectoryName(TestEnvironment.PortalDll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        var env = start.Environment;
+        env["ASPNETCORE_ENVIRONMENT"] = "Production";
+        env["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        env["DOTNET_gcServer"] = "0";
+        env["ConnectionStrings__Portal"] = ConnectionString;
+        env["Portal__NodeName"] = Name;
+        env["Portal__MailRoot"] = MailRoot;
+        env["Portal__AllowInsecureHttp"] = "true";
+        env["Portal__Bootstrap__AdminUserName"] = AdminUserName;
+        env["Portal__Bootstrap__AdminPasswordFile"] = AdminPasswordFile;
+        env["Portal__Jobs__QueuePollInterval"] = "00:00:01";
+        env["Portal__SelfCheck__DiskProbeBytes"] = (8 * 1024 * 1024).ToString();
+        foreach (var (key, value) in _settings)
+        {
+            env[key.Replace(":", "__")] = value;
+        }
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => OnOutput(e.Data);
+        process.ErrorDataReceived += (_, e) => OnOutput(e.Data);
+        process.Exited += (_, _) => _listening.TrySetException(new InvalidOperationException($"Node {Name} exited with code {SafeExitCode(process)} while starting:{Environment.NewLine}{RecentOutput}"));
+        if (!File.Exists(TestEnvironment.PortalDll))
+        {
+            throw new InvalidOperationException($"{TestEnvironment.PortalDll} is missing: build the solution ({TestEnvironment.BuildConfiguration}) first.");
+        }
+
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+
+        var started = await _listening.Task.WaitAsync(TimeSpan.FromSeconds(90));
+        Port = new Uri(started).Port;
+        await WaitHealthyAsync();
+    }
+
+    private async Task WaitHealthyAsync()
+    {
+        using var http = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                var response = await http.GetAsync("healthz");
+                // Healthy, job server included: only then are jobs enqueued by a test picked up at once.
+                if (response.IsSuccessStatusCode
+                    && JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString() == "Healthy")
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            if (!IsRunning)
+            {
+                throw new InvalidOperationException($"Node {Name} stopped while starting:{Environment.NewLine}{RecentOutput}");
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"Node {Name} did not become healthy within 60 s:{Environment.NewLine}{RecentOutput}");
+    }
+
+    private void OnOutput(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_tail)
+        {
+            File.AppendAllText(_logPath, line + Environment.NewLine);
+        }
+
+        _tail.Enqueue(line);
+        while (_tail.Count > 200)
+        {
+            _tail.TryDequeue(out _);
+        }
+
+        if (ListeningPattern().Match(line) is { Success: true } match)
+        {
+            _listening.TrySetResult(match.Groups[1].Value);
+        }
+    }
+
+    private static string SafeExitCode(Process process)
+    {
+        try
+        {
+            return process.ExitCode.ToString();
+        }
+        catch (InvalidOperationException)
+        {
+            return "?";
+        }
+    }
+
+    [GeneratedRegex(@"Now listening on: (http://[0-9.]+:\d+)")]
+    private static partial Regex ListeningPattern();
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process?.Dispose();
+        await TestDatabases.DropAsync(ConnectionString);
+    }
+}

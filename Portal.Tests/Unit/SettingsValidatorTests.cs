@@ -1,0 +1,53 @@
+using Portal.Infrastructure.Configuration;
+
+namespace Portal.Tests.Unit;
+
+public sealed class SettingsValidatorTests
+{
+    private static IReadOnlyList<string> Validate(Action<PortalSettings> change)
+    {
+        var settings = new PortalSettings { MailRoot = "/var/lib/portal/mail" };
+        change(settings);
+        var result = new PortalSettingsValidator().Validate(null, settings);
+        return result.Failed ? result.Failures!.ToList() : [];
+    }
+
+    [Fact]
+    public void Defaults_AreValid() => Assert.Empty(Validate(_ => { }));
+
+    [Theory]
+    [InlineData("https://evil.example/path", "not an origin")]
+    [InlineData("panel.example.com", "not an origin")]
+    public void AllowedOrigins_MustBeOrigins(string origin, string message) =>
+        Assert.Contains(Validate(s => s.Security.AllowedOrigins.Add(origin)), f => f.Contains(message, StringComparison.Ordinal));
+
+    [Fact]
+    public void PlainHttpPublicUrl_IsAllowedOnlyWithTheDevelopmentSetting()
+    {
+        Assert.NotEmpty(Validate(s => s.PublicUrl = "http://localhost:5080"));
+        Assert.Empty(Validate(s =>
+        {
+            s.PublicUrl = "http://localhost:5080";
+            s.AllowInsecureHttp = true;
+        }));
+    }
+
+    [Fact]
+    public void OutOfRangeNumbers_NameTheSettingAndItsRange()
+    {
+        var failures = Validate(s =>
+        {
+            s.Distribution.ChildAccountRetentionDays = -1;
+            s.Security.MaxFailedSignIns = 0;
+            s.SelfCheck.DiskProbeBytes = 10;
+        });
+
+        Assert.Contains(failures, f => f.StartsWith("Portal:Distribution:ChildAccountRetentionDays must be between 0 and 365", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Portal:Security:MaxFailedSignIns must be between 1 and 100", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Portal:SelfCheck:DiskProbeBytes must be between", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void BootstrapAdminName_MustBeAValidUserName() =>
+        Assert.Contains(Validate(s => s.Bootstrap.AdminUserName = "Admin User"), f => f.Contains("Portal:Bootstrap:AdminUserName", StringComparison.Ordinal));
+}

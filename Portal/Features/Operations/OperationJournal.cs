@@ -1,0 +1,284 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Portal.Infrastructure.Configuration;
+using Portal.Infrastructure.Data;
+using Portal.Jobs.Operations;
+
+namespace Portal.Features.Operations;
+
+/// <summary>
+/// Records what jobs report about their operations in the database and publishes each change to open browsers.
+/// Progress inside a step is coalesced to one write and one live update per <c>Portal:Operations:ProgressInterval</c>;
+/// step changes, log lines and the end are written at once.
+/// </summary>
+public sealed class OperationJournal(
+    IDbContextFactory<PortalDbContext> dbFactory,
+    OperationUpdates updates,
+    TimeProvider clock,
+    IOptions<PortalSettings> settings) : IOperationJournal
+{
+    private readonly OperationUpdates _updates = updates;
+    private readonly TimeProvider _clock = clock;
+    private readonly TimeSpan _progressInterval = settings.Value.Operations.ProgressInterval;
+
+    public async Task<IOperationRun> BeginAsync(Guid operationId, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var operation = await db.Operations.AsNoTracking().SingleOrDefaultAsync(o => o.Id == operationId, cancellationToken)
+            ?? throw new InvalidOperationException($"Operation {operationId} does not exist; the job has nothing to run.");
+        if (operation.IsFinished)
+        {
+            throw new InvalidOperationException($"Operation {operationId} already ended ({operation.State}); it is not run again.");
+        }
+
+        var lastLogId = await db.OperationLog.Where(l => l.OperationId == operationId)
+            .OrderByDescending(l => l.Id).Select(l => l.Id).FirstOrDefaultAsync(cancellationToken);
+
+        var now = _clock.GetUtcNow();
+        operation.State = OperationState.Running;
+        operation.StartedAt ??= now;
+        operation.Attempts++;
+        foreach (var step in operation.Steps.Where(s => s.State is StepState.Running or StepState.Failed))
+        {
+            // An earlier attempt stopped inside this step; it runs again (from its checkpoint, if it saved one).
+            step.State = StepState.Pending;
+        }
+
+        var run = new Run(this, operation, lastLogId, now);
+        await run.FlushAsync(cancellationToken);
+        return run;
+    }
+
+    internal async Task<long> AppendLogAsync(Guid operationId, OperationLogLevel level, string message, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var entry = new OperationLogEntry
+        {
+            OperationId = operationId,
+            At = _clock.GetUtcNow(),
+            Level = level,
+            Message = message.Length > 4000 ? message[..4000] : message,
+        };
+        db.OperationLog.Add(entry);
+        await db.SaveChangesAsync(ct);
+        return entry.Id;
+    }
+
+    private async Task SaveAsync(Operation state, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var row = await db.Operations.SingleAsync(o => o.Id == state.Id, ct);
+        row.State = state.State;
+        row.Percent = state.Percent;
+        row.CurrentStep = state.CurrentStep;
+        row.ItemsDone = state.ItemsDone;
+        row.ItemsTotal = state.ItemsTotal;
+        row.BytesDone = state.BytesDone;
+        row.BytesTotal = state.BytesTotal;
+        row.Rate = state.Rate;
+        row.RateUnit = state.RateUnit;
+        row.EstimatedRemaining = state.EstimatedRemaining;
+        row.Steps = state.Steps.Select(Copy).ToList();
+        row.Results = state.Results.Select(r => new OperationResult { Name = r.Name, Value = r.Value }).ToList();
+        row.Summary = state.Summary;
+        row.Error = state.Error;
+        row.StartedAt = state.StartedAt;
+        row.FinishedAt = state.FinishedAt;
+        row.UpdatedAt = state.UpdatedAt;
+        row.Attempts = state.Attempts;
+        await db.SaveChangesAsync(ct);
+    }
+
+    private static OperationStep Copy(OperationStep s) => new()
+    {
+        Key = s.Key,
+        Title = s.Title,
+        Weight = s.Weight,
+        State = s.State,
+        StartedAt = s.StartedAt,
+        FinishedAt = s.FinishedAt,
+        Summary = s.Summary,
+        Checkpoint = s.Checkpoint,
+    };
+
+    private sealed class Run(OperationJournal journal, Operation state, long lastLogId, DateTimeOffset startedAt) : IOperationRun
+    {
+        private readonly DateTimeOffset _attemptStartedAt = startedAt;
+        private readonly TimeSpan _interval = journal._progressInterval;
+        private DateTimeOffset _lastFlush = DateTimeOffset.MinValue;
+        private bool _dirty;
+        private long _lastLogId = lastLogId;
+        private DateTimeOffset _stepStartedAt = startedAt;
+        private StepProgress _stepBaseline;
+        private bool _baselineSet;
+
+        public Guid OperationId => state.Id;
+
+        public DateTimeOffset RequestedAt => state.RequestedAt;
+
+        public DateTimeOffset AttemptStartedAt => _attemptStartedAt;
+
+        public bool IsStepDone(string stepKey) => Step(stepKey).State == StepState.Done;
+
+        public string? GetCheckpoint(string stepKey) => Step(stepKey).Checkpoint;
+
+        public async Task StartStepAsync(string stepKey, CancellationToken cancellationToken)
+        {
+            var step = Step(stepKey);
+            var now = Now;
+            step.State = StepState.Running;
+            step.StartedAt ??= now;
+            state.CurrentStep = stepKey;
+            state.ItemsDone = 0;
+            state.ItemsTotal = null;
+            state.BytesDone = 0;
+            state.BytesTotal = null;
+            state.Rate = null;
+            state.EstimatedRemaining = null;
+            _stepStartedAt = now;
+            _stepBaseline = default;
+            _baselineSet = false;
+            UpdatePercent(null);
+            await FlushAsync(cancellationToken);
+        }
+
+        public ValueTask ReportAsync(StepProgress progress, CancellationToken cancellationToken)
+        {
+            if (!_baselineSet)
+            {
+                // Work already done when this attempt reached the step (a resumed copy) does not count towards its rate.
+                _stepBaseline = progress;
+                _baselineSet = true;
+                _stepStartedAt = Now;
+            }
+
+            state.ItemsDone = progress.ItemsDone;
+            state.ItemsTotal = progress.ItemsTotal;
+            state.BytesDone = progress.BytesDone;
+            state.BytesTotal = progress.BytesTotal;
+            UpdateRate(progress);
+            UpdatePercent(progress.Fraction);
+            _dirty = true;
+
+            return Now - _lastFlush >= _interval ? new ValueTask(FlushAsync(cancellationToken)) : ValueTask.CompletedTask;
+        }
+
+        public async Task SaveCheckpointAsync(string stepKey, string checkpointJson, CancellationToken cancellationToken)
+        {
+            Step(stepKey).Checkpoint = checkpointJson;
+            await FlushAsync(cancellationToken);
+        }
+
+        public async Task CompleteStepAsync(string stepKey, string? summary, CancellationToken cancellationToken)
+        {
+            var step = Step(stepKey);
+            step.State = StepState.Done;
+            step.FinishedAt = Now;
+            step.Summary = summary;
+            step.Checkpoint = null;
+            state.Rate = null;
+            state.EstimatedRemaining = null;
+            UpdatePercent(null);
+            await FlushAsync(cancellationToken);
+        }
+
+        public async Task LogAsync(OperationLogLevel level, string message, CancellationToken cancellationToken)
+        {
+            _lastLogId = await journal.AppendLogAsync(state.Id, level, message, cancellationToken);
+            await FlushAsync(cancellationToken);
+        }
+
+        public async Task SetResultAsync(string name, string value, CancellationToken cancellationToken)
+        {
+            state.Results.RemoveAll(r => r.Name == name);
+            state.Results.Add(new OperationResult { Name = name, Value = value });
+            await FlushAsync(cancellationToken);
+        }
+
+        public async Task SucceedAsync(string? summary, CancellationToken cancellationToken)
+        {
+            state.State = OperationState.Succeeded;
+            state.Summary = summary;
+            state.Percent = 100;
+            state.CurrentStep = null;
+            state.Rate = null;
+            state.EstimatedRemaining = null;
+            state.FinishedAt = Now;
+            await FlushAsync(cancellationToken);
+        }
+
+        public async Task FailAsync(string error, CancellationToken cancellationToken)
+        {
+            if (state.CurrentStep is { } current && Step(current).State == StepState.Running)
+            {
+                Step(current).State = StepState.Failed;
+                Step(current).FinishedAt = Now;
+            }
+
+            state.State = OperationState.Failed;
+            state.Error = error.Length > 4000 ? error[..4000] : error;
+            state.Rate = null;
+            state.EstimatedRemaining = null;
+            state.FinishedAt = Now;
+            _lastLogId = await journal.AppendLogAsync(state.Id, OperationLogLevel.Error, error, cancellationToken);
+            await FlushAsync(cancellationToken);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_dirty)
+            {
+                await FlushAsync(CancellationToken.None);
+            }
+        }
+
+        internal async Task FlushAsync(CancellationToken cancellationToken)
+        {
+            state.UpdatedAt = Now;
+            await journal.SaveAsync(state, cancellationToken);
+            _lastFlush = Now;
+            _dirty = false;
+            journal._updates.Publish(OperationSnapshot.From(state, _lastLogId));
+        }
+
+        private DateTimeOffset Now => journal._clock.GetUtcNow();
+
+        private OperationStep Step(string key) =>
+            state.Steps.FirstOrDefault(s => s.Key == key)
+            ?? throw new InvalidOperationException($"Operation {state.Id} ({state.Kind}) has no step \"{key}\".");
+
+        private void UpdateRate(StepProgress progress)
+        {
+            var seconds = (Now - _stepStartedAt).TotalSeconds;
+            var byBytes = progress.BytesTotal is > 0 || progress.BytesDone > 0;
+            var done = byBytes ? progress.BytesDone - _stepBaseline.BytesDone : progress.ItemsDone - _stepBaseline.ItemsDone;
+            if (seconds < 0.2 || done <= 0)
+            {
+                return;
+            }
+
+            var rate = done / seconds;
+            state.Rate = rate;
+            state.RateUnit = byBytes ? RateUnit.Bytes : RateUnit.Items;
+            var remaining = byBytes ? progress.BytesTotal - progress.BytesDone : progress.ItemsTotal - progress.ItemsDone;
+            state.EstimatedRemaining = remaining is >= 0 ? TimeSpan.FromSeconds(remaining.Value / rate) : null;
+        }
+
+        private void UpdatePercent(double? runningFraction)
+        {
+            var total = state.Steps.Sum(s => s.Weight);
+            if (total <= 0)
+            {
+                return;
+            }
+
+            var done = state.Steps.Where(s => s.State == StepState.Done).Sum(s => s.Weight);
+            if (runningFraction is { } fraction && state.CurrentStep is { } current && Step(current).State == StepState.Running)
+            {
+                done += Step(current).Weight * fraction;
+            }
+
+            state.Percent = Math.Round(100 * done / total, 1);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using Portal.Jobs.Operations;
+
+namespace Portal.Features.Operations;
+
+/// <summary>What the UI shows of an operation: an immutable copy, safe to hand to any number of circuits.</summary>
+public sealed record OperationSnapshot(
+    Guid Id,
+    string Kind,
+    string Title,
+    string? Target,
+    OperationState State,
+    double Percent,
+    string? CurrentStep,
+    long ItemsDone,
+    long? ItemsTotal,
+    long BytesDone,
+    long? BytesTotal,
+    double? Rate,
+    RateUnit RateUnit,
+    TimeSpan? EstimatedRemaining,
+    IReadOnlyList<StepSnapshot> Steps,
+    IReadOnlyList<KeyValuePair<string, string>> Results,
+    string? Summary,
+    string? Error,
+    string RequestedBy,
+    DateTimeOffset RequestedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    DateTimeOffset UpdatedAt,
+    int Attempts,
+    long LastLogId)
+{
+    public bool IsFinished => State is OperationState.Succeeded or OperationState.Failed or OperationState.Cancelled;
+
+    public string? CurrentStepTitle => Steps.FirstOrDefault(s => s.Key == CurrentStep)?.Title;
+
+    public string? Result(string name) => Results.FirstOrDefault(r => r.Key == name).Value;
+
+    public static OperationSnapshot From(Operation o, long lastLogId) => new(
+        o.Id, o.Kind, o.Title, o.Target, o.State, o.Percent, o.CurrentStep, o.ItemsDone, o.ItemsTotal, o.BytesDone, o.BytesTotal,
+        o.Rate, o.RateUnit, o.EstimatedRemaining,
+        o.Steps.Select(s => new StepSnapshot(s.Key, s.Title, s.State, s.StartedAt, s.FinishedAt, s.Summary)).ToArray(),
+        o.Results.Select(r => KeyValuePair.Create(r.Name, r.Value)).ToArray(),
+        o.Summary, o.Error, o.RequestedBy, o.RequestedAt, o.StartedAt, o.FinishedAt, o.UpdatedAt, o.Attempts, lastLogId);
+}
+
+public sealed record StepSnapshot(string Key, string Title, StepState State, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Summary);
+
+public sealed record LogLine(long Id, DateTimeOffset At, OperationLogLevel Level, string Message);

@@ -1,0 +1,37 @@
+using Hangfire;
+using Npgsql;
+using Portal.Features.Operations;
+using Portal.Infrastructure.Security;
+using Portal.Jobs.Operations;
+using Portal.Jobs.SelfCheck;
+
+namespace Portal.Features.SelfCheck;
+
+/// <summary>Starts the node self-check (admins only), from the UI or the API alike.</summary>
+public sealed class SelfCheckService(OperationLauncher launcher, IBackgroundJobClient jobs)
+{
+    public Task<Guid> StartAsync(Actor actor, CancellationToken cancellationToken = default)
+    {
+        if (!actor.IsAdmin)
+        {
+            throw new PortalForbiddenException("Only admins can run the node self-check.");
+        }
+
+        var request = new OperationRequest(NodeSelfCheckJob.Kind, "Node self-check", null, NodeSelfCheckJob.Steps);
+        return launcher.StartAsync(actor, request,
+            id => jobs.Enqueue<NodeSelfCheckJob>(job => job.RunAsync(id, CancellationToken.None)),
+            cancellationToken);
+    }
+}
+
+/// <summary>The self-check's view of this node: its mail root and a database round trip.</summary>
+internal sealed class NodeProbe(NpgsqlDataSource dataSource, Microsoft.Extensions.Options.IOptions<Portal.Infrastructure.Configuration.PortalSettings> settings) : INodeProbe
+{
+    public string MailRoot => settings.Value.MailRoot;
+
+    public async Task PingDatabaseAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT 1");
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
+}

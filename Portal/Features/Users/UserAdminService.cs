@@ -1,0 +1,182 @@
+using System.ComponentModel.DataAnnotations;
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Portal.Features.Audit;
+using Portal.Features.Identity;
+using Portal.Infrastructure.Data;
+using Portal.Infrastructure.Security;
+
+namespace Portal.Features.Users;
+
+public sealed record NewUser(string UserName, string? Email, string Role, string? Password);
+
+public sealed record CreatedUser(string Id, string UserName, string Role, string? GeneratedPassword);
+
+public sealed record UserRow(string Id, string UserName, string? Email, string Role, bool LockedOut, DateTimeOffset CreatedAt);
+
+public sealed record UserQuery(string? Search = null, string? Role = null, int Skip = 0, int Take = 25);
+
+public sealed record UserPage(IReadOnlyList<UserRow> Items, int Total);
+
+/// <summary>
+/// Admins create resellers and users, list them and lock or unlock them. Every rule is checked here, whoever calls
+/// (a page or an API), and every change or refusal is audited.
+/// </summary>
+public sealed partial class UserAdminService(
+    IServiceScopeFactory scopes,
+    IDbContextFactory<PortalDbContext> dbFactory,
+    AuditLog audit,
+    TimeProvider clock)
+{
+    /// <summary>Roles an admin may give to a new user.</summary>
+    public static readonly IReadOnlyList<string> AssignableRoles = [PortalRoles.Reseller, PortalRoles.User];
+
+    [GeneratedRegex("^[a-z][a-z0-9._-]{2,31}$")]
+    private static partial Regex UserNamePattern();
+
+    public async Task<CreatedUser> CreateAsync(Actor actor, NewUser request, CancellationToken cancellationToken = default)
+    {
+        var target = request.UserName?.Trim() ?? "";
+        await RequireAdminAsync(actor, "user.create", target, cancellationToken);
+
+        var problems = new List<string>();
+        if (!UserNamePattern().IsMatch(target))
+        {
+            problems.Add("The user name must be 3-32 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter.");
+        }
+
+        if (!AssignableRoles.Contains(request.Role))
+        {
+            problems.Add($"The role must be one of: {string.Join(", ", AssignableRoles)}.");
+        }
+
+        var email = string.IsNullOrWhiteSpace(request.Email) ? null : request.Email.Trim();
+        if (email is not null && !new EmailAddressAttribute().IsValid(email))
+        {
+            problems.Add($"\"{email}\" is not an email address; give one like owner@example.com, or leave it empty.");
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        if (problems.Count == 0 && await users.FindByNameAsync(target) is not null)
+        {
+            problems.Add($"A user named \"{target}\" already exists; choose another name.");
+        }
+
+        var generated = string.IsNullOrEmpty(request.Password) ? GeneratePassword() : null;
+        var password = request.Password is { Length: > 0 } given ? given : generated!;
+        if (problems.Count == 0)
+        {
+            foreach (var validator in users.PasswordValidators)
+            {
+                var check = await validator.ValidateAsync(users, new PortalUser { UserName = target }, password);
+                problems.AddRange(check.Errors.Select(e => e.Description));
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            await audit.RecordAsync(actor, "user.create", target, AuditOutcome.Refused, string.Join(" ", problems), cancellationToken);
+            throw new PortalValidationException("The user was not created: " + string.Join(" ", problems), problems);
+        }
+
+        var user = new PortalUser { UserName = target, Email = email, CreatedAt = clock.GetUtcNow(), LockoutEnabled = true };
+        var created = await users.CreateAsync(user, password);
+        if (created.Succeeded)
+        {
+            created = await users.AddToRoleAsync(user, request.Role);
+        }
+
+        if (!created.Succeeded)
+        {
+            var errors = created.Errors.Select(e => e.Description).ToArray();
+            await audit.RecordAsync(actor, "user.create", target, AuditOutcome.Failed, string.Join(" ", errors), cancellationToken);
+            throw new PortalValidationException("The user was not created: " + string.Join(" ", errors), errors);
+        }
+
+        await audit.RecordAsync(actor, "user.create", target, AuditOutcome.Succeeded, $"Role {request.Role}", cancellationToken);
+        return new CreatedUser(user.Id, target, request.Role, generated);
+    }
+
+    public async Task<UserPage> ListAsync(Actor actor, UserQuery query, CancellationToken cancellationToken = default)
+    {
+        if (!actor.IsAdmin)
+        {
+            throw new PortalForbiddenException("Only admins can list users.");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var rows =
+            from u in db.Users.AsNoTracking()
+            join ur in db.UserRoles on u.Id equals ur.UserId
+            join r in db.Roles on ur.RoleId equals r.Id
+            select new { u, Role = r.Name! };
+        if (!string.IsNullOrWhiteSpace(query.Search))
+        {
+            var term = query.Search.Trim().ToLowerInvariant();
+            rows = rows.Where(x => x.u.UserName!.Contains(term) || (x.u.Email != null && x.u.Email.ToLower().Contains(term)));
+        }
+
+        if (!string.IsNullOrWhiteSpace(query.Role))
+        {
+            rows = rows.Where(x => x.Role == query.Role);
+        }
+
+        var now = clock.GetUtcNow();
+        var total = await rows.CountAsync(cancellationToken);
+        var page = await rows.OrderBy(x => x.u.UserName)
+            .Skip(Math.Max(0, query.Skip)).Take(Math.Clamp(query.Take, 1, 200))
+            .Select(x => new UserRow(x.u.Id, x.u.UserName!, x.u.Email, x.Role, x.u.LockoutEnd != null && x.u.LockoutEnd > now, x.u.CreatedAt))
+            .ToListAsync(cancellationToken);
+        return new UserPage(page, total);
+    }
+
+    public async Task SetLockedAsync(Actor actor, string userId, bool locked, CancellationToken cancellationToken = default)
+    {
+        var action = locked ? "user.lock" : "user.unlock";
+        await RequireAdminAsync(actor, action, userId, cancellationToken);
+        await using var scope = scopes.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        var user = await users.FindByIdAsync(userId);
+        if (user is null)
+        {
+            await audit.RecordAsync(actor, action, userId, AuditOutcome.Refused, "No such user.", cancellationToken);
+            throw new PortalValidationException("That user does not exist (it may have been deleted); reload the list.");
+        }
+
+        if (user.Id == actor.UserId)
+        {
+            await audit.RecordAsync(actor, action, user.UserName, AuditOutcome.Refused, "Admins cannot lock themselves out.", cancellationToken);
+            throw new PortalValidationException("You cannot lock your own account; ask another admin.");
+        }
+
+        await users.SetLockoutEnabledAsync(user, true);
+        await users.SetLockoutEndDateAsync(user, locked ? DateTimeOffset.MaxValue : null);
+        if (!locked)
+        {
+            await users.ResetAccessFailedCountAsync(user);
+        }
+
+        // Signs the user out of open sessions at the next validation.
+        await users.UpdateSecurityStampAsync(user);
+        await audit.RecordAsync(actor, action, user.UserName, AuditOutcome.Succeeded, null, cancellationToken);
+    }
+
+    private async Task RequireAdminAsync(Actor actor, string action, string target, CancellationToken ct)
+    {
+        if (!actor.IsAdmin)
+        {
+            await audit.RecordAsync(actor, action, target, AuditOutcome.Refused, "Not an admin.", ct);
+            throw new PortalForbiddenException("Only admins can manage users.");
+        }
+    }
+
+    /// <summary>A random password of 20 characters from an alphabet without look-alikes (about 112 bits).</summary>
+    public static string GeneratePassword()
+    {
+        const string alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
+        return RandomNumberGenerator.GetString(alphabet, 20);
+    }
+}

@@ -1,0 +1,91 @@
+using System.ComponentModel.DataAnnotations;
+using Portal.Jobs.Hosting;
+using Portal.Jobs.SelfCheck;
+
+namespace Portal.Infrastructure.Configuration;
+
+/// <summary>
+/// Everything a node is configured with (section <c>Portal</c>); <c>appsettings.sample.json</c> explains each
+/// setting. Validated at start-up by <see cref="PortalSettingsValidator"/>.
+/// </summary>
+public sealed class PortalSettings
+{
+    public const string Section = "Portal";
+
+    /// <summary>This node's name: shown in the UI and used in its cookie names, so two nodes on one host never mix sessions.</summary>
+    [Required(ErrorMessage = "Portal:NodeName is required, for example \"parent\".")]
+    [RegularExpression("^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$", ErrorMessage = "Portal:NodeName may hold letters, digits, '-' and '_' (at most 50), starting with a letter or digit.")]
+    public string NodeName { get; set; } = "portal";
+
+    /// <summary>The base URL users and other nodes reach this node at (https://panel.example.com). Optional.</summary>
+    public string? PublicUrl { get; set; }
+
+    /// <summary>The folder that holds this node's mail (Maildir trees). Must be an absolute path.</summary>
+    [Required(ErrorMessage = "Portal:MailRoot is required: the absolute path of the folder that holds this node's mail.")]
+    public string MailRoot { get; set; } = "/var/lib/portal/mail";
+
+    /// <summary>Where themes (the JSON files of wwwroot-themes/) are read from. Defaults to the app's themes/ folder.</summary>
+    public string? ThemesPath { get; set; }
+
+    /// <summary>
+    /// Development and tests only: allows plain HTTP where TLS is otherwise required (session cookies without the
+    /// Secure flag, links to nodes over http://). Never turn it on for a node reachable from a network.
+    /// </summary>
+    public bool AllowInsecureHttp { get; set; }
+
+    /// <summary>Apply pending database migrations when the node starts (otherwise run <c>Portal migrate</c>).</summary>
+    public bool ApplyMigrationsOnStartup { get; set; } = true;
+
+    public JobsSettings Jobs { get; set; } = new();
+
+    public SelfCheckSettings SelfCheck { get; set; } = new();
+
+    public OperationsSettings Operations { get; set; } = new();
+
+    public DistributionSettings Distribution { get; set; } = new();
+
+    public SecuritySettings Security { get; set; } = new();
+
+    public BootstrapSettings Bootstrap { get; set; } = new();
+}
+
+public sealed class OperationsSettings
+{
+    /// <summary>Shortest time between two progress writes (and live updates) of one operation.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:00:10", ErrorMessage = "Portal:Operations:ProgressInterval must be between 00:00:00.050 and 00:00:10.")]
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+}
+
+public sealed class DistributionSettings
+{
+    /// <summary>Days a dedistributed account's copy stays on the child before it is deleted (cached DNS expires meanwhile).</summary>
+    [Range(0, 365, ErrorMessage = "Portal:Distribution:ChildAccountRetentionDays must be between 0 and 365.")]
+    public int ChildAccountRetentionDays { get; set; } = 7;
+}
+
+public sealed class SecuritySettings
+{
+    /// <summary>Failed sign-ins in a row before an account is locked out.</summary>
+    [Range(1, 100, ErrorMessage = "Portal:Security:MaxFailedSignIns must be between 1 and 100.")]
+    public int MaxFailedSignIns { get; set; } = 5;
+
+    /// <summary>How long a locked-out account stays locked.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00", ErrorMessage = "Portal:Security:LockoutDuration must be between 00:00:01 and 30.00:00:00.")]
+    public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Further origins (scheme://host[:port]) allowed to open the live UI connection, besides the node's own.</summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+}
+
+public sealed class BootstrapSettings
+{
+    /// <summary>The first admin's user name, created at start-up when <see cref="AdminPasswordFile"/> is set.</summary>
+    [RegularExpression("^[a-z][a-z0-9._-]{2,31}$", ErrorMessage = "Portal:Bootstrap:AdminUserName must be 3-32 lowercase letters, digits, '.', '_' or '-', starting with a letter.")]
+    public string AdminUserName { get; set; } = "admin";
+
+    /// <summary>
+    /// A file holding the first admin's password. If the file does not exist, a strong password is generated and
+    /// written there (mode 0600). The password never appears in logs or on the command line.
+    /// </summary>
+    public string? AdminPasswordFile { get; set; }
+}

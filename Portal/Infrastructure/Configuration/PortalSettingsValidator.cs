@@ -1,0 +1,65 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Portal.Infrastructure.Configuration;
+
+/// <summary>
+/// Checks every setting at start-up and reports all problems at once, each with the setting's name and what to do.
+/// </summary>
+public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
+{
+    public ValidateOptionsResult Validate(string? name, PortalSettings options)
+    {
+        var errors = new List<string>();
+        Check(options, errors);
+        Check(options.Jobs, errors);
+        Check(options.SelfCheck, errors);
+        Check(options.Operations, errors);
+        Check(options.Distribution, errors);
+        Check(options.Security, errors);
+        Check(options.Bootstrap, errors);
+
+        if (!string.IsNullOrWhiteSpace(options.MailRoot) && !Path.IsPathFullyQualified(options.MailRoot))
+        {
+            errors.Add($"Portal:MailRoot must be an absolute path; \"{options.MailRoot}\" is relative.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.PublicUrl) && !IsHttpUrl(options.PublicUrl, options.AllowInsecureHttp))
+        {
+            errors.Add(options.AllowInsecureHttp
+                ? $"Portal:PublicUrl must be an absolute http:// or https:// URL; \"{options.PublicUrl}\" is not."
+                : $"Portal:PublicUrl must be an absolute https:// URL; \"{options.PublicUrl}\" is not (plain http needs Portal:AllowInsecureHttp, for development only).");
+        }
+
+        foreach (var origin in options.Security.AllowedOrigins)
+        {
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.GetLeftPart(UriPartial.Authority) != origin.TrimEnd('/'))
+            {
+                errors.Add($"Portal:Security:AllowedOrigins: \"{origin}\" is not an origin; write scheme://host[:port], for example https://panel.example.com.");
+            }
+        }
+
+        if (options.SelfCheck.DiskProbeBytes is < 1024 * 1024 or > 8L * 1024 * 1024 * 1024)
+        {
+            errors.Add("Portal:SelfCheck:DiskProbeBytes must be between 1048576 (1 MiB) and 8589934592 (8 GiB).");
+        }
+
+        if (options.SelfCheck.DatabasePings is < 1 or > 100_000)
+        {
+            errors.Add("Portal:SelfCheck:DatabasePings must be between 1 and 100000.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static bool IsHttpUrl(string value, bool allowHttp) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeHttps || (allowHttp && uri.Scheme == Uri.UriSchemeHttp));
+
+    private static void Check(object section, List<string> errors)
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(section, new ValidationContext(section), results, validateAllProperties: true);
+        errors.AddRange(results.Select(r => r.ErrorMessage ?? $"Invalid setting: {string.Join(", ", r.MemberNames)}"));
+    }
+}

@@ -1,0 +1,79 @@
+using Hangfire;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+using Portal.Components;
+using Portal.Components.Identity;
+using Portal.Features.Identity;
+using Portal.Infrastructure.Configuration;
+using Portal.Infrastructure.Security;
+
+namespace Portal.Infrastructure.Hosting;
+
+public static class PortalPipeline
+{
+    /// <summary>The request pipeline and endpoints of a node.</summary>
+    public static WebApplication UsePortal(this WebApplication app)
+    {
+        // Reading the settings here validates them, so a misconfigured node stops before it listens.
+        var settings = app.Services.GetRequiredService<IOptions<PortalSettings>>().Value;
+
+        if (!app.Environment.IsDevelopment())
+        {
+            app.UseExceptionHandler("/error", createScopeForErrors: true);
+        }
+
+        app.UseMiddleware<SecurityHeadersMiddleware>();
+        app.UseWhen(
+            context => !PortalServices.IsApiPath(context.Request.Path) && !context.Request.Path.StartsWithSegments("/hangfire"),
+            branch => branch.UseStatusCodePagesWithReExecute("/error/{0}", createScopeForStatusCodePages: true));
+        // Routing runs after the status code pages, so that a re-executed request (/error/403) finds its page.
+        app.UseRouting();
+        app.UseWhen(
+            context => context.Request.Path.StartsWithSegments("/_blazor"),
+            branch => branch.UseMiddleware<CircuitOriginMiddleware>());
+
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseAntiforgery();
+
+        app.MapStaticAssets();
+        app.MapHealthChecks("/healthz", HealthResponse.Options(settings.NodeName));
+
+        app.MapHangfireDashboard("/hangfire", new DashboardOptions
+        {
+            Authorization = [new AdminOnlyDashboardFilter()],
+            DashboardTitle = $"Portal jobs · {settings.NodeName}",
+            AppPath = "/admin",
+            DisplayStorageConnectionString = false,
+        }).RequireAuthorization(PortalPolicies.Admin);
+
+        app.MapGet("/", (HttpContext context) =>
+        {
+            var user = context.User;
+            if (user.Identity?.IsAuthenticated != true)
+            {
+                return Results.Redirect("/auth/signin");
+            }
+
+            var role = PortalRoles.All.FirstOrDefault(user.IsInRole);
+            return role is null ? Results.Redirect("/auth/denied") : Results.Redirect(PortalRoles.HomeOf(role));
+        }).ExcludeFromDescription();
+
+        app.MapIdentityEndpoints();
+
+        app.MapRazorComponents<App>()
+            .AddInteractiveServerRenderMode()
+            .Add(endpoint =>
+            {
+                // Belt and braces: every page under an area's prefix requires that area's role at the HTTP level,
+                // whatever attributes the page itself carries.
+                if (endpoint is RouteEndpointBuilder route && route.RoutePattern.RawText is { } pattern
+                    && PortalPolicies.AreaOf("/" + pattern.TrimStart('/')) is { } area)
+                {
+                    endpoint.Metadata.Add(new AuthorizeAttribute(area.Policy));
+                }
+            });
+
+        return app;
+    }
+}

@@ -1,0 +1,187 @@
+using Hangfire;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Components.Server.Circuits;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using MudBlazor.Services;
+using Npgsql;
+using Portal.Components.Identity;
+using Portal.Features.Audit;
+using Portal.Features.Identity;
+using Portal.Features.Operations;
+using Portal.Features.SelfCheck;
+using Portal.Features.Themes;
+using Portal.Features.Users;
+using Portal.Infrastructure.Configuration;
+using Portal.Infrastructure.Data;
+using Portal.Infrastructure.Security;
+using Portal.Jobs.Hosting;
+using Portal.Jobs.Operations;
+using Portal.Jobs.SelfCheck;
+
+namespace Portal.Infrastructure.Hosting;
+
+public static class PortalServices
+{
+    public const string ConnectionStringName = "Portal";
+
+    /// <summary>Registers everything a node runs: settings, data, identity, UI, jobs and the feature services.</summary>
+    public static WebApplicationBuilder AddPortal(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+
+        services.AddOptions<PortalSettings>().Bind(configuration.GetSection(PortalSettings.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PortalSettings>, PortalSettingsValidator>();
+
+        // Read once here for what must be known while registering services; the validator reports every problem at start.
+        var settings = configuration.GetSection(PortalSettings.Section).Get<PortalSettings>() ?? new PortalSettings();
+        var connectionString = ReadConnectionString(configuration);
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString) { Name = "portal" }.Build());
+        services.AddDbContextFactory<PortalDbContext>((sp, options) =>
+            options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>(), npgsql => npgsql.MigrationsHistoryTable("__ef_migrations_history")));
+
+        services.AddDataProtection()
+            .SetApplicationName("portal")
+            .PersistKeysToDbContext<PortalDbContext>();
+
+        AddIdentity(services, settings);
+
+        services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddMudServices();
+        services.AddHttpContextAccessor();
+        services.AddScoped<CircuitClient>();
+        services.AddScoped<CircuitHandler, CircuitClientHandler>();
+        services.AddScoped<ICurrentActor, CurrentActor>();
+        services.AddAntiforgery(options =>
+        {
+            options.Cookie.Name = $"portal.{settings.NodeName}.xsrf";
+            options.Cookie.SecurePolicy = settings.AllowInsecureHttp ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
+        });
+
+        var themesPath = settings.ThemesPath ?? Path.Combine(AppContext.BaseDirectory, "themes");
+        services.AddSingleton(_ => ThemeCatalog.LoadFrom(themesPath));
+        services.AddSingleton<ThemePreferences>();
+
+        services.AddSingleton<OperationUpdates>();
+        services.AddSingleton<IOperationJournal, OperationJournal>();
+        services.AddSingleton<OperationLauncher>();
+        services.AddSingleton<OperationQueries>();
+        services.AddSingleton<AuditLog>();
+        services.AddSingleton<AuditQueries>();
+        services.AddSingleton<UserAdminService>();
+        services.AddScoped<SelfCheckService>();
+        services.AddSingleton<INodeProbe, NodeProbe>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<PortalSettings>>().Value.SelfCheck);
+
+        // Runs before the job server (hosted services start in registration order), so jobs see a migrated database.
+        services.AddHostedService<StartupTasks>();
+        services.AddPortalJobs(connectionString, settings.Jobs, $"{settings.NodeName}:{Environment.ProcessId}");
+
+        services.AddHealthChecks()
+            .AddCheck<DatabaseHealthCheck>("database")
+            .AddCheck<JobStorageHealthCheck>("jobs");
+
+        return builder;
+    }
+
+    private static string ReadConnectionString(IConfiguration configuration)
+    {
+        var value = configuration.GetConnectionString(ConnectionStringName);
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            throw new PortalConfigurationException(
+                $"ConnectionStrings:{ConnectionStringName} is not set. Set it in appsettings.json or in the environment variable " +
+                $"ConnectionStrings__{ConnectionStringName}, for example \"Host=127.0.0.1;Port=5432;Database=portal;Username=portal;Password=...\". " +
+                "`./portal demo` sets up a local PostgreSQL and does this for you.");
+        }
+
+        try
+        {
+            var parsed = new NpgsqlConnectionStringBuilder(value);
+            if (string.IsNullOrWhiteSpace(parsed.Database))
+            {
+                throw new PortalConfigurationException($"ConnectionStrings:{ConnectionStringName} names no database; add Database=<name>.");
+            }
+        }
+        catch (ArgumentException ex)
+        {
+            // Never echo the value: it usually holds a password.
+            throw new PortalConfigurationException($"ConnectionStrings:{ConnectionStringName} is not a valid PostgreSQL connection string: {ex.Message}");
+        }
+
+        return value;
+    }
+
+    private static void AddIdentity(IServiceCollection services, PortalSettings settings)
+    {
+        services.AddCascadingAuthenticationState();
+        services.AddScoped<AuthenticationStateProvider, IdentityRevalidatingAuthenticationStateProvider>();
+        services.AddAuthentication(options =>
+            {
+                options.DefaultScheme = IdentityConstants.ApplicationScheme;
+                options.DefaultSignInScheme = IdentityConstants.ExternalScheme;
+            })
+            .AddIdentityCookies();
+        services.AddAuthorization(PortalPolicies.Add);
+
+        services.AddIdentityCore<PortalUser>(options =>
+            {
+                options.SignIn.RequireConfirmedAccount = false;
+                options.User.RequireUniqueEmail = false;
+                options.Lockout.AllowedForNewUsers = true;
+                options.Lockout.MaxFailedAccessAttempts = settings.Security.MaxFailedSignIns;
+                options.Lockout.DefaultLockoutTimeSpan = settings.Security.LockoutDuration;
+                // Length over character classes: a long random or passphrase password is what protects an account.
+                options.Password.RequiredLength = 12;
+                options.Password.RequireDigit = false;
+                options.Password.RequireLowercase = false;
+                options.Password.RequireUppercase = false;
+                options.Password.RequireNonAlphanumeric = false;
+                options.Password.RequiredUniqueChars = 5;
+            })
+            .AddRoles<IdentityRole>()
+            .AddEntityFrameworkStores<PortalDbContext>()
+            .AddSignInManager()
+            .AddDefaultTokenProviders();
+
+        services.ConfigureApplicationCookie(options =>
+        {
+            options.Cookie.Name = $"portal.{settings.NodeName}.session";
+            options.Cookie.HttpOnly = true;
+            options.Cookie.SameSite = SameSiteMode.Strict;
+            options.Cookie.SecurePolicy = settings.AllowInsecureHttp ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
+            options.LoginPath = "/auth/signin";
+            options.LogoutPath = "/auth/signout";
+            options.AccessDeniedPath = "/auth/denied";
+            options.ExpireTimeSpan = TimeSpan.FromHours(8);
+            options.SlidingExpiration = true;
+            options.Events.OnRedirectToAccessDenied = context =>
+            {
+                // A signed-in user asking for another role's area gets a real 403, never a redirect that looks like success.
+                context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                return Task.CompletedTask;
+            };
+            options.Events.OnRedirectToLogin = context =>
+            {
+                if (IsApiPath(context.Request.Path))
+                {
+                    context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                    return Task.CompletedTask;
+                }
+
+                context.Response.Redirect(context.RedirectUri);
+                return Task.CompletedTask;
+            };
+        });
+        services.ConfigureExternalCookie(options => options.Cookie.Name = $"portal.{settings.NodeName}.external");
+        services.Configure<SecurityStampValidatorOptions>(options => options.ValidationInterval = TimeSpan.FromMinutes(1));
+    }
+
+    internal static bool IsApiPath(PathString path) =>
+        path.StartsWithSegments("/api") || path.StartsWithSegments("/node-api") || path.StartsWithSegments("/healthz");
+}

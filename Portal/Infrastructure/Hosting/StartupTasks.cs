@@ -1,0 +1,123 @@
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Portal.Features.Identity;
+using Portal.Features.Users;
+using Portal.Infrastructure.Configuration;
+using Portal.Infrastructure.Data;
+
+namespace Portal.Infrastructure.Hosting;
+
+/// <summary>
+/// Runs before the node serves requests or jobs: applies migrations (unless turned off), makes sure the roles exist,
+/// and creates the first admin from <c>Portal:Bootstrap</c>.
+/// </summary>
+internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSettings> settings, ILogger<StartupTasks> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
+        if (settings.Value.ApplyMigrationsOnStartup)
+        {
+            await MigrateAsync(db, logger, cancellationToken);
+        }
+
+        var roles = scope.ServiceProvider.GetRequiredService<RoleManager<IdentityRole>>();
+        foreach (var role in PortalRoles.All)
+        {
+            if (!await roles.RoleExistsAsync(role))
+            {
+                await roles.CreateAsync(new IdentityRole(role));
+            }
+        }
+
+        if (settings.Value.Bootstrap.AdminPasswordFile is { Length: > 0 } passwordFile)
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+            await EnsureAdminAsync(users, settings.Value.Bootstrap.AdminUserName, passwordFile, scope.ServiceProvider.GetRequiredService<TimeProvider>());
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public static async Task MigrateAsync(PortalDbContext db, ILogger logger, CancellationToken cancellationToken)
+    {
+        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+        if (pending.Count > 0)
+        {
+            logger.LogInformation("Applying {Count} database migrations: {Migrations}", pending.Count, pending);
+            await db.Database.MigrateAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The password file is the source of truth for the first admin: a missing file gets a generated password, and an
+    /// existing admin whose password differs from the file is reset to it (how an operator recovers access).
+    /// </summary>
+    private async Task EnsureAdminAsync(UserManager<PortalUser> users, string userName, string passwordFile, TimeProvider clock)
+    {
+        var password = ReadOrCreatePassword(passwordFile);
+        var admin = await users.FindByNameAsync(userName);
+        if (admin is null)
+        {
+            admin = new PortalUser { UserName = userName, CreatedAt = clock.GetUtcNow(), LockoutEnabled = true };
+            Check(await users.CreateAsync(admin, password), "create the first admin");
+            logger.LogInformation("Created the first admin {UserName}; the password is in the bootstrap password file", userName);
+        }
+        else if (!await users.CheckPasswordAsync(admin, password))
+        {
+            Check(await users.RemovePasswordAsync(admin), "reset the first admin's password");
+            Check(await users.AddPasswordAsync(admin, password), "reset the first admin's password");
+            logger.LogWarning("Reset admin {UserName}'s password to the one in the bootstrap password file", userName);
+        }
+
+        if (!await users.IsInRoleAsync(admin, PortalRoles.Admin))
+        {
+            Check(await users.AddToRoleAsync(admin, PortalRoles.Admin), "give the first admin the Admin role");
+        }
+
+        if (await users.IsLockedOutAsync(admin))
+        {
+            await users.SetLockoutEndDateAsync(admin, null);
+            await users.ResetAccessFailedCountAsync(admin);
+        }
+    }
+
+    private static string ReadOrCreatePassword(string path)
+    {
+        if (File.Exists(path))
+        {
+            var existing = File.ReadAllText(path).Trim();
+            if (existing.Length == 0)
+            {
+                throw new InvalidOperationException($"The bootstrap password file \"{path}\" is empty; delete it to have a password generated, or write one into it.");
+            }
+
+            return existing;
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var password = UserAdminService.GeneratePassword();
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var writer = new StreamWriter(path, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), options))
+        {
+            writer.WriteLine(password);
+        }
+
+        return password;
+    }
+
+    private static void Check(IdentityResult result, string what)
+    {
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException($"Could not {what}: {string.Join(" ", result.Errors.Select(e => e.Description))}");
+        }
+    }
+}

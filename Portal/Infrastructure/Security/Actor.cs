@@ -1,0 +1,70 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Components.Server.Circuits;
+using Portal.Features.Identity;
+
+namespace Portal.Infrastructure.Security;
+
+/// <summary>Who is acting, for rules and the audit log: the signed-in user (or the system) and their address.</summary>
+public sealed record Actor(string? UserId, string Name, string? Address, ClaimsPrincipal Principal)
+{
+    public static Actor System { get; } = new(null, "system", null, new ClaimsPrincipal(new ClaimsIdentity()));
+
+    public bool IsAuthenticated => Principal.Identity?.IsAuthenticated == true;
+
+    public bool IsAdmin => Principal.IsInRole(PortalRoles.Admin);
+
+    public bool IsInRole(string role) => Principal.IsInRole(role);
+
+    public static Actor From(ClaimsPrincipal principal, string? address) =>
+        principal.Identity?.IsAuthenticated == true
+            ? new Actor(principal.FindFirstValue(ClaimTypes.NameIdentifier), principal.Identity.Name ?? "unknown", address, principal)
+            : new Actor(null, "anonymous", address, principal);
+}
+
+/// <summary>The actor of the current unit of work, whether it runs in an HTTP request or in a Blazor circuit.</summary>
+public interface ICurrentActor
+{
+    Task<Actor> GetAsync();
+}
+
+/// <summary>Facts about the circuit this scope belongs to (if any), captured when the circuit opens.</summary>
+public sealed class CircuitClient
+{
+    public bool InCircuit { get; set; }
+
+    public string? Address { get; set; }
+}
+
+internal sealed class CircuitClientHandler(CircuitClient client, IHttpContextAccessor accessor) : CircuitHandler
+{
+    public override Task OnCircuitOpenedAsync(Circuit circuit, CancellationToken cancellationToken)
+    {
+        client.InCircuit = true;
+        client.Address ??= accessor.HttpContext?.Connection.RemoteIpAddress?.ToString();
+        return Task.CompletedTask;
+    }
+}
+
+internal sealed class CurrentActor(
+    IHttpContextAccessor accessor,
+    CircuitClient circuit,
+    IServiceProvider services) : ICurrentActor
+{
+    public async Task<Actor> GetAsync()
+    {
+        if (circuit.InCircuit)
+        {
+            var auth = services.GetRequiredService<AuthenticationStateProvider>();
+            var state = await auth.GetAuthenticationStateAsync();
+            return Actor.From(state.User, circuit.Address);
+        }
+
+        if (accessor.HttpContext is { } http)
+        {
+            return Actor.From(http.User, http.Connection.RemoteIpAddress?.ToString());
+        }
+
+        return Actor.System;
+    }
+}

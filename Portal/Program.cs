@@ -1,0 +1,6 @@
+using Portal.Infrastructure.Hosting;
+
+return await PortalProgram.RunAsync(args);
+
+/// <summary>The entry point, visible to tests (WebApplicationFactory).</summary>
+public partial class Program;
