@@ -1,0 +1,52 @@
+using Microsoft.Playwright;
+using Portal.E2E.Pages;
+using Portal.E2E.Support;
+using Portal.Tests.Support;
+
+namespace Portal.E2E.Tests;
+
+[Collection(BrowserCollection.Name)]
+public sealed class RoleAreaTests(BrowserFixture fixture)
+{
+    private static readonly (string Area, string Nav)[] Areas = [("/admin", "nav-admin"), ("/reseller", "nav-reseller"), ("/account", "nav-account")];
+
+    [Fact]
+    public async Task EachRole_SignsIn_AndSeesOnlyItsOwnArea()
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..6];
+        var reseller = ("res" + suffix, "Reseller", "reseller-pass-" + suffix);
+        var user = ("usr" + suffix, "User", "user-pass-" + suffix + suffix);
+
+        var admin = await fixture.NewPageAsync();
+        await new SignInPage(admin).SignInAsync(PortalNode.AdminUserName, fixture.Node.AdminPassword);
+        await new UsersPage(admin).CreateAsync(reseller.Item1, reseller.Item2, reseller.Item3);
+        await new UsersPage(admin).CreateAsync(user.Item1, user.Item2, user.Item3);
+        await AssertOnlyOwnAreaAsync(admin, "/admin");
+
+        var resellerPage = await fixture.NewPageAsync();
+        await new SignInPage(resellerPage).SignInAsync(reseller.Item1, reseller.Item3);
+        await AssertOnlyOwnAreaAsync(resellerPage, "/reseller");
+
+        var userPage = await fixture.NewPageAsync();
+        await new SignInPage(userPage).SignInAsync(user.Item1, user.Item3);
+        await AssertOnlyOwnAreaAsync(userPage, "/account");
+    }
+
+    private static async Task AssertOnlyOwnAreaAsync(IPage page, string ownArea)
+    {
+        await page.GotoInteractiveAsync("/");
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == ownArea);
+        var ownNav = Areas.Single(a => a.Area == ownArea).Nav;
+        await Assertions.Expect(page.Locator($"[data-testid={ownNav}]")).ToBeVisibleAsync();
+
+        foreach (var (area, nav) in Areas.Where(a => a.Area != ownArea))
+        {
+            Assert.Equal(0, await page.Locator($"[data-testid={nav}]").CountAsync());
+            Assert.Equal(0, await page.Locator($"[data-testid={ownNav}] a[href^='{area}']").CountAsync());
+
+            var response = await page.GotoAsync(area);
+            Assert.Equal(403, response!.Status);
+            await Assertions.Expect(page.Locator("[data-testid=error-title]")).ToHaveTextAsync("Not allowed");
+        }
+    }
+}

@@ -1,0 +1,68 @@
+using Bunit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor.Services;
+using Portal.Features.Operations;
+using Portal.Features.Themes;
+using Portal.Infrastructure.Data;
+using Portal.Infrastructure.Security;
+using Portal.Tests.Support;
+
+namespace Portal.Tests.Components;
+
+/// <summary>
+/// A bUnit context with MudBlazor. MudBlazor registers services that are only IAsyncDisposable, so the context is
+/// disposed asynchronously (xunit's IAsyncLifetime) rather than by the synchronous Dispose.
+/// </summary>
+public abstract class MudTestContext : BunitContext, IAsyncLifetime
+{
+    protected MudTestContext()
+    {
+        JSInterop.Mode = JSRuntimeMode.Loose;
+        Services.AddMudServices();
+    }
+
+    public virtual Task InitializeAsync() => Task.CompletedTask;
+
+    // xunit calls this before IDisposable.Dispose, which then has nothing left to do.
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        await CleanUpAsync();
+    }
+
+    protected virtual Task CleanUpAsync() => Task.CompletedTask;
+}
+
+/// <summary>
+/// A bUnit context with MudBlazor and the real feature services on a real (fresh) PostgreSQL database, acting as a
+/// signed-in admin.
+/// </summary>
+public abstract class ComponentTestContext : MudTestContext
+{
+    protected string ConnectionString { get; private set; } = "";
+
+    protected Actor Actor { get; set; } = PortalAppFixture.Admin;
+
+    public override async Task InitializeAsync()
+    {
+        ConnectionString = await TestDatabases.CreateAsync(GetType().Name);
+        Services.AddLogging();
+        Services.AddSingleton(TimeProvider.System);
+        Services.AddDbContextFactory<PortalDbContext>(o => o.UseNpgsql(ConnectionString, n => n.MigrationsHistoryTable("__ef_migrations_history")));
+        Services.AddSingleton<OperationUpdates>();
+        Services.AddSingleton<OperationQueries>();
+        Services.AddSingleton(_ => ThemeCatalog.LoadFrom(Path.Combine(TestEnvironment.RepositoryRoot, "wwwroot-themes")));
+        Services.AddSingleton<ThemePreferences>();
+        Services.AddScoped<ICurrentActor>(_ => new FixedActor(() => Actor));
+    }
+
+    protected override Task CleanUpAsync() => TestDatabases.DropAsync(ConnectionString);
+
+    protected PortalDbContext OpenDb() => TestDatabases.OpenContext(ConnectionString);
+
+    private sealed class FixedActor(Func<Actor> actor) : ICurrentActor
+    {
+        public Task<Actor> GetAsync() => Task.FromResult(actor());
+    }
+}
