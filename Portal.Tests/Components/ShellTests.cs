@@ -20,7 +20,7 @@ public sealed class ShellTests : ComponentTestContext
         AddAuthorization().SetAuthorized("someone").SetRoles(role);
         Services.GetRequiredService<NavigationManager>().NavigateTo(path);
 
-        var cut = Render<MainLayout>(p => p.Add(c => c.Body, (RenderFragment)(b => b.AddContent(0, "page body"))));
+        var cut = RenderShell("page body");
 
         Assert.Contains(title, cut.Find("[data-testid=area-title]").TextContent);
         var nav = cut.Find($"[data-testid={navId}]");
@@ -32,6 +32,7 @@ public sealed class ShellTests : ComponentTestContext
         }
 
         Assert.Contains("page body", cut.Markup);
+        Assert.Equal("true", cut.Find("[data-testid=render-mode]").GetAttribute("data-interactive"));
         Assert.Equal("someone", cut.Find("[data-testid=signed-in-user]").TextContent.Trim());
     }
 
@@ -42,11 +43,18 @@ public sealed class ShellTests : ComponentTestContext
         Services.AddSingleton<AntiforgeryStateProvider>(new FixedAntiforgery());
         Services.GetRequiredService<NavigationManager>().NavigateTo("/admin");
 
-        var cut = Render<MainLayout>(p => p.Add(c => c.Body, (RenderFragment)(b => b.AddContent(0, "x"))));
+        var cut = RenderShell("x");
 
         var form = cut.Find("form[action='/auth/signout']");
         Assert.Equal("post", form.GetAttribute("method"));
         Assert.Equal("token-value", form.QuerySelector("input[name=__RequestVerificationToken]")?.GetAttribute("value"));
+    }
+
+    private IRenderedComponent<MainLayout> RenderShell(string body)
+    {
+        // As in a live circuit (interactive server rendering); set last, as it starts the service provider.
+        SetRendererInfo(new RendererInfo("Server", isInteractive: true));
+        return Render<MainLayout>(p => p.Add(c => c.Body, (RenderFragment)(b => b.AddContent(0, body))));
     }
 
     private sealed class FixedAntiforgery : AntiforgeryStateProvider
