@@ -45,3 +45,23 @@ public sealed class UsersPage(IPage page)
         await page.Locator("[data-testid=user-created]").Filter(new() { HasText = userName }).WaitForAsync();
     }
 }
+
+public sealed class LinkNodesPage(IPage page)
+{
+    public async Task LinkAsync(string alias, string address, string token, bool expectSuccess = true)
+    {
+        await page.GotoInteractiveAsync("/admin/linked-nodes");
+        await page.ClickAsync("[data-testid=link-node]");
+        await page.Locator("[data-testid=link-node-dialog]").WaitForAsync();
+        await page.Locator("[data-testid=link-alias]").FillAsync(alias);
+        await page.Locator("[data-testid=link-address]").FillAsync(address);
+        await page.Locator("[data-testid=link-token]").FillAsync(token);
+        // The test nodes speak plain http: there is no certificate to verify.
+        await page.Locator("[data-testid=link-verify-tls]").SetCheckedAsync(false, new() { Force = true });
+        await page.ClickAsync("[data-testid=link-submit]");
+        if (expectSuccess)
+        {
+            await page.Locator("[data-testid=link-node-dialog]").WaitForAsync(new() { State = WaitForSelectorState.Detached });
+        }
+    }
+}

@@ -25,13 +25,16 @@ public sealed class BrowserFixture : IAsyncLifetime
             ["Portal:Operations:ProgressInterval"] = "00:00:00.150",
         });
         _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = TestEnvironment.Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-        });
+        Browser = await LaunchAsync(_playwright);
     }
+
+    /// <summary>Debian's Chromium, headless, with nothing that reaches out to the network on its own.</summary>
+    public static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    {
+        ExecutablePath = TestEnvironment.Chromium,
+        Headless = true,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+    });
 
     public async Task DisposeAsync()
     {
@@ -48,9 +51,11 @@ public sealed class BrowserFixture : IAsyncLifetime
     }
 
     /// <summary>A fresh browser profile (no cookies) pointed at the node.</summary>
-    public async Task<IPage> NewPageAsync()
+    public Task<IPage> NewPageAsync() => NewPageAsync(Browser, Node);
+
+    public static async Task<IPage> NewPageAsync(IBrowser browser, PortalNode node)
     {
-        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = Node.HostUrl.ToString(), ViewportSize = new ViewportSize { Width = 1400, Height = 900 } });
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = node.HostUrl.ToString(), ViewportSize = new ViewportSize { Width = 1400, Height = 900 } });
         context.SetDefaultTimeout(20_000);
         return await context.NewPageAsync();
     }

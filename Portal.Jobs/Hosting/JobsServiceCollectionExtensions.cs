@@ -1,6 +1,7 @@
 using Hangfire;
 using Hangfire.PostgreSql;
 using Microsoft.Extensions.DependencyInjection;
+using Portal.Jobs.Nodes;
 using Portal.Jobs.SelfCheck;
 
 namespace Portal.Jobs.Hosting;
@@ -39,6 +40,24 @@ public static class JobsServiceCollectionExtensions
         });
 
         services.AddTransient<NodeSelfCheckJob>();
+        services.AddTransient<NodeHealthJob>();
+        services.AddNodeApiClients();
+        return services;
+    }
+
+    /// <summary>
+    /// The HTTP clients for calling other nodes: short timeouts (a slow node must not hang a page or a job), and a
+    /// second client that skips certificate checks for links whose admin turned verification off.
+    /// </summary>
+    public static IServiceCollection AddNodeApiClients(this IServiceCollection services)
+    {
+        services.AddHttpClient(NodeApiClientFactory.VerifyingClient, c => c.Timeout = TimeSpan.FromSeconds(15));
+        services.AddHttpClient(NodeApiClientFactory.NonVerifyingClient, c => c.Timeout = TimeSpan.FromSeconds(15))
+            .ConfigurePrimaryHttpMessageHandler(() => new HttpClientHandler
+            {
+                ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator,
+            });
+        services.AddSingleton<INodeApiClientFactory, NodeApiClientFactory>();
         return services;
     }
 }

@@ -24,6 +24,7 @@ public sealed partial class PortalNode : IAsyncDisposable
         Folder = folder;
         MailRoot = Path.Combine(folder, "mail");
         AdminPasswordFile = Path.Combine(folder, "admin-password");
+        AdminApiTokenFile = Path.Combine(folder, "admin-api-token");
         _settings = settings;
         _logPath = Path.Combine(folder, "node.log");
     }
@@ -37,6 +38,13 @@ public sealed partial class PortalNode : IAsyncDisposable
     public string MailRoot { get; }
 
     public string AdminPasswordFile { get; }
+
+    public string AdminApiTokenFile { get; }
+
+    /// <summary>The node's public API as its first admin (the bootstrap API token).</summary>
+    public PortalApi Api => _api ??= new PortalApi(BaseUrl, File.ReadAllText(AdminApiTokenFile).Trim());
+
+    private PortalApi? _api;
 
     public const string AdminUserName = "admin";
 
@@ -59,7 +67,8 @@ public sealed partial class PortalNode : IAsyncDisposable
         var folder = Path.Combine(TestEnvironment.RunFolder, "nodes", $"{name}-{Guid.NewGuid():N}"[..(name.Length + 9)]);
         Directory.CreateDirectory(folder);
         var node = new PortalNode(name, connectionString, folder, new Dictionary<string, string>(settings ?? new Dictionary<string, string>()));
-        await node.LaunchAsync(port: 0);
+        // The port is chosen before the start, so the node can be told its own public URL.
+        await node.LaunchAsync(FreePort());
         return node;
     }
 
@@ -120,10 +129,12 @@ public sealed partial class PortalNode : IAsyncDisposable
         env["DOTNET_gcServer"] = "0";
         env["ConnectionStrings__Portal"] = ConnectionString;
         env["Portal__NodeName"] = Name;
+        env["Portal__PublicUrl"] = $"http://localhost:{port}";
         env["Portal__MailRoot"] = MailRoot;
         env["Portal__AllowInsecureHttp"] = "true";
         env["Portal__Bootstrap__AdminUserName"] = AdminUserName;
         env["Portal__Bootstrap__AdminPasswordFile"] = AdminPasswordFile;
+        env["Portal__Bootstrap__AdminApiTokenFile"] = AdminApiTokenFile;
         env["Portal__Jobs__QueuePollInterval"] = "00:00:01";
         env["Portal__SelfCheck__DiskProbeBytes"] = (8 * 1024 * 1024).ToString();
         foreach (var (key, value) in _settings)
@@ -205,6 +216,13 @@ public sealed partial class PortalNode : IAsyncDisposable
         }
     }
 
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     private static string SafeExitCode(Process process)
     {
         try
@@ -222,6 +240,7 @@ public sealed partial class PortalNode : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _api?.Dispose();
         await KillAsync();
         _process?.Dispose();
         await TestDatabases.DropAsync(ConnectionString);

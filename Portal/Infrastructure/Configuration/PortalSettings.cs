@@ -47,6 +47,15 @@ public sealed class PortalSettings
     public SecuritySettings Security { get; set; } = new();
 
     public BootstrapSettings Bootstrap { get; set; } = new();
+
+    public DevelopmentSettings Development { get; set; } = new();
+}
+
+/// <summary>Settings for development and tests only; the node refuses them unless AllowInsecureHttp is on.</summary>
+public sealed class DevelopmentSettings
+{
+    /// <summary>The version this node reports instead of its build's (to try the version rules of linking).</summary>
+    public string? ReportedVersion { get; set; }
 }
 
 public sealed class OperationsSettings
@@ -88,4 +97,10 @@ public sealed class BootstrapSettings
     /// written there (mode 0600). The password never appears in logs or on the command line.
     /// </summary>
     public string? AdminPasswordFile { get; set; }
+
+    /// <summary>
+    /// A file for an API token of the first admin (for automation and tests). If the file does not exist, a token is
+    /// created and written there (mode 0600); a token the node no longer knows is replaced, a revoked one is not.
+    /// </summary>
+    public string? AdminApiTokenFile { get; set; }
 }

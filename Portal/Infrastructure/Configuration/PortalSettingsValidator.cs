@@ -39,6 +39,18 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
             }
         }
 
+        if (options.Development.ReportedVersion is { } reported)
+        {
+            if (!options.AllowInsecureHttp)
+            {
+                errors.Add("Portal:Development:ReportedVersion is for development and tests only; remove it (or turn on Portal:AllowInsecureHttp on a development node).");
+            }
+            else if (!Portal.Features.Nodes.NodeVersion.TryParse(reported, out _))
+            {
+                errors.Add($"Portal:Development:ReportedVersion must be major.minor.patch; \"{reported}\" is not.");
+            }
+        }
+
         if (options.SelfCheck.DiskProbeBytes is < 1024 * 1024 or > 8L * 1024 * 1024 * 1024)
         {
             errors.Add("Portal:SelfCheck:DiskProbeBytes must be between 1048576 (1 MiB) and 8589934592 (8 GiB).");

@@ -1,8 +1,10 @@
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
+using Portal.Features.ApiTokens;
 using Portal.Features.Audit;
 using Portal.Features.Identity;
+using Portal.Features.Nodes;
 using Portal.Features.Operations;
 
 namespace Portal.Infrastructure.Data;
@@ -17,6 +19,12 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options)
     public DbSet<Operation> Operations => Set<Operation>();
 
     public DbSet<OperationLogEntry> OperationLog => Set<OperationLogEntry>();
+
+    public DbSet<NodeIdentity> NodeIdentity => Set<NodeIdentity>();
+
+    public DbSet<LinkedNode> LinkedNodes => Set<LinkedNode>();
+
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

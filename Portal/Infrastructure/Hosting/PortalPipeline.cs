@@ -4,6 +4,8 @@ using Microsoft.Extensions.Options;
 using Portal.Components;
 using Portal.Components.Identity;
 using Portal.Features.Identity;
+using Portal.Features.Nodes;
+using Portal.Infrastructure.Api;
 using Portal.Infrastructure.Configuration;
 using Portal.Infrastructure.Security;
 
@@ -32,6 +34,7 @@ public static class PortalPipeline
             context => context.Request.Path.StartsWithSegments("/_blazor"),
             branch => branch.UseMiddleware<CircuitOriginMiddleware>());
 
+        app.UseWhen(context => PortalServices.IsApiPath(context.Request.Path), branch => branch.UseMiddleware<ApiBadRequestMiddleware>());
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
@@ -60,6 +63,8 @@ public static class PortalPipeline
         }).ExcludeFromDescription();
 
         app.MapIdentityEndpoints();
+        app.MapNodeApi();
+        app.MapPublicApi();
 
         app.MapRazorComponents<App>()
             .AddInteractiveServerRenderMode()

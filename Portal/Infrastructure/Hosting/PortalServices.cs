@@ -8,7 +8,12 @@ using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 using Npgsql;
 using Portal.Components.Identity;
+using Microsoft.AspNetCore.Authorization;
+using Portal.Features.ApiTokens;
 using Portal.Features.Audit;
+using Portal.Features.Nodes;
+using Portal.Infrastructure.Api;
+using Portal.Jobs.Nodes;
 using Portal.Features.Identity;
 using Portal.Features.Operations;
 using Portal.Features.SelfCheck;
@@ -67,6 +72,14 @@ public static class PortalServices
         services.AddSingleton(_ => ThemeCatalog.LoadFrom(themesPath));
         services.AddSingleton<ThemePreferences>();
 
+        services.AddSingleton<NodeUpdates>();
+        services.AddSingleton<NodeIdentityService>();
+        services.AddSingleton<NodeLinkService>();
+        services.AddSingleton<NodeDirectory>();
+        services.AddSingleton<INodeDirectory>(sp => sp.GetRequiredService<NodeDirectory>());
+        services.AddSingleton<NodeHealthService>();
+        services.AddSingleton<ApiTokenService>();
+        services.AddSingleton<IAuthorizationHandler, NotOnChildNodeHandler>();
         services.AddSingleton<OperationUpdates>();
         services.AddSingleton<IOperationJournal, OperationJournal>();
         services.AddSingleton<OperationLauncher>();
@@ -81,6 +94,11 @@ public static class PortalServices
         // Runs before the job server (hosted services start in registration order), so jobs see a migrated database.
         services.AddHostedService<StartupTasks>();
         services.AddPortalJobs(connectionString, settings.Jobs, $"{settings.NodeName}:{Environment.ProcessId}");
+
+        // The APIs speak JSON with enums as names, like the node API client; bad requests throw so that
+        // ApiBadRequestMiddleware can answer them in the APIs' error shape.
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 
         services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database")
@@ -126,6 +144,8 @@ public static class PortalServices
                 options.DefaultScheme = IdentityConstants.ApplicationScheme;
                 options.DefaultSignInScheme = IdentityConstants.ExternalScheme;
             })
+            .AddScheme<ApiTokenAuthenticationOptions, ApiTokenAuthenticationHandler>(ApiTokenAuthenticationHandler.NodeScheme, o => o.Kind = ApiTokenKind.Node)
+            .AddScheme<ApiTokenAuthenticationOptions, ApiTokenAuthenticationHandler>(ApiTokenAuthenticationHandler.UserScheme, o => o.Kind = ApiTokenKind.User)
             .AddIdentityCookies();
         services.AddAuthorization(PortalPolicies.Add);
 

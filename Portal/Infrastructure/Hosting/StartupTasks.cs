@@ -1,7 +1,12 @@
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Hangfire;
+using Portal.Features.ApiTokens;
 using Portal.Features.Identity;
+using Portal.Features.Nodes;
+using Portal.Infrastructure.Security;
+using Portal.Jobs.Nodes;
 using Portal.Features.Users;
 using Portal.Infrastructure.Configuration;
 using Portal.Infrastructure.Data;
@@ -32,11 +37,50 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
             }
         }
 
+        await scope.ServiceProvider.GetRequiredService<NodeIdentityService>().EnsureAsync(cancellationToken);
+
         if (settings.Value.Bootstrap.AdminPasswordFile is { Length: > 0 } passwordFile)
         {
             var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
-            await EnsureAdminAsync(users, settings.Value.Bootstrap.AdminUserName, passwordFile, scope.ServiceProvider.GetRequiredService<TimeProvider>());
+            var admin = await EnsureAdminAsync(users, settings.Value.Bootstrap.AdminUserName, passwordFile, scope.ServiceProvider.GetRequiredService<TimeProvider>());
+            if (settings.Value.Bootstrap.AdminApiTokenFile is { Length: > 0 } tokenFile)
+            {
+                await EnsureAdminApiTokenAsync(scope.ServiceProvider.GetRequiredService<ApiTokenService>(), admin, tokenFile, cancellationToken);
+            }
         }
+
+        // Registered here, in one place, so every node keeps its children's status current.
+        scope.ServiceProvider.GetRequiredService<IRecurringJobManager>()
+            .AddOrUpdate<NodeHealthJob>(NodeHealthJob.RecurringId, job => job.CheckAllAsync(CancellationToken.None), Cron.Minutely());
+    }
+
+    /// <summary>
+    /// An API token for the first admin, for automation: created into the file when it is missing, or when the node no
+    /// longer knows the one in it (a fresh database). A revoked or expired token is left as it is: revocation sticks.
+    /// </summary>
+    private async Task EnsureAdminApiTokenAsync(ApiTokenService tokens, PortalUser admin, string tokenFile, CancellationToken ct)
+    {
+        if (File.Exists(tokenFile))
+        {
+            var check = await tokens.ValidateAsync(File.ReadAllText(tokenFile).Trim(), ApiTokenKind.User, admin.UserName, null, ct);
+            if (check.Result is not (TokenCheck.Unknown or TokenCheck.Malformed))
+            {
+                if (!check.IsValid)
+                {
+                    logger.LogWarning("The bootstrap API token in its file is {Result}; it is not replaced", check.Result);
+                }
+
+                return;
+            }
+
+            File.Delete(tokenFile);
+        }
+
+        var actor = new Actor(admin.Id, admin.UserName!, null, new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
+            [new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.Role, PortalRoles.Admin)], "bootstrap")));
+        var created = await tokens.CreateAsync(actor, ApiTokenKind.User, "bootstrap (Portal:Bootstrap:AdminApiTokenFile)", null, ct);
+        WriteSecretFile(tokenFile, created.Secret);
+        logger.LogInformation("Created an API token for {UserName} into the bootstrap token file", admin.UserName);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -55,7 +99,7 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
     /// The password file is the source of truth for the first admin: a missing file gets a generated password, and an
     /// existing admin whose password differs from the file is reset to it (how an operator recovers access).
     /// </summary>
-    private async Task EnsureAdminAsync(UserManager<PortalUser> users, string userName, string passwordFile, TimeProvider clock)
+    private async Task<PortalUser> EnsureAdminAsync(UserManager<PortalUser> users, string userName, string passwordFile, TimeProvider clock)
     {
         var password = ReadOrCreatePassword(passwordFile);
         var admin = await users.FindByNameAsync(userName);
@@ -82,6 +126,8 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
             await users.SetLockoutEndDateAsync(admin, null);
             await users.ResetAccessFailedCountAsync(admin);
         }
+
+        return admin;
     }
 
     private static string ReadOrCreatePassword(string path)
@@ -97,20 +143,23 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
             return existing;
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var password = UserAdminService.GeneratePassword();
+        WriteSecretFile(path, password);
+        return password;
+    }
+
+    /// <summary>Writes a secret to a new file only its owner can read.</summary>
+    private static void WriteSecretFile(string path, string secret)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
-        using (var writer = new StreamWriter(path, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), options))
-        {
-            writer.WriteLine(password);
-        }
-
-        return password;
+        using var writer = new StreamWriter(path, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), options);
+        writer.WriteLine(secret);
     }
 
     private static void Check(IdentityResult result, string what)

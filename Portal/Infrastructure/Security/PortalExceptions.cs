@@ -7,7 +7,23 @@ public sealed class PortalForbiddenException(string message) : Exception(message
 /// A request the rules refuse (bad input, a conflict). The message says what is wrong and what to do; pages show it
 /// beside the form, APIs answer 400/409 with it.
 /// </summary>
-public sealed class PortalValidationException(string message, IReadOnlyList<string>? problems = null) : Exception(message)
+public sealed class PortalValidationException(string message, IReadOnlyList<string>? problems = null, string code = "validation") : Exception(message)
 {
     public IReadOnlyList<string> Problems { get; } = problems ?? [message];
+
+    /// <summary>A stable code for API clients (for example <c>link.version_too_old</c>).</summary>
+    public string Code { get; } = code;
+}
+
+/// <summary>The thing asked for does not exist (or is not the actor's to see). APIs answer 404.</summary>
+public sealed class PortalNotFoundException(string message) : Exception(message);
+
+/// <summary>
+/// The request conflicts with the current state (a node already linked, an account in use...). APIs answer 409.
+/// </summary>
+public sealed class PortalConflictException(string message, IReadOnlyList<string>? problems = null, string code = "conflict") : Exception(message)
+{
+    public IReadOnlyList<string> Problems { get; } = problems ?? [message];
+
+    public string Code { get; } = code;
 }

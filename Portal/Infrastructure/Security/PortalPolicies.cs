@@ -1,14 +1,25 @@
 using Microsoft.AspNetCore.Authorization;
 using Portal.Features.Identity;
+using Portal.Features.Nodes;
+using Portal.Infrastructure.Api;
 
 namespace Portal.Infrastructure.Security;
 
-/// <summary>Authorization policies: one per area, each admitting exactly one role.</summary>
+/// <summary>Authorization policies: one per area (each admitting exactly one role), and the APIs'.</summary>
 public static class PortalPolicies
 {
     public const string Admin = "area:admin";
     public const string Reseller = "area:reseller";
     public const string Account = "area:account";
+
+    /// <summary>The node API: a node token of an admin of this node, and nothing else.</summary>
+    public const string NodeApi = "node-api";
+
+    /// <summary>The public API: a user API token.</summary>
+    public const string Api = "api";
+
+    /// <summary>The public API's admin routes.</summary>
+    public const string ApiAdmin = "api:admin";
 
     /// <summary>Which policy guards which URL prefix; the server applies it to every page under the prefix.</summary>
     public static readonly IReadOnlyList<(string Prefix, string Policy, string Role)> Areas =
@@ -22,8 +33,20 @@ public static class PortalPolicies
     {
         foreach (var (_, policy, role) in Areas)
         {
-            options.AddPolicy(policy, p => p.RequireAuthenticatedUser().RequireRole(role));
+            options.AddPolicy(policy, p =>
+            {
+                p.RequireAuthenticatedUser().RequireRole(role);
+                if (role != PortalRoles.Admin)
+                {
+                    // On a child node, resellers and account owners work on the parent only.
+                    p.AddRequirements(new NotOnChildNodeRequirement());
+                }
+            });
         }
+
+        options.AddPolicy(NodeApi, p => p.AddAuthenticationSchemes(ApiTokenAuthenticationHandler.NodeScheme).RequireAuthenticatedUser().RequireRole(PortalRoles.Admin));
+        options.AddPolicy(Api, p => p.AddAuthenticationSchemes(ApiTokenAuthenticationHandler.UserScheme).RequireAuthenticatedUser());
+        options.AddPolicy(ApiAdmin, p => p.AddAuthenticationSchemes(ApiTokenAuthenticationHandler.UserScheme).RequireAuthenticatedUser().RequireRole(PortalRoles.Admin));
     }
 
     /// <summary>The area a path belongs to, if any.</summary>
@@ -31,4 +54,21 @@ public static class PortalPolicies
         Areas.Cast<(string Prefix, string Policy, string Role)?>().FirstOrDefault(a =>
             path.Equals(a!.Value.Prefix, StringComparison.OrdinalIgnoreCase)
             || path.StartsWith(a.Value.Prefix + "/", StringComparison.OrdinalIgnoreCase));
+}
+
+public sealed class NotOnChildNodeRequirement : IAuthorizationRequirement;
+
+internal sealed class NotOnChildNodeHandler(NodeIdentityService identity) : AuthorizationHandler<NotOnChildNodeRequirement>
+{
+    protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, NotOnChildNodeRequirement requirement)
+    {
+        if (!(await identity.GetAsync()).IsChild)
+        {
+            context.Succeed(requirement);
+        }
+        else
+        {
+            context.Fail(new AuthorizationFailureReason(this, "This node is a child node; use the parent."));
+        }
+    }
 }

@@ -1,0 +1,3 @@
+// Browser tests run one collection at a time: each drives node processes and Chromium, and two cores are enough
+// for one such set, not two.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]

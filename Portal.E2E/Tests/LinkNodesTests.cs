@@ -1,0 +1,54 @@
+using System.Net;
+using Microsoft.Playwright;
+using Portal.E2E.Pages;
+using Portal.E2E.Support;
+using Portal.Tests.Support;
+
+namespace Portal.E2E.Tests;
+
+[Collection(LinkBrowserCollection.Name)]
+public sealed class LinkNodesTests(LinkBrowserFixture fixture)
+{
+    [Fact]
+    public async Task Admin_LinksAChildThroughTheBrowser_AndSeesItOnline()
+    {
+        // On the child: its admin sets the Mail profile and creates a node API token, shown once.
+        var child = await fixture.NewPageAsync(fixture.Child);
+        await new SignInPage(child).SignInAsync(PortalNode.AdminUserName, fixture.Child.AdminPassword);
+        await child.GotoInteractiveAsync("/admin/server-profile");
+        await child.ClickAsync("[data-testid=use-Mail]");
+        await Assertions.Expect(child.Locator("[data-testid=profile-Mail]")).ToContainTextAsync("Current");
+        await child.GotoInteractiveAsync("/admin/node-tokens");
+        await child.ClickAsync("[data-testid=create-token]");
+        await child.Locator("[data-testid=token-name-input]").FillAsync("parent");
+        await child.ClickAsync("[data-testid=create-token-submit]");
+        var token = (await child.Locator("[data-testid=token-secret]").TextContentAsync())!.Trim();
+
+        // On the parent: link it.
+        var parent = await fixture.NewPageAsync(fixture.Parent);
+        await new SignInPage(parent).SignInAsync(PortalNode.AdminUserName, fixture.Parent.AdminPassword);
+        await new LinkNodesPage(parent).LinkAsync("mail-1", fixture.Child.HostUrl.ToString(), token);
+
+        var row = parent.Locator("[data-testid=linked-nodes] tr").Filter(new() { HasText = "mail-1" });
+        await Assertions.Expect(row.Locator("[data-testid=node-status]")).ToHaveAttributeAsync("data-status", "Online");
+        await Assertions.Expect(row).ToContainTextAsync("Mail");
+
+        // The admin home shows the linked set.
+        await parent.GotoInteractiveAsync("/admin");
+        await Assertions.Expect(parent.Locator("[data-testid=set-node]").Filter(new() { HasText = "mail-1" })).ToHaveAttributeAsync("data-status", "Online");
+    }
+
+    [Fact]
+    public async Task Admin_LinkingAnOlderMajorVersion_SeesWhyAndWhatToDo()
+    {
+        var token = (await fixture.OldChild.Api.PostAsync("api/v1/node-tokens", new { name = "parent" })).Expect(HttpStatusCode.Created).Field("secret");
+        var parent = await fixture.NewPageAsync(fixture.Parent);
+        await new SignInPage(parent).SignInAsync(PortalNode.AdminUserName, fixture.Parent.AdminPassword);
+
+        await new LinkNodesPage(parent).LinkAsync("old-1", fixture.OldChild.HostUrl.ToString(), token, expectSuccess: false);
+
+        var errors = parent.Locator("[data-testid=link-errors]");
+        await Assertions.Expect(errors).ToContainTextAsync("runs Portal 0.9.0, an older major version than this parent");
+        await Assertions.Expect(errors).ToContainTextAsync("update it to 1.x and link again");
+    }
+}

@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Authentication;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Portal.Jobs.Nodes;
+
+/// <summary>Where a node is and the credentials the parent holds for it. The token never goes in a URL or a log.</summary>
+public sealed record NodeEndpoint(Uri BaseUrl, string AdminUserName, string Token, bool VerifyTls)
+{
+    public override string ToString() => $"{BaseUrl} as {AdminUserName}";
+}
+
+public interface INodeApiClientFactory
+{
+    NodeApiClient Create(NodeEndpoint endpoint);
+}
+
+/// <summary>
+/// Calls one child's node API. Every failure becomes a <see cref="NodeApiException"/> whose message names the node
+/// and says what to do.
+/// </summary>
+public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint)
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    public NodeEndpoint Endpoint => endpoint;
+
+    public Task<NodeInfo> GetInfoAsync(CancellationToken cancellationToken) =>
+        SendAsync<NodeInfo>(HttpMethod.Get, "node-api/v1/info", null, cancellationToken);
+
+    public Task<NodeInfo> LinkParentAsync(LinkParentRequest request, CancellationToken cancellationToken) =>
+        SendAsync<NodeInfo>(HttpMethod.Post, "node-api/v1/parent", request, cancellationToken);
+
+    public Task<NodeInfo> UnlinkParentAsync(UnlinkParentRequest request, CancellationToken cancellationToken) =>
+        SendAsync<NodeInfo>(HttpMethod.Post, "node-api/v1/parent/unlink", request, cancellationToken);
+
+    public Task<NodeHealthReport> GetHealthAsync(CancellationToken cancellationToken) =>
+        SendAsync<NodeHealthReport>(HttpMethod.Get, "node-api/v1/health", null, cancellationToken);
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(endpoint.BaseUrl, path));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", endpoint.Token);
+        request.Headers.Add(NodeApiHeaders.AdminUser, endpoint.AdminUserName);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body, body.GetType(), options: Json);
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is AuthenticationException)
+        {
+            throw new NodeUnreachableException(
+                $"The TLS certificate of {endpoint.BaseUrl.Host} could not be verified ({ex.InnerException.Message}). Install a certificate that names the host, or link without TLS verification while you fix it.", ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new NodeUnreachableException($"{endpoint.BaseUrl} cannot be reached ({ex.Message}). Check the address, that Portal runs there, and that this node may connect to it.", ex);
+        }
+        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new NodeUnreachableException($"{endpoint.BaseUrl} did not answer within {http.Timeout.TotalSeconds:0} s. Check that the node is up and not overloaded.", ex);
+        }
+
+        using (response)
+        {
+            if (response.IsSuccessStatusCode)
+            {
+                try
+                {
+                    return await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken)
+                        ?? throw new JsonException("empty body");
+                }
+                catch (JsonException ex)
+                {
+                    throw new NodeRequestException((int)response.StatusCode, "node.bad_response", $"{endpoint.BaseUrl} answered with something that is not Portal's node API ({ex.Message}). Check that the address is a Portal node.");
+                }
+            }
+
+            var error = await ReadErrorAsync(response, cancellationToken);
+            if (response.StatusCode == HttpStatusCode.Unauthorized)
+            {
+                throw new NodeAuthenticationException(error?.Code ?? "token.invalid", error?.Message ?? $"{endpoint.BaseUrl} refused the API token.");
+            }
+
+            if (error is null && response.StatusCode == HttpStatusCode.NotFound)
+            {
+                throw new NodeRequestException(404, "node.not_portal", $"{endpoint.BaseUrl} has no Portal node API. Check that the address is a Portal node (and its version).");
+            }
+
+            throw new NodeRequestException((int)response.StatusCode, error?.Code ?? "node.error", error?.Message ?? $"{endpoint.BaseUrl} answered {(int)response.StatusCode} {response.ReasonPhrase}.");
+        }
+    }
+
+    private static async Task<NodeApiError?> ReadErrorAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        try
+        {
+            return response.Content.Headers.ContentType?.MediaType == "application/json"
+                ? await response.Content.ReadFromJsonAsync<NodeApiError>(Json, ct)
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>Builds clients from the shared handlers: one that verifies TLS certificates and one that does not.</summary>
+public sealed class NodeApiClientFactory(IHttpClientFactory httpClients) : INodeApiClientFactory
+{
+    public const string VerifyingClient = "node-api";
+    public const string NonVerifyingClient = "node-api-no-tls-verify";
+
+    public NodeApiClient Create(NodeEndpoint endpoint) =>
+        new(httpClients.CreateClient(endpoint.VerifyTls ? VerifyingClient : NonVerifyingClient), endpoint);
+}

@@ -1,0 +1,39 @@
+namespace Portal.Jobs.Nodes;
+
+// The node API's wire format (JSON, camelCase), shared by the parent's client and the child's endpoints.
+
+/// <summary>Who a node is: its stable id, build version, server profile and link state.</summary>
+public sealed record NodeInfo(
+    Guid NodeId,
+    string Name,
+    string Version,
+    string Profile,
+    IReadOnlyList<string> Roles,
+    NodeParentInfo? Parent,
+    int ChildCount);
+
+public sealed record NodeParentInfo(Guid NodeId, string Name, string Url, DateTimeOffset LinkedAt);
+
+/// <summary>The parent asks the child to record it as its parent (the last step of linking).</summary>
+public sealed record LinkParentRequest(Guid ParentNodeId, string ParentName, string ParentUrl, string ParentVersion, string Purpose);
+
+/// <summary>How the child's API token is retired on unlink: at once, or after a grace period.</summary>
+public enum TokenRetirement
+{
+    RevokeNow,
+    ExpireIn24Hours,
+}
+
+public sealed record UnlinkParentRequest(Guid ParentNodeId, TokenRetirement Token);
+
+/// <summary>What the parent's health check reads from a child.</summary>
+public sealed record NodeHealthReport(Guid NodeId, string Version, string Profile, long MailFreeBytes, long MailTotalBytes, DateTimeOffset CheckedAt);
+
+/// <summary>Every node API error: a stable code and a message that says what to do.</summary>
+public sealed record NodeApiError(string Code, string Message);
+
+/// <summary>Header that names the admin a node token belongs to (the token itself goes in Authorization: Bearer).</summary>
+public static class NodeApiHeaders
+{
+    public const string AdminUser = "X-Portal-Admin";
+}

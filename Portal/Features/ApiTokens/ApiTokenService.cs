@@ -1,0 +1,263 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Portal.Features.Audit;
+using Portal.Features.Identity;
+using Portal.Infrastructure.Data;
+using Portal.Infrastructure.Security;
+using Portal.Jobs.Nodes;
+
+namespace Portal.Features.ApiTokens;
+
+public sealed record CreatedToken(ApiTokenRow Token, string Secret);
+
+public sealed record ApiTokenRow(Guid Id, ApiTokenKind Kind, string Name, string OwnerUserName, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? LastUsedAt, string? LastUsedFrom, DateTimeOffset? RevokedAt, bool Active);
+
+public enum TokenCheck
+{
+    Valid,
+    Malformed,
+    Unknown,
+    Revoked,
+    Expired,
+    WrongKind,
+    OwnerMismatch,
+    NotAdmin,
+}
+
+public sealed record TokenValidation(TokenCheck Result, ApiToken? Token, PortalUser? Owner, IList<string>? Roles)
+{
+    public bool IsValid => Result == TokenCheck.Valid;
+}
+
+/// <summary>
+/// Creates, lists, validates and revokes API tokens. Tokens look like <c>ptk_&lt;id&gt;_&lt;secret&gt;</c>: the id finds
+/// the row, the secret is compared by hash in constant time. A revoked token is refused from the next request on:
+/// every request checks the database.
+/// </summary>
+public sealed class ApiTokenService(
+    IDbContextFactory<PortalDbContext> dbFactory,
+    IServiceScopeFactory scopes,
+    AuditLog audit,
+    TimeProvider clock)
+{
+    private const string Prefix = "ptk_";
+
+    public async Task<CreatedToken> CreateAsync(Actor actor, ApiTokenKind kind, string name, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default)
+    {
+        var action = kind == ApiTokenKind.Node ? "node-token.create" : "api-token.create";
+        name = name?.Trim() ?? "";
+        if (!actor.IsAdmin || actor.UserId is null)
+        {
+            await audit.RecordAsync(actor, action, name, AuditOutcome.Refused, "Not an admin.", cancellationToken);
+            throw new PortalForbiddenException("Only admins can create API tokens on this node.");
+        }
+
+        var problems = new List<string>();
+        if (name.Length is 0 or > 100)
+        {
+            problems.Add("Give the token a name of 1-100 characters that says what uses it, for example \"parent panel.example.com\".");
+        }
+
+        if (expiresAt is { } expiry && expiry <= clock.GetUtcNow())
+        {
+            problems.Add("The expiry must be in the future; leave it empty for a token that does not expire.");
+        }
+
+        if (problems.Count > 0)
+        {
+            await audit.RecordAsync(actor, action, name, AuditOutcome.Refused, string.Join(" ", problems), cancellationToken);
+            throw new PortalValidationException("The token was not created: " + string.Join(" ", problems), problems);
+        }
+
+        var (token, secret) = Mint(kind, name, actor.UserId, actor.Name, clock.GetUtcNow(), expiresAt);
+        var id = token.Id;
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            db.ApiTokens.Add(token);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        await audit.RecordAsync(actor, action, name, AuditOutcome.Succeeded, $"Token {id}" + (expiresAt is { } e ? $", expires {e:u}" : ""), cancellationToken);
+        return new CreatedToken(ToRow(token), secret);
+    }
+
+    /// <summary>A new token: the row to keep (hash only) and the token to show once.</summary>
+    internal static (ApiToken Row, string Token) Mint(ApiTokenKind kind, string name, string ownerId, string ownerName, DateTimeOffset now, DateTimeOffset? expiresAt)
+    {
+        var id = Guid.NewGuid();
+        var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var row = new ApiToken
+        {
+            Id = id,
+            Kind = kind,
+            Name = name,
+            OwnerUserId = ownerId,
+            OwnerUserName = ownerName,
+            SecretHash = Hash(secret),
+            CreatedAt = now,
+            ExpiresAt = expiresAt,
+        };
+        return (row, $"{Prefix}{id:N}_{secret}");
+    }
+
+    public async Task<IReadOnlyList<ApiTokenRow>> ListAsync(Actor actor, ApiTokenKind kind, CancellationToken cancellationToken = default)
+    {
+        if (!actor.IsAdmin)
+        {
+            throw new PortalForbiddenException("Only admins can see this node's API tokens.");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var q = db.ApiTokens.AsNoTracking().Where(t => t.Kind == kind);
+        if (kind == ApiTokenKind.User)
+        {
+            q = q.Where(t => t.OwnerUserId == actor.UserId);
+        }
+
+        return (await q.OrderByDescending(t => t.CreatedAt).ToListAsync(cancellationToken)).Select(ToRow).ToArray();
+    }
+
+    public async Task RevokeAsync(Actor actor, Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var token = await db.ApiTokens.SingleOrDefaultAsync(t => t.Id == id, cancellationToken);
+        var action = token?.Kind == ApiTokenKind.Node ? "node-token.revoke" : "api-token.revoke";
+        if (!actor.IsAdmin || (token?.Kind == ApiTokenKind.User && token.OwnerUserId != actor.UserId))
+        {
+            await audit.RecordAsync(actor, action, id.ToString(), AuditOutcome.Refused, "Not allowed.", cancellationToken);
+            throw new PortalForbiddenException("Only admins can revoke node tokens, and only owners their own API tokens.");
+        }
+
+        if (token is null)
+        {
+            throw new PortalNotFoundException("There is no such token (it may have been deleted); reload the list.");
+        }
+
+        if (token.RevokedAt is null)
+        {
+            token.RevokedAt = clock.GetUtcNow();
+            token.RevokedBy = actor.Name;
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        await audit.RecordAsync(actor, action, token.Name, AuditOutcome.Succeeded, $"Token {id}", cancellationToken);
+    }
+
+    /// <summary>Retires a node token when the parent that used it unlinks: at once, or in 24 hours.</summary>
+    public async Task RetireAsync(Guid id, TokenRetirement retirement, string by, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var token = await db.ApiTokens.SingleAsync(t => t.Id == id, cancellationToken);
+        var now = clock.GetUtcNow();
+        if (retirement == TokenRetirement.RevokeNow)
+        {
+            token.RevokedAt ??= now;
+            token.RevokedBy ??= by;
+        }
+        else
+        {
+            var inADay = now.AddHours(24);
+            token.ExpiresAt = token.ExpiresAt is { } e && e < inADay ? e : inADay;
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Checks a presented token: format, existence, secret, kind, revocation, expiry, and its owner (still an
+    /// admin for node tokens; the named user when one is named). Records its last use when it is valid.
+    /// </summary>
+    public async Task<TokenValidation> ValidateAsync(string presented, ApiTokenKind kind, string? expectedUserName, string? from, CancellationToken cancellationToken = default)
+    {
+        if (!TryParse(presented, out var id, out var secret))
+        {
+            return new TokenValidation(TokenCheck.Malformed, null, null, null);
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var token = await db.ApiTokens.SingleOrDefaultAsync(t => t.Id == id, cancellationToken);
+        if (token is null || !CryptographicOperations.FixedTimeEquals(token.SecretHash, Hash(secret)))
+        {
+            return new TokenValidation(TokenCheck.Unknown, null, null, null);
+        }
+
+        var now = clock.GetUtcNow();
+        if (token.RevokedAt is not null)
+        {
+            return new TokenValidation(TokenCheck.Revoked, token, null, null);
+        }
+
+        if (token.ExpiresAt is { } expiry && expiry <= now)
+        {
+            return new TokenValidation(TokenCheck.Expired, token, null, null);
+        }
+
+        if (token.Kind != kind)
+        {
+            return new TokenValidation(TokenCheck.WrongKind, token, null, null);
+        }
+
+        if (expectedUserName is not null && !string.Equals(expectedUserName, token.OwnerUserName, StringComparison.Ordinal))
+        {
+            return new TokenValidation(TokenCheck.OwnerMismatch, token, null, null);
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        var owner = await users.FindByIdAsync(token.OwnerUserId);
+        if (owner is null || await users.IsLockedOutAsync(owner))
+        {
+            return new TokenValidation(TokenCheck.Unknown, token, null, null);
+        }
+
+        var roles = await users.GetRolesAsync(owner);
+        if (kind == ApiTokenKind.Node && !roles.Contains(PortalRoles.Admin))
+        {
+            return new TokenValidation(TokenCheck.NotAdmin, token, owner, roles);
+        }
+
+        token.LastUsedAt = now;
+        token.LastUsedFrom = from;
+        await db.SaveChangesAsync(cancellationToken);
+        return new TokenValidation(TokenCheck.Valid, token, owner, roles);
+    }
+
+    /// <summary>The message a refused token gets, saying what to do.</summary>
+    public static (string Code, string Message) Explain(TokenCheck check, string nodeName) => check switch
+    {
+        TokenCheck.Malformed or TokenCheck.Unknown => ("token.invalid", $"The API token is not valid on node {nodeName}. Create a new token on that node (Node API tokens) and use it."),
+        TokenCheck.Revoked => ("token.revoked", $"The API token was revoked on node {nodeName}. Create a new one there."),
+        TokenCheck.Expired => ("token.expired", $"The API token has expired on node {nodeName}. Create a new one there."),
+        TokenCheck.WrongKind => ("token.not_admin", $"That token is not a node API token of node {nodeName}: only an admin's node API token may link or manage nodes."),
+        TokenCheck.OwnerMismatch => ("token.user_mismatch", $"The API token does not belong to that user on node {nodeName}. Give the user name of the admin who created the token."),
+        TokenCheck.NotAdmin => ("token.not_admin", $"The token's owner is not an admin on node {nodeName}; only an admin's token may link or manage nodes."),
+        _ => ("token.invalid", "The API token was refused."),
+    };
+
+    internal static bool TryParse(string presented, out Guid id, out string secret)
+    {
+        id = default;
+        secret = "";
+        if (!presented.StartsWith(Prefix, StringComparison.Ordinal) || presented.Length < Prefix.Length + 34)
+        {
+            return false;
+        }
+
+        var idPart = presented.AsSpan(Prefix.Length, 32);
+        if (presented[Prefix.Length + 32] != '_' || !Guid.TryParseExact(idPart, "N", out id))
+        {
+            return false;
+        }
+
+        secret = presented[(Prefix.Length + 33)..];
+        return secret.Length >= 20;
+    }
+
+    private static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
+
+    private ApiTokenRow ToRow(ApiToken t) => new(
+        t.Id, t.Kind, t.Name, t.OwnerUserName, t.CreatedAt, t.ExpiresAt, t.LastUsedAt, t.LastUsedFrom, t.RevokedAt,
+        t.RevokedAt is null && (t.ExpiresAt is null || t.ExpiresAt > clock.GetUtcNow()));
+}

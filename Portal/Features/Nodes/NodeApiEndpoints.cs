@@ -1,0 +1,57 @@
+using System.Security.Claims;
+using Microsoft.Extensions.Options;
+using Portal.Features.ApiTokens;
+using Portal.Infrastructure.Api;
+using Portal.Infrastructure.Configuration;
+using Portal.Infrastructure.Security;
+using Portal.Jobs.Nodes;
+
+namespace Portal.Features.Nodes;
+
+/// <summary>
+/// The node API: what a parent calls on its children. Only node API tokens of this node's admins open it (never a
+/// session cookie); the token that linked a parent is the one retired when the parent unlinks.
+/// </summary>
+public static class NodeApiEndpoints
+{
+    public static void MapNodeApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/node-api/v1")
+            .RequireAuthorization(PortalPolicies.NodeApi)
+            .AddEndpointFilter<ApiExceptionFilter>()
+            .ExcludeFromDescription();
+
+        api.MapGet("/info", async (NodeIdentityService identity, CancellationToken ct) => (await identity.GetAsync(ct)).ToInfo());
+
+        api.MapPost("/parent", async (LinkParentRequest request, NodeIdentityService identity, HttpContext http, CancellationToken ct) =>
+            (await identity.RecordParentAsync(NodeActor(http, request.ParentName), request, ct)).ToInfo());
+
+        api.MapPost("/parent/unlink", async (UnlinkParentRequest request, NodeIdentityService identity, ApiTokenService tokens, HttpContext http, CancellationToken ct) =>
+        {
+            var node = await identity.GetAsync(ct);
+            var actor = NodeActor(http, node.Parent?.Name ?? "parent");
+            node = await identity.ClearParentAsync(actor, request.ParentNodeId, ct);
+            if (Guid.TryParse(http.User.FindFirstValue(ApiTokenAuthenticationHandler.TokenIdClaim), out var tokenId))
+            {
+                await tokens.RetireAsync(tokenId, request.Token, actor.Name, ct);
+            }
+
+            return node.ToInfo();
+        });
+
+        api.MapGet("/health", async (NodeIdentityService identity, IOptions<PortalSettings> settings, TimeProvider clock, CancellationToken ct) =>
+        {
+            var node = await identity.GetAsync(ct);
+            Directory.CreateDirectory(settings.Value.MailRoot);
+            var drive = new DriveInfo(Path.GetFullPath(settings.Value.MailRoot));
+            return new NodeHealthReport(node.NodeId, node.Version.ToString(), node.Profile.ToString(), drive.AvailableFreeSpace, drive.TotalSize, clock.GetUtcNow());
+        });
+    }
+
+    /// <summary>The audit log's actor for a call from the parent: the admin whose token it used, on behalf of that node.</summary>
+    private static Actor NodeActor(HttpContext http, string parentName)
+    {
+        var actor = Actor.From(http.User, http.Connection.RemoteIpAddress?.ToString());
+        return actor with { Name = $"{actor.Name} (via node {parentName})" };
+    }
+}

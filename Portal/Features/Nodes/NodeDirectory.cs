@@ -1,0 +1,92 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Portal.Infrastructure.Data;
+using Portal.Infrastructure.Security;
+using Portal.Jobs.Nodes;
+
+namespace Portal.Features.Nodes;
+
+/// <summary>The parent's children for jobs (with their decrypted credentials), and where their health lands.</summary>
+public sealed class NodeDirectory(
+    IDbContextFactory<PortalDbContext> dbFactory,
+    IDataProtectionProvider dataProtection,
+    NodeIdentityService identity,
+    NodeUpdates updates,
+    ILogger<NodeDirectory> logger) : INodeDirectory
+{
+    private readonly IDataProtector _tokens = dataProtection.CreateProtector("Portal.LinkedNodes.Token.v1");
+
+    public async Task<IReadOnlyList<LinkedNodeEndpoint>> ListLinkedAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var nodes = await db.LinkedNodes.AsNoTracking().ToListAsync(cancellationToken);
+        return nodes.Select(ToEndpoint).ToArray();
+    }
+
+    public async Task<LinkedNodeEndpoint?> FindAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var node = await db.LinkedNodes.AsNoTracking().SingleOrDefaultAsync(n => n.Id == id, cancellationToken);
+        return node is null ? null : ToEndpoint(node);
+    }
+
+    public async Task RecordHealthAsync(Guid nodeId, NodeHealthResult result, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var node = await db.LinkedNodes.SingleOrDefaultAsync(n => n.Id == nodeId, cancellationToken);
+        if (node is null)
+        {
+            return; // unlinked while it was being checked
+        }
+
+        var was = node.Status;
+        node.LastCheckAt = result.CheckedAt;
+        if (result is { Online: true, Report: { } report })
+        {
+            node.Status = NodeStatus.Online;
+            node.LastOnlineAt = result.CheckedAt;
+            node.LastError = null;
+            node.Version = report.Version;
+            node.Profile = Enum.TryParse<ServerProfile>(report.Profile, out var profile) ? profile : node.Profile;
+            node.MailFreeBytes = report.MailFreeBytes;
+            node.MailTotalBytes = report.MailTotalBytes;
+            if (node.VerifyTls && new Uri(node.BaseUrl).Scheme == Uri.UriSchemeHttps)
+            {
+                node.TlsVerified = true;
+            }
+        }
+        else
+        {
+            node.Status = NodeStatus.Offline;
+            node.LastError = result.Error;
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        if (was != node.Status)
+        {
+            logger.LogWarning("Linked node {Alias} is now {Status}", node.Alias, node.Status);
+        }
+
+        updates.Publish(new LinkedNodeChange(node.Id, NodeLinkService.ToRow(node, identity.Version)));
+    }
+
+    private LinkedNodeEndpoint ToEndpoint(LinkedNode node) =>
+        new(node.Id, node.Alias, new NodeEndpoint(new Uri(node.BaseUrl), node.AdminUserName, _tokens.Unprotect(node.ProtectedToken), node.VerifyTls));
+}
+
+/// <summary>An admin's "check now": the same check the minute job runs, for one child, at once.</summary>
+public sealed class NodeHealthService(NodeDirectory directory, NodeHealthJob job, NodeLinkService links)
+{
+    public async Task<LinkedNodeRow> CheckNowAsync(Actor actor, Guid id, CancellationToken cancellationToken = default)
+    {
+        if (!actor.IsAdmin)
+        {
+            throw new PortalForbiddenException("Only admins can check linked nodes.");
+        }
+
+        var node = await directory.FindAsync(id, cancellationToken)
+            ?? throw new PortalNotFoundException("No linked node has that id; reload the list.");
+        await job.CheckAsync(node, cancellationToken);
+        return (await links.GetAsync(actor, id, cancellationToken))!;
+    }
+}

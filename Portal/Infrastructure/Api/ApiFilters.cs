@@ -1,0 +1,74 @@
+using Portal.Features.Identity;
+using Portal.Features.Nodes;
+using Portal.Infrastructure.Security;
+
+namespace Portal.Infrastructure.Api;
+
+/// <summary>Turns the services' refusals into API errors: 400, 403, 404 or 409 with a code and what to do.</summary>
+internal sealed class ApiExceptionFilter : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context);
+        }
+        catch (PortalValidationException ex)
+        {
+            return ApiResults.Error(StatusCodes.Status400BadRequest, ex.Code, ex.Message, ex.Problems);
+        }
+        catch (PortalConflictException ex)
+        {
+            return ApiResults.Error(StatusCodes.Status409Conflict, ex.Code, ex.Message, ex.Problems);
+        }
+        catch (PortalForbiddenException ex)
+        {
+            return ApiResults.Error(StatusCodes.Status403Forbidden, "forbidden", ex.Message);
+        }
+        catch (PortalNotFoundException ex)
+        {
+            return ApiResults.Error(StatusCodes.Status404NotFound, "not_found", ex.Message);
+        }
+    }
+}
+
+/// <summary>
+/// On a child node, users and resellers work on the parent: their API calls here are refused with the parent's
+/// address. Admins of the child keep their API.
+/// </summary>
+internal sealed class ChildNodeApiFilter(NodeIdentityService identity) : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var user = context.HttpContext.User;
+        if (!user.IsInRole(PortalRoles.Admin) && await identity.GetAsync(context.HttpContext.RequestAborted) is { Parent: { } parent } node)
+        {
+            return ApiResults.Error(StatusCodes.Status403Forbidden, "node.is_child",
+                $"Node {node.Name} is a child of {parent.Name}; account owners and resellers use the parent. Call the API on the parent at {parent.Url}.");
+        }
+
+        return await next(context);
+    }
+}
+
+/// <summary>
+/// A request the API cannot read (malformed JSON, a wrong type, a missing body) gets the APIs' error shape, not an
+/// empty 400.
+/// </summary>
+internal sealed class ApiBadRequestMiddleware(RequestDelegate next)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
+        {
+            var message = ex.InnerException is System.Text.Json.JsonException json
+                ? $"The request body is not what this endpoint takes: {json.Message}"
+                : ex.Message;
+            await ApiResults.WriteAsync(context, ex.StatusCode, new ApiError("request.invalid", message + " See the API reference for the expected fields."));
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using Portal.Features.ApiTokens;
+using Portal.Infrastructure.Configuration;
+using Portal.Jobs.Nodes;
+
+namespace Portal.Infrastructure.Api;
+
+public sealed class ApiTokenAuthenticationOptions : AuthenticationSchemeOptions
+{
+    public ApiTokenKind Kind { get; set; }
+}
+
+/// <summary>
+/// Bearer API tokens. Two schemes use it: <see cref="NodeScheme"/> (node tokens plus the admin's name in
+/// <c>X-Portal-Admin</c>, for the node API) and <see cref="UserScheme"/> (user tokens, for the public API). A
+/// session cookie never opens these endpoints, and every request checks the token in the database, so a revoked
+/// token is refused at once.
+/// </summary>
+internal sealed class ApiTokenAuthenticationHandler(
+    IOptionsMonitor<ApiTokenAuthenticationOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    ApiTokenService tokens,
+    IOptions<PortalSettings> settings)
+    : AuthenticationHandler<ApiTokenAuthenticationOptions>(options, logger, encoder)
+{
+    public const string NodeScheme = "NodeToken";
+    public const string UserScheme = "ApiToken";
+    public const string TokenIdClaim = "portal:token-id";
+    private const string FailureKey = "portal:token-failure";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return AuthenticateResult.NoResult();
+        }
+
+        var presented = header["Bearer ".Length..].Trim();
+        string? userName = null;
+        if (Options.Kind == ApiTokenKind.Node)
+        {
+            userName = Request.Headers[NodeApiHeaders.AdminUser].ToString();
+            if (string.IsNullOrWhiteSpace(userName))
+            {
+                return Fail("token.user_missing", $"Name the admin the token belongs to in the {NodeApiHeaders.AdminUser} header.");
+            }
+        }
+
+        var check = await tokens.ValidateAsync(presented, Options.Kind, userName, Context.Connection.RemoteIpAddress?.ToString(), Context.RequestAborted);
+        if (!check.IsValid)
+        {
+            var (code, message) = ApiTokenService.Explain(check.Result, settings.Value.NodeName);
+            return Fail(code, message);
+        }
+
+        var claims = new List<Claim>
+        {
+            new(ClaimTypes.NameIdentifier, check.Owner!.Id),
+            new(ClaimTypes.Name, check.Owner.UserName!),
+            new(TokenIdClaim, check.Token!.Id.ToString()),
+        };
+        claims.AddRange(check.Roles!.Select(r => new Claim(ClaimTypes.Role, r)));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, Scheme.Name));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name));
+    }
+
+    private AuthenticateResult Fail(string code, string message)
+    {
+        Context.Items[FailureKey] = new ApiError(code, message);
+        return AuthenticateResult.Fail(message);
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var error = Context.Items[FailureKey] as ApiError ?? new ApiError("token.missing", Options.Kind == ApiTokenKind.Node
+            ? $"The node API needs a node API token: send \"Authorization: Bearer <token>\" and \"{NodeApiHeaders.AdminUser}: <admin>\"."
+            : "The API needs an API token: send \"Authorization: Bearer <token>\" (create one under API tokens).");
+        return ApiResults.WriteAsync(Context, StatusCodes.Status401Unauthorized, error);
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        ApiResults.WriteAsync(Context, StatusCodes.Status403Forbidden, new ApiError("forbidden", "This token's owner may not do this."));
+}
+
+/// <summary>The body of every API error: a stable code, a message that says what to do, and any further problems.</summary>
+public sealed record ApiError(string Code, string Message, IReadOnlyList<string>? Problems = null);
+
+public static class ApiResults
+{
+    public static readonly JsonSerializerOptions Json = NodeApiClient.Json;
+
+    public static Task WriteAsync(HttpContext context, int status, ApiError error)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(JsonSerializer.Serialize(error, Json));
+    }
+
+    public static IResult Error(int status, string code, string message, IReadOnlyList<string>? problems = null) =>
+        Results.Json(new ApiError(code, message, problems is { Count: > 1 } ? problems : null), Json, statusCode: status);
+}

@@ -1,0 +1,37 @@
+using Portal.Features.ApiTokens;
+using Portal.Features.Nodes;
+using Portal.Features.Operations;
+using Portal.Features.Users;
+using Portal.Infrastructure.Security;
+
+namespace Portal.Infrastructure.Api;
+
+/// <summary>
+/// The public HTTP API under <c>/api/v1</c>: bearer API tokens only, JSON errors with a stable code, and on a child
+/// node no user-level calls. Each feature maps its own routes on the group.
+/// </summary>
+public static class PublicApi
+{
+    public static void MapPublicApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1")
+            .RequireAuthorization(PortalPolicies.Api)
+            .AddEndpointFilter<ApiExceptionFilter>()
+            .AddEndpointFilter<ChildNodeApiFilter>();
+
+        api.MapGet("/me", async (ICurrentActor current) =>
+        {
+            var actor = await current.GetAsync();
+            var roles = actor.Principal.FindAll(System.Security.Claims.ClaimTypes.Role).Select(c => c.Value).ToArray();
+            return new MeResponse(actor.Name, roles);
+        });
+
+        var admin = api.MapGroup("").RequireAuthorization(PortalPolicies.ApiAdmin);
+        admin.MapNodeAdminApi();
+        admin.MapApiTokenApi();
+        admin.MapOperationsApi();
+        admin.MapUsersApi();
+    }
+
+    public sealed record MeResponse(string UserName, IReadOnlyList<string> Roles);
+}
