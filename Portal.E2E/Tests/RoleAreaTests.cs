@@ -35,7 +35,7 @@ public sealed class RoleAreaTests(BrowserFixture fixture)
     private static async Task AssertOnlyOwnAreaAsync(IPage page, string ownArea)
     {
         await page.GotoInteractiveAsync("/");
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == ownArea);
+        Assert.Equal(ownArea, new Uri(page.Url).AbsolutePath);
         var ownNav = Areas.Single(a => a.Area == ownArea).Nav;
         await Assertions.Expect(page.Locator($"[data-testid={ownNav}]")).ToBeVisibleAsync();
 

@@ -16,6 +16,9 @@ namespace Portal.Tests.Components;
 /// </summary>
 public abstract class MudTestContext : BunitContext, IAsyncLifetime
 {
+    /// <summary>How long to wait for a render that follows database work; generous, as the suite runs on two busy cores.</summary>
+    protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
+
     protected MudTestContext()
     {
         JSInterop.Mode = JSRuntimeMode.Loose;

@@ -14,7 +14,7 @@ public sealed class OperationDetailTests : ComponentTestContext
     {
         var operation = await InsertAsync();
         var cut = Render<OperationDetail>(p => p.Add(c => c.Id, operation.Id));
-        cut.WaitForAssertion(() => Assert.Equal("10", cut.Find("[data-testid=operation-progress]").GetAttribute("data-percent")));
+        cut.WaitForAssertion(() => Assert.Equal("10", cut.Find("[data-testid=operation-progress]").GetAttribute("data-percent")), Patience);
 
         var updates = Services.GetRequiredService<OperationUpdates>();
         var running = OperationSnapshot.From(operation, 0) with
@@ -35,7 +35,7 @@ public sealed class OperationDetailTests : ComponentTestContext
             Assert.Equal("55", cut.Find("[data-testid=operation-progress]").GetAttribute("data-percent"));
             Assert.Equal("Step two", cut.Find("[data-testid=operation-step]").TextContent.Trim());
             Assert.Contains("one finished", cut.Find("[data-step=one]").TextContent);
-        });
+        }, Patience);
     }
 
     [Fact]
@@ -43,7 +43,7 @@ public sealed class OperationDetailTests : ComponentTestContext
     {
         var operation = await InsertAsync();
         var cut = Render<OperationDetail>(p => p.Add(c => c.Id, operation.Id));
-        cut.WaitForAssertion(() => cut.Find("[data-testid=operation-progress]"));
+        cut.WaitForAssertion(() => cut.Find("[data-testid=operation-progress]"), Patience);
 
         long logId;
         await using (var db = OpenDb())
@@ -56,7 +56,7 @@ public sealed class OperationDetailTests : ComponentTestContext
 
         Services.GetRequiredService<OperationUpdates>().Publish(OperationSnapshot.From(operation, logId) with { UpdatedAt = DateTimeOffset.UtcNow.AddSeconds(1) });
 
-        cut.WaitForAssertion(() => Assert.Contains("The child is slow to answer.", cut.Find("[data-testid=operation-log]").TextContent));
+        cut.WaitForAssertion(() => Assert.Contains("The child is slow to answer.", cut.Find("[data-testid=operation-log]").TextContent), Patience);
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class OperationDetailTests : ComponentTestContext
         var operation = await InsertAsync();
         var other = await InsertAsync();
         var cut = Render<OperationDetail>(p => p.Add(c => c.Id, operation.Id));
-        cut.WaitForAssertion(() => cut.Find("[data-testid=operation-progress]"));
+        cut.WaitForAssertion(() => cut.Find("[data-testid=operation-progress]"), Patience);
 
         Services.GetRequiredService<OperationUpdates>().Publish(OperationSnapshot.From(other, 0) with { Percent = 90, UpdatedAt = DateTimeOffset.UtcNow.AddSeconds(1) });
         await Task.Delay(200);
@@ -78,7 +78,7 @@ public sealed class OperationDetailTests : ComponentTestContext
     {
         var cut = Render<OperationDetail>(p => p.Add(c => c.Id, Guid.NewGuid()));
 
-        cut.WaitForAssertion(() => cut.Find("[data-testid=operation-not-found]"));
+        cut.WaitForAssertion(() => cut.Find("[data-testid=operation-not-found]"), Patience);
     }
 
     private async Task<Operation> InsertAsync()

@@ -163,8 +163,8 @@ public sealed partial class PortalNode : IAsyncDisposable
 
     private async Task WaitHealthyAsync()
     {
-        using var http = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        using var http = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(20) };
+        var deadline = DateTime.UtcNow.AddSeconds(90);
         while (DateTime.UtcNow < deadline)
         {
             try
@@ -177,8 +177,9 @@ public sealed partial class PortalNode : IAsyncDisposable
                     return;
                 }
             }
-            catch (HttpRequestException)
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
+                // Not listening yet, or slow to answer its first request on a busy machine.
             }
 
             if (!IsRunning)
@@ -189,7 +190,7 @@ public sealed partial class PortalNode : IAsyncDisposable
             await Task.Delay(100);
         }
 
-        throw new TimeoutException($"Node {Name} did not become healthy within 60 s:{Environment.NewLine}{RecentOutput}");
+        throw new TimeoutException($"Node {Name} did not become healthy within 90 s:{Environment.NewLine}{RecentOutput}");
     }
 
     private void OnOutput(string? line)
