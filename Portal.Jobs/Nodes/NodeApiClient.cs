@@ -43,6 +43,35 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint)
     public Task<NodeHealthReport> GetHealthAsync(CancellationToken cancellationToken) =>
         SendAsync<NodeHealthReport>(HttpMethod.Get, "node-api/v1/health", null, cancellationToken);
 
+    public Task<AccountExistence> CheckAccountAsync(string username, string domain, CancellationToken cancellationToken) =>
+        SendAsync<AccountExistence>(HttpMethod.Get, $"node-api/v1/accounts/existence?username={Uri.EscapeDataString(username)}&domain={Uri.EscapeDataString(domain)}", null, cancellationToken);
+
+    public Task<AccountTwin> CreateAccountTwinAsync(AccountTwin twin, CancellationToken cancellationToken) =>
+        SendAsync<AccountTwin>(HttpMethod.Post, "node-api/v1/accounts", twin, cancellationToken);
+
+    public Task<AccountTwin> UpdateAccountTwinAsync(AccountTwin twin, CancellationToken cancellationToken) =>
+        SendAsync<AccountTwin>(HttpMethod.Put, $"node-api/v1/accounts/{Uri.EscapeDataString(twin.Username)}", twin, cancellationToken);
+
+    public Task<AccountTwin?> GetAccountTwinAsync(string username, CancellationToken cancellationToken) =>
+        SendOptionalAsync<AccountTwin>(HttpMethod.Get, $"node-api/v1/accounts/{Uri.EscapeDataString(username)}", cancellationToken);
+
+    public Task DeleteAccountTwinAsync(string username, CancellationToken cancellationToken) =>
+        SendAsync<NodeApiOk>(HttpMethod.Delete, $"node-api/v1/accounts/{Uri.EscapeDataString(username)}", null, cancellationToken);
+
+    /// <summary>A GET whose 404 means "there is none" rather than an error.</summary>
+    private async Task<T?> SendOptionalAsync<T>(HttpMethod method, string path, CancellationToken cancellationToken)
+        where T : class
+    {
+        try
+        {
+            return await SendAsync<T>(method, path, null, cancellationToken);
+        }
+        catch (NodeRequestException ex) when (ex.Status == 404 && ex.Code == "not_found")
+        {
+            return null;
+        }
+    }
+
     private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, new Uri(endpoint.BaseUrl, path));

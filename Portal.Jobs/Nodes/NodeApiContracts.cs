@@ -10,7 +10,8 @@ public sealed record NodeInfo(
     string Profile,
     IReadOnlyList<string> Roles,
     NodeParentInfo? Parent,
-    int ChildCount);
+    int ChildCount,
+    string? PublicIPv4 = null);
 
 public sealed record NodeParentInfo(Guid NodeId, string Name, string Url, DateTimeOffset LinkedAt);
 
@@ -27,7 +28,13 @@ public enum TokenRetirement
 public sealed record UnlinkParentRequest(Guid ParentNodeId, TokenRetirement Token);
 
 /// <summary>What the parent's health check reads from a child.</summary>
-public sealed record NodeHealthReport(Guid NodeId, string Version, string Profile, long MailFreeBytes, long MailTotalBytes, DateTimeOffset CheckedAt);
+public sealed record NodeHealthReport(Guid NodeId, string Version, string Profile, long MailFreeBytes, long MailTotalBytes, DateTimeOffset CheckedAt, string? PublicIPv4 = null);
+
+/// <summary>An account's twin on a child: what the child keeps of a parent's account.</summary>
+public sealed record AccountTwin(string Username, string Domain, string ContactEmail, IReadOnlyList<string> Features, string Status);
+
+/// <summary>Whether a user name or a domain is already taken on a node.</summary>
+public sealed record AccountExistence(bool UsernameTaken, bool DomainTaken);
 
 /// <summary>Every node API error: a stable code and a message that says what to do.</summary>
 public sealed record NodeApiError(string Code, string Message);
@@ -37,3 +44,6 @@ public static class NodeApiHeaders
 {
     public const string AdminUser = "X-Portal-Admin";
 }
+
+/// <summary>The body of a node API answer that carries nothing but success.</summary>
+public sealed record NodeApiOk(bool Ok = true);

@@ -48,10 +48,12 @@ public sealed class ApiTokenService(
     {
         var action = kind == ApiTokenKind.Node ? "node-token.create" : "api-token.create";
         name = name?.Trim() ?? "";
-        if (!actor.IsAdmin || actor.UserId is null)
+        if (!MayHold(actor, kind))
         {
-            await audit.RecordAsync(actor, action, name, AuditOutcome.Refused, "Not an admin.", cancellationToken);
-            throw new PortalForbiddenException("Only admins can create API tokens on this node.");
+            await audit.RecordAsync(actor, action, name, AuditOutcome.Refused, "Not allowed to hold such a token.", cancellationToken);
+            throw new PortalForbiddenException(kind == ApiTokenKind.Node
+                ? "Only admins can create node API tokens."
+                : "Only admins and resellers can create API tokens here; account owners get theirs with the API Tokens feature.");
         }
 
         var problems = new List<string>();
@@ -71,7 +73,7 @@ public sealed class ApiTokenService(
             throw new PortalValidationException("The token was not created: " + string.Join(" ", problems), problems);
         }
 
-        var (token, secret) = Mint(kind, name, actor.UserId, actor.Name, clock.GetUtcNow(), expiresAt);
+        var (token, secret) = Mint(kind, name, actor.UserId!, actor.Name, clock.GetUtcNow(), expiresAt);
         var id = token.Id;
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
@@ -82,6 +84,10 @@ public sealed class ApiTokenService(
         await audit.RecordAsync(actor, action, name, AuditOutcome.Succeeded, $"Token {id}" + (expiresAt is { } e ? $", expires {e:u}" : ""), cancellationToken);
         return new CreatedToken(ToRow(token), secret);
     }
+
+    /// <summary>Node tokens are for admins; user tokens for admins and resellers (account owners: the API Tokens feature).</summary>
+    private static bool MayHold(Actor actor, ApiTokenKind kind) =>
+        actor.UserId is not null && (actor.IsAdmin || (kind == ApiTokenKind.User && actor.IsInRole(PortalRoles.Reseller)));
 
     /// <summary>A new token: the row to keep (hash only) and the token to show once.</summary>
     internal static (ApiToken Row, string Token) Mint(ApiTokenKind kind, string name, string ownerId, string ownerName, DateTimeOffset now, DateTimeOffset? expiresAt)
@@ -104,9 +110,9 @@ public sealed class ApiTokenService(
 
     public async Task<IReadOnlyList<ApiTokenRow>> ListAsync(Actor actor, ApiTokenKind kind, CancellationToken cancellationToken = default)
     {
-        if (!actor.IsAdmin)
+        if (!MayHold(actor, kind))
         {
-            throw new PortalForbiddenException("Only admins can see this node's API tokens.");
+            throw new PortalForbiddenException("You have no API tokens of that kind here.");
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -124,7 +130,7 @@ public sealed class ApiTokenService(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var token = await db.ApiTokens.SingleOrDefaultAsync(t => t.Id == id, cancellationToken);
         var action = token?.Kind == ApiTokenKind.Node ? "node-token.revoke" : "api-token.revoke";
-        if (!actor.IsAdmin || (token?.Kind == ApiTokenKind.User && token.OwnerUserId != actor.UserId))
+        if (token is null ? !actor.IsAdmin : !MayHold(actor, token.Kind) || (token.Kind == ApiTokenKind.User && token.OwnerUserId != actor.UserId))
         {
             await audit.RecordAsync(actor, action, id.ToString(), AuditOutcome.Refused, "Not allowed.", cancellationToken);
             throw new PortalForbiddenException("Only admins can revoke node tokens, and only owners their own API tokens.");

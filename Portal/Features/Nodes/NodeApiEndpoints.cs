@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Microsoft.Extensions.Options;
+using Portal.Features.Accounts;
 using Portal.Features.ApiTokens;
 using Portal.Infrastructure.Api;
 using Portal.Infrastructure.Configuration;
@@ -39,12 +40,30 @@ public static class NodeApiEndpoints
             return node.ToInfo();
         });
 
+        api.MapGet("/accounts/existence", async (string username, string domain, AccountService accounts, CancellationToken ct) =>
+            await accounts.ExistenceAsync(username, domain, ct));
+
+        api.MapPost("/accounts", async (AccountTwin twin, AccountService accounts, HttpContext http, CancellationToken ct) =>
+            await accounts.CreateTwinAsync(NodeActor(http, "parent"), twin, ct));
+
+        api.MapGet("/accounts/{username}", async (string username, AccountService accounts, CancellationToken ct) =>
+            await accounts.GetTwinAsync(username, ct) ?? throw new PortalNotFoundException($"There is no twin of account {username} here."));
+
+        api.MapPut("/accounts/{username}", async (string username, AccountTwin twin, AccountService accounts, HttpContext http, CancellationToken ct) =>
+            await accounts.UpdateTwinAsync(NodeActor(http, "parent"), twin with { Username = username }, ct));
+
+        api.MapDelete("/accounts/{username}", async (string username, AccountService accounts, HttpContext http, CancellationToken ct) =>
+        {
+            await accounts.DeleteTwinAsync(NodeActor(http, "parent"), username, ct);
+            return new NodeApiOk();
+        });
+
         api.MapGet("/health", async (NodeIdentityService identity, IOptions<PortalSettings> settings, TimeProvider clock, CancellationToken ct) =>
         {
             var node = await identity.GetAsync(ct);
             Directory.CreateDirectory(settings.Value.MailRoot);
             var drive = new DriveInfo(Path.GetFullPath(settings.Value.MailRoot));
-            return new NodeHealthReport(node.NodeId, node.Version.ToString(), node.Profile.ToString(), drive.AvailableFreeSpace, drive.TotalSize, clock.GetUtcNow());
+            return new NodeHealthReport(node.NodeId, node.Version.ToString(), node.Profile.ToString(), drive.AvailableFreeSpace, drive.TotalSize, clock.GetUtcNow(), node.PublicIPv4);
         });
     }
 

@@ -50,6 +50,7 @@ public sealed class NodeDirectory(
             node.Profile = Enum.TryParse<ServerProfile>(report.Profile, out var profile) ? profile : node.Profile;
             node.MailFreeBytes = report.MailFreeBytes;
             node.MailTotalBytes = report.MailTotalBytes;
+            node.PublicIPv4 = report.PublicIPv4 ?? node.PublicIPv4;
             if (node.VerifyTls && new Uri(node.BaseUrl).Scheme == Uri.UriSchemeHttps)
             {
                 node.TlsVerified = true;

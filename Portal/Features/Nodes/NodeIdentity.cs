@@ -69,6 +69,9 @@ public sealed class LinkedNode
 
     public long? MailTotalBytes { get; set; }
 
+    /// <summary>The child's public IPv4 address (its Portal:Dns:PublicIPv4): mail. and webmail. of its accounts point here.</summary>
+    public string? PublicIPv4 { get; set; }
+
     public DateTimeOffset LinkedAt { get; set; }
 
     public required string LinkedBy { get; set; }
@@ -110,6 +113,7 @@ internal sealed class LinkedNodeConfiguration : IEntityTypeConfiguration<LinkedN
         builder.Property(n => n.Version).HasMaxLength(32);
         builder.Property(n => n.LinkedBy).HasMaxLength(256);
         builder.Property(n => n.LastError).HasMaxLength(2000);
+        builder.Property(n => n.PublicIPv4).HasMaxLength(45);
         builder.Property(n => n.Purpose).HasConversion<string>().HasMaxLength(16);
         builder.Property(n => n.Profile).HasConversion<string>().HasMaxLength(16);
         builder.Property(n => n.Status).HasConversion<string>().HasMaxLength(16);

@@ -16,7 +16,8 @@ public sealed record ThisNode(
     ServerProfile Profile,
     NodeParentInfo? Parent,
     LinkPurpose? Purpose,
-    int ChildCount)
+    int ChildCount,
+    string PublicIPv4)
 {
     public NodeRoles Roles => ServerProfiles.RolesOf(Profile);
 
@@ -25,7 +26,7 @@ public sealed record ThisNode(
     public bool IsParent => ChildCount > 0;
 
     public NodeInfo ToInfo() => new(NodeId, Name, Version.ToString(), Profile.ToString(),
-        ServerProfiles.Split(Roles).Select(r => r.ToString()).ToArray(), Parent, ChildCount);
+        ServerProfiles.Split(Roles).Select(r => r.ToString()).ToArray(), Parent, ChildCount, PublicIPv4);
 }
 
 /// <summary>
@@ -207,6 +208,6 @@ public sealed class NodeIdentityService(
         var parent = row.ParentNodeId is { } parentId
             ? new NodeParentInfo(parentId, row.ParentName ?? "", row.ParentUrl ?? "", row.ParentLinkedAt ?? row.CreatedAt)
             : null;
-        return new ThisNode(row.NodeId, settings.Value.NodeName, Version, row.Profile, parent, row.LinkPurpose, children);
+        return new ThisNode(row.NodeId, settings.Value.NodeName, Version, row.Profile, parent, row.LinkPurpose, children, settings.Value.Dns.PublicIPv4);
     }
 }

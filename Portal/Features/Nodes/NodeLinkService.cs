@@ -30,7 +30,8 @@ public sealed record LinkedNodeRow(
     string? LastError,
     long? MailFreeBytes,
     long? MailTotalBytes,
-    DateTimeOffset LinkedAt)
+    DateTimeOffset LinkedAt,
+    int AccountCount = 0)
 {
     public string Host => new Uri(BaseUrl).Authority;
 }
@@ -64,7 +65,8 @@ public sealed partial class NodeLinkService(
         RequireAdmin(actor);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var rows = await db.LinkedNodes.AsNoTracking().OrderBy(n => n.Alias).ToListAsync(cancellationToken);
-        return rows.Select(ToRow).ToArray();
+        var counts = await Accounts.MailNodes.AccountCountsAsync(db, cancellationToken);
+        return rows.Select(n => ToRow(n) with { AccountCount = counts.GetValueOrDefault(n.Id) }).ToArray();
     }
 
     public async Task<LinkedNodeRow?> GetAsync(Actor actor, Guid id, CancellationToken cancellationToken = default)
@@ -72,7 +74,7 @@ public sealed partial class NodeLinkService(
         RequireAdmin(actor);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var row = await db.LinkedNodes.AsNoTracking().SingleOrDefaultAsync(n => n.Id == id, cancellationToken);
-        return row is null ? null : ToRow(row);
+        return row is null ? null : ToRow(row) with { AccountCount = await db.Accounts.CountAsync(a => a.MailNodeId == id, cancellationToken) };
     }
 
     public async Task<LinkResult> LinkAsync(Actor actor, LinkRequest request, CancellationToken cancellationToken = default)
@@ -253,6 +255,7 @@ public sealed partial class NodeLinkService(
             LinkedBy = actor.Name,
             MailFreeBytes = health?.MailFreeBytes,
             MailTotalBytes = health?.MailTotalBytes,
+            PublicIPv4 = info.PublicIPv4,
         };
         db.LinkedNodes.Add(node);
         await db.SaveChangesAsync(ct);
@@ -273,6 +276,31 @@ public sealed partial class NodeLinkService(
         if (node is null)
         {
             throw new PortalNotFoundException("No linked node has that id (it may have been unlinked already); reload the list.");
+        }
+
+        var users = await db.Accounts.Where(a => a.MailNodeId == id).OrderBy(a => a.Username).Select(a => a.Username).Take(11).ToListAsync(cancellationToken);
+        var resellers = await (from r in db.ResellerSettings
+                               join u in db.Users on r.UserId equals u.Id
+                               where r.MailNodeId == id
+                               orderby u.UserName
+                               select u.UserName!).ToListAsync(cancellationToken);
+        if (users.Count > 0 || resellers.Count > 0)
+        {
+            var problems = new List<string>();
+            if (users.Count > 0)
+            {
+                var total = await db.Accounts.CountAsync(a => a.MailNodeId == id, cancellationToken);
+                problems.Add($"{total} account(s) keep their mail on {node.Alias}: {string.Join(", ", users.Take(10))}{(total > 10 ? ", ..." : "")}. Dedistribute them first (or force it, if the node is lost).");
+            }
+
+            if (resellers.Count > 0)
+            {
+                problems.Add($"Reseller(s) {string.Join(", ", resellers)} create accounts with mail on {node.Alias}; set their mail routing elsewhere first.");
+            }
+
+            var message = $"{node.Alias} cannot be unlinked while it is in use. " + string.Join(" ", problems);
+            await audit.RecordAsync(actor, "node.unlink", node.Alias, AuditOutcome.Refused, message, cancellationToken);
+            throw new PortalConflictException(message, problems, "node.in_use");
         }
 
         var warnings = new List<string>();

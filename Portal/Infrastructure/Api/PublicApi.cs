@@ -1,3 +1,4 @@
+using Portal.Features.Accounts;
 using Portal.Features.ApiTokens;
 using Portal.Features.Nodes;
 using Portal.Features.Operations;
@@ -26,7 +27,11 @@ public static class PublicApi
             return new MeResponse(actor.Name, roles);
         });
 
+        var managers = api.MapGroup("").RequireAuthorization(PortalPolicies.ApiManage);
+        managers.MapAccountsApi();
+
         var admin = api.MapGroup("").RequireAuthorization(PortalPolicies.ApiAdmin);
+        admin.MapAccountsAdminApi();
         admin.MapNodeAdminApi();
         admin.MapApiTokenApi();
         admin.MapOperationsApi();

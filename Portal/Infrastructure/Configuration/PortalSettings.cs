@@ -49,6 +49,26 @@ public sealed class PortalSettings
     public BootstrapSettings Bootstrap { get; set; } = new();
 
     public DevelopmentSettings Development { get; set; } = new();
+
+    public DnsSettings Dns { get; set; } = new();
+}
+
+/// <summary>What this node puts in the DNS zones it keeps, and what it tells its parent about itself.</summary>
+public sealed class DnsSettings
+{
+    /// <summary>This node's public IPv4 address: an account's domain and www point here on the parent, mail. and webmail. on a mail child.</summary>
+    [Required(ErrorMessage = "Portal:Dns:PublicIPv4 is required: this node's public IPv4 address, for the DNS records that point at it.")]
+    public string PublicIPv4 { get; set; } = "127.0.0.1";
+
+    /// <summary>The authoritative name servers of the zones (host names). Empty: ns1 and ns2 under the node's public host name.</summary>
+    public List<string> NameServers { get; set; } = [];
+
+    /// <summary>The zones' contact, as an email address (hostmaster@example.com). Empty: hostmaster@ the zone's own domain.</summary>
+    public string? Hostmaster { get; set; }
+
+    /// <summary>Time to live of the records, in seconds.</summary>
+    [Range(60, 604800, ErrorMessage = "Portal:Dns:Ttl must be between 60 and 604800 seconds.")]
+    public int Ttl { get; set; } = 3600;
 }
 
 /// <summary>Settings for development and tests only; the node refuses them unless AllowInsecureHttp is on.</summary>

@@ -18,6 +18,20 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
         Check(options.Distribution, errors);
         Check(options.Security, errors);
         Check(options.Bootstrap, errors);
+        Check(options.Dns, errors);
+
+        if (!System.Net.IPAddress.TryParse(options.Dns.PublicIPv4, out var ip) || ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            errors.Add($"Portal:Dns:PublicIPv4 must be an IPv4 address such as 192.0.2.10; \"{options.Dns.PublicIPv4}\" is not.");
+        }
+
+        foreach (var ns in options.Dns.NameServers)
+        {
+            if (Uri.CheckHostName(ns) != UriHostNameType.Dns || !ns.Contains('.'))
+            {
+                errors.Add($"Portal:Dns:NameServers: \"{ns}\" is not a host name; write names like ns1.example.net.");
+            }
+        }
 
         if (!string.IsNullOrWhiteSpace(options.MailRoot) && !Path.IsPathFullyQualified(options.MailRoot))
         {

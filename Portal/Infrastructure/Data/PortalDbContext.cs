@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
+using Portal.Features.Accounts;
 using Portal.Features.ApiTokens;
+using Portal.Features.Dns;
 using Portal.Features.Audit;
 using Portal.Features.Identity;
 using Portal.Features.Nodes;
@@ -25,6 +27,14 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options)
     public DbSet<LinkedNode> LinkedNodes => Set<LinkedNode>();
 
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+
+    public DbSet<Account> Accounts => Set<Account>();
+
+    public DbSet<ResellerSettings> ResellerSettings => Set<ResellerSettings>();
+
+    public DbSet<DnsZone> DnsZones => Set<DnsZone>();
+
+    public DbSet<DnsRecord> DnsRecords => Set<DnsRecord>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

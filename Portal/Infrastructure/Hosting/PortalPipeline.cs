@@ -2,6 +2,7 @@ using Hangfire;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 using Portal.Components;
+using Portal.Components.Accounts;
 using Portal.Components.Identity;
 using Portal.Features.Identity;
 using Portal.Features.Nodes;
@@ -63,6 +64,7 @@ public static class PortalPipeline
         }).ExcludeFromDescription();
 
         app.MapIdentityEndpoints();
+        app.MapZoneFileDownloads();
         app.MapNodeApi();
         app.MapPublicApi();
 

@@ -21,6 +21,9 @@ public static class PortalPolicies
     /// <summary>The public API's admin routes.</summary>
     public const string ApiAdmin = "api:admin";
 
+    /// <summary>The public API's routes for admins and resellers (accounts).</summary>
+    public const string ApiManage = "api:manage";
+
     /// <summary>Which policy guards which URL prefix; the server applies it to every page under the prefix.</summary>
     public static readonly IReadOnlyList<(string Prefix, string Policy, string Role)> Areas =
     [
@@ -47,6 +50,7 @@ public static class PortalPolicies
         options.AddPolicy(NodeApi, p => p.AddAuthenticationSchemes(ApiTokenAuthenticationHandler.NodeScheme).RequireAuthenticatedUser().RequireRole(PortalRoles.Admin));
         options.AddPolicy(Api, p => p.AddAuthenticationSchemes(ApiTokenAuthenticationHandler.UserScheme).RequireAuthenticatedUser());
         options.AddPolicy(ApiAdmin, p => p.AddAuthenticationSchemes(ApiTokenAuthenticationHandler.UserScheme).RequireAuthenticatedUser().RequireRole(PortalRoles.Admin));
+        options.AddPolicy(ApiManage, p => p.AddAuthenticationSchemes(ApiTokenAuthenticationHandler.UserScheme).RequireAuthenticatedUser().RequireRole(PortalRoles.Admin, PortalRoles.Reseller));
     }
 
     /// <summary>The area a path belongs to, if any.</summary>

@@ -1,0 +1,37 @@
+using Microsoft.EntityFrameworkCore;
+using Portal.Features.Identity;
+using Portal.Infrastructure.Data;
+using Portal.Infrastructure.Security;
+
+namespace Portal.Features.Accounts;
+
+/// <summary>
+/// Who may see which account: admins every account, a reseller the accounts it owns, an account owner its own.
+/// Anything else reads as "no such account", so nobody learns of accounts that are not theirs.
+/// </summary>
+public static class AccountAccess
+{
+    public static IQueryable<Account> VisibleTo(this IQueryable<Account> accounts, Actor actor)
+    {
+        if (actor.IsAdmin)
+        {
+            return accounts;
+        }
+
+        if (actor.IsInRole(PortalRoles.Reseller) && actor.UserId is { } reseller)
+        {
+            return accounts.Where(a => a.ResellerId == reseller);
+        }
+
+        if (actor.IsInRole(PortalRoles.User) && actor.UserId is { } owner)
+        {
+            return accounts.Where(a => a.UserId == owner);
+        }
+
+        return accounts.Where(_ => false);
+    }
+
+    public static async Task<Account> FindVisibleAsync(PortalDbContext db, Actor actor, string username, CancellationToken ct) =>
+        await db.Accounts.VisibleTo(actor).SingleOrDefaultAsync(a => a.Username == username, ct)
+        ?? throw new PortalNotFoundException($"There is no account \"{username}\" that you can see on this node.");
+}

@@ -1,0 +1,99 @@
+using Portal.Features.Dns;
+using Portal.Features.Nodes;
+
+namespace Portal.Features.Accounts;
+
+public enum MailRoutingKind
+{
+    /// <summary>Mail stays on this node.</summary>
+    Local,
+
+    /// <summary>Mail lives on a chosen child node.</summary>
+    Node,
+
+    /// <summary>Mail lives on the least-loaded online child that serves mail.</summary>
+    Automatic,
+}
+
+public sealed record MailRouting(MailRoutingKind Kind, Guid? NodeId = null)
+{
+    public static MailRouting Local { get; } = new(MailRoutingKind.Local);
+
+    public static MailRouting Automatic { get; } = new(MailRoutingKind.Automatic);
+
+    public static MailRouting To(Guid nodeId) => new(MailRoutingKind.Node, nodeId);
+}
+
+public sealed record NewAccount(
+    string Username,
+    string Domain,
+    string ContactEmail,
+    string? Password = null,
+    string? Owner = null,
+    MailRouting? MailRouting = null,
+    IReadOnlyList<string>? Features = null,
+    bool Ipv6Enabled = false);
+
+public sealed record CreatedAccount(AccountRow Account, string? GeneratedPassword, IReadOnlyList<string> Warnings);
+
+public sealed record AccountChange(string? ContactEmail = null, IReadOnlyList<string>? Features = null, bool? Ipv6Enabled = null, AccountStatus? Status = null);
+
+public sealed record AccountRow(
+    string Username,
+    string Domain,
+    string DomainUnicode,
+    string ContactEmail,
+    string OwnerName,
+    Guid? MailNodeId,
+    string? MailNodeAlias,
+    AccountStatus Status,
+    long DiskUsageBytes,
+    bool Ipv6Enabled,
+    IReadOnlyList<string> Features,
+    DateTimeOffset CreatedAt)
+{
+    public bool IsDistributed => MailNodeId is not null;
+
+    public string MailLocation => MailNodeAlias ?? "Local";
+
+    internal static AccountRow From(Account a, string? alias) => new(
+        a.Username, a.Domain, DomainNames.ToUnicode(a.Domain), a.ContactEmail, a.OwnerName, a.MailNodeId, alias, a.Status,
+        a.DiskUsageBytes, a.Ipv6Enabled, a.Features.ToArray(), a.CreatedAt);
+}
+
+/// <summary>A child an account's mail can be routed to, with what an admin weighs: status, free disk, load.</summary>
+public sealed record MailNodeChoice(Guid Id, string Alias, NodeStatus Status, long? MailFreeBytes, long? MailTotalBytes, int AccountCount, bool ServesMail)
+{
+    public bool Selectable => Status == NodeStatus.Online && ServesMail;
+}
+
+public enum AccountSort
+{
+    Username,
+    Domain,
+    Owner,
+    MailNode,
+    Status,
+    Created,
+    DiskUsage,
+}
+
+public sealed record AccountQuery(
+    string? Username = null,
+    string? Domain = null,
+    string? Owner = null,
+    string? MailNode = null,
+    AccountStatus? Status = null,
+    AccountSort Sort = AccountSort.Username,
+    bool Descending = false,
+    int Skip = 0,
+    int Take = 25)
+{
+    /// <summary>The <see cref="MailNode"/> filter value that means "mail on this node".</summary>
+    public const string LocalMail = "local";
+}
+
+public sealed record AccountPage(IReadOnlyList<AccountRow> Items, int Total);
+
+/// <summary>The distribution a reseller's new accounts start with.</summary>
+public sealed record ResellerRow(string UserId, string UserName, Guid? MailNodeId, string? MailNodeAlias, int AccountCount, long DiskUsageBytes);

@@ -1,0 +1,526 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Portal.Features.Audit;
+using Portal.Features.Dns;
+using Portal.Features.Identity;
+using Portal.Features.Nodes;
+using Portal.Features.Users;
+using Portal.Infrastructure.Configuration;
+using Portal.Infrastructure.Data;
+using Portal.Infrastructure.Security;
+using Portal.Jobs.Nodes;
+
+namespace Portal.Features.Accounts;
+
+/// <summary>
+/// Creates and changes hosting accounts, for admins (any account) and resellers (their own). An account whose mail
+/// lives on a child is created on both nodes as one operation: if the child's part fails, nothing is left on either.
+/// Every rule is checked here and every refusal audited.
+/// </summary>
+public sealed partial class AccountService(
+    IServiceScopeFactory scopes,
+    IDbContextFactory<PortalDbContext> dbFactory,
+    NodeIdentityService identity,
+    NodeLinkService links,
+    INodeApiClientFactory clients,
+    DnsZoneService zones,
+    IOptions<PortalSettings> settings,
+    AuditLog audit,
+    TimeProvider clock,
+    ILogger<AccountService> logger)
+{
+    [GeneratedRegex("^[a-z][a-z0-9]{0,15}$")]
+    private static partial Regex UsernamePattern();
+
+    public async Task<CreatedAccount> CreateAsync(Actor actor, NewAccount request, CancellationToken cancellationToken = default)
+    {
+        var username = request.Username?.Trim() ?? "";
+        var isReseller = actor.IsInRole(PortalRoles.Reseller) && !actor.IsAdmin;
+        if (!actor.IsAdmin && !isReseller)
+        {
+            await audit.RecordAsync(actor, "account.create", username, AuditOutcome.Refused, "Not an admin or a reseller.", cancellationToken);
+            throw new PortalForbiddenException("Only admins and resellers create accounts.");
+        }
+
+        try
+        {
+            var created = await CreateCheckedAsync(actor, isReseller, request with { Username = username }, cancellationToken);
+            await audit.RecordAsync(actor, "account.create", username, AuditOutcome.Succeeded,
+                $"Domain {created.Account.Domain}, owner {created.Account.OwnerName}, mail {created.Account.MailLocation}.", cancellationToken);
+            return created;
+        }
+        catch (Exception ex) when (ex is PortalValidationException or PortalConflictException)
+        {
+            await audit.RecordAsync(actor, "account.create", username, AuditOutcome.Refused, ex.Message, cancellationToken);
+            throw;
+        }
+    }
+
+    private async Task<CreatedAccount> CreateCheckedAsync(Actor actor, bool isReseller, NewAccount request, CancellationToken ct)
+    {
+        var problems = new List<string>();
+        if (!UsernamePattern().IsMatch(request.Username))
+        {
+            problems.Add("The user name must be 1-16 lowercase letters and digits, starting with a letter.");
+        }
+
+        if (!DomainNames.TryNormalize(request.Domain, out var domain, out var domainProblem))
+        {
+            problems.Add(domainProblem!);
+        }
+
+        var email = request.ContactEmail?.Trim() ?? "";
+        if (!new EmailAddressAttribute().IsValid(email) || email.Length == 0)
+        {
+            problems.Add("Give a contact email address where the account's owner can be reached, like owner@example.com.");
+        }
+
+        var features = (request.Features ?? AccountFeatures.All).Distinct().ToList();
+        var unknown = features.Except(AccountFeatures.All).ToList();
+        if (unknown.Count > 0)
+        {
+            problems.Add($"Unknown features: {string.Join(", ", unknown)}. Known: {string.Join(", ", AccountFeatures.All)}.");
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+
+        // Owner and mail routing: a reseller's accounts are its own and start where the reseller's mail routing says.
+        string? resellerId = null;
+        var ownerName = "root";
+        var routing = request.MailRouting ?? MailRouting.Local;
+        if (isReseller)
+        {
+            resellerId = actor.UserId;
+            ownerName = actor.Name;
+            var inherited = await ResellerRoutingAsync(db, actor.UserId!, ct);
+            if (request.MailRouting is { } asked && asked != inherited)
+            {
+                problems.Add("Accounts you create keep their mail where your own mail routing says; an admin changes that.");
+            }
+
+            routing = inherited;
+            if (request.Owner is { Length: > 0 } owner && owner != actor.Name)
+            {
+                problems.Add("A reseller creates accounts for itself only.");
+            }
+        }
+        else if (request.Owner is { Length: > 0 } owner && owner != "root")
+        {
+            var reseller = await users.FindByNameAsync(owner);
+            if (reseller is null || !await users.IsInRoleAsync(reseller, PortalRoles.Reseller))
+            {
+                problems.Add($"\"{owner}\" is not a reseller on this node; give a reseller's user name, or root.");
+            }
+            else
+            {
+                resellerId = reseller.Id;
+                ownerName = reseller.UserName!;
+                if (request.MailRouting is null)
+                {
+                    routing = await ResellerRoutingAsync(db, reseller.Id, ct);
+                }
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new PortalValidationException("The account was not created: " + string.Join(" ", problems), problems, "account.invalid");
+        }
+
+        var mailNode = await MailNodes.ResolveAsync(db, routing, ct);
+        if (mailNode is not null)
+        {
+            CheckDistributable(request.Ipv6Enabled, features, problems);
+            if (mailNode.PublicIPv4 is null)
+            {
+                problems.Add($"Node {mailNode.Alias} has not told this node its public address yet; check it under Link Server Nodes and try again.");
+            }
+
+            if (problems.Count > 0)
+            {
+                throw new PortalValidationException("The account was not created: " + string.Join(" ", problems), problems, "account.not_distributable");
+            }
+        }
+
+        // Unique across the linked set: here, then on every child that answers.
+        if (await users.FindByNameAsync(request.Username) is not null || await db.Accounts.AnyAsync(a => a.Username == request.Username, ct))
+        {
+            problems.Add($"The user name \"{request.Username}\" is taken on this node; choose another.");
+        }
+
+        if (await db.Accounts.AnyAsync(a => a.Domain == domain, ct))
+        {
+            problems.Add($"The domain {DomainNames.ToUnicode(domain)} already belongs to an account on this node.");
+        }
+
+        var warnings = new List<string>();
+        if (problems.Count == 0)
+        {
+            await CheckChildrenAsync(request.Username, domain, problems, warnings, ct);
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new PortalConflictException("The account was not created: " + string.Join(" ", problems), problems, "account.taken");
+        }
+
+        var generated = string.IsNullOrEmpty(request.Password) ? UserAdminService.GeneratePassword() : null;
+        var password = generated ?? request.Password!;
+        foreach (var validator in users.PasswordValidators)
+        {
+            var check = await validator.ValidateAsync(users, new PortalUser { UserName = request.Username }, password);
+            problems.AddRange(check.Errors.Select(e => e.Description));
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new PortalValidationException("The account was not created: " + string.Join(" ", problems), problems, "account.invalid");
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var user = new PortalUser { UserName = request.Username, Email = email, CreatedAt = clock.GetUtcNow(), LockoutEnabled = true };
+        Require(await users.CreateAsync(user, password));
+        Require(await users.AddToRoleAsync(user, PortalRoles.User));
+        var account = new Account
+        {
+            Username = request.Username,
+            Domain = domain,
+            ContactEmail = email,
+            UserId = user.Id,
+            ResellerId = resellerId,
+            OwnerName = ownerName,
+            Features = features,
+            Ipv6Enabled = request.Ipv6Enabled,
+            Status = AccountStatus.Active,
+            MailNodeId = mailNode?.Id,
+            CreatedAt = clock.GetUtcNow(),
+        };
+        db.Accounts.Add(account);
+        await db.SaveChangesAsync(ct);
+        zones.AddZone(db, account, mailNode?.PublicIPv4 ?? settings.Value.Dns.PublicIPv4);
+        await db.SaveChangesAsync(ct);
+
+        if (mailNode is not null)
+        {
+            var child = clients.Create(links.EndpointOf(mailNode));
+            try
+            {
+                await child.CreateAccountTwinAsync(TwinOf(account), ct);
+            }
+            catch (NodeApiException ex)
+            {
+                await transaction.RollbackAsync(CancellationToken.None);
+                // The child may have made the twin before the answer was lost; take it away again.
+                await TryDeleteTwinAsync(child, account.Username);
+                throw new PortalValidationException(
+                    $"The account was not created: its twin could not be created on {mailNode.Alias} ({ex.Message}). Nothing was kept on either node; try again, or choose another mail node.",
+                    code: "account.child_failed");
+            }
+
+            try
+            {
+                await transaction.CommitAsync(ct);
+            }
+            catch
+            {
+                await TryDeleteTwinAsync(child, account.Username);
+                throw;
+            }
+        }
+        else
+        {
+            await transaction.CommitAsync(ct);
+        }
+
+        return new CreatedAccount(AccountRow.From(account, mailNode?.Alias), generated, warnings);
+    }
+
+    /// <summary>Changes an account's contact, features, IPv6 and status; a distributed account's twin changes first.</summary>
+    public async Task<AccountRow> ModifyAsync(Actor actor, string username, AccountChange change, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        Account account;
+        try
+        {
+            account = await AccountAccess.FindVisibleAsync(db, actor, username, cancellationToken);
+            if (actor.IsInRole(PortalRoles.User) && !actor.IsAdmin)
+            {
+                throw new PortalForbiddenException("Account owners cannot change these settings; ask your provider.");
+            }
+        }
+        catch (Exception ex) when (ex is PortalNotFoundException or PortalForbiddenException)
+        {
+            await audit.RecordAsync(actor, "account.modify", username, AuditOutcome.Refused, ex.Message, cancellationToken);
+            throw;
+        }
+
+        var problems = new List<string>();
+        if (account.IsTwin)
+        {
+            var message = $"Account {username} is distributed from this node's parent; change it on the parent, which updates it here.";
+            await audit.RecordAsync(actor, "account.modify", username, AuditOutcome.Refused, message, cancellationToken);
+            throw new PortalConflictException(message, code: "account.twin");
+        }
+
+        if (change.ContactEmail is { } email && !new EmailAddressAttribute().IsValid(email))
+        {
+            problems.Add($"\"{email}\" is not an email address.");
+        }
+
+        var features = change.Features?.Distinct().ToList() ?? account.Features;
+        if (features.Except(AccountFeatures.All).Any())
+        {
+            problems.Add($"Unknown features: {string.Join(", ", features.Except(AccountFeatures.All))}.");
+        }
+
+        var ipv6 = change.Ipv6Enabled ?? account.Ipv6Enabled;
+        if (account.MailNodeId is not null)
+        {
+            CheckDistributable(ipv6, features, problems);
+        }
+
+        if (problems.Count > 0)
+        {
+            var message = $"Account {username} was not changed: " + string.Join(" ", problems);
+            await audit.RecordAsync(actor, "account.modify", username, AuditOutcome.Refused, message, cancellationToken);
+            throw new PortalValidationException(message, problems, "account.invalid");
+        }
+
+        account.ContactEmail = change.ContactEmail?.Trim() ?? account.ContactEmail;
+        account.Features = features;
+        account.Ipv6Enabled = ipv6;
+        account.Status = change.Status ?? account.Status;
+        if (account.MailNodeId is { } nodeId)
+        {
+            var node = await db.LinkedNodes.AsNoTracking().SingleAsync(n => n.Id == nodeId, cancellationToken);
+            try
+            {
+                await clients.Create(links.EndpointOf(node)).UpdateAccountTwinAsync(TwinOf(account), cancellationToken);
+            }
+            catch (NodeApiException ex)
+            {
+                var message = $"Account {username} was not changed: its mail node {node.Alias} could not be updated ({ex.Message}). Try again when it is online.";
+                await audit.RecordAsync(actor, "account.modify", username, AuditOutcome.Failed, message, cancellationToken);
+                throw new PortalValidationException(message, code: "account.child_failed");
+            }
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        await audit.RecordAsync(actor, "account.modify", username, AuditOutcome.Succeeded,
+            $"Contact {account.ContactEmail}; features {string.Join(",", account.Features)}; IPv6 {(account.Ipv6Enabled ? "on" : "off")}; {account.Status}.", cancellationToken);
+        var alias = account.MailNodeId is { } id ? await db.LinkedNodes.Where(n => n.Id == id).Select(n => n.Alias).SingleOrDefaultAsync(cancellationToken) : null;
+        return AccountRow.From(account, alias);
+    }
+
+    /// <summary>Sets where a reseller's new accounts keep their mail. Its existing accounts keep theirs.</summary>
+    public async Task<ResellerRow> SetResellerMailNodeAsync(Actor actor, string resellerName, Guid? nodeId, CancellationToken cancellationToken = default)
+    {
+        if (!actor.IsAdmin)
+        {
+            await audit.RecordAsync(actor, "reseller.mail-node", resellerName, AuditOutcome.Refused, "Not an admin.", cancellationToken);
+            throw new PortalForbiddenException("Only admins set a reseller's mail routing.");
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        var reseller = await users.FindByNameAsync(resellerName);
+        if (reseller is null || !await users.IsInRoleAsync(reseller, PortalRoles.Reseller))
+        {
+            throw new PortalNotFoundException($"There is no reseller \"{resellerName}\" on this node.");
+        }
+
+        string? alias = null;
+        if (nodeId is { } id)
+        {
+            var choice = (await MailNodes.ChoicesAsync(db, cancellationToken)).SingleOrDefault(c => c.Id == id);
+            if (choice is not { ServesMail: true })
+            {
+                var message = choice is null ? "That node is not linked to this one." : $"Node {choice.Alias} does not serve mail.";
+                await audit.RecordAsync(actor, "reseller.mail-node", resellerName, AuditOutcome.Refused, message, cancellationToken);
+                throw new PortalValidationException(message + " Choose a linked mail node, or local.", code: "routing.not_mail");
+            }
+
+            alias = choice.Alias;
+        }
+
+        var row = await db.ResellerSettings.SingleOrDefaultAsync(r => r.UserId == reseller.Id, cancellationToken);
+        if (row is null)
+        {
+            row = new ResellerSettings { UserId = reseller.Id };
+            db.ResellerSettings.Add(row);
+        }
+
+        var was = row.MailNodeId;
+        row.MailNodeId = nodeId;
+        await db.SaveChangesAsync(cancellationToken);
+        await audit.RecordAsync(actor, "reseller.mail-node", resellerName, AuditOutcome.Succeeded,
+            $"Mail of new accounts: {alias ?? "local"} (was {(was is null ? "local" : was.ToString())}). Existing accounts keep theirs.", cancellationToken);
+        var usage = await db.Accounts.Where(a => a.ResellerId == reseller.Id).GroupBy(_ => 1)
+            .Select(g => new { Count = g.Count(), Disk = g.Sum(a => a.DiskUsageBytes) }).SingleOrDefaultAsync(cancellationToken);
+        return new ResellerRow(reseller.Id, reseller.UserName!, nodeId, alias, usage?.Count ?? 0, usage?.Disk ?? 0);
+    }
+
+    // --- the child's side: twins, changed only through the node API ---
+
+    public async Task<AccountTwin> CreateTwinAsync(Actor parentActor, AccountTwin twin, CancellationToken cancellationToken = default)
+    {
+        var parent = await RequireParentAsync(cancellationToken);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var existing = await db.Accounts.SingleOrDefaultAsync(a => a.Username == twin.Username, cancellationToken);
+        if (existing is { } same && same.ParentNodeId == parent.NodeId && same.Domain == twin.Domain)
+        {
+            return TwinOf(same); // a retried create: it is already here
+        }
+
+        if (existing is not null || await db.Accounts.AnyAsync(a => a.Domain == twin.Domain, cancellationToken))
+        {
+            throw new PortalConflictException($"Node {settings.Value.NodeName} already has an account named {twin.Username} or for {twin.Domain}.", code: "account.taken");
+        }
+
+        var account = new Account
+        {
+            Username = twin.Username,
+            Domain = twin.Domain,
+            ContactEmail = twin.ContactEmail,
+            OwnerName = "root",
+            Features = twin.Features.ToList(),
+            Status = Enum.Parse<AccountStatus>(twin.Status),
+            ParentNodeId = parent.NodeId,
+            CreatedAt = clock.GetUtcNow(),
+        };
+        db.Accounts.Add(account);
+        await db.SaveChangesAsync(cancellationToken);
+        await audit.RecordAsync(parentActor, "account.twin.create", twin.Username, AuditOutcome.Succeeded, $"Twin of {parent.Name}'s account for {twin.Domain}.", cancellationToken);
+        return TwinOf(account);
+    }
+
+    public async Task<AccountTwin> UpdateTwinAsync(Actor parentActor, AccountTwin twin, CancellationToken cancellationToken = default)
+    {
+        var parent = await RequireParentAsync(cancellationToken);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var account = await db.Accounts.SingleOrDefaultAsync(a => a.Username == twin.Username && a.ParentNodeId == parent.NodeId, cancellationToken)
+            ?? throw new PortalNotFoundException($"Node {settings.Value.NodeName} has no twin of account {twin.Username}.");
+        account.ContactEmail = twin.ContactEmail;
+        account.Features = twin.Features.ToList();
+        account.Status = Enum.Parse<AccountStatus>(twin.Status);
+        await db.SaveChangesAsync(cancellationToken);
+        await audit.RecordAsync(parentActor, "account.twin.modify", twin.Username, AuditOutcome.Succeeded, $"{account.Status}.", cancellationToken);
+        return TwinOf(account);
+    }
+
+    public async Task<AccountTwin?> GetTwinAsync(string username, CancellationToken cancellationToken = default)
+    {
+        var parent = await RequireParentAsync(cancellationToken);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var account = await db.Accounts.AsNoTracking().SingleOrDefaultAsync(a => a.Username == username && a.ParentNodeId == parent.NodeId, cancellationToken);
+        return account is null ? null : TwinOf(account);
+    }
+
+    public async Task DeleteTwinAsync(Actor parentActor, string username, CancellationToken cancellationToken = default)
+    {
+        var parent = await RequireParentAsync(cancellationToken);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var deleted = await db.Accounts.Where(a => a.Username == username && a.ParentNodeId == parent.NodeId).ExecuteDeleteAsync(cancellationToken);
+        if (deleted > 0)
+        {
+            await audit.RecordAsync(parentActor, "account.twin.delete", username, AuditOutcome.Succeeded, null, cancellationToken);
+        }
+    }
+
+    public async Task<AccountExistence> ExistenceAsync(string username, string domain, CancellationToken cancellationToken = default)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        var usernameTaken = await db.Accounts.AnyAsync(a => a.Username == username, cancellationToken) || await users.FindByNameAsync(username) is not null;
+        var domainTaken = await db.Accounts.AnyAsync(a => a.Domain == domain, cancellationToken);
+        return new AccountExistence(usernameTaken, domainTaken);
+    }
+
+    private async Task<NodeParentInfo> RequireParentAsync(CancellationToken ct)
+    {
+        var node = await identity.GetAsync(ct);
+        return node.Parent ?? throw new PortalConflictException($"Node {node.Name} is not a child node: no parent may keep accounts here.", code: "node.not_child");
+    }
+
+    private static AccountTwin TwinOf(Account account) =>
+        new(account.Username, account.Domain, account.ContactEmail, account.Features, account.Status.ToString());
+
+    private static void CheckDistributable(bool ipv6, IReadOnlyCollection<string> features, List<string> problems)
+    {
+        if (ipv6)
+        {
+            problems.Add("An account whose mail lives on a child node cannot have IPv6 enabled; turn IPv6 off, or keep its mail local.");
+        }
+
+        if (!features.Contains(AccountFeatures.ApiTokens))
+        {
+            problems.Add("An account whose mail lives on a child node needs the \"API Tokens\" feature (the parent calls the child for it); turn it on, or keep its mail local.");
+        }
+    }
+
+    private async Task CheckChildrenAsync(string username, string domain, List<string> problems, List<string> warnings, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var children = await db.LinkedNodes.AsNoTracking().ToListAsync(ct);
+        await Task.WhenAll(children.Select(async child =>
+        {
+            try
+            {
+                var taken = await clients.Create(links.EndpointOf(child)).CheckAccountAsync(username, domain, ct);
+                lock (problems)
+                {
+                    if (taken.UsernameTaken)
+                    {
+                        problems.Add($"The user name \"{username}\" is taken on child node {child.Alias}; choose another.");
+                    }
+
+                    if (taken.DomainTaken)
+                    {
+                        problems.Add($"The domain {DomainNames.ToUnicode(domain)} already belongs to an account on child node {child.Alias}.");
+                    }
+                }
+            }
+            catch (NodeApiException ex)
+            {
+                lock (warnings)
+                {
+                    warnings.Add($"Child node {child.Alias} could not be asked whether the name or domain is free there ({ex.Message}).");
+                }
+            }
+        }));
+    }
+
+    private static async Task<MailRouting> ResellerRoutingAsync(PortalDbContext db, string resellerId, CancellationToken ct)
+    {
+        var nodeId = await db.ResellerSettings.Where(r => r.UserId == resellerId).Select(r => r.MailNodeId).SingleOrDefaultAsync(ct);
+        return nodeId is { } id ? MailRouting.To(id) : MailRouting.Local;
+    }
+
+    private async Task TryDeleteTwinAsync(NodeApiClient child, string username)
+    {
+        try
+        {
+            await child.DeleteAccountTwinAsync(username, CancellationToken.None);
+        }
+        catch (NodeApiException ex)
+        {
+            logger.LogWarning("Could not remove the twin of {Username} from {Node} after a failed create: {Reason}", username, child.Endpoint.BaseUrl, ex.Message);
+        }
+    }
+
+    private static void Require(IdentityResult result)
+    {
+        if (!result.Succeeded)
+        {
+            var errors = result.Errors.Select(e => e.Description).ToArray();
+            throw new PortalValidationException("The account was not created: " + string.Join(" ", errors), errors, "account.invalid");
+        }
+    }
+}

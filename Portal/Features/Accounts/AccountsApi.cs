@@ -1,0 +1,47 @@
+using Portal.Features.Dns;
+using Portal.Infrastructure.Security;
+
+namespace Portal.Features.Accounts;
+
+public sealed record ResellerMailNodeChange(Guid? NodeId);
+
+/// <summary>The accounts API: admins see and manage every account, resellers theirs; thin over the services.</summary>
+public static class AccountsApi
+{
+    public static void MapAccountsApi(this IEndpointRouteBuilder api)
+    {
+        api.MapGet("/accounts", async ([AsParameters] AccountQuery query, AccountQueries accounts, ICurrentActor actor, CancellationToken ct) =>
+            await accounts.FindAsync(await actor.GetAsync(), query, ct));
+
+        api.MapPost("/accounts", async (NewAccount request, AccountService accounts, ICurrentActor actor, CancellationToken ct) =>
+        {
+            var created = await accounts.CreateAsync(await actor.GetAsync(), request, ct);
+            return Results.Created($"/api/v1/accounts/{created.Account.Username}", created);
+        });
+
+        api.MapGet("/accounts/{username}", async (string username, AccountQueries accounts, ICurrentActor actor, CancellationToken ct) =>
+            await accounts.GetAsync(await actor.GetAsync(), username, ct));
+
+        api.MapPut("/accounts/{username}", async (string username, AccountChange change, AccountService accounts, ICurrentActor actor, CancellationToken ct) =>
+            await accounts.ModifyAsync(await actor.GetAsync(), username, change, ct));
+
+        api.MapGet("/accounts/{username}/zone", async (string username, DnsZoneService zones, ICurrentActor actor, CancellationToken ct) =>
+            await zones.GetAsync(await actor.GetAsync(), username, ct));
+
+        api.MapGet("/accounts/{username}/zone/file", async (string username, DnsZoneService zones, ICurrentActor actor, CancellationToken ct) =>
+            Results.Text(await zones.ExportAsync(await actor.GetAsync(), username, ct), "text/dns; charset=utf-8"));
+    }
+
+    /// <summary>Admin-only: mail node choices and resellers' mail routing.</summary>
+    public static void MapAccountsAdminApi(this IEndpointRouteBuilder api)
+    {
+        api.MapGet("/mail-nodes", async (MailNodes nodes, ICurrentActor actor, CancellationToken ct) =>
+            await nodes.ChoicesAsync(await actor.GetAsync(), ct));
+
+        api.MapGet("/resellers", async (AccountQueries accounts, ICurrentActor actor, CancellationToken ct) =>
+            await accounts.ResellersAsync(await actor.GetAsync(), ct));
+
+        api.MapPut("/resellers/{name}/mail-node", async (string name, ResellerMailNodeChange change, AccountService accounts, ICurrentActor actor, CancellationToken ct) =>
+            await accounts.SetResellerMailNodeAsync(await actor.GetAsync(), name, change.NodeId, ct));
+    }
+}

@@ -1,0 +1,119 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Portal.Features.Accounts;
+using Portal.Infrastructure.Configuration;
+using Portal.Infrastructure.Data;
+using Portal.Infrastructure.Security;
+
+namespace Portal.Features.Dns;
+
+public sealed record ZoneView(string Name, string UnicodeName, long Serial, DateTimeOffset UpdatedAt, IReadOnlyList<DnsRecordView> Records);
+
+public sealed record DnsRecordView(string Name, string Type, int Ttl, string Content);
+
+/// <summary>
+/// Keeps each account's zone: the domain and www point at the parent; mail., webmail., the MX and the SPF record follow
+/// the node that serves the account's mail, and are rewritten when it moves. Exports a standard zone file.
+/// </summary>
+public sealed class DnsZoneService(IDbContextFactory<PortalDbContext> dbFactory, IOptions<PortalSettings> settings, TimeProvider clock)
+{
+    private DnsSettings Dns => settings.Value.Dns;
+
+    /// <summary>Adds the zone of a new account to the caller's unit of work (it commits with the account).</summary>
+    public void AddZone(PortalDbContext db, Account account, string mailIPv4)
+    {
+        db.DnsZones.Add(new DnsZone
+        {
+            Name = account.Domain,
+            AccountId = account.Id,
+            Serial = NextSerial(0),
+            UpdatedAt = clock.GetUtcNow(),
+            Records = BuildRecords(account.Domain, mailIPv4),
+        });
+    }
+
+    /// <summary>Points mail., webmail., MX and SPF at the node that now serves the account's mail.</summary>
+    public async Task SetMailAddressAsync(PortalDbContext db, long accountId, string mailIPv4, CancellationToken cancellationToken)
+    {
+        var zone = await db.DnsZones.Include(z => z.Records).SingleAsync(z => z.AccountId == accountId, cancellationToken);
+        db.DnsRecords.RemoveRange(zone.Records);
+        zone.Records = BuildRecords(zone.Name, mailIPv4);
+        zone.Serial = NextSerial(zone.Serial);
+        zone.UpdatedAt = clock.GetUtcNow();
+    }
+
+    public async Task<ZoneView> GetAsync(Actor actor, string username, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var account = await AccountAccess.FindVisibleAsync(db, actor, username, cancellationToken);
+        var zone = await db.DnsZones.AsNoTracking().Include(z => z.Records).SingleOrDefaultAsync(z => z.AccountId == account.Id, cancellationToken)
+            ?? throw new PortalNotFoundException($"Account {username} has no DNS zone on this node.");
+        var records = zone.Records.OrderBy(r => RecordOrder(r.Type)).ThenBy(r => r.Name).ThenBy(r => r.Id)
+            .Select(r => new DnsRecordView(r.Name, r.Type, r.Ttl, r.Content)).ToArray();
+        return new ZoneView(zone.Name, DomainNames.ToUnicode(zone.Name), zone.Serial, zone.UpdatedAt, records);
+    }
+
+    /// <summary>The zone as an RFC 1035 master file.</summary>
+    public async Task<string> ExportAsync(Actor actor, string username, CancellationToken cancellationToken = default) =>
+        Render(await GetAsync(actor, username, cancellationToken));
+
+    public string Render(ZoneView zone)
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"; Zone of {zone.UnicodeName}, kept by Portal node {settings.Value.NodeName}\n");
+        text.Append(CultureInfo.InvariantCulture, $"$ORIGIN {zone.Name}.\n");
+        text.Append(CultureInfo.InvariantCulture, $"$TTL {Dns.Ttl}\n");
+        var soaTarget = NameServers(zone.Name)[0];
+        var hostmaster = (Dns.Hostmaster ?? $"hostmaster@{zone.Name}").Replace('@', '.') + ".";
+        text.Append(CultureInfo.InvariantCulture, $"@\tIN\tSOA\t{soaTarget} {hostmaster} ({zone.Serial} 3600 900 1209600 300)\n");
+        foreach (var record in zone.Records)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{record.Name}\t{record.Ttl}\tIN\t{record.Type}\t{record.Content}\n");
+        }
+
+        return text.ToString();
+    }
+
+    internal List<DnsRecord> BuildRecords(string domain, string mailIPv4)
+    {
+        var ttl = Dns.Ttl;
+        var parent = Dns.PublicIPv4;
+        var spfAddresses = parent == mailIPv4 ? $"ip4:{parent}" : $"ip4:{parent} ip4:{mailIPv4}";
+        var records = NameServers(domain).Select(ns => Record("@", "NS", ttl, ns)).ToList();
+        records.AddRange(
+        [
+            Record("@", "A", ttl, parent),
+            Record("www", "CNAME", ttl, domain + "."),
+            Record("mail", "A", ttl, mailIPv4),
+            Record("webmail", "A", ttl, mailIPv4),
+            Record("@", "MX", ttl, $"10 mail.{domain}."),
+            Record("@", "TXT", ttl, $"\"v=spf1 a mx {spfAddresses} ~all\""),
+        ]);
+        return records;
+    }
+
+    private IReadOnlyList<string> NameServers(string domain)
+    {
+        if (Dns.NameServers.Count > 0)
+        {
+            return Dns.NameServers.Select(ns => ns.TrimEnd('.') + ".").ToArray();
+        }
+
+        var host = Uri.TryCreate(settings.Value.PublicUrl, UriKind.Absolute, out var url) && url.HostNameType == UriHostNameType.Dns && url.Host.Contains('.')
+            ? url.Host
+            : domain;
+        return [$"ns1.{host}.", $"ns2.{host}."];
+    }
+
+    private long NextSerial(long current)
+    {
+        var today = long.Parse(clock.GetUtcNow().ToString("yyyyMMdd", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) * 100;
+        return current >= today ? current + 1 : today + 1;
+    }
+
+    private static DnsRecord Record(string name, string type, int ttl, string content) => new() { Name = name, Type = type, Ttl = ttl, Content = content };
+
+    private static int RecordOrder(string type) => type switch { "NS" => 0, "A" => 1, "CNAME" => 2, "MX" => 3, _ => 4 };
+}
