@@ -6,6 +6,7 @@ using Portal.Features.Operations;
 using Portal.Features.Themes;
 using Portal.Infrastructure.Data;
 using Portal.Infrastructure.Security;
+using Portal.Jobs.Hosting;
 using Portal.Tests.Support;
 
 namespace Portal.Tests.Components;
@@ -63,6 +64,23 @@ public abstract class ComponentTestContext : MudTestContext
     protected override Task CleanUpAsync() => TestDatabases.DropAsync(ConnectionString);
 
     protected PortalDbContext OpenDb() => TestDatabases.OpenContext(ConnectionString);
+
+    /// <summary>The account and node services with their real dependencies (no other node is called by these tests).</summary>
+    protected void AddAccountServices()
+    {
+        Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new Portal.Infrastructure.Configuration.PortalSettings { NodeName = "bunit", MailRoot = "/tmp/bunit-mail", AllowInsecureHttp = true }));
+        Services.AddDataProtection();
+        Services.AddSingleton<Portal.Features.Audit.AuditLog>();
+        Services.AddSingleton<Portal.Features.Nodes.NodeUpdates>();
+        Services.AddSingleton<Portal.Features.Nodes.NodeIdentityService>();
+        Services.AddSingleton<Portal.Features.Nodes.NodeLinkService>();
+        Services.AddNodeApiClients();
+        Services.AddSingleton<Portal.Features.Dns.DnsZoneService>();
+        Services.AddSingleton<Portal.Features.Accounts.AccountService>();
+        Services.AddSingleton<Portal.Features.Accounts.AccountQueries>();
+        Services.AddSingleton<Portal.Features.Accounts.AccountOrderCache>();
+        Services.AddSingleton<Portal.Features.Accounts.MailNodes>();
+    }
 
     private sealed class FixedActor(Func<Actor> actor) : ICurrentActor
     {

@@ -1,7 +1,7 @@
 using Portal.Bench;
 
 // Benchmarks print figures, each against a baseline measured in the same run (see docs/benchmarks.md).
-// Run them with `./portal bench [name]`; names: jobs-pickup.
+// Run them with `./portal bench [name]`; names: jobs-pickup, accounts-grid.
 var name = args.FirstOrDefault() ?? "all";
 if (name == "enqueue-child")
 {
@@ -12,6 +12,7 @@ if (name == "enqueue-child")
 var benchmarks = new Dictionary<string, Func<Task>>
 {
     ["jobs-pickup"] = JobPickupBenchmark.RunAsync,
+    ["accounts-grid"] = AccountsGridBenchmark.RunAsync,
 };
 
 if (name == "all")

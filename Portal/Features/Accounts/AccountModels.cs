@@ -56,8 +56,8 @@ public sealed record AccountRow(
 
     public string MailLocation => MailNodeAlias ?? "Local";
 
-    internal static AccountRow From(Account a, string? alias) => new(
-        a.Username, a.Domain, DomainNames.ToUnicode(a.Domain), a.ContactEmail, a.OwnerName, a.MailNodeId, alias, a.Status,
+    internal static AccountRow From(Account a) => new(
+        a.Username, a.Domain, DomainNames.ToUnicode(a.Domain), a.ContactEmail, a.OwnerName, a.MailNodeId, a.MailNodeAlias, a.Status,
         a.DiskUsageBytes, a.Ipv6Enabled, a.Features.ToArray(), a.CreatedAt);
 }
 

@@ -10,7 +10,7 @@ namespace Portal.Features.Accounts;
 /// The accounts grid: filtered, sorted and paged in the database (indexes on every filter and sort key), so a page
 /// costs the same at 100,000 accounts as at 100. Admins see every account, resellers their own.
 /// </summary>
-public sealed class AccountQueries(IDbContextFactory<PortalDbContext> dbFactory)
+public sealed class AccountQueries(IDbContextFactory<PortalDbContext> dbFactory, AccountOrderCache orders)
 {
     public async Task<AccountPage> FindAsync(Actor actor, AccountQuery query, CancellationToken cancellationToken = default)
     {
@@ -60,36 +60,79 @@ public sealed class AccountQueries(IDbContextFactory<PortalDbContext> dbFactory)
         }
 
         var total = await accounts.CountAsync(cancellationToken);
-        var rows = accounts.GroupJoin(db.LinkedNodes, a => a.MailNodeId, n => (Guid?)n.Id, (a, nodes) => new { a, nodes })
-            .SelectMany(x => x.nodes.DefaultIfEmpty(), (x, n) => new { x.a, Alias = n == null ? null : n.Alias });
-        rows = (query.Sort, query.Descending) switch
+
+        var skip = Math.Max(0, query.Skip);
+        var take = Math.Clamp(query.Take, 1, 200);
+
+        // A page past the middle is read from the other end: the index is scanned for at most half the rows; deep into
+        // a large order, the order's ids come from the cache (see AccountOrderCache).
+        var deep = Math.Min(skip, Math.Max(0, total - skip - take)) >= AccountOrderCache.DeepPageThreshold;
+        var fromEnd = !deep && skip > total / 2;
+        if (fromEnd)
         {
-            (AccountSort.Domain, false) => rows.OrderBy(r => r.a.Domain),
-            (AccountSort.Domain, true) => rows.OrderByDescending(r => r.a.Domain),
-            (AccountSort.Owner, false) => rows.OrderBy(r => r.a.OwnerName).ThenBy(r => r.a.Username),
-            (AccountSort.Owner, true) => rows.OrderByDescending(r => r.a.OwnerName).ThenBy(r => r.a.Username),
-            (AccountSort.MailNode, false) => rows.OrderBy(r => r.Alias).ThenBy(r => r.a.Username),
-            (AccountSort.MailNode, true) => rows.OrderByDescending(r => r.Alias).ThenBy(r => r.a.Username),
-            (AccountSort.Status, false) => rows.OrderBy(r => r.a.Status).ThenBy(r => r.a.Username),
-            (AccountSort.Status, true) => rows.OrderByDescending(r => r.a.Status).ThenBy(r => r.a.Username),
-            (AccountSort.Created, false) => rows.OrderBy(r => r.a.CreatedAt).ThenBy(r => r.a.Id),
-            (AccountSort.Created, true) => rows.OrderByDescending(r => r.a.CreatedAt).ThenByDescending(r => r.a.Id),
-            (AccountSort.DiskUsage, false) => rows.OrderBy(r => r.a.DiskUsageBytes).ThenBy(r => r.a.Username),
-            (AccountSort.DiskUsage, true) => rows.OrderByDescending(r => r.a.DiskUsageBytes).ThenBy(r => r.a.Username),
-            (_, true) => rows.OrderByDescending(r => r.a.Username),
-            _ => rows.OrderBy(r => r.a.Username),
+            take = Math.Max(0, Math.Min(take, total - skip));
+            skip = Math.Max(0, total - skip - take);
+        }
+
+        var descending = query.Descending != fromEnd;
+
+        // With a prefix filter on another column, the filter's index finds the few matching rows and they are sorted;
+        // sorting by an expression keeps PostgreSQL from walking the whole sort index instead, filtering as it goes.
+        var filtered = !string.IsNullOrWhiteSpace(query.Domain) || (!string.IsNullOrWhiteSpace(query.Username) && query.Sort != AccountSort.Username);
+
+        // Every secondary key follows the primary's direction, so each order is one index read forwards or backwards.
+        var ordered = (query.Sort, descending) switch
+        {
+            (AccountSort.Domain, false) => accounts.OrderBy(a => a.Domain),
+            (AccountSort.Domain, true) => accounts.OrderByDescending(a => a.Domain),
+            (AccountSort.Owner, false) => accounts.OrderBy(a => a.OwnerName).ThenBy(a => a.Username),
+            (AccountSort.Owner, true) => accounts.OrderByDescending(a => a.OwnerName).ThenByDescending(a => a.Username),
+            (AccountSort.MailNode, false) => accounts.OrderBy(a => a.MailNodeAlias).ThenBy(a => a.Username),
+            (AccountSort.MailNode, true) => accounts.OrderByDescending(a => a.MailNodeAlias).ThenByDescending(a => a.Username),
+            (AccountSort.Status, false) => accounts.OrderBy(a => a.Status).ThenBy(a => a.Username),
+            (AccountSort.Status, true) => accounts.OrderByDescending(a => a.Status).ThenByDescending(a => a.Username),
+            (AccountSort.Created, false) => accounts.OrderBy(a => a.CreatedAt).ThenBy(a => a.Id),
+            (AccountSort.Created, true) => accounts.OrderByDescending(a => a.CreatedAt).ThenByDescending(a => a.Id),
+            (AccountSort.DiskUsage, false) => accounts.OrderBy(a => a.DiskUsageBytes).ThenBy(a => a.Username),
+            (AccountSort.DiskUsage, true) => accounts.OrderByDescending(a => a.DiskUsageBytes).ThenByDescending(a => a.Username),
+            (AccountSort.Username, false) when filtered => accounts.OrderBy(a => a.Username + ""),
+            (AccountSort.Username, true) when filtered => accounts.OrderByDescending(a => a.Username + ""),
+            (_, true) => accounts.OrderByDescending(a => a.Username),
+            _ => accounts.OrderBy(a => a.Username),
         };
 
-        var page = await rows.Skip(Math.Max(0, query.Skip)).Take(Math.Clamp(query.Take, 1, 200)).ToListAsync(cancellationToken);
-        return new AccountPage(page.Select(r => AccountRow.From(r.a, r.Alias)).ToArray(), total);
+        // A deferred join: the page's ids come from an index-only scan, then only those rows are read.
+        List<long> ids;
+        if (deep)
+        {
+            var key = $"{actor.UserId}|{(actor.IsAdmin ? "admin" : "reseller")}|{query with { Skip = 0, Take = 0 }}";
+            var order = await orders.GetAsync(key, () => ordered.Select(a => a.Id).ToArrayAsync(cancellationToken));
+            ids = order.Skip(skip).Take(take).ToList();
+            if (ids.Count == 0 && skip < total)
+            {
+                // The cached order is shorter than the fresh count (accounts added elsewhere): read the page directly.
+                ids = await ordered.Skip(skip).Take(take).Select(a => a.Id).ToListAsync(cancellationToken);
+            }
+        }
+        else
+        {
+            ids = take == 0 ? [] : await ordered.Skip(skip).Take(take).Select(a => a.Id).ToListAsync(cancellationToken);
+        }
+
+        if (fromEnd)
+        {
+            ids.Reverse();
+        }
+
+        var rows = await db.Accounts.AsNoTracking().Where(a => ids.Contains(a.Id)).ToDictionaryAsync(a => a.Id, cancellationToken);
+        return new AccountPage(ids.Select(id => AccountRow.From(rows[id])).ToArray(), total);
     }
 
     public async Task<AccountRow> GetAsync(Actor actor, string username, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var account = await AccountAccess.FindVisibleAsync(db, actor, username, cancellationToken);
-        var alias = account.MailNodeId is { } id ? await db.LinkedNodes.Where(n => n.Id == id).Select(n => n.Alias).SingleOrDefaultAsync(cancellationToken) : null;
-        return AccountRow.From(account, alias);
+        return AccountRow.From(account);
     }
 
     /// <summary>Resellers with their mail routing and usage (admins).</summary>
@@ -101,11 +144,11 @@ public sealed class AccountQueries(IDbContextFactory<PortalDbContext> dbFactory)
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var resellerRole = await db.Roles.Where(r => r.Name == PortalRoles.Reseller).Select(r => r.Id).SingleAsync(cancellationToken);
         var resellers = await (
             from u in db.Users
             join ur in db.UserRoles on u.Id equals ur.UserId
-            where ur.RoleId == resellerRole
+            join role in db.Roles on ur.RoleId equals role.Id
+            where role.Name == PortalRoles.Reseller
             join s in db.ResellerSettings on u.Id equals s.UserId into settings
             from s in settings.DefaultIfEmpty()
             join n in db.LinkedNodes on s.MailNodeId equals (Guid?)n.Id into nodes

@@ -29,6 +29,7 @@ public sealed partial class AccountService(
     DnsZoneService zones,
     IOptions<PortalSettings> settings,
     AuditLog audit,
+    AccountOrderCache orders,
     TimeProvider clock,
     ILogger<AccountService> logger)
 {
@@ -198,6 +199,7 @@ public sealed partial class AccountService(
             Ipv6Enabled = request.Ipv6Enabled,
             Status = AccountStatus.Active,
             MailNodeId = mailNode?.Id,
+            MailNodeAlias = mailNode?.Alias,
             CreatedAt = clock.GetUtcNow(),
         };
         db.Accounts.Add(account);
@@ -237,7 +239,8 @@ public sealed partial class AccountService(
             await transaction.CommitAsync(ct);
         }
 
-        return new CreatedAccount(AccountRow.From(account, mailNode?.Alias), generated, warnings);
+        orders.Invalidate();
+        return new CreatedAccount(AccountRow.From(account), generated, warnings);
     }
 
     /// <summary>Changes an account's contact, features, IPv6 and status; a distributed account's twin changes first.</summary>
@@ -311,10 +314,10 @@ public sealed partial class AccountService(
         }
 
         await db.SaveChangesAsync(cancellationToken);
+        orders.Invalidate();
         await audit.RecordAsync(actor, "account.modify", username, AuditOutcome.Succeeded,
             $"Contact {account.ContactEmail}; features {string.Join(",", account.Features)}; IPv6 {(account.Ipv6Enabled ? "on" : "off")}; {account.Status}.", cancellationToken);
-        var alias = account.MailNodeId is { } id ? await db.LinkedNodes.Where(n => n.Id == id).Select(n => n.Alias).SingleOrDefaultAsync(cancellationToken) : null;
-        return AccountRow.From(account, alias);
+        return AccountRow.From(account);
     }
 
     /// <summary>Sets where a reseller's new accounts keep their mail. Its existing accounts keep theirs.</summary>
@@ -396,6 +399,7 @@ public sealed partial class AccountService(
         };
         db.Accounts.Add(account);
         await db.SaveChangesAsync(cancellationToken);
+        orders.Invalidate();
         await audit.RecordAsync(parentActor, "account.twin.create", twin.Username, AuditOutcome.Succeeded, $"Twin of {parent.Name}'s account for {twin.Domain}.", cancellationToken);
         return TwinOf(account);
     }
@@ -410,6 +414,7 @@ public sealed partial class AccountService(
         account.Features = twin.Features.ToList();
         account.Status = Enum.Parse<AccountStatus>(twin.Status);
         await db.SaveChangesAsync(cancellationToken);
+        orders.Invalidate();
         await audit.RecordAsync(parentActor, "account.twin.modify", twin.Username, AuditOutcome.Succeeded, $"{account.Status}.", cancellationToken);
         return TwinOf(account);
     }
@@ -429,6 +434,7 @@ public sealed partial class AccountService(
         var deleted = await db.Accounts.Where(a => a.Username == username && a.ParentNodeId == parent.NodeId).ExecuteDeleteAsync(cancellationToken);
         if (deleted > 0)
         {
+            orders.Invalidate();
             await audit.RecordAsync(parentActor, "account.twin.delete", username, AuditOutcome.Succeeded, null, cancellationToken);
         }
     }

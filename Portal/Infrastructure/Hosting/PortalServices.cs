@@ -83,6 +83,7 @@ public static class PortalServices
         services.AddSingleton<ApiTokenService>();
         services.AddSingleton<AccountService>();
         services.AddSingleton<AccountQueries>();
+        services.AddSingleton<AccountOrderCache>();
         services.AddSingleton<MailNodes>();
         services.AddSingleton<DnsZoneService>();
         services.AddSingleton<IAuthorizationHandler, NotOnChildNodeHandler>();

@@ -26,17 +26,18 @@ namespace Portal.Infrastructure.Data.Migrations
                 {
                     Id = table.Column<long>(type: "bigint", nullable: false)
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
-                    Username = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
-                    Domain = table.Column<string>(type: "character varying(253)", maxLength: 253, nullable: false),
+                    Username = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false, collation: "C"),
+                    Domain = table.Column<string>(type: "character varying(253)", maxLength: 253, nullable: false, collation: "C"),
                     ContactEmail = table.Column<string>(type: "character varying(254)", maxLength: 254, nullable: false),
                     UserId = table.Column<string>(type: "character varying(450)", maxLength: 450, nullable: true),
                     ResellerId = table.Column<string>(type: "character varying(450)", maxLength: 450, nullable: true),
-                    OwnerName = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
+                    OwnerName = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false, collation: "C"),
                     Features = table.Column<List<string>>(type: "text[]", nullable: false),
                     Ipv6Enabled = table.Column<bool>(type: "boolean", nullable: false),
                     Status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
                     DiskUsageBytes = table.Column<long>(type: "bigint", nullable: false),
                     MailNodeId = table.Column<Guid>(type: "uuid", nullable: true),
+                    MailNodeAlias = table.Column<string>(type: "character varying(50)", maxLength: 50, nullable: true, collation: "C"),
                     ParentNodeId = table.Column<Guid>(type: "uuid", nullable: true),
                     CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
                 },
@@ -103,41 +104,52 @@ namespace Portal.Infrastructure.Data.Migrations
                 });
 
             migrationBuilder.CreateIndex(
-                name: "IX_accounts_CreatedAt",
+                name: "IX_accounts_CreatedAt_Id",
                 table: "accounts",
-                column: "CreatedAt");
+                columns: new[] { "CreatedAt", "Id" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_accounts_DiskUsageBytes_Username",
+                table: "accounts",
+                columns: new[] { "DiskUsageBytes", "Username" })
+                .Annotation("Npgsql:IndexInclude", new[] { "Id" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_accounts_Domain",
                 table: "accounts",
                 column: "Domain",
-                unique: true);
+                unique: true)
+                .Annotation("Npgsql:IndexInclude", new[] { "Id" });
 
             migrationBuilder.CreateIndex(
-                name: "ix_accounts_domain_pattern",
+                name: "IX_accounts_MailNodeAlias_Username",
                 table: "accounts",
-                column: "Domain")
-                .Annotation("Npgsql:IndexOperators", new[] { "text_pattern_ops" });
+                columns: new[] { "MailNodeAlias", "Username" })
+                .Annotation("Npgsql:IndexInclude", new[] { "Id" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_accounts_MailNodeId_Username",
                 table: "accounts",
-                columns: new[] { "MailNodeId", "Username" });
+                columns: new[] { "MailNodeId", "Username" })
+                .Annotation("Npgsql:IndexInclude", new[] { "Id" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_accounts_OwnerName_Username",
                 table: "accounts",
-                columns: new[] { "OwnerName", "Username" });
+                columns: new[] { "OwnerName", "Username" })
+                .Annotation("Npgsql:IndexInclude", new[] { "Id" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_accounts_ResellerId_Username",
                 table: "accounts",
-                columns: new[] { "ResellerId", "Username" });
+                columns: new[] { "ResellerId", "Username" })
+                .Annotation("Npgsql:IndexInclude", new[] { "Id" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_accounts_Status_Username",
                 table: "accounts",
-                columns: new[] { "Status", "Username" });
+                columns: new[] { "Status", "Username" })
+                .Annotation("Npgsql:IndexInclude", new[] { "Id" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_accounts_UserId",
@@ -149,13 +161,8 @@ namespace Portal.Infrastructure.Data.Migrations
                 name: "IX_accounts_Username",
                 table: "accounts",
                 column: "Username",
-                unique: true);
-
-            migrationBuilder.CreateIndex(
-                name: "ix_accounts_username_pattern",
-                table: "accounts",
-                column: "Username")
-                .Annotation("Npgsql:IndexOperators", new[] { "text_pattern_ops" });
+                unique: true)
+                .Annotation("Npgsql:IndexInclude", new[] { "Id" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_dns_records_ZoneId",

@@ -3,6 +3,7 @@ using System;
 using System.Collections.Generic;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 using Portal.Infrastructure.Data;
@@ -12,9 +13,11 @@ using Portal.Infrastructure.Data;
 namespace Portal.Infrastructure.Data.Migrations
 {
     [DbContext(typeof(PortalDbContext))]
-    partial class PortalDbContextModelSnapshot : ModelSnapshot
+    [Migration("20261127045447_Accounts")]
+    partial class Accounts
     {
-        protected override void BuildModel(ModelBuilder modelBuilder)
+        /// <inheritdoc />
+        protected override void BuildTargetModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
             modelBuilder
@@ -196,7 +199,8 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.Property<string>("Domain")
                         .IsRequired()
                         .HasMaxLength(253)
-                        .HasColumnType("character varying(253)");
+                        .HasColumnType("character varying(253)")
+                        .UseCollation("C");
 
                     b.PrimitiveCollection<List<string>>("Features")
                         .IsRequired()
@@ -205,13 +209,19 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.Property<bool>("Ipv6Enabled")
                         .HasColumnType("boolean");
 
+                    b.Property<string>("MailNodeAlias")
+                        .HasMaxLength(50)
+                        .HasColumnType("character varying(50)")
+                        .UseCollation("C");
+
                     b.Property<Guid?>("MailNodeId")
                         .HasColumnType("uuid");
 
                     b.Property<string>("OwnerName")
                         .IsRequired()
                         .HasMaxLength(256)
-                        .HasColumnType("character varying(256)");
+                        .HasColumnType("character varying(256)")
+                        .UseCollation("C");
 
                     b.Property<Guid?>("ParentNodeId")
                         .HasColumnType("uuid");
@@ -232,14 +242,15 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.Property<string>("Username")
                         .IsRequired()
                         .HasMaxLength(16)
-                        .HasColumnType("character varying(16)");
+                        .HasColumnType("character varying(16)")
+                        .UseCollation("C");
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CreatedAt");
-
                     b.HasIndex("Domain")
                         .IsUnique();
+
+                    NpgsqlIndexBuilderExtensions.IncludeProperties(b.HasIndex("Domain"), new[] { "Id" });
 
                     b.HasIndex("UserId")
                         .IsUnique();
@@ -247,21 +258,33 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.HasIndex("Username")
                         .IsUnique();
 
+                    NpgsqlIndexBuilderExtensions.IncludeProperties(b.HasIndex("Username"), new[] { "Id" });
+
+                    b.HasIndex("CreatedAt", "Id");
+
+                    b.HasIndex("DiskUsageBytes", "Username");
+
+                    NpgsqlIndexBuilderExtensions.IncludeProperties(b.HasIndex("DiskUsageBytes", "Username"), new[] { "Id" });
+
+                    b.HasIndex("MailNodeAlias", "Username");
+
+                    NpgsqlIndexBuilderExtensions.IncludeProperties(b.HasIndex("MailNodeAlias", "Username"), new[] { "Id" });
+
                     b.HasIndex("MailNodeId", "Username");
+
+                    NpgsqlIndexBuilderExtensions.IncludeProperties(b.HasIndex("MailNodeId", "Username"), new[] { "Id" });
 
                     b.HasIndex("OwnerName", "Username");
 
+                    NpgsqlIndexBuilderExtensions.IncludeProperties(b.HasIndex("OwnerName", "Username"), new[] { "Id" });
+
                     b.HasIndex("ResellerId", "Username");
+
+                    NpgsqlIndexBuilderExtensions.IncludeProperties(b.HasIndex("ResellerId", "Username"), new[] { "Id" });
 
                     b.HasIndex("Status", "Username");
 
-                    b.HasIndex(new[] { "Domain" }, "ix_accounts_domain_pattern");
-
-                    NpgsqlIndexBuilderExtensions.HasOperators(b.HasIndex(new[] { "Domain" }, "ix_accounts_domain_pattern"), new[] { "text_pattern_ops" });
-
-                    b.HasIndex(new[] { "Username" }, "ix_accounts_username_pattern");
-
-                    NpgsqlIndexBuilderExtensions.HasOperators(b.HasIndex(new[] { "Username" }, "ix_accounts_username_pattern"), new[] { "text_pattern_ops" });
+                    NpgsqlIndexBuilderExtensions.IncludeProperties(b.HasIndex("Status", "Username"), new[] { "Id" });
 
                     b.ToTable("accounts", (string)null);
                 });
