@@ -58,6 +58,37 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint)
     public Task DeleteAccountTwinAsync(string username, CancellationToken cancellationToken) =>
         SendAsync<NodeApiOk>(HttpMethod.Delete, $"node-api/v1/accounts/{Uri.EscapeDataString(username)}", null, cancellationToken);
 
+    // --- mail functions of an account whose mail the node serves ---
+
+    private static string MailPath(string username, string rest) => $"node-api/v1/accounts/{Uri.EscapeDataString(username)}/mail/{rest}";
+
+    public Task<List<Mail.EmailAccountRow>> ListMailAddressesAsync(string username, CancellationToken ct) =>
+        SendAsync<List<Mail.EmailAccountRow>>(HttpMethod.Get, MailPath(username, "addresses"), null, ct);
+
+    public Task<Mail.EmailAccountRow> CreateMailAddressAsync(string username, Mail.NewEmailAccount request, CancellationToken ct) =>
+        SendAsync<Mail.EmailAccountRow>(HttpMethod.Post, MailPath(username, "addresses"), request, ct);
+
+    public Task DeleteMailAddressAsync(string username, string address, CancellationToken ct) =>
+        SendAsync<NodeApiOk>(HttpMethod.Delete, MailPath(username, $"addresses/{Uri.EscapeDataString(address)}"), null, ct);
+
+    public Task ChangeMailPasswordAsync(string username, string address, Mail.PasswordChange change, CancellationToken ct) =>
+        SendAsync<NodeApiOk>(HttpMethod.Put, MailPath(username, $"addresses/{Uri.EscapeDataString(address)}/password"), change, ct);
+
+    public Task<List<Mail.ForwarderRow>> ListForwardersAsync(string username, CancellationToken ct) =>
+        SendAsync<List<Mail.ForwarderRow>>(HttpMethod.Get, MailPath(username, "forwarders"), null, ct);
+
+    public Task<Mail.ForwarderRow> AddForwarderAsync(string username, Mail.NewForwarder request, CancellationToken ct) =>
+        SendAsync<Mail.ForwarderRow>(HttpMethod.Post, MailPath(username, "forwarders"), request, ct);
+
+    public Task DeleteForwarderAsync(string username, long id, CancellationToken ct) =>
+        SendAsync<NodeApiOk>(HttpMethod.Delete, MailPath(username, $"forwarders/{id}"), null, ct);
+
+    public Task<Mail.MailConfiguration> ExportMailConfigurationAsync(string username, CancellationToken ct) =>
+        SendAsync<Mail.MailConfiguration>(HttpMethod.Get, MailPath(username, "configuration"), null, ct);
+
+    public Task ImportMailConfigurationAsync(string username, Mail.MailConfigurationImport import, CancellationToken ct) =>
+        SendAsync<NodeApiOk>(HttpMethod.Put, MailPath(username, "configuration"), import, ct);
+
     /// <summary>A GET whose 404 means "there is none" rather than an error.</summary>
     private async Task<T?> SendOptionalAsync<T>(HttpMethod method, string path, CancellationToken cancellationToken)
         where T : class

@@ -30,6 +30,7 @@ public sealed partial class AccountService(
     IOptions<PortalSettings> settings,
     AuditLog audit,
     AccountOrderCache orders,
+    Mail.MailStatePublisher mailState,
     TimeProvider clock,
     ILogger<AccountService> logger)
 {
@@ -240,6 +241,7 @@ public sealed partial class AccountService(
         }
 
         orders.Invalidate();
+        await mailState.RepublishAsync(ct);
         return new CreatedAccount(AccountRow.From(account), generated, warnings);
     }
 
@@ -315,6 +317,7 @@ public sealed partial class AccountService(
 
         await db.SaveChangesAsync(cancellationToken);
         orders.Invalidate();
+        await mailState.RepublishAsync(cancellationToken);
         await audit.RecordAsync(actor, "account.modify", username, AuditOutcome.Succeeded,
             $"Contact {account.ContactEmail}; features {string.Join(",", account.Features)}; IPv6 {(account.Ipv6Enabled ? "on" : "off")}; {account.Status}.", cancellationToken);
         return AccountRow.From(account);
@@ -400,6 +403,7 @@ public sealed partial class AccountService(
         db.Accounts.Add(account);
         await db.SaveChangesAsync(cancellationToken);
         orders.Invalidate();
+        await mailState.RepublishAsync(cancellationToken);
         await audit.RecordAsync(parentActor, "account.twin.create", twin.Username, AuditOutcome.Succeeded, $"Twin of {parent.Name}'s account for {twin.Domain}.", cancellationToken);
         return TwinOf(account);
     }
@@ -415,6 +419,7 @@ public sealed partial class AccountService(
         account.Status = Enum.Parse<AccountStatus>(twin.Status);
         await db.SaveChangesAsync(cancellationToken);
         orders.Invalidate();
+        await mailState.RepublishAsync(cancellationToken);
         await audit.RecordAsync(parentActor, "account.twin.modify", twin.Username, AuditOutcome.Succeeded, $"{account.Status}.", cancellationToken);
         return TwinOf(account);
     }
@@ -435,6 +440,7 @@ public sealed partial class AccountService(
         if (deleted > 0)
         {
             orders.Invalidate();
+            await mailState.RepublishAsync(cancellationToken);
             await audit.RecordAsync(parentActor, "account.twin.delete", username, AuditOutcome.Succeeded, null, cancellationToken);
         }
     }

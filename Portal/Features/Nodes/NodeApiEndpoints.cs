@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.Extensions.Options;
 using Portal.Features.Accounts;
 using Portal.Features.ApiTokens;
+using Portal.Features.Mail;
 using Portal.Infrastructure.Api;
 using Portal.Infrastructure.Configuration;
 using Portal.Infrastructure.Security;
@@ -57,6 +58,8 @@ public static class NodeApiEndpoints
             await accounts.DeleteTwinAsync(NodeActor(http, "parent"), username, ct);
             return new NodeApiOk();
         });
+
+        api.MapMailNodeApi();
 
         api.MapGet("/health", async (NodeIdentityService identity, IOptions<PortalSettings> settings, TimeProvider clock, CancellationToken ct) =>
         {

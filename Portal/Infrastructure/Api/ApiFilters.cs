@@ -29,6 +29,10 @@ internal sealed class ApiExceptionFilter : IEndpointFilter
         {
             return ApiResults.Error(StatusCodes.Status404NotFound, "not_found", ex.Message);
         }
+        catch (PortalUpstreamException ex)
+        {
+            return ApiResults.Error(ex.TimedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway, ex.Code, ex.Message);
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 using Portal.Features.Accounts;
 using Portal.Features.ApiTokens;
 using Portal.Features.Nodes;
+using Portal.Features.Mail;
 using Portal.Features.Operations;
 using Portal.Features.Users;
 using Portal.Infrastructure.Security;
@@ -26,6 +27,9 @@ public static class PublicApi
             var roles = actor.Principal.FindAll(System.Security.Claims.ClaimTypes.Role).Select(c => c.Value).ToArray();
             return new MeResponse(actor.Name, roles);
         });
+
+        // Mail functions: owners, their resellers and admins (the service checks which account is whose).
+        api.MapMailApi();
 
         var managers = api.MapGroup("").RequireAuthorization(PortalPolicies.ApiManage);
         managers.MapAccountsApi();

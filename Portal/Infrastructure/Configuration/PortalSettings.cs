@@ -51,6 +51,35 @@ public sealed class PortalSettings
     public DevelopmentSettings Development { get; set; } = new();
 
     public DnsSettings Dns { get; set; } = new();
+
+    public MailSettings Mail { get; set; } = new();
+}
+
+/// <summary>How this node's mail servers are fed and driven.</summary>
+public sealed class MailSettings
+{
+    /// <summary>Folder for the files Dovecot and Postfix read (passwd-file, maps). Empty: "mail-state" next to the mail root.</summary>
+    public string? StateDirectory { get; set; }
+
+    /// <summary>The system user and group that own the Maildirs.</summary>
+    [Range(1, 65535, ErrorMessage = "Portal:Mail:Uid must be between 1 and 65535.")]
+    public int Uid { get; set; } = 5000;
+
+    [Range(1, 65535, ErrorMessage = "Portal:Mail:Gid must be between 1 and 65535.")]
+    public int Gid { get; set; } = 5000;
+
+    /// <summary>doveadm, to end IMAP/POP3 sessions when mail moves. Empty: this node runs no Dovecot.</summary>
+    public string? Doveadm { get; set; }
+
+    /// <summary>The Dovecot configuration doveadm talks to (doveadm -c FILE). Empty: Dovecot's default.</summary>
+    public string? DovecotConfig { get; set; }
+
+    /// <summary>Quota of a new email account when none is given, in MiB (0: none).</summary>
+    [Range(0, 10_485_760, ErrorMessage = "Portal:Mail:DefaultQuotaMegabytes must be between 0 and 10485760.")]
+    public int DefaultQuotaMegabytes { get; set; } = 1024;
+
+    public string StateDirectoryFor(string mailRoot) =>
+        StateDirectory is { Length: > 0 } dir ? dir : Path.Combine(Path.GetDirectoryName(mailRoot.TrimEnd('/')) ?? "/", "mail-state");
 }
 
 /// <summary>What this node puts in the DNS zones it keeps, and what it tells its parent about itself.</summary>

@@ -19,6 +19,11 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
         Check(options.Security, errors);
         Check(options.Bootstrap, errors);
         Check(options.Dns, errors);
+        Check(options.Mail, errors);
+        if (options.Mail.StateDirectory is { Length: > 0 } stateDir && !Path.IsPathFullyQualified(stateDir))
+        {
+            errors.Add($"Portal:Mail:StateDirectory must be an absolute path; \"{stateDir}\" is relative.");
+        }
 
         if (!System.Net.IPAddress.TryParse(options.Dns.PublicIPv4, out var ip) || ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
         {

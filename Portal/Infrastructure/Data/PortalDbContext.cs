@@ -6,6 +6,7 @@ using Portal.Features.ApiTokens;
 using Portal.Features.Dns;
 using Portal.Features.Audit;
 using Portal.Features.Identity;
+using Portal.Features.Mail;
 using Portal.Features.Nodes;
 using Portal.Features.Operations;
 
@@ -35,6 +36,10 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options)
     public DbSet<DnsZone> DnsZones => Set<DnsZone>();
 
     public DbSet<DnsRecord> DnsRecords => Set<DnsRecord>();
+
+    public DbSet<EmailAccount> EmailAccounts => Set<EmailAccount>();
+
+    public DbSet<Forwarder> Forwarders => Set<Forwarder>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

@@ -17,6 +17,8 @@ using Portal.Features.Nodes;
 using Portal.Infrastructure.Api;
 using Portal.Jobs.Nodes;
 using Portal.Features.Identity;
+using Portal.Features.Mail;
+using Portal.Jobs.Mail;
 using Portal.Features.Operations;
 using Portal.Features.SelfCheck;
 using Portal.Features.Themes;
@@ -86,6 +88,23 @@ public static class PortalServices
         services.AddSingleton<AccountOrderCache>();
         services.AddSingleton<MailNodes>();
         services.AddSingleton<DnsZoneService>();
+        services.AddSingleton(sp =>
+        {
+            var portal = sp.GetRequiredService<IOptions<PortalSettings>>().Value;
+            return new MailServicesSettings
+            {
+                StateDirectory = portal.Mail.StateDirectoryFor(portal.MailRoot),
+                Uid = portal.Mail.Uid,
+                Gid = portal.Mail.Gid,
+                Doveadm = portal.Mail.Doveadm,
+                DovecotConfig = portal.Mail.DovecotConfig,
+            };
+        });
+        services.AddSingleton<MailServices>();
+        services.AddSingleton<MailStatePublisher>();
+        services.AddSingleton<MailService>();
+        services.AddSingleton<MailFunctions>();
+        services.AddSingleton<TwinResolver>();
         services.AddSingleton<IAuthorizationHandler, NotOnChildNodeHandler>();
         services.AddSingleton<OperationUpdates>();
         services.AddSingleton<IOperationJournal, OperationJournal>();

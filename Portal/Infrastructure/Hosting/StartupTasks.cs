@@ -39,6 +39,9 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
 
         await scope.ServiceProvider.GetRequiredService<NodeIdentityService>().EnsureAsync(cancellationToken);
 
+        // The mail servers' files reflect the database from the first moment on.
+        await scope.ServiceProvider.GetRequiredService<Features.Mail.MailStatePublisher>().RepublishAsync(cancellationToken);
+
         if (settings.Value.Bootstrap.AdminPasswordFile is { Length: > 0 } passwordFile)
         {
             var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();

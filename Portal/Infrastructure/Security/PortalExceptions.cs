@@ -27,3 +27,14 @@ public sealed class PortalConflictException(string message, IReadOnlyList<string
 
     public string Code { get; } = code;
 }
+
+/// <summary>
+/// Another node this request depends on failed (502) or did not answer in time (504). The message names the node
+/// and says what to do; the request may be tried again.
+/// </summary>
+public sealed class PortalUpstreamException(string message, bool timedOut, string code = "node.unavailable") : Exception(message)
+{
+    public bool TimedOut { get; } = timedOut;
+
+    public string Code { get; } = code;
+}

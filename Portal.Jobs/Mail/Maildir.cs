@@ -1,0 +1,153 @@
+using System.Globalization;
+using System.Text;
+
+namespace Portal.Jobs.Mail;
+
+/// <summary>
+/// The Maildir++ layout Dovecot serves with <c>mail_location = maildir:ROOT/%d/%n</c>: one tree per address at
+/// <c>ROOT/domain/localpart/</c>, with <c>cur</c>, <c>new</c>, <c>tmp</c> and dotted subfolders (<c>.Sent/cur</c>...).
+/// A message file never changes once written; flags are the part of its name after ":2," and change by rename.
+/// </summary>
+public static class Maildir
+{
+    public static readonly string[] Subdirectories = ["cur", "new", "tmp"];
+
+    /// <summary>Folders every new mailbox gets, as mail clients expect them.</summary>
+    public static readonly string[] DefaultFolders = [".Drafts", ".Sent", ".Trash", ".Junk"];
+
+    public static string MailboxPath(string mailRoot, string domain, string localPart) =>
+        Path.Combine(mailRoot, domain, localPart);
+
+    /// <summary>A message's identity inside a mailbox: its name without the flags.</summary>
+    public static string BaseName(string fileName)
+    {
+        var colon = fileName.IndexOf(':');
+        return colon < 0 ? fileName : fileName[..colon];
+    }
+
+    /// <summary>Checks a path received from elsewhere: relative, inside a mailbox, in a message directory.</summary>
+    public static bool IsSafeRelativePath(string path)
+    {
+        if (string.IsNullOrEmpty(path) || path.Length > 1024 || Path.IsPathRooted(path) || path.Contains('\\') || path.Contains('\0'))
+        {
+            return false;
+        }
+
+        var parts = path.Split('/');
+        if (parts.Any(p => p.Length == 0 || p == "." || p == ".."))
+        {
+            return false;
+        }
+
+        // cur/<file>, new/<file>, or .Folder/cur|new/<file>
+        return parts.Length switch
+        {
+            2 => parts[0] is "cur" or "new",
+            3 => parts[0].StartsWith('.') && parts[1] is "cur" or "new",
+            _ => false,
+        };
+    }
+
+    /// <summary>A unique Maildir file name for a new message (time, unique part, host, size).</summary>
+    public static string NewFileName(long size, string host)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var unique = $"M{now.ToUnixTimeMilliseconds() % 1000:D3}P{Environment.ProcessId}Q{Interlocked.Increment(ref _counter)}R{Random.Shared.Next():x8}";
+        return string.Create(CultureInfo.InvariantCulture, $"{now.ToUnixTimeSeconds()}.{unique}.{host},S={size}");
+    }
+
+    private static long _counter;
+
+    public static void CreateMailbox(string path)
+    {
+        foreach (var sub in Subdirectories)
+        {
+            Directory.CreateDirectory(Path.Combine(path, sub));
+        }
+
+        foreach (var folder in DefaultFolders)
+        {
+            foreach (var sub in Subdirectories)
+            {
+                Directory.CreateDirectory(Path.Combine(path, folder, sub));
+            }
+        }
+    }
+
+    /// <summary>Delivers a message the Maildir way: written in tmp, then renamed into new.</summary>
+    public static async Task<string> DeliverAsync(string mailbox, byte[] message, string host, CancellationToken ct)
+    {
+        CreateMailbox(mailbox);
+        var name = NewFileName(message.Length, host);
+        var tmp = Path.Combine(mailbox, "tmp", name);
+        await File.WriteAllBytesAsync(tmp, message, ct);
+        var target = Path.Combine(mailbox, "new", name);
+        File.Move(tmp, target);
+        return "new/" + name;
+    }
+
+    /// <summary>Every message file of a mailbox, as paths relative to it (cur, new and the folders' cur and new).</summary>
+    public static IEnumerable<MailFile> Enumerate(string mailbox)
+    {
+        if (!Directory.Exists(mailbox))
+        {
+            yield break;
+        }
+
+        foreach (var folder in Folders(mailbox))
+        {
+            foreach (var sub in new[] { "cur", "new" })
+            {
+                var dir = new DirectoryInfo(Path.Combine(mailbox, folder, sub));
+                if (!dir.Exists)
+                {
+                    continue;
+                }
+
+                var prefix = folder.Length == 0 ? sub : $"{folder}/{sub}";
+                foreach (var file in dir.EnumerateFiles())
+                {
+                    yield return new MailFile($"{prefix}/{file.Name}", file.Length);
+                }
+            }
+        }
+    }
+
+    /// <summary>"" for the inbox, then ".Folder" for each subfolder.</summary>
+    public static IEnumerable<string> Folders(string mailbox)
+    {
+        yield return "";
+        if (!Directory.Exists(mailbox))
+        {
+            yield break;
+        }
+
+        foreach (var dir in Directory.EnumerateDirectories(mailbox, ".*").Order(StringComparer.Ordinal))
+        {
+            yield return Path.GetFileName(dir);
+        }
+    }
+
+    /// <summary>The mailbox's size and message count.</summary>
+    public static (long Messages, long Bytes) Measure(string mailbox)
+    {
+        long messages = 0, bytes = 0;
+        foreach (var file in Enumerate(mailbox))
+        {
+            messages++;
+            bytes += file.Size;
+        }
+
+        return (messages, bytes);
+    }
+
+    /// <summary>The folder a relative message path is in, for per-folder summaries ("INBOX", "Sent"...).</summary>
+    public static string FolderOf(string relativePath)
+    {
+        var first = relativePath.Split('/')[0];
+        return first.StartsWith('.') ? first[1..] : "INBOX";
+    }
+}
+
+/// <summary>A message file in a mailbox: its path relative to the mailbox and its size.</summary>
+public readonly record struct MailFile(string Path, long Size);

@@ -1,0 +1,105 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Portal.Jobs.Mail;
+using Portal.Tests.Support;
+
+namespace Portal.Tests.Mail;
+
+public sealed class MaildirTests
+{
+    [Theory]
+    [InlineData("cur/1700000000.M1P2.host,S=10:2,S", true)]
+    [InlineData("new/1700000000.M1P2.host,S=10", true)]
+    [InlineData(".Sent/cur/1700000000.M1P2.host,S=10:2,S", true)]
+    [InlineData("tmp/partial", false)]
+    [InlineData("../other/cur/x", false)]
+    [InlineData("cur/../../etc/passwd", false)]
+    [InlineData("/etc/passwd", false)]
+    [InlineData(".Sent/../cur/x", false)]
+    [InlineData("cur//x", false)]
+    [InlineData("Sent/cur/x", false)]
+    [InlineData(".Sent/tmp/x", false)]
+    [InlineData("cur\\x", false)]
+    public void OnlyMessagePathsInsideAMailbox_AreSafe(string path, bool safe) => Assert.Equal(safe, Maildir.IsSafeRelativePath(path));
+
+    [Fact]
+    public void BaseName_IsTheNameWithoutFlags() =>
+        Assert.Equal("1700000000.M1P2.host,S=10", Maildir.BaseName("1700000000.M1P2.host,S=10:2,FS"));
+
+    [Fact]
+    public async Task Delivery_GoesThroughTmpIntoNew_AndIsEnumerated()
+    {
+        var mailbox = Path.Combine(TestEnvironment.RunFolder, "maildir-" + Guid.NewGuid().ToString("N"), "example.test", "alice");
+
+        var path = await Maildir.DeliverAsync(mailbox, "Subject: hi\r\n\r\nhello"u8.ToArray(), "test", CancellationToken.None);
+
+        Assert.StartsWith("new/", path);
+        Assert.Empty(Directory.GetFiles(Path.Combine(mailbox, "tmp")));
+        Assert.True(Directory.Exists(Path.Combine(mailbox, ".Sent", "cur")));
+        var file = Assert.Single(Maildir.Enumerate(mailbox));
+        Assert.Equal(path, file.Path);
+        Assert.Equal(20, file.Size);
+    }
+}
+
+/// <summary>The files Dovecot and Postfix read, exactly.</summary>
+public sealed class MailServicesTests
+{
+    private static readonly MailState State = new(
+        LocalDomains: ["example.test"],
+        Users: [new MailUser("alice@example.test", "{SHA512-CRYPT}$6$salt$hash", "/srv/mail/example.test/alice", 1048576)],
+        Forwards:
+        [
+            new MailForward("sales@example.test", "alice@example.test", IsPipe: false, Enabled: true),
+            new MailForward("sales@example.test", "bob@elsewhere.test", IsPipe: false, Enabled: true),
+            new MailForward("tickets@example.test", "/usr/local/bin/ticket", IsPipe: true, Enabled: false),
+        ],
+        Routes: [new MailRoute("moved.test", "192.0.2.23")]);
+
+    private static MailServices Services(string dir, string? doveadm = null, string? config = null) =>
+        new(new MailServicesSettings { StateDirectory = dir, Uid = 5000, Gid = 5000, Doveadm = doveadm, DovecotConfig = config }, NullLogger<MailServices>.Instance);
+
+    [Fact]
+    public async Task Publish_WritesTheFormatsTheServersRead()
+    {
+        var dir = Path.Combine(TestEnvironment.RunFolder, "mail-state-" + Guid.NewGuid().ToString("N"));
+
+        await Services(dir).PublishAsync(State, CancellationToken.None);
+
+        Assert.Equal(
+            "alice@example.test:{SHA512-CRYPT}$6$salt$hash:5000:5000::/srv/mail/example.test/alice::userdb_mail=maildir:/srv/mail/example.test/alice userdb_quota_rule=*:bytes=1048576\n",
+            File.ReadAllText(Path.Combine(dir, MailServices.PasswdFile)));
+        Assert.Equal("moved.test::::::proxy=y host=192.0.2.23 nopassword=y\n", File.ReadAllText(Path.Combine(dir, MailServices.ProxyFile)));
+        Assert.Equal("moved.test smtp:[192.0.2.23]:25\n", File.ReadAllText(Path.Combine(dir, MailServices.TransportFile)));
+        Assert.Equal("example.test OK\n", File.ReadAllText(Path.Combine(dir, MailServices.DomainsFile)));
+        Assert.Equal("alice@example.test /srv/mail/example.test/alice/\n", File.ReadAllText(Path.Combine(dir, MailServices.MailboxMapFile)));
+        Assert.Equal(
+            "sales@example.test alice@example.test, bob@elsewhere.test\n# pipe (disabled): tickets@example.test |/usr/local/bin/ticket\n",
+            File.ReadAllText(Path.Combine(dir, MailServices.AliasMapFile)));
+        Assert.Empty(Directory.GetFiles(dir, "*.tmp-*"));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task EndSessions_RunsDoveadmKickAndProxyKick_WithTheConfiguredConfig()
+    {
+        var dir = Path.Combine(TestEnvironment.RunFolder, "doveadm-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var log = Path.Combine(dir, "calls");
+        var fake = Path.Combine(dir, "doveadm");
+        File.WriteAllText(fake, $"#!/bin/sh\necho \"$@\" >> {log}\n");
+        File.SetUnixFileMode(fake, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        var result = await Services(dir, fake, "/etc/dovecot/parent.conf").EndSessionsAsync("alice@example.test", CancellationToken.None);
+
+        Assert.True(result.Ran);
+        Assert.Equal(["-c /etc/dovecot/parent.conf kick alice@example.test", "-c /etc/dovecot/parent.conf proxy kick alice@example.test"], File.ReadAllLines(log));
+    }
+
+    [Fact]
+    public async Task EndSessions_WithoutDovecot_DoesNothing()
+    {
+        var result = await Services(TestEnvironment.RunFolder).EndSessionsAsync("alice@example.test", CancellationToken.None);
+
+        Assert.False(result.Ran);
+    }
+}

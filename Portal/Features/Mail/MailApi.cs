@@ -1,0 +1,96 @@
+using Microsoft.EntityFrameworkCore;
+using Portal.Features.Accounts;
+using Portal.Features.Nodes;
+using Portal.Infrastructure.Data;
+using Portal.Infrastructure.Security;
+using Portal.Jobs.Mail;
+using Portal.Jobs.Nodes;
+
+namespace Portal.Features.Mail;
+
+public static class MailApi
+{
+    /// <summary>The public API's mail functions of an account, for its owner, its reseller and admins.</summary>
+    public static void MapMailApi(this IEndpointRouteBuilder api)
+    {
+        var mail = api.MapGroup("/accounts/{username}/mail");
+        mail.MapGet("/addresses", async (string username, MailFunctions functions, ICurrentActor actor, CancellationToken ct) =>
+            await functions.ListAsync(await actor.GetAsync(), username, ct));
+        mail.MapPost("/addresses", async (string username, NewEmailAccount request, MailFunctions functions, ICurrentActor actor, CancellationToken ct) =>
+            Results.Created($"/api/v1/accounts/{username}/mail/addresses", await functions.CreateAsync(await actor.GetAsync(), username, request, ct)));
+        mail.MapDelete("/addresses/{address}", async (string username, string address, MailFunctions functions, ICurrentActor actor, CancellationToken ct) =>
+        {
+            await functions.DeleteAsync(await actor.GetAsync(), username, address, ct);
+            return Results.NoContent();
+        });
+        mail.MapPut("/addresses/{address}/password", async (string username, string address, PasswordChange change, MailFunctions functions, ICurrentActor actor, CancellationToken ct) =>
+        {
+            await functions.ChangePasswordAsync(await actor.GetAsync(), username, address, change.Password, ct);
+            return Results.NoContent();
+        });
+        mail.MapGet("/forwarders", async (string username, MailFunctions functions, ICurrentActor actor, CancellationToken ct) =>
+            await functions.ListForwardersAsync(await actor.GetAsync(), username, ct));
+        mail.MapPost("/forwarders", async (string username, NewForwarder request, MailFunctions functions, ICurrentActor actor, CancellationToken ct) =>
+            Results.Created($"/api/v1/accounts/{username}/mail/forwarders", await functions.AddForwarderAsync(await actor.GetAsync(), username, request, ct)));
+        mail.MapDelete("/forwarders/{id:long}", async (string username, long id, MailFunctions functions, ICurrentActor actor, CancellationToken ct) =>
+        {
+            await functions.DeleteForwarderAsync(await actor.GetAsync(), username, id, ct);
+            return Results.NoContent();
+        });
+    }
+
+    /// <summary>The node API's mail functions of a twin: what the parent calls for an account whose mail is here.</summary>
+    public static void MapMailNodeApi(this IEndpointRouteBuilder api)
+    {
+        var mail = api.MapGroup("/accounts/{username}/mail");
+        mail.MapGet("/addresses", async (string username, TwinResolver twins, MailService service, CancellationToken ct) =>
+            await service.ListAsync(await twins.FindAsync(username, ct), ct));
+        mail.MapPost("/addresses", async (string username, NewEmailAccount request, TwinResolver twins, MailService service, HttpContext http, CancellationToken ct) =>
+            await service.CreateAsync(TwinResolver.Actor(http), await twins.FindAsync(username, ct), request, ct));
+        mail.MapDelete("/addresses/{address}", async (string username, string address, TwinResolver twins, MailService service, HttpContext http, CancellationToken ct) =>
+        {
+            await service.DeleteAsync(TwinResolver.Actor(http), await twins.FindAsync(username, ct), address, ct);
+            return new NodeApiOk();
+        });
+        mail.MapPut("/addresses/{address}/password", async (string username, string address, PasswordChange change, TwinResolver twins, MailService service, HttpContext http, CancellationToken ct) =>
+        {
+            await service.ChangePasswordAsync(TwinResolver.Actor(http), await twins.FindAsync(username, ct), address, change.Password, ct);
+            return new NodeApiOk();
+        });
+        mail.MapGet("/forwarders", async (string username, TwinResolver twins, MailService service, CancellationToken ct) =>
+            await service.ListForwardersAsync(await twins.FindAsync(username, ct), ct));
+        mail.MapPost("/forwarders", async (string username, NewForwarder request, TwinResolver twins, MailService service, HttpContext http, CancellationToken ct) =>
+            await service.AddForwarderAsync(TwinResolver.Actor(http), await twins.FindAsync(username, ct), request, ct));
+        mail.MapDelete("/forwarders/{id:long}", async (string username, long id, TwinResolver twins, MailService service, HttpContext http, CancellationToken ct) =>
+        {
+            await service.DeleteForwarderAsync(TwinResolver.Actor(http), await twins.FindAsync(username, ct), id, ct);
+            return new NodeApiOk();
+        });
+        mail.MapGet("/configuration", async (string username, TwinResolver twins, MailService service, CancellationToken ct) =>
+            await service.ExportConfigurationAsync(await twins.FindAsync(username, ct), ct));
+        mail.MapPut("/configuration", async (string username, MailConfigurationImport import, TwinResolver twins, MailService service, CancellationToken ct) =>
+        {
+            await service.ImportConfigurationAsync(await twins.FindAsync(username, ct), import.Configuration, import.DisablePipes, ct);
+            return new NodeApiOk();
+        });
+    }
+}
+
+/// <summary>Finds the twin a parent's node API call is about: only twins of this node's own parent.</summary>
+public sealed class TwinResolver(IDbContextFactory<PortalDbContext> dbFactory, NodeIdentityService identity)
+{
+    public async Task<Account> FindAsync(string username, CancellationToken ct)
+    {
+        var node = await identity.GetAsync(ct);
+        var parent = node.Parent ?? throw new PortalConflictException($"Node {node.Name} is not a child node.", code: "node.not_child");
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Accounts.AsNoTracking().SingleOrDefaultAsync(a => a.Username == username && a.ParentNodeId == parent.NodeId, ct)
+            ?? throw new PortalNotFoundException($"Node {node.Name} keeps no account {username} for {parent.Name}.");
+    }
+
+    public static Actor Actor(HttpContext http)
+    {
+        var actor = Infrastructure.Security.Actor.From(http.User, http.Connection.RemoteIpAddress?.ToString());
+        return actor with { Name = $"{actor.Name} (via parent node)" };
+    }
+}

@@ -1,0 +1,260 @@
+using System.Text.RegularExpressions;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Portal.Features.Accounts;
+using Portal.Features.Audit;
+using Portal.Infrastructure.Configuration;
+using Portal.Infrastructure.Data;
+using Portal.Infrastructure.Security;
+using Portal.Jobs.Mail;
+
+namespace Portal.Features.Mail;
+
+/// <summary>
+/// The mail functions of accounts whose mail this node serves: email accounts (Maildir, SHA512-CRYPT password,
+/// quota) and forwarders. Every change republishes the node's mail state for Dovecot and Postfix.
+/// </summary>
+public sealed partial class MailService(
+    IDbContextFactory<PortalDbContext> dbFactory,
+    MailStatePublisher publisher,
+    IOptions<PortalSettings> settings,
+    AuditLog audit,
+    TimeProvider clock)
+{
+    [GeneratedRegex("^[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9])?$")]
+    private static partial Regex LocalPartPattern();
+
+    private string MailRoot => settings.Value.MailRoot;
+
+    public async Task<IReadOnlyList<EmailAccountRow>> ListAsync(Account account, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var rows = await db.EmailAccounts.AsNoTracking().Where(e => e.AccountId == account.Id).OrderBy(e => e.Address).ToListAsync(ct);
+        return rows.Select(e =>
+        {
+            var (messages, bytes) = Maildir.Measure(Maildir.MailboxPath(MailRoot, e.Domain, e.LocalPart));
+            return new EmailAccountRow(e.Address, e.QuotaBytes, bytes, messages, e.CreatedAt);
+        }).ToArray();
+    }
+
+    public async Task<EmailAccountRow> CreateAsync(Actor actor, Account account, NewEmailAccount request, CancellationToken ct = default)
+    {
+        var local = request.LocalPart?.Trim().ToLowerInvariant() ?? "";
+        var address = $"{local}@{account.Domain}";
+        var problems = new List<string>();
+        if (!LocalPartPattern().IsMatch(local) || local.Contains(".."))
+        {
+            problems.Add("The part before @ may hold lowercase letters, digits, '.', '_', '+' and '-' (at most 64), starting and ending with a letter or digit.");
+        }
+
+        problems.AddRange(PasswordRules.Check(request.Password));
+        if (request.QuotaMegabytes is < 0 or > 10_485_760)
+        {
+            problems.Add("The quota must be between 0 (none) and 10485760 MiB.");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        if (problems.Count == 0 && await db.EmailAccounts.AnyAsync(e => e.Address == address, ct))
+        {
+            problems.Add($"{address} already exists.");
+        }
+
+        if (problems.Count > 0)
+        {
+            await audit.RecordAsync(actor, "email.create", address, AuditOutcome.Refused, string.Join(" ", problems), ct);
+            throw new PortalValidationException($"{address} was not created: " + string.Join(" ", problems), problems, "email.invalid");
+        }
+
+        var now = clock.GetUtcNow();
+        var quota = (request.QuotaMegabytes ?? settings.Value.Mail.DefaultQuotaMegabytes) * 1024L * 1024;
+        var row = new EmailAccount
+        {
+            AccountId = account.Id,
+            LocalPart = local,
+            Domain = account.Domain,
+            Address = address,
+            PasswordHash = ShaCrypt.HashForDovecot(request.Password),
+            QuotaBytes = quota,
+            CreatedAt = now,
+            PasswordChangedAt = now,
+        };
+        db.EmailAccounts.Add(row);
+        await db.SaveChangesAsync(ct);
+        Maildir.CreateMailbox(Maildir.MailboxPath(MailRoot, account.Domain, local));
+        await publisher.RepublishAsync(ct);
+        await audit.RecordAsync(actor, "email.create", address, AuditOutcome.Succeeded, $"Quota {quota} bytes.", ct);
+        return new EmailAccountRow(address, quota, 0, 0, now);
+    }
+
+    public async Task DeleteAsync(Actor actor, Account account, string address, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var row = await FindAsync(db, account, address, ct);
+        db.EmailAccounts.Remove(row);
+        db.Forwarders.RemoveRange(db.Forwarders.Where(f => f.AccountId == account.Id && f.Source == row.Address));
+        await db.SaveChangesAsync(ct);
+        await publisher.RepublishAsync(ct);
+        var mailbox = Maildir.MailboxPath(MailRoot, row.Domain, row.LocalPart);
+        if (Directory.Exists(mailbox))
+        {
+            Directory.Delete(mailbox, recursive: true);
+        }
+
+        await audit.RecordAsync(actor, "email.delete", address, AuditOutcome.Succeeded, "Mailbox and its mail removed.", ct);
+    }
+
+    public async Task ChangePasswordAsync(Actor actor, Account account, string address, string password, CancellationToken ct = default)
+    {
+        var problems = PasswordRules.Check(password);
+        if (problems.Count > 0)
+        {
+            await audit.RecordAsync(actor, "email.password", address, AuditOutcome.Refused, string.Join(" ", problems), ct);
+            throw new PortalValidationException($"The password of {address} was not changed: " + string.Join(" ", problems), problems, "email.password_invalid");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var row = await FindAsync(db, account, address, ct);
+        row.PasswordHash = ShaCrypt.HashForDovecot(password);
+        row.PasswordChangedAt = clock.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        await publisher.RepublishAsync(ct);
+        await audit.RecordAsync(actor, "email.password", address, AuditOutcome.Succeeded, null, ct);
+    }
+
+    public async Task<IReadOnlyList<ForwarderRow>> ListForwardersAsync(Account account, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Forwarders.AsNoTracking().Where(f => f.AccountId == account.Id).OrderBy(f => f.Source).ThenBy(f => f.Id)
+            .Select(f => new ForwarderRow(f.Id, f.Source, f.Destination, f.IsPipe, f.Enabled)).ToListAsync(ct);
+    }
+
+    public async Task<ForwarderRow> AddForwarderAsync(Actor actor, Account account, NewForwarder request, CancellationToken ct = default)
+    {
+        var local = request.LocalPart?.Trim().ToLowerInvariant() ?? "";
+        var source = $"{local}@{account.Domain}";
+        var destination = request.Destination?.Trim() ?? "";
+        var problems = new List<string>();
+        if (!LocalPartPattern().IsMatch(local))
+        {
+            problems.Add("The part before @ may hold lowercase letters, digits, '.', '_', '+' and '-', starting and ending with a letter or digit.");
+        }
+
+        if (request.IsPipe)
+        {
+            if (account.IsTwin || account.MailNodeId is not null)
+            {
+                problems.Add("Forwarding to a program is not available while this account's mail is served by a separate mail server (the program would run there, not where your site is). Forward to an address instead.");
+            }
+            else if (!destination.StartsWith('/') || destination.Contains('\n') || destination.Length > 1000)
+            {
+                problems.Add("Give the program as an absolute path, for example /home/site/bin/ticket-import.");
+            }
+        }
+        else if (!new System.ComponentModel.DataAnnotations.EmailAddressAttribute().IsValid(destination))
+        {
+            problems.Add($"\"{destination}\" is not an email address to forward to.");
+        }
+        else if (string.Equals(destination, source, StringComparison.OrdinalIgnoreCase))
+        {
+            problems.Add("An address cannot forward to itself.");
+        }
+
+        if (problems.Count > 0)
+        {
+            await audit.RecordAsync(actor, "forwarder.create", source, AuditOutcome.Refused, string.Join(" ", problems), ct);
+            throw new PortalValidationException($"The forwarder of {source} was not added: " + string.Join(" ", problems), problems, "forwarder.invalid");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var row = new Forwarder { AccountId = account.Id, Source = source, Destination = destination, IsPipe = request.IsPipe, Enabled = true, CreatedAt = clock.GetUtcNow() };
+        db.Forwarders.Add(row);
+        await db.SaveChangesAsync(ct);
+        await publisher.RepublishAsync(ct);
+        await audit.RecordAsync(actor, "forwarder.create", source, AuditOutcome.Succeeded, request.IsPipe ? $"Pipe to {destination}" : $"To {destination}", ct);
+        return new ForwarderRow(row.Id, row.Source, row.Destination, row.IsPipe, row.Enabled);
+    }
+
+    public async Task DeleteForwarderAsync(Actor actor, Account account, long id, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var row = await db.Forwarders.SingleOrDefaultAsync(f => f.Id == id && f.AccountId == account.Id, ct)
+            ?? throw new PortalNotFoundException("There is no such forwarder on this account.");
+        db.Forwarders.Remove(row);
+        await db.SaveChangesAsync(ct);
+        await publisher.RepublishAsync(ct);
+        await audit.RecordAsync(actor, "forwarder.delete", row.Source, AuditOutcome.Succeeded, row.IsPipe ? $"Pipe to {row.Destination}" : $"To {row.Destination}", ct);
+    }
+
+    /// <summary>The account's addresses and forwarders with their hashes, to carry them to another node.</summary>
+    public async Task<MailConfiguration> ExportConfigurationAsync(Account account, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var addresses = await db.EmailAccounts.AsNoTracking().Where(e => e.AccountId == account.Id).OrderBy(e => e.Address)
+            .Select(e => new MailAddressConfig(e.LocalPart, e.PasswordHash, e.QuotaBytes, e.CreatedAt)).ToListAsync(ct);
+        var forwarders = await db.Forwarders.AsNoTracking().Where(f => f.AccountId == account.Id).OrderBy(f => f.Id)
+            .Select(f => new MailForwarderConfig(f.Source, f.Destination, f.IsPipe, f.Enabled)).ToListAsync(ct);
+        return new MailConfiguration(addresses, forwarders);
+    }
+
+    /// <summary>
+    /// Takes over an account's addresses and forwarders from another node (idempotent: what is there is replaced).
+    /// Pipes arrive disabled when the account's mail lives away from its web node.
+    /// </summary>
+    public async Task ImportConfigurationAsync(Account account, MailConfiguration configuration, bool disablePipes, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        db.EmailAccounts.RemoveRange(db.EmailAccounts.Where(e => e.AccountId == account.Id));
+        db.Forwarders.RemoveRange(db.Forwarders.Where(f => f.AccountId == account.Id));
+        foreach (var a in configuration.Addresses)
+        {
+            db.EmailAccounts.Add(new EmailAccount
+            {
+                AccountId = account.Id,
+                LocalPart = a.LocalPart,
+                Domain = account.Domain,
+                Address = $"{a.LocalPart}@{account.Domain}",
+                PasswordHash = a.PasswordHash,
+                QuotaBytes = a.QuotaBytes,
+                CreatedAt = a.CreatedAt,
+                PasswordChangedAt = a.CreatedAt,
+            });
+            Maildir.CreateMailbox(Maildir.MailboxPath(MailRoot, account.Domain, a.LocalPart));
+        }
+
+        foreach (var f in configuration.Forwarders)
+        {
+            db.Forwarders.Add(new Forwarder
+            {
+                AccountId = account.Id,
+                Source = f.Source,
+                Destination = f.Destination,
+                IsPipe = f.IsPipe,
+                Enabled = f.Enabled && !(f.IsPipe && disablePipes),
+                CreatedAt = clock.GetUtcNow(),
+            });
+        }
+
+        await db.SaveChangesAsync(ct);
+        await publisher.RepublishAsync(ct);
+    }
+
+    /// <summary>Removes an account's mail configuration (its mail has moved elsewhere); the Maildirs are removed separately.</summary>
+    public async Task ForgetConfigurationAsync(Account account, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await db.EmailAccounts.Where(e => e.AccountId == account.Id).ExecuteDeleteAsync(ct);
+        await db.Forwarders.Where(f => f.AccountId == account.Id).ExecuteDeleteAsync(ct);
+        await publisher.RepublishAsync(ct);
+    }
+
+    private static async Task<EmailAccount> FindAsync(PortalDbContext db, Account account, string address, CancellationToken ct) =>
+        await db.EmailAccounts.SingleOrDefaultAsync(e => e.AccountId == account.Id && e.Address == address.ToLowerInvariant(), ct)
+        ?? throw new PortalNotFoundException($"{address} is not an email account of {account.Username}.");
+}
+
+/// <summary>The email password rule until the per-node strength policies arrive: long enough to resist guessing.</summary>
+public static class PasswordRules
+{
+    public static List<string> Check(string? password) =>
+        password is { Length: >= 12 } ? [] : ["The password must be at least 12 characters long."];
+}
