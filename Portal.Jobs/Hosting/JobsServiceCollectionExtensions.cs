@@ -41,6 +41,7 @@ public static class JobsServiceCollectionExtensions
 
         services.AddTransient<NodeSelfCheckJob>();
         services.AddTransient<NodeHealthJob>();
+        services.AddTransient<Mail.MailCopyJob>();
         services.AddNodeApiClients();
         return services;
     }
@@ -56,6 +57,15 @@ public static class JobsServiceCollectionExtensions
             .ConfigurePrimaryHttpMessageHandler(() => new HttpClientHandler
             {
                 ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator,
+            });
+        // Mail copies stream for as long as the mail takes; a dead connection is caught by the socket's own timeouts.
+        services.AddHttpClient(NodeApiClientFactory.TransferClient, c => c.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(15) });
+        services.AddHttpClient(NodeApiClientFactory.NonVerifyingTransferClient, c => c.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                ConnectTimeout = TimeSpan.FromSeconds(15),
+                SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
             });
         services.AddSingleton<INodeApiClientFactory, NodeApiClientFactory>();
         return services;

@@ -16,6 +16,9 @@ public sealed record NodeEndpoint(Uri BaseUrl, string AdminUserName, string Toke
 public interface INodeApiClientFactory
 {
     NodeApiClient Create(NodeEndpoint endpoint);
+
+    /// <summary>A client for moving mail: long transfers, so no overall time limit (an idle connection still fails).</summary>
+    NodeApiClient CreateForTransfer(NodeEndpoint endpoint);
 }
 
 /// <summary>
@@ -103,12 +106,35 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint)
         }
     }
 
+    // --- mail copy ---
+
+    public Task<Mail.MailManifest> GetMailManifestAsync(string username, bool withHashes, CancellationToken ct) =>
+        SendAsync<Mail.MailManifest>(HttpMethod.Get, MailPath(username, $"manifest?hashes={(withHashes ? "true" : "false")}"), null, ct);
+
+    /// <summary>Sends one batch of message files as a single streamed request.</summary>
+    public Task<Mail.BatchResult> SendMailBatchAsync(string username, Mail.MailBatchContent batch, CancellationToken ct)
+    {
+        batch.Headers.ContentType = new MediaTypeHeaderValue(Mail.MailBatchFormat.MediaType);
+        return SendAsync<Mail.BatchResult>(HttpMethod.Post, MailPath(username, "batches"), batch, ct);
+    }
+
+    public Task<Mail.ChangesResult> ApplyMailChangesAsync(string username, Mail.MailChanges changes, CancellationToken ct) =>
+        SendAsync<Mail.ChangesResult>(HttpMethod.Post, MailPath(username, "changes"), changes, ct);
+
+    /// <summary>Removes everything a copy put on the node for this account (a copy abandoned before the switch).</summary>
+    public Task DeleteMailDataAsync(string username, CancellationToken ct) =>
+        SendAsync<NodeApiOk>(HttpMethod.Delete, MailPath(username, "data"), null, ct);
+
     private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, new Uri(endpoint.BaseUrl, path));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", endpoint.Token);
         request.Headers.Add(NodeApiHeaders.AdminUser, endpoint.AdminUserName);
-        if (body is not null)
+        if (body is HttpContent content)
+        {
+            request.Content = content;
+        }
+        else if (body is not null)
         {
             request.Content = JsonContent.Create(body, body.GetType(), options: Json);
         }
@@ -183,6 +209,12 @@ public sealed class NodeApiClientFactory(IHttpClientFactory httpClients) : INode
     public const string VerifyingClient = "node-api";
     public const string NonVerifyingClient = "node-api-no-tls-verify";
 
+    public const string TransferClient = "node-api-transfer";
+    public const string NonVerifyingTransferClient = "node-api-transfer-no-tls-verify";
+
     public NodeApiClient Create(NodeEndpoint endpoint) =>
         new(httpClients.CreateClient(endpoint.VerifyTls ? VerifyingClient : NonVerifyingClient), endpoint);
+
+    public NodeApiClient CreateForTransfer(NodeEndpoint endpoint) =>
+        new(httpClients.CreateClient(endpoint.VerifyTls ? TransferClient : NonVerifyingTransferClient), endpoint);
 }

@@ -53,6 +53,15 @@ public interface IOperationRun : IAsyncDisposable
     /// <summary>Records a named result of the operation (shown with it, kept with it).</summary>
     Task SetResultAsync(string name, string value, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Returns at once unless an admin paused the operation; then shows it paused and waits until it is resumed.
+    /// Long jobs call it between units of work (a batch of a copy).
+    /// </summary>
+    Task WaitWhilePausedAsync(CancellationToken cancellationToken);
+
+    /// <summary>Marks every step pending again (work undone, as after a move abandoned before its switch).</summary>
+    Task ResetStepsAsync(CancellationToken cancellationToken);
+
     Task SucceedAsync(string? summary, CancellationToken cancellationToken);
 
     Task FailAsync(string error, CancellationToken cancellationToken);

@@ -59,6 +59,8 @@ public abstract class ComponentTestContext : MudTestContext
         Services.AddSingleton(_ => ThemeCatalog.LoadFrom(Path.Combine(TestEnvironment.RepositoryRoot, "wwwroot-themes")));
         Services.AddSingleton<ThemePreferences>();
         Services.AddScoped<ICurrentActor>(_ => new FixedActor(() => Actor));
+        Services.AddSingleton<Portal.Features.Notifications.NotificationUpdates>();
+        Services.AddSingleton<Portal.Features.Notifications.NotificationService>();
     }
 
     protected override Task CleanUpAsync() => TestDatabases.DropAsync(ConnectionString);

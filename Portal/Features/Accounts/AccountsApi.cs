@@ -5,6 +5,8 @@ namespace Portal.Features.Accounts;
 
 public sealed record ResellerMailNodeChange(Guid? NodeId);
 
+public sealed record MailNodeChange(Guid NodeId);
+
 /// <summary>The accounts API: admins see and manage every account, resellers theirs; thin over the services.</summary>
 public static class AccountsApi
 {
@@ -35,6 +37,13 @@ public static class AccountsApi
     /// <summary>Admin-only: mail node choices and resellers' mail routing.</summary>
     public static void MapAccountsAdminApi(this IEndpointRouteBuilder api)
     {
+        // Moving an account's mail starts a move operation; its progress is at the returned location.
+        api.MapPut("/accounts/{username}/mail-node", async (string username, MailNodeChange change, Distribution.DistributionService distribution, ICurrentActor actor, CancellationToken ct) =>
+        {
+            var id = await distribution.MoveMailAsync(await actor.GetAsync(), username, change.NodeId, ct);
+            return Results.Accepted($"/api/v1/operations/{id}", new { operationId = id });
+        });
+
         api.MapGet("/mail-nodes", async (MailNodes nodes, ICurrentActor actor, CancellationToken ct) =>
             await nodes.ChoicesAsync(await actor.GetAsync(), ct));
 

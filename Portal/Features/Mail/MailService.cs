@@ -185,6 +185,40 @@ public sealed partial class MailService(
         await audit.RecordAsync(actor, "forwarder.delete", row.Source, AuditOutcome.Succeeded, row.IsPipe ? $"Pipe to {row.Destination}" : $"To {row.Destination}", ct);
     }
 
+    /// <summary>The local parts of the account's mailboxes on this node.</summary>
+    public async Task<IReadOnlyList<string>> LocalPartsAsync(Account account, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.EmailAccounts.AsNoTracking().Where(e => e.AccountId == account.Id).OrderBy(e => e.LocalPart).Select(e => e.LocalPart).ToListAsync(ct);
+    }
+
+    /// <summary>The account's mail on this node, in messages and bytes.</summary>
+    public async Task<(long Messages, long Bytes)> MeasureAsync(Account account, CancellationToken ct = default)
+    {
+        long messages = 0, bytes = 0;
+        foreach (var local in await LocalPartsAsync(account, ct))
+        {
+            var (m, b) = Maildir.Measure(Maildir.MailboxPath(MailRoot, account.Domain, local));
+            messages += m;
+            bytes += b;
+        }
+
+        return (messages, bytes);
+    }
+
+    /// <summary>Removes the Maildirs of the account's mailboxes on this node (their configuration stays).</summary>
+    public async Task DeleteMailDataAsync(Account account, CancellationToken ct = default)
+    {
+        foreach (var local in await LocalPartsAsync(account, ct))
+        {
+            var mailbox = Maildir.MailboxPath(MailRoot, account.Domain, local);
+            if (Directory.Exists(mailbox))
+            {
+                Directory.Delete(mailbox, recursive: true);
+            }
+        }
+    }
+
     /// <summary>The account's addresses and forwarders with their hashes, to carry them to another node.</summary>
     public async Task<MailConfiguration> ExportConfigurationAsync(Account account, CancellationToken ct = default)
     {

@@ -7,6 +7,7 @@ public enum OperationState
 {
     Queued,
     Running,
+    Paused,
     Succeeded,
     Failed,
     Cancelled,
@@ -65,6 +66,15 @@ public sealed class Operation
     public string? Error { get; set; }
 
     public required string RequestedBy { get; set; }
+
+    /// <summary>The requesting user's id, for the notification when it ends.</summary>
+    public string? RequestedById { get; set; }
+
+    /// <summary>An admin asked the job to pause at its next safe point.</summary>
+    public bool PauseRequested { get; set; }
+
+    /// <summary>What the job needs besides the target, as JSON (ids only, never secrets).</summary>
+    public string? Parameters { get; set; }
 
     public DateTimeOffset RequestedAt { get; set; }
 
@@ -136,6 +146,8 @@ internal sealed class OperationConfiguration : IEntityTypeConfiguration<Operatio
         builder.Property(o => o.Target).HasMaxLength(256);
         builder.Property(o => o.CurrentStep).HasMaxLength(64);
         builder.Property(o => o.RequestedBy).HasMaxLength(256);
+        builder.Property(o => o.RequestedById).HasMaxLength(450);
+        builder.Property(o => o.Parameters).HasMaxLength(4000);
         builder.Property(o => o.JobId).HasMaxLength(64);
         builder.Property(o => o.Error).HasMaxLength(4000);
         builder.Property(o => o.Summary).HasMaxLength(4000);

@@ -35,6 +35,7 @@ public sealed class OperationJournal(
             .OrderByDescending(l => l.Id).Select(l => l.Id).FirstOrDefaultAsync(cancellationToken);
 
         var now = _clock.GetUtcNow();
+        // A job resumed while paused shows it at its first pause check; until then it runs.
         operation.State = OperationState.Running;
         operation.StartedAt ??= now;
         operation.Attempts++;
@@ -47,6 +48,12 @@ public sealed class OperationJournal(
         var run = new Run(this, operation, lastLogId, now);
         await run.FlushAsync(cancellationToken);
         return run;
+    }
+
+    private async Task<bool> PauseRequestedAsync(Guid id, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Operations.Where(o => o.Id == id).Select(o => o.PauseRequested).SingleAsync(ct);
     }
 
     internal async Task<long> AppendLogAsync(Guid operationId, OperationLogLevel level, string message, CancellationToken ct)
@@ -192,6 +199,46 @@ public sealed class OperationJournal(
         {
             state.Results.RemoveAll(r => r.Name == name);
             state.Results.Add(new OperationResult { Name = name, Value = value });
+            await FlushAsync(cancellationToken);
+        }
+
+        public async Task WaitWhilePausedAsync(CancellationToken cancellationToken)
+        {
+            if (!await journal.PauseRequestedAsync(state.Id, cancellationToken))
+            {
+                return;
+            }
+
+            state.State = OperationState.Paused;
+            state.Rate = null;
+            state.EstimatedRemaining = null;
+            _lastLogId = await journal.AppendLogAsync(state.Id, OperationLogLevel.Info, "Paused by an admin; waiting to be resumed.", cancellationToken);
+            await FlushAsync(cancellationToken);
+            while (await journal.PauseRequestedAsync(state.Id, cancellationToken))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(300), journal._clock, cancellationToken);
+            }
+
+            state.State = OperationState.Running;
+            _stepStartedAt = Now;
+            _baselineSet = false;
+            _lastLogId = await journal.AppendLogAsync(state.Id, OperationLogLevel.Info, "Resumed.", cancellationToken);
+            await FlushAsync(cancellationToken);
+        }
+
+        public async Task ResetStepsAsync(CancellationToken cancellationToken)
+        {
+            foreach (var step in state.Steps)
+            {
+                step.State = StepState.Pending;
+                step.StartedAt = null;
+                step.FinishedAt = null;
+                step.Summary = null;
+                step.Checkpoint = null;
+            }
+
+            state.CurrentStep = null;
+            UpdatePercent(null);
             await FlushAsync(cancellationToken);
         }
 

@@ -17,7 +17,10 @@ public sealed class OperationLauncher(
     TimeProvider clock)
 {
     /// <param name="enqueue">Enqueues the job for the new operation's id and returns the job's id.</param>
-    public async Task<Guid> StartAsync(Actor actor, OperationRequest request, Func<Guid, string> enqueue, CancellationToken cancellationToken = default)
+    public async Task<Guid> StartAsync(Actor actor, OperationRequest request, Func<Guid, string> enqueue, CancellationToken cancellationToken = default) =>
+        await StartAsync(actor, request, null, enqueue, cancellationToken);
+
+    public async Task<Guid> StartAsync(Actor actor, OperationRequest request, string? parameters, Func<Guid, string> enqueue, CancellationToken cancellationToken = default)
     {
         var now = clock.GetUtcNow();
         var operation = new Operation
@@ -28,6 +31,8 @@ public sealed class OperationLauncher(
             Target = request.Target,
             State = OperationState.Queued,
             RequestedBy = actor.Name,
+            RequestedById = actor.UserId,
+            Parameters = parameters,
             RequestedAt = now,
             UpdatedAt = now,
             Steps = request.Steps.Select(s => new OperationStep { Key = s.Key, Title = s.Title, Weight = s.Weight }).ToList(),

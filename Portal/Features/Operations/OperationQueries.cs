@@ -32,11 +32,11 @@ public sealed class OperationQueries(IDbContextFactory<PortalDbContext> dbFactor
         var q = db.Operations.AsNoTracking();
         if (query.Running is true)
         {
-            q = q.Where(o => o.State == OperationState.Queued || o.State == OperationState.Running);
+            q = q.Where(o => o.State == OperationState.Queued || o.State == OperationState.Running || o.State == OperationState.Paused);
         }
         else if (query.Running is false)
         {
-            q = q.Where(o => o.State != OperationState.Queued && o.State != OperationState.Running);
+            q = q.Where(o => o.State != OperationState.Queued && o.State != OperationState.Running && o.State != OperationState.Paused);
         }
 
         if (!string.IsNullOrWhiteSpace(query.Kind))

@@ -28,7 +28,8 @@ public sealed record OperationSnapshot(
     DateTimeOffset? FinishedAt,
     DateTimeOffset UpdatedAt,
     int Attempts,
-    long LastLogId)
+    long LastLogId,
+    bool PauseRequested = false)
 {
     public bool IsFinished => State is OperationState.Succeeded or OperationState.Failed or OperationState.Cancelled;
 
@@ -41,7 +42,7 @@ public sealed record OperationSnapshot(
         o.Rate, o.RateUnit, o.EstimatedRemaining,
         o.Steps.Select(s => new StepSnapshot(s.Key, s.Title, s.State, s.StartedAt, s.FinishedAt, s.Summary)).ToArray(),
         o.Results.Select(r => KeyValuePair.Create(r.Name, r.Value)).ToArray(),
-        o.Summary, o.Error, o.RequestedBy, o.RequestedAt, o.StartedAt, o.FinishedAt, o.UpdatedAt, o.Attempts, lastLogId);
+        o.Summary, o.Error, o.RequestedBy, o.RequestedAt, o.StartedAt, o.FinishedAt, o.UpdatedAt, o.Attempts, lastLogId, o.PauseRequested);
 }
 
 public sealed record StepSnapshot(string Key, string Title, StepState State, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Summary);

@@ -17,6 +17,24 @@ public static class OperationsApi
         api.MapGet("/operations/{id:guid}", async (Guid id, OperationQueries queries, ICurrentActor actor, CancellationToken ct) =>
             await queries.GetAsync(await actor.GetAsync(), id, ct) ?? throw new PortalNotFoundException("There is no operation with that id on this node."));
 
+        api.MapPost("/operations/{id:guid}/pause", async (Guid id, OperationControl control, ICurrentActor actor, CancellationToken ct) =>
+        {
+            await control.PauseAsync(await actor.GetAsync(), id, ct);
+            return Results.NoContent();
+        });
+
+        api.MapPost("/operations/{id:guid}/resume", async (Guid id, OperationControl control, ICurrentActor actor, CancellationToken ct) =>
+        {
+            await control.ResumeAsync(await actor.GetAsync(), id, ct);
+            return Results.NoContent();
+        });
+
+        api.MapPost("/operations/{id:guid}/retry", async (Guid id, OperationControl control, ICurrentActor actor, CancellationToken ct) =>
+        {
+            await control.RetryAsync(await actor.GetAsync(), id, ct);
+            return Results.Accepted($"/api/v1/operations/{id}");
+        });
+
         api.MapGet("/operations/{id:guid}/log", async (Guid id, long? after, OperationQueries queries, ICurrentActor actor, CancellationToken ct) =>
             await queries.LogAsync(await actor.GetAsync(), id, after ?? 0, cancellationToken: ct));
     }

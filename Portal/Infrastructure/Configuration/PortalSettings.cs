@@ -105,6 +105,13 @@ public sealed class DevelopmentSettings
 {
     /// <summary>The version this node reports instead of its build's (to try the version rules of linking).</summary>
     public string? ReportedVersion { get; set; }
+
+    /// <summary>The free space this node reports for its mail partition instead of the real one (to try disk checks).</summary>
+    public long? ReportedMailFreeBytes { get; set; }
+
+    /// <summary>Damage this many of the first mail files received, as a bad link would (to try the resending).</summary>
+    [Range(0, 1000, ErrorMessage = "Portal:Development:CorruptReceivedMailFiles must be between 0 and 1000.")]
+    public int CorruptReceivedMailFiles { get; set; }
 }
 
 public sealed class OperationsSettings
@@ -119,6 +126,26 @@ public sealed class DistributionSettings
     /// <summary>Days a dedistributed account's copy stays on the child before it is deleted (cached DNS expires meanwhile).</summary>
     [Range(0, 365, ErrorMessage = "Portal:Distribution:ChildAccountRetentionDays must be between 0 and 365.")]
     public int ChildAccountRetentionDays { get; set; } = 7;
+
+    /// <summary>Spare room a move keeps on the target's mail partition: a share of the mail's size...</summary>
+    [Range(0, 1000, ErrorMessage = "Portal:Distribution:DiskMarginPercent must be between 0 and 1000.")]
+    public int DiskMarginPercent { get; set; } = 10;
+
+    /// <summary>...plus this many MiB.</summary>
+    [Range(0, 1_048_576, ErrorMessage = "Portal:Distribution:DiskMarginMegabytes must be between 0 and 1048576.")]
+    public int DiskMarginMegabytes { get; set; } = 100;
+
+    /// <summary>How long a move keeps retrying while the other node cannot be reached.</summary>
+    [Range(typeof(TimeSpan), "00:00:05", "7.00:00:00", ErrorMessage = "Portal:Distribution:RetryWindow must be between 00:00:05 and 7.00:00:00.")]
+    public TimeSpan RetryWindow { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>A mail copy streams its files in batches of at most this many MiB...</summary>
+    [Range(1, 4096, ErrorMessage = "Portal:Distribution:BatchMegabytes must be between 1 and 4096.")]
+    public int BatchMegabytes { get; set; } = 64;
+
+    /// <summary>...and at most this many files; each batch is made durable at once.</summary>
+    [Range(1, 100_000, ErrorMessage = "Portal:Distribution:BatchFiles must be between 1 and 100000.")]
+    public int BatchFiles { get; set; } = 5_000;
 }
 
 public sealed class SecuritySettings

@@ -18,6 +18,7 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
         Check(options.Distribution, errors);
         Check(options.Security, errors);
         Check(options.Bootstrap, errors);
+        Check(options.Development, errors);
         Check(options.Dns, errors);
         Check(options.Mail, errors);
         if (options.Mail.StateDirectory is { Length: > 0 } stateDir && !Path.IsPathFullyQualified(stateDir))
@@ -68,6 +69,16 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
             {
                 errors.Add($"Portal:Development:ReportedVersion must be major.minor.patch; \"{reported}\" is not.");
             }
+        }
+
+        if (options.Development.ReportedMailFreeBytes is not null && !options.AllowInsecureHttp)
+        {
+            errors.Add("Portal:Development:ReportedMailFreeBytes is for tests only; remove it (or turn on Portal:AllowInsecureHttp on a development node).");
+        }
+
+        if (options.Development.CorruptReceivedMailFiles > 0 && !options.AllowInsecureHttp)
+        {
+            errors.Add("Portal:Development:CorruptReceivedMailFiles is for tests only; remove it (or turn on Portal:AllowInsecureHttp on a development node).");
         }
 
         if (options.SelfCheck.DiskProbeBytes is < 1024 * 1024 or > 8L * 1024 * 1024 * 1024)

@@ -7,6 +7,7 @@ using Portal.Features.Dns;
 using Portal.Features.Audit;
 using Portal.Features.Identity;
 using Portal.Features.Mail;
+using Portal.Features.Notifications;
 using Portal.Features.Nodes;
 using Portal.Features.Operations;
 
@@ -40,6 +41,8 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options)
     public DbSet<EmailAccount> EmailAccounts => Set<EmailAccount>();
 
     public DbSet<Forwarder> Forwarders => Set<Forwarder>();
+
+    public DbSet<Notification> Notifications => Set<Notification>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

@@ -16,7 +16,9 @@ using Portal.Features.Audit;
 using Portal.Features.Nodes;
 using Portal.Infrastructure.Api;
 using Portal.Jobs.Nodes;
+using Portal.Features.Distribution;
 using Portal.Features.Identity;
+using Portal.Features.Notifications;
 using Portal.Features.Mail;
 using Portal.Jobs.Mail;
 using Portal.Features.Operations;
@@ -105,6 +107,29 @@ public static class PortalServices
         services.AddSingleton<MailService>();
         services.AddSingleton<MailFunctions>();
         services.AddSingleton<TwinResolver>();
+        services.AddSingleton(sp =>
+        {
+            var portal = sp.GetRequiredService<IOptions<PortalSettings>>().Value;
+            var receiver = new MailReceiver(portal.MailRoot);
+            receiver.CorruptNextFiles(portal.Development.CorruptReceivedMailFiles);
+            return receiver;
+        });
+        services.AddSingleton(sp =>
+        {
+            var distribution = sp.GetRequiredService<IOptions<PortalSettings>>().Value.Distribution;
+            return new MailMoveSettings
+            {
+                BatchBytes = distribution.BatchMegabytes * 1024L * 1024,
+                BatchFiles = distribution.BatchFiles,
+                RetryWindow = distribution.RetryWindow,
+            };
+        });
+        services.AddSingleton<MoveChecks>();
+        services.AddSingleton<IMailMoveSteps, MailMoveSteps>();
+        services.AddSingleton<DistributionService>();
+        services.AddSingleton<OperationControl>();
+        services.AddSingleton<NotificationUpdates>();
+        services.AddSingleton<NotificationService>();
         services.AddSingleton<IAuthorizationHandler, NotOnChildNodeHandler>();
         services.AddSingleton<OperationUpdates>();
         services.AddSingleton<IOperationJournal, OperationJournal>();

@@ -1,0 +1,332 @@
+using System.Text.Json;
+using Hangfire;
+using Microsoft.Extensions.Logging;
+using Portal.Jobs.Common;
+using Portal.Jobs.Hosting;
+using Portal.Jobs.Nodes;
+using Portal.Jobs.Operations;
+
+namespace Portal.Jobs.Mail;
+
+/// <summary>An account's mail move, as the job sees it: whose mail, from where, to which node.</summary>
+public sealed record MailMove(Guid OperationId, string Username, string Domain, IReadOnlyList<string> LocalParts, string MailRoot, NodeEndpoint Target, string TargetAlias);
+
+public sealed record PreflightResult(IReadOnlyList<string> Problems, IReadOnlyList<string> Warnings);
+
+/// <summary>
+/// The domain steps of moving an account's mail to a child, implemented by <c>Portal</c>; the job orders them and does
+/// the copying. Each is idempotent: a resumed job may run it again.
+/// </summary>
+public interface IMailMoveSteps
+{
+    Task<MailMove> LoadAsync(Guid operationId, CancellationToken cancellationToken);
+
+    Task<PreflightResult> PreflightAsync(MailMove move, CancellationToken cancellationToken);
+
+    /// <summary>The account's twin and its mail configuration (addresses with their hashes, forwarders) on the child.</summary>
+    Task EnsureTwinAsync(MailMove move, CancellationToken cancellationToken);
+
+    /// <summary>DNS, mail routing (SMTP relayed, IMAP/POP3 proxied) and the account's mail node now point at the child.</summary>
+    Task SwitchAsync(MailMove move, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<string>> EndSessionsAsync(MailMove move, CancellationToken cancellationToken);
+
+    /// <summary>Removes the parent's copy of one verified mailbox.</summary>
+    Task RemoveLocalMailboxAsync(MailMove move, string localPart, CancellationToken cancellationToken);
+
+    /// <summary>The move is complete: the parent forgets the account's mail configuration (the child holds it now).</summary>
+    Task FinishAsync(MailMove move, CancellationToken cancellationToken);
+
+    /// <summary>A move that failed before the switch: the child's partial copy (and a twin this move made) go away.</summary>
+    Task AbandonAsync(MailMove move, CancellationToken cancellationToken);
+
+    Task NotifyAsync(Guid operationId, bool succeeded, string message, CancellationToken cancellationToken);
+}
+
+public sealed class MailMoveSettings
+{
+    public long BatchBytes { get; set; } = MailBatchFormat.MaxBatchBytes;
+
+    public int BatchFiles { get; set; } = MailBatchFormat.MaxBatchFiles;
+
+    /// <summary>How long a move keeps retrying while the child cannot be reached, before it gives up.</summary>
+    public TimeSpan RetryWindow { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>How often a file damaged in transit is sent again before the move gives up.</summary>
+    public int ResendAttempts { get; set; } = 3;
+}
+
+/// <summary>
+/// Moves an account's mail to a child without losing a message: preflight, twin, bulk copy while the parent keeps
+/// serving, switch, end sessions, final pass, verify and remove the parent's copy. Steps are persisted; a job that
+/// stops (a crash, a restart) resumes at the step it was in, and the copy steps are a plan of differences, so
+/// nothing is copied twice. Before the switch a failure leaves the parent as it was and cleans the child; after it,
+/// the job retries and an admin can run it again from where it stopped.
+/// </summary>
+public sealed class MailCopyJob(
+    IOperationJournal journal,
+    IMailMoveSteps steps,
+    INodeApiClientFactory clients,
+    MailMoveSettings settings,
+    TimeProvider clock,
+    ILogger<MailCopyJob> logger)
+{
+    public const string Kind = "mail-copy";
+
+    public static readonly IReadOnlyList<OperationStepPlan> Steps =
+    [
+        new("preflight", "Preflight", 1),
+        new("twin", "Account and mail settings on the child", 1),
+        new("bulk", "Copy the mail (the parent keeps serving)", 60),
+        new("switch", "Switch DNS and mail routing to the child", 2),
+        new("sessions", "End IMAP/POP3 sessions on the parent", 1),
+        new("delta", "Final pass: mail that arrived, changed or went meanwhile", 6),
+        new("verify", "Verify each mailbox; remove the parent's copy", 27),
+        new("finish", "Finish", 2),
+    ];
+
+    [AutomaticRetry(Attempts = 0)] // retries happen inside (the child may be away for a while); a crash resumes
+    [Queue(JobQueues.Moves)]
+    [JobDisplayName("Mail copy {0}")]
+    public async Task RunAsync(Guid operationId, CancellationToken cancellationToken)
+    {
+        await using var run = await journal.BeginAsync(operationId, cancellationToken);
+        var move = await steps.LoadAsync(operationId, cancellationToken);
+        var child = clients.CreateForTransfer(move.Target);
+        try
+        {
+            await run.StepAsync("preflight", async ct =>
+            {
+                var result = await steps.PreflightAsync(move, ct);
+                foreach (var warning in result.Warnings)
+                {
+                    await run.LogAsync(OperationLogLevel.Warning, warning, ct);
+                }
+
+                if (result.Problems.Count > 0)
+                {
+                    throw new MovePreflightException(result.Problems);
+                }
+
+                return $"{move.LocalParts.Count} mailbox(es) of {move.Domain} can move to {move.TargetAlias}.";
+            }, cancellationToken);
+
+            await run.StepAsync("twin", async ct =>
+            {
+                await RetryingAsync(run, () => steps.EnsureTwinAsync(move, ct), ct);
+                return $"Account {move.Username} and its mail settings are on {move.TargetAlias}.";
+            }, cancellationToken);
+
+            await run.StepAsync("bulk", ct => SyncAsync(run, move, child, ct), cancellationToken);
+            await run.StepAsync("switch", async ct =>
+            {
+                await steps.SwitchAsync(move, ct);
+                await run.LogAsync(OperationLogLevel.Info, $"mail., webmail. and MX of {move.Domain} now point at {move.TargetAlias}; this node relays and proxies its mail there.", ct);
+                return "DNS and mail routing point at the child.";
+            }, cancellationToken);
+
+            await run.StepAsync("sessions", async ct =>
+            {
+                var ended = await steps.EndSessionsAsync(move, ct);
+                return ended.Count == 0 ? "No IMAP/POP3 server here to end sessions on." : $"Ended the sessions of {ended.Count} mailbox(es).";
+            }, cancellationToken);
+
+            await run.StepAsync("delta", ct => SyncAsync(run, move, child, ct), cancellationToken);
+            var unverified = new List<string>();
+            await run.StepAsync("verify", ct => VerifyAsync(run, move, child, unverified, ct), cancellationToken);
+            await run.StepAsync("finish", async ct =>
+            {
+                if (unverified.Count == 0)
+                {
+                    await steps.FinishAsync(move, ct);
+                    return "The child holds the account's mail; the parent's copy is gone.";
+                }
+
+                return $"{unverified.Count} mailbox(es) stay on this node: {string.Join(", ", unverified)}.";
+            }, cancellationToken);
+
+            var summary = unverified.Count == 0
+                ? $"The mail of {move.Username} now lives on {move.TargetAlias}."
+                : $"The mail of {move.Username} now lives on {move.TargetAlias}, except {string.Join(", ", unverified)}, which did not verify and stay on this node; see the log.";
+            await run.SucceedAsync(summary, cancellationToken);
+            await steps.NotifyAsync(operationId, unverified.Count == 0, summary, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            string message;
+            if (!run.IsStepDone("switch"))
+            {
+                try
+                {
+                    await steps.AbandonAsync(move, CancellationToken.None);
+                    // Undone: a retry starts from the preflight again.
+                    await run.ResetStepsAsync(CancellationToken.None);
+                    message = $"The move of {move.Username}'s mail failed before the switch: {ex.Message} Nothing changed here: this node still serves the mail, and the child's partial copy was removed.";
+                }
+                catch (Exception cleanup) when (cleanup is NodeApiException or IOException)
+                {
+                    message = $"The move of {move.Username}'s mail failed before the switch: {ex.Message} This node still serves the mail. The child's partial copy could not be removed ({cleanup.Message}); it is removed when the move is tried again.";
+                }
+            }
+            else
+            {
+                message = $"The move of {move.Username}'s mail stopped after the switch: {ex.Message} The child serves the mail now; run the move again (Retry) to finish the final pass and the verification.";
+            }
+
+            logger.LogError(ex, "Mail copy {OperationId} of {Username} failed", operationId, move.Username);
+            await run.FailAsync(message, CancellationToken.None);
+            await steps.NotifyAsync(operationId, false, message, CancellationToken.None);
+        }
+    }
+
+    /// <summary>One pass: plan the differences, stream the copies in batches, then rename and delete on the child.</summary>
+    private async Task<string?> SyncAsync(IOperationRun run, MailMove move, NodeApiClient child, CancellationToken ct)
+    {
+        var (copied, bytes, renamed, deleted) = (0, 0L, 0, 0);
+        await RetryingAsync(run, async () =>
+        {
+            var local = MailSyncPlanner.Scan(move.MailRoot, move.Domain, move.LocalParts);
+            var remote = await child.GetMailManifestAsync(move.Username, withHashes: false, ct);
+            var plan = MailSyncPlanner.Plan(local, remote);
+            var total = plan.Copies.Count;
+            var totalBytes = plan.CopyBytes;
+            long doneFiles = 0, doneBytes = 0;
+            await run.ReportAsync(new StepProgress(0, total, 0, totalBytes), ct);
+            var resends = new Dictionary<string, int>(StringComparer.Ordinal);
+            var queue = new Queue<PlannedCopy>(plan.Copies);
+            while (queue.Count > 0)
+            {
+                await run.WaitWhilePausedAsync(ct);
+                var batch = TakeBatch(queue);
+                var content = new MailBatchContent(move.MailRoot, move.Domain, batch, async (_, size) =>
+                {
+                    doneFiles++;
+                    doneBytes += size;
+                    await run.ReportAsync(new StepProgress(doneFiles, total, doneBytes, totalBytes), ct);
+                });
+                var result = await child.SendMailBatchAsync(move.Username, content, ct);
+                copied += result.Accepted;
+                bytes += result.AcceptedBytes;
+                foreach (var rejected in result.Rejected)
+                {
+                    var key = $"{rejected.LocalPart}/{rejected.Path}";
+                    var attempts = resends[key] = resends.GetValueOrDefault(key) + 1;
+                    if (attempts > settings.ResendAttempts)
+                    {
+                        throw new IOException($"{rejected.Path} of {rejected.LocalPart}@{move.Domain} was refused {attempts} times: {rejected.Reason}");
+                    }
+
+                    await run.LogAsync(OperationLogLevel.Warning, $"{rejected.Path} of {rejected.LocalPart}@{move.Domain} was refused by the child ({rejected.Reason}); sending it again.", ct);
+                    var original = batch.First(b => b.LocalPart == rejected.LocalPart && b.File.Path == rejected.Path);
+                    doneFiles--;
+                    doneBytes -= original.File.Size;
+                    queue.Enqueue(original);
+                }
+            }
+
+            foreach (var chunk in plan.Changes.Renames.Chunk(5_000).Select(r => new MailChanges(r, []))
+                         .Concat(plan.Changes.Deletions.Chunk(5_000).Select(d => new MailChanges([], d))))
+            {
+                var applied = await child.ApplyMailChangesAsync(move.Username, chunk, ct);
+                renamed += applied.Renamed;
+                deleted += applied.Deleted;
+            }
+        }, ct);
+
+        var text = $"{copied} message(s), {Units.Bytes(bytes)} copied; {renamed} renamed (flags, folders); {deleted} deleted.";
+        await run.LogAsync(OperationLogLevel.Info, text, ct);
+        return text;
+    }
+
+    private List<PlannedCopy> TakeBatch(Queue<PlannedCopy> queue)
+    {
+        var batch = new List<PlannedCopy>();
+        long bytes = 0;
+        while (queue.Count > 0 && batch.Count < settings.BatchFiles && (batch.Count == 0 || bytes + queue.Peek().File.Size <= settings.BatchBytes))
+        {
+            var next = queue.Dequeue();
+            bytes += next.File.Size;
+            batch.Add(next);
+        }
+
+        return batch;
+    }
+
+    /// <summary>
+    /// Every message of the parent's mailbox must be on the child, byte for byte (SHA-256), whatever its flags: mail that
+    /// arrived on the child since is fine. A mailbox that verifies loses its copy here; one that does not stays.
+    /// </summary>
+    private async Task<string?> VerifyAsync(IOperationRun run, MailMove move, NodeApiClient child, List<string> unverified, CancellationToken ct)
+    {
+        var progress = run.GetCheckpoint("verify") is { } json
+            ? JsonSerializer.Deserialize<VerifyCheckpoint>(json)!
+            : new VerifyCheckpoint([], []);
+        var remote = await RetryingAsync(run, () => child.GetMailManifestAsync(move.Username, withHashes: true, ct), ct);
+        var done = progress.Verified.Count + progress.Unverified.Count;
+        foreach (var localPart in move.LocalParts.Where(l => !progress.Verified.Contains(l) && !progress.Unverified.Contains(l)))
+        {
+            var ours = MailReceiver.Manifest(move.MailRoot, move.Domain, [localPart], withHashes: true).Mailboxes[0].Files;
+            var theirs = remote.Mailboxes.FirstOrDefault(m => m.LocalPart == localPart)?.Files ?? [];
+            var theirHashes = theirs.GroupBy(f => Key(f.Path)).ToDictionary(g => g.Key, g => g.First().Sha256, StringComparer.Ordinal);
+            var missing = ours.Where(f => !theirHashes.TryGetValue(Key(f.Path), out var sha) || sha != f.Sha256).ToList();
+            var address = $"{localPart}@{move.Domain}";
+            if (missing.Count == 0)
+            {
+                await run.LogAsync(OperationLogLevel.Info, $"{address}: all {ours.Count} message(s), {Units.Bytes(ours.Sum(f => f.Size))}, are on {move.TargetAlias} byte for byte ({theirs.Count} there in all).", ct);
+                await steps.RemoveLocalMailboxAsync(move, localPart, ct);
+                progress.Verified.Add(localPart);
+            }
+            else
+            {
+                await run.LogAsync(OperationLogLevel.Error, $"{address}: {missing.Count} of {ours.Count} message(s) are not on {move.TargetAlias} as they are here (first: {missing[0].Path}); this mailbox stays on this node.", ct);
+                progress.Unverified.Add(localPart);
+            }
+
+            await run.SaveCheckpointAsync("verify", JsonSerializer.Serialize(progress), ct);
+            await run.ReportAsync(new StepProgress(++done, move.LocalParts.Count), ct);
+        }
+
+        unverified.AddRange(progress.Unverified);
+        return $"{progress.Verified.Count} mailbox(es) verified and removed here; {progress.Unverified.Count} kept.";
+    }
+
+    private sealed record VerifyCheckpoint(List<string> Verified, List<string> Unverified);
+
+    private static string Key(string path) => Maildir.BaseName(path[(path.LastIndexOf('/') + 1)..]);
+
+    private Task RetryingAsync(IOperationRun run, Func<Task> work, CancellationToken ct) =>
+        RetryingAsync(run, async () => { await work(); return true; }, ct);
+
+    /// <summary>Runs work again while the child cannot be reached, waiting longer each time, within the retry window.</summary>
+    private async Task<T> RetryingAsync<T>(IOperationRun run, Func<Task<T>> work, CancellationToken ct)
+    {
+        var started = clock.GetUtcNow();
+        var wait = TimeSpan.FromSeconds(1);
+        while (true)
+        {
+            try
+            {
+                return await work();
+            }
+            catch (Exception ex) when (IsTransient(ex) && clock.GetUtcNow() - started < settings.RetryWindow)
+            {
+                await run.LogAsync(OperationLogLevel.Warning, $"The child did not answer ({Brief(ex)}); trying again in {wait.TotalSeconds:0} s.", ct);
+                await run.WaitWhilePausedAsync(ct);
+                await Task.Delay(wait, clock, ct);
+                wait = TimeSpan.FromSeconds(Math.Min(30, wait.TotalSeconds * 2));
+            }
+        }
+    }
+
+    private static bool IsTransient(Exception ex) =>
+        ex is NodeUnreachableException or HttpRequestException or IOException { InnerException: not null }
+        || (ex is NodeRequestException { Status: >= 500 });
+
+    private static string Brief(Exception ex) => ex.Message.Length > 200 ? ex.Message[..200] + "..." : ex.Message;
+}
+
+public sealed class MovePreflightException(IReadOnlyList<string> problems)
+    : Exception("The preflight found problems: " + string.Join(" ", problems))
+{
+    public IReadOnlyList<string> Problems { get; } = problems;
+}

@@ -1,0 +1,227 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Portal.Jobs.Mail;
+
+/// <summary>
+/// The receiving side of a mail copy (on the node that takes the mail over). Each file of a streamed batch lands in a
+/// staging folder on the mail filesystem while its SHA-256 is computed; a file whose hash does not match the sender's
+/// is dropped and reported for resending. When the batch ends, all its files are made durable with one filesystem
+/// sync, renamed into their mailboxes, and the renames made durable with another. Nothing half-written ever appears
+/// in a mailbox.
+/// </summary>
+public sealed class MailReceiver(string mailRoot)
+{
+    private const string StagingFolder = ".portal-staging";
+    private int _corruptionsLeft;
+
+    /// <summary>Development and tests: flip a byte of the next N files received, as a bad network link would.</summary>
+    public void CorruptNextFiles(int count) => Interlocked.Exchange(ref _corruptionsLeft, count);
+
+    public async Task<BatchResult> ReceiveAsync(Stream body, string domain, ISet<string> localParts, CancellationToken ct)
+    {
+        var staging = Path.Combine(mailRoot, StagingFolder, Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(staging);
+        var accepted = new List<(string Staged, string Target, long Size)>();
+        var rejected = new List<RejectedFile>();
+        var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
+        try
+        {
+            var header = new byte[8];
+            var sequence = 0;
+            while (true)
+            {
+                await ReadExactlyAsync(body, header.AsMemory(0, 1), ct);
+                if (header[0] == MailBatchFormat.EndFrame)
+                {
+                    break;
+                }
+
+                if (header[0] != MailBatchFormat.FileFrame)
+                {
+                    throw new InvalidDataException($"Unknown frame type {header[0]} in a mail batch.");
+                }
+
+                var localPart = await ReadStringAsync(body, header, ct);
+                var path = await ReadStringAsync(body, header, ct);
+                await ReadExactlyAsync(body, header.AsMemory(0, 8), ct);
+                var size = BinaryPrimitives.ReadInt64LittleEndian(header);
+                if (size < 0)
+                {
+                    throw new InvalidDataException("A negative file size in a mail batch.");
+                }
+
+                var staged = Path.Combine(staging, (sequence++).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                var corrupt = Interlocked.Decrement(ref _corruptionsLeft) >= 0;
+                byte[] actual;
+                using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+                await using (var file = new FileStream(staged, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0))
+                {
+                    var remaining = size;
+                    var first = true;
+                    while (remaining > 0)
+                    {
+                        var read = await body.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), ct);
+                        if (read == 0)
+                        {
+                            throw new EndOfStreamException("The mail batch ended inside a file.");
+                        }
+
+                        if (first && corrupt)
+                        {
+                            buffer[0] ^= 0xFF;
+                        }
+
+                        first = false;
+                        hash.AppendData(buffer, 0, read);
+                        await file.WriteAsync(buffer.AsMemory(0, read), ct);
+                        remaining -= read;
+                    }
+
+                    actual = hash.GetHashAndReset();
+                }
+
+                var expected = new byte[32];
+                await ReadExactlyAsync(body, expected, ct);
+                string? problem = null;
+                if (!localParts.Contains(localPart))
+                {
+                    problem = $"{localPart}@{domain} is not a mailbox of this account here.";
+                }
+                else if (!Maildir.IsSafeRelativePath(path))
+                {
+                    problem = "The path is not a message path inside a mailbox.";
+                }
+                else if (!CryptographicOperations.FixedTimeEquals(expected, actual))
+                {
+                    problem = "The content did not match its SHA-256 (damaged in transit).";
+                }
+
+                if (problem is null)
+                {
+                    accepted.Add((staged, Path.Combine(Maildir.MailboxPath(mailRoot, domain, localPart), path), size));
+                }
+                else
+                {
+                    File.Delete(staged);
+                    rejected.Add(new RejectedFile(localPart, path, problem));
+                }
+            }
+
+            // Durable in one go, then visible in one go.
+            if (accepted.Count > 0 && !FileSync.SyncFileSystem(staging))
+            {
+                FileSync.FlushFiles(accepted.Select(a => a.Staged));
+            }
+
+            foreach (var (staged, target, _) in accepted)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Move(staged, target, overwrite: true);
+            }
+
+            if (accepted.Count > 0)
+            {
+                FileSync.SyncFileSystem(mailRoot);
+            }
+
+            return new BatchResult(accepted.Count, accepted.Sum(a => a.Size), rejected);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    /// <summary>Applies renames and deletions; ones whose file is already gone (a repeated request) are skipped.</summary>
+    public ChangesResult Apply(MailChanges changes, string domain, ISet<string> localParts)
+    {
+        var renamed = 0;
+        var deleted = 0;
+        foreach (var rename in changes.Renames)
+        {
+            Check(rename.LocalPart, rename.From, domain, localParts);
+            Check(rename.LocalPart, rename.To, domain, localParts);
+            var mailbox = Maildir.MailboxPath(mailRoot, domain, rename.LocalPart);
+            var from = Path.Combine(mailbox, rename.From);
+            if (File.Exists(from))
+            {
+                var to = Path.Combine(mailbox, rename.To);
+                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+                File.Move(from, to, overwrite: true);
+                renamed++;
+            }
+        }
+
+        foreach (var deletion in changes.Deletions)
+        {
+            Check(deletion.LocalPart, deletion.Path, domain, localParts);
+            var path = Path.Combine(Maildir.MailboxPath(mailRoot, domain, deletion.LocalPart), deletion.Path);
+            if (File.Exists(path))
+            {
+                File.Delete(path);
+                deleted++;
+            }
+        }
+
+        FileSync.SyncFileSystem(mailRoot);
+        return new ChangesResult(renamed, deleted);
+    }
+
+    /// <summary>What this node holds of the account's mailboxes; with hashes, for verification.</summary>
+    public static MailManifest Manifest(string mailRoot, string domain, IEnumerable<string> localParts, bool withHashes) =>
+        new(localParts.Order(StringComparer.Ordinal).Select(local =>
+        {
+            var mailbox = Maildir.MailboxPath(mailRoot, domain, local);
+            var files = Maildir.Enumerate(mailbox)
+                .Select(f => new ManifestFile(f.Path, f.Size, withHashes ? HashFile(Path.Combine(mailbox, f.Path)) : null))
+                .Where(f => !withHashes || f.Sha256 is not null)
+                .OrderBy(f => f.Path, StringComparer.Ordinal)
+                .ToArray();
+            return new MailboxManifest(local, files);
+        }).ToArray());
+
+    /// <summary>A file's SHA-256 (hex), or null if it vanished meanwhile (a message deleted by its reader).</summary>
+    public static string? HashFile(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 128 * 1024);
+            return Convert.ToHexStringLower(SHA256.HashData(stream));
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private static void Check(string localPart, string path, string domain, ISet<string> localParts)
+    {
+        if (!localParts.Contains(localPart) || !Maildir.IsSafeRelativePath(path))
+        {
+            throw new InvalidDataException($"{path} of {localPart}@{domain} is not a message path of this account's mailboxes.");
+        }
+    }
+
+    private static async Task<string> ReadStringAsync(Stream body, byte[] header, CancellationToken ct)
+    {
+        await ReadExactlyAsync(body, header.AsMemory(0, 2), ct);
+        var length = BinaryPrimitives.ReadUInt16LittleEndian(header);
+        if (length is 0 or > 1024)
+        {
+            throw new InvalidDataException("A name in a mail batch is empty or too long.");
+        }
+
+        var bytes = new byte[length];
+        await ReadExactlyAsync(body, bytes, ct);
+        return Encoding.UTF8.GetString(bytes);
+    }
+
+    private static async Task ReadExactlyAsync(Stream body, Memory<byte> target, CancellationToken ct)
+    {
+        await body.ReadExactlyAsync(target, ct);
+    }
+}

@@ -1,0 +1,160 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Portal.Jobs.Mail;
+
+/// <summary>What a pass of a mail copy does: files to send, and renames and deletions to make on the receiver.</summary>
+public sealed record SyncPlan(IReadOnlyList<PlannedCopy> Copies, MailChanges Changes)
+{
+    public long CopyBytes => Copies.Sum(c => c.File.Size);
+
+    public bool IsEmpty => Copies.Count == 0 && Changes.Renames.Count == 0 && Changes.Deletions.Count == 0;
+}
+
+public readonly record struct PlannedCopy(string LocalPart, MailFile File);
+
+/// <summary>
+/// Compares what the sender has with what the receiver has and plans the difference. A Maildir message never changes
+/// after it is written, so a message is known by its base name (the file name without flags): the same base name at
+/// another path is a flag change or a move between folders (a rename on the receiver), a base name the sender no
+/// longer has was deleted, and a new base name is new mail. The bulk copy and the final pass are the same plan.
+/// </summary>
+public static class MailSyncPlanner
+{
+    public static SyncPlan Plan(IReadOnlyDictionary<string, IReadOnlyList<MailFile>> local, MailManifest remote)
+    {
+        var copies = new List<PlannedCopy>();
+        var renames = new List<MailRename>();
+        var deletions = new List<MailDeletion>();
+        var remoteByMailbox = remote.Mailboxes.ToDictionary(m => m.LocalPart, m => m.Files);
+        foreach (var (localPart, files) in local.OrderBy(m => m.Key, StringComparer.Ordinal))
+        {
+            var theirs = remoteByMailbox.GetValueOrDefault(localPart) ?? [];
+            var theirByBase = new Dictionary<string, ManifestFile>(StringComparer.Ordinal);
+            foreach (var file in theirs)
+            {
+                theirByBase.TryAdd(Key(file.Path), file);
+            }
+
+            var ours = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var file in files)
+            {
+                var key = Key(file.Path);
+                ours.Add(key);
+                if (!theirByBase.TryGetValue(key, out var their) || their.Size != file.Size)
+                {
+                    copies.Add(new PlannedCopy(localPart, file));
+                }
+                else if (their.Path != file.Path)
+                {
+                    renames.Add(new MailRename(localPart, their.Path, file.Path));
+                }
+            }
+
+            deletions.AddRange(theirs.Where(t => !ours.Contains(Key(t.Path))).Select(t => new MailDeletion(localPart, t.Path)));
+        }
+
+        return new SyncPlan(copies, new MailChanges(renames, deletions));
+    }
+
+    /// <summary>The sender's mailboxes as they are now.</summary>
+    public static Dictionary<string, IReadOnlyList<MailFile>> Scan(string mailRoot, string domain, IEnumerable<string> localParts) =>
+        localParts.ToDictionary(l => l, l => (IReadOnlyList<MailFile>)Maildir.Enumerate(Maildir.MailboxPath(mailRoot, domain, l)).ToList(), StringComparer.Ordinal);
+
+    private static string Key(string path) => Maildir.BaseName(path[(path.LastIndexOf('/') + 1)..]);
+}
+
+/// <summary>
+/// Streams planned copies as one HTTP request body per batch (see <see cref="MailBatchFormat"/>): each file is read
+/// once, hashed as it is sent, and its SHA-256 sent after it. A file that vanished since the scan (deleted or renamed
+/// by its reader) is skipped; the next pass sees what became of it.
+/// </summary>
+public sealed class MailBatchContent(string mailRoot, string domain, IReadOnlyList<PlannedCopy> files, Func<PlannedCopy, long, ValueTask>? onSent = null) : HttpContent
+{
+    public int Vanished { get; private set; }
+
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+        await SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
+        try
+        {
+            foreach (var copy in files)
+            {
+                var path = Path.Combine(Maildir.MailboxPath(mailRoot, domain, copy.LocalPart), copy.File.Path);
+                FileStream source;
+                try
+                {
+                    source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 0);
+                }
+                catch (FileNotFoundException)
+                {
+                    Vanished++;
+                    continue;
+                }
+
+                await using (source)
+                {
+                    var size = source.Length;
+                    await WriteHeaderAsync(stream, copy.LocalPart, copy.File.Path, size, cancellationToken);
+                    using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                    var remaining = size;
+                    while (remaining > 0)
+                    {
+                        var read = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), cancellationToken);
+                        if (read == 0)
+                        {
+                            throw new IOException($"{path} got shorter while it was being sent.");
+                        }
+
+                        hash.AppendData(buffer, 0, read);
+                        await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                        remaining -= read;
+                    }
+
+                    await stream.WriteAsync(hash.GetHashAndReset(), cancellationToken);
+                    if (onSent is not null)
+                    {
+                        await onSent(copy, size);
+                    }
+                }
+            }
+
+            stream.WriteByte(MailBatchFormat.EndFrame);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = 0;
+        return false;
+    }
+
+    private static async Task WriteHeaderAsync(Stream stream, string localPart, string path, long size, CancellationToken ct)
+    {
+        var local = Encoding.UTF8.GetBytes(localPart);
+        var name = Encoding.UTF8.GetBytes(path);
+        var header = new byte[1 + 2 + local.Length + 2 + name.Length + 8];
+        var at = 0;
+        header[at++] = MailBatchFormat.FileFrame;
+        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(at), (ushort)local.Length);
+        at += 2;
+        local.CopyTo(header, at);
+        at += local.Length;
+        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(at), (ushort)name.Length);
+        at += 2;
+        name.CopyTo(header, at);
+        at += name.Length;
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(at), size);
+        await stream.WriteAsync(header, ct);
+    }
+}

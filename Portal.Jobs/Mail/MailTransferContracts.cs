@@ -1,0 +1,39 @@
+namespace Portal.Jobs.Mail;
+
+/// <summary>What a node holds of an account's mail: per mailbox, every message file (hashes only when asked for).</summary>
+public sealed record MailManifest(IReadOnlyList<MailboxManifest> Mailboxes);
+
+public sealed record MailboxManifest(string LocalPart, IReadOnlyList<ManifestFile> Files);
+
+public sealed record ManifestFile(string Path, long Size, string? Sha256 = null);
+
+/// <summary>The receiver's answer to one streamed batch.</summary>
+public sealed record BatchResult(int Accepted, long AcceptedBytes, IReadOnlyList<RejectedFile> Rejected);
+
+public sealed record RejectedFile(string LocalPart, string Path, string Reason);
+
+/// <summary>Renames (flag changes, moves between folders) and deletions to apply to the receiver's copy.</summary>
+public sealed record MailChanges(IReadOnlyList<MailRename> Renames, IReadOnlyList<MailDeletion> Deletions);
+
+public sealed record MailRename(string LocalPart, string From, string To);
+
+public sealed record MailDeletion(string LocalPart, string Path);
+
+public sealed record ChangesResult(int Renamed, int Deleted);
+
+/// <summary>
+/// The streamed batch format: a sequence of frames, each a file with its path, size, content and the sender's
+/// SHA-256 after the content (so neither side reads a file twice), ended by a zero byte.
+/// <code>frame := 0x01 u16 len, localPart, u16 len, path, i64 size, content[size], sha256[32] | 0x00</code>
+/// Integers are little-endian.
+/// </summary>
+public static class MailBatchFormat
+{
+    public const string MediaType = "application/vnd.portal.mail-batch";
+    public const byte FileFrame = 1;
+    public const byte EndFrame = 0;
+
+    /// <summary>A batch is cut at this many bytes or files, whichever comes first; each batch is made durable at once.</summary>
+    public const long MaxBatchBytes = 64L * 1024 * 1024;
+    public const int MaxBatchFiles = 5_000;
+}

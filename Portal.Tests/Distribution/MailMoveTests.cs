@@ -1,0 +1,189 @@
+using System.Net;
+using System.Text.Json;
+using Portal.Jobs.Mail;
+using Portal.Tests.Support;
+
+namespace Portal.Tests.Distribution;
+
+/// <summary>Moving an account's mail to a child loses nothing: whatever happens to the mail, the child, or the parent.</summary>
+[Collection(MoveCollection.Name)]
+public sealed class MailMoveTests(MoveFixture nodes)
+{
+    [Fact]
+    public async Task Move_WithMailArrivingChangingAndGoingDuringTheCopy_EndsExactlyEqual()
+    {
+        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(3000, ["alice", "bob", "carol"]);
+        (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/forwarders", new { localPart = "jobs", destination = "/usr/bin/jobs", isPipe = true })).Expect(HttpStatusCode.Created);
+        var id = await nodes.StartMoveAsync(name, nodes.Mail);
+
+        await nodes.PauseInBulkAsync(id);
+        var generator = new MailGenerator(99);
+        foreach (var mailbox in mailboxes.Values)
+        {
+            generator.Deliver(mailbox, 40);
+            generator.Flag(mailbox, 80);
+            generator.Trash(mailbox, 15);
+            generator.Delete(mailbox, 50);
+        }
+
+        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        await nodes.ResumeAsync(id);
+        var done = await nodes.WaitFinishedAsync(id);
+
+        Assert.Equal("Succeeded", done.GetProperty("state").GetString());
+        Assert.All(done.GetProperty("steps").EnumerateArray(), s => Assert.Equal("Done", s.GetProperty("state").GetString()));
+        foreach (var (local, snapshot) in expected)
+        {
+            var onChild = MailGenerator.Snapshot(Path.Combine(nodes.Mail.MailRoot, domain, local));
+            Assert.Equal(snapshot.Count, onChild.Count);
+            Assert.Equal(snapshot, onChild);
+            Assert.False(Directory.Exists(mailboxes[local]), $"the parent's copy of {local} should be gone");
+        }
+
+        // Routing, DNS and the mail functions follow the child.
+        var state = Path.Combine(Path.GetDirectoryName(nodes.Parent.MailRoot)!, "mail-state");
+        Assert.Contains($"{domain}::::::proxy=y host=127.0.0.31 nopassword=y", File.ReadAllText(Path.Combine(state, MailServices.ProxyFile)));
+        Assert.Contains($"{domain} smtp:[127.0.0.31]:25", File.ReadAllText(Path.Combine(state, MailServices.TransportFile)));
+        Assert.DoesNotContain($"@{domain}:", File.ReadAllText(Path.Combine(state, MailServices.PasswdFile)));
+        var childState = Path.Combine(Path.GetDirectoryName(nodes.Mail.MailRoot)!, "mail-state");
+        Assert.Contains($"alice@{domain}:{{SHA512-CRYPT}}", File.ReadAllText(Path.Combine(childState, MailServices.PasswdFile)));
+        Assert.Contains($"# pipe (disabled): jobs@{domain} |/usr/bin/jobs", File.ReadAllText(Path.Combine(childState, MailServices.AliasMapFile)));
+        var zone = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/zone")).Body.GetProperty("records").EnumerateArray();
+        Assert.Contains(zone, r => r.GetProperty("name").GetString() == "mail" && r.GetProperty("content").GetString() == "127.0.0.31");
+        Assert.Equal("mail", (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeAlias").GetString());
+        var addresses = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body.EnumerateArray();
+        Assert.Equal(expected.Count, addresses.Count());
+        Assert.Contains(await LogAsync(id), l => l.Contains("pipe to a program", StringComparison.Ordinal));
+        await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
+        Assert.Contains(db.Notifications, n => n.Link == $"/admin/operations/{id}" && n.Title.Contains("moved"));
+    }
+
+    [Fact]
+    public async Task Move_ChildStoppedInTheMiddle_RetriesAndCompletes_WithNoDuplicate()
+    {
+        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(1200);
+        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var id = await nodes.StartMoveAsync(name, nodes.Mail);
+
+        await nodes.PauseInBulkAsync(id);
+        await nodes.Mail.StopAsync();
+        await nodes.ResumeAsync(id);
+        // The job keeps trying while the child is away, and says so.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(await LogAsync(id)).Any(l => l.Contains("The child did not answer", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.Equal("Running", (await nodes.OperationAsync(id)).GetProperty("state").GetString());
+        await nodes.Mail.RestartAsync();
+        var done = await nodes.WaitFinishedAsync(id);
+
+        Assert.Equal("Succeeded", done.GetProperty("state").GetString());
+        Assert.Contains(await LogAsync(id), l => l.Contains("The child did not answer", StringComparison.Ordinal));
+        foreach (var (local, snapshot) in expected)
+        {
+            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Mail.MailRoot, domain, local)));
+        }
+    }
+
+    [Fact]
+    public async Task Move_ParentKilledMidCopy_ResumesFromItsCheckpointAfterARestart()
+    {
+        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(1500);
+        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var id = await nodes.StartMoveAsync(name, nodes.Mail);
+        await nodes.PauseInBulkAsync(id);
+        var before = await nodes.OperationAsync(id);
+
+        await nodes.Parent.KillAsync();
+        await nodes.Parent.RestartAsync();
+        await nodes.ResumeAsync(id);
+        var done = await nodes.WaitFinishedAsync(id, TimeSpan.FromSeconds(180));
+
+        Assert.Equal("Succeeded", done.GetProperty("state").GetString());
+        Assert.True(done.GetProperty("attempts").GetInt32() >= 2, "the job ran again after the restart");
+        Assert.Equal("Done", before.GetProperty("steps").EnumerateArray().First(s => s.GetProperty("key").GetString() == "twin").GetProperty("state").GetString());
+        foreach (var (local, snapshot) in expected)
+        {
+            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Mail.MailRoot, domain, local)));
+        }
+    }
+
+    [Fact]
+    public async Task Move_DamagedInTransit_IsDetectedAndSentAgain()
+    {
+        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(400);
+        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+
+        var done = await nodes.WaitFinishedAsync(await nodes.StartMoveAsync(name, nodes.Flaky));
+
+        Assert.Equal("Succeeded", done.GetProperty("state").GetString());
+        var resent = (await LogAsync(done.GetProperty("id").GetString()!)).Count(l => l.Contains("damaged in transit", StringComparison.Ordinal));
+        Assert.Equal(3, resent);
+        foreach (var (local, snapshot) in expected)
+        {
+            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Flaky.MailRoot, domain, local)));
+        }
+    }
+
+    [Fact]
+    public async Task Move_FailingBeforeTheSwitch_LeavesTheParentServing_AndCleansTheChild()
+    {
+        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(300);
+        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+
+        var done = await nodes.WaitFinishedAsync(await nodes.StartMoveAsync(name, nodes.Broken));
+
+        Assert.Equal("Failed", done.GetProperty("state").GetString());
+        Assert.Contains("Nothing changed here: this node still serves the mail", done.GetProperty("error").GetString());
+        Assert.All(done.GetProperty("steps").EnumerateArray(), s => Assert.Equal("Pending", s.GetProperty("state").GetString()));
+        Assert.Equal(JsonValueKind.Null, (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeId").ValueKind);
+        foreach (var (local, snapshot) in expected)
+        {
+            Assert.Equal(snapshot, MailGenerator.Snapshot(mailboxes[local]));
+            Assert.False(Directory.Exists(Path.Combine(nodes.Broken.MailRoot, domain, local)));
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await nodes.Broken.Api.GetAsync($"api/v1/accounts/{name}")).Status);
+        await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
+        Assert.Contains(db.Notifications, n => n.Link == $"/admin/operations/{done.GetProperty("id").GetString()}" && n.Kind == Portal.Features.Notifications.NotificationKind.Error);
+    }
+
+    [Fact]
+    public async Task Preflight_ReportsEveryProblemAtOnce_BeforeAnythingChanges()
+    {
+        var (name, _, _) = await nodes.AccountWithMailAsync(50, ipv6: true, features: ["Email", "Webmail"]);
+
+        var refused = await nodes.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = nodes.NodeIds[nodes.Tiny] });
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+        Assert.Equal("move.preflight", refused.Code);
+        var problems = refused.Body.GetProperty("problems").EnumerateArray().Select(p => p.GetString()!).ToList();
+        Assert.Contains(problems, p => p.Contains("IPv6 enabled", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("\"API Tokens\" feature", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("has 1 MiB free on its mail partition", StringComparison.Ordinal));
+        Assert.Equal(3, problems.Count);
+        var operations = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body;
+        Assert.Equal(JsonValueKind.Null, operations.GetProperty("mailNodeId").ValueKind);
+    }
+
+    [Fact]
+    public async Task ASecondMoveOfTheSameAccount_IsRefusedWithTheRunningOne()
+    {
+        var (name, _, _) = await nodes.AccountWithMailAsync(600);
+        var id = await nodes.StartMoveAsync(name, nodes.Mail);
+        await nodes.PauseInBulkAsync(id);
+
+        var second = await nodes.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = nodes.NodeIds[nodes.Flaky] });
+
+        Assert.Equal(HttpStatusCode.Conflict, second.Status);
+        Assert.Equal("move.in_progress", second.Code);
+        Assert.Contains($"/admin/operations/{id}", second.Message);
+        await nodes.ResumeAsync(id);
+        Assert.Equal("Succeeded", (await nodes.WaitFinishedAsync(id)).GetProperty("state").GetString());
+    }
+
+    private async Task<IReadOnlyList<string>> LogAsync(string id) =>
+        (await nodes.Parent.Api.GetAsync($"api/v1/operations/{id}/log")).Body.EnumerateArray().Select(l => l.GetProperty("message").GetString()!).ToList();
+}

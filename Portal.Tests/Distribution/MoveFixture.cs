@@ -1,0 +1,125 @@
+using System.Net;
+using System.Text.Json;
+using Portal.Tests.Nodes;
+using Portal.Tests.Support;
+
+namespace Portal.Tests.Distribution;
+
+/// <summary>
+/// A parent with four mail children, each a process: a plain one, one that damages the first files it receives, one
+/// that damages every file, and one that reports almost no free disk. The parent sends small batches (so a test can
+/// pause a copy in the middle) and takes over a dead server's jobs after ten seconds.
+/// </summary>
+public sealed class MoveFixture : IAsyncLifetime
+{
+    public PortalNode Parent { get; private set; } = default!;
+
+    public PortalNode Mail { get; private set; } = default!;
+
+    public PortalNode Flaky { get; private set; } = default!;
+
+    public PortalNode Broken { get; private set; } = default!;
+
+    public PortalNode Tiny { get; private set; } = default!;
+
+    public Dictionary<PortalNode, string> NodeIds { get; } = [];
+
+    public async Task InitializeAsync()
+    {
+        var nodes = await Task.WhenAll(
+            PortalNode.StartAsync("parent", new Dictionary<string, string>
+            {
+                ["Portal:Dns:PublicIPv4"] = "127.0.0.30",
+                ["Portal:Distribution:BatchFiles"] = "150",
+                ["Portal:Distribution:RetryWindow"] = "00:01:30",
+                ["Portal:Jobs:InvisibilityTimeout"] = "00:00:10",
+            }),
+            PortalNode.StartAsync("mail", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.31" }),
+            PortalNode.StartAsync("flaky", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.32", ["Portal:Development:CorruptReceivedMailFiles"] = "3" }),
+            PortalNode.StartAsync("broken", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.33", ["Portal:Development:CorruptReceivedMailFiles"] = "1000" }),
+            PortalNode.StartAsync("tiny", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.34", ["Portal:Development:ReportedMailFreeBytes"] = "1048576" }));
+        (Parent, Mail, Flaky, Broken, Tiny) = (nodes[0], nodes[1], nodes[2], nodes[3], nodes[4]);
+        foreach (var child in nodes.Skip(1))
+        {
+            (await child.Api.PutAsync("api/v1/node/profile", new { profile = "Mail" })).Expect(HttpStatusCode.OK);
+            NodeIds[child] = (await LinkedNodesFixture.LinkAsync(Parent, child, child.Name)).Expect(HttpStatusCode.Created).Body.GetProperty("node").GetProperty("id").GetString()!;
+        }
+    }
+
+    public async Task DisposeAsync() =>
+        await Task.WhenAll(new[] { Parent, Mail, Flaky, Broken, Tiny }.Where(n => n is not null).Select(n => n.DisposeAsync().AsTask()));
+
+    /// <summary>A local account with mailboxes filled with generated mail; returns its name, domain and mailbox paths.</summary>
+    public async Task<(string Name, string Domain, Dictionary<string, string> Mailboxes)> AccountWithMailAsync(int messages, string[]? localParts = null, bool ipv6 = false, string[]? features = null)
+    {
+        var name = "mv" + Guid.NewGuid().ToString("N")[..8];
+        var domain = $"{name}.example.test";
+        (await Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}", ipv6Enabled = ipv6, features })).Expect(HttpStatusCode.Created);
+        var mailboxes = new Dictionary<string, string>();
+        var generator = new MailGenerator(name.GetHashCode());
+        localParts ??= ["alice", "bob"];
+        foreach (var (local, i) in localParts.Select((l, i) => (l, i)))
+        {
+            (await Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = local, password = $"{local}-password-123" })).Expect(HttpStatusCode.Created);
+            var path = Path.Combine(Parent.MailRoot, domain, local);
+            generator.Fill(path, i == 0 ? messages * 2 / 3 : messages / Math.Max(1, localParts.Length - 1) / 3 + 1);
+            mailboxes[local] = path;
+        }
+
+        return (name, domain, mailboxes);
+    }
+
+    public async Task<string> StartMoveAsync(string account, PortalNode target)
+    {
+        var started = (await Parent.Api.PutAsync($"api/v1/accounts/{account}/mail-node", new { nodeId = NodeIds[target] })).Expect(HttpStatusCode.Accepted);
+        return started.Body.GetProperty("operationId").GetString()!;
+    }
+
+    public async Task<JsonElement> OperationAsync(string id) => (await Parent.Api.GetAsync($"api/v1/operations/{id}")).Expect(HttpStatusCode.OK).Body;
+
+    /// <summary>Polls the operation until the condition holds (or fails with the operation's state and log).</summary>
+    public async Task<JsonElement> WaitAsync(string id, Func<JsonElement, bool> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(120));
+        JsonElement operation = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                operation = await OperationAsync(id);
+                if (condition(operation))
+                {
+                    return operation;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // The parent is restarting.
+            }
+
+            await Task.Delay(50);
+        }
+
+        var log = (await Parent.Api.GetAsync($"api/v1/operations/{id}/log")).Text;
+        throw new TimeoutException($"Operation {id} did not reach the expected state: {operation}\nLog: {log}");
+    }
+
+    public Task<JsonElement> WaitFinishedAsync(string id, TimeSpan? timeout = null) =>
+        WaitAsync(id, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed", timeout);
+
+    /// <summary>Pauses a move once its bulk copy has sent something, and waits until it stands still.</summary>
+    public async Task PauseInBulkAsync(string id)
+    {
+        await WaitAsync(id, o => o.GetProperty("currentStep").GetString() == "bulk" && o.GetProperty("itemsDone").GetInt64() > 0);
+        (await Parent.Api.PostAsync($"api/v1/operations/{id}/pause")).Expect(HttpStatusCode.NoContent);
+        await WaitAsync(id, o => o.GetProperty("state").GetString() == "Paused");
+    }
+
+    public async Task ResumeAsync(string id) => (await Parent.Api.PostAsync($"api/v1/operations/{id}/resume")).Expect(HttpStatusCode.NoContent);
+}
+
+[CollectionDefinition(Name)]
+public sealed class MoveCollection : ICollectionFixture<MoveFixture>
+{
+    public const string Name = "Mail moves (a parent and four mail children)";
+}

@@ -1,0 +1,139 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Portal.Features.Accounts;
+using Portal.Features.Dns;
+using Portal.Features.Mail;
+using Portal.Features.Nodes;
+using Portal.Features.Notifications;
+using Portal.Infrastructure.Configuration;
+using Portal.Infrastructure.Data;
+using Portal.Jobs.Mail;
+using Portal.Jobs.Nodes;
+
+namespace Portal.Features.Distribution;
+
+/// <summary>The parent's domain steps of moving an account's mail to a child (see <see cref="MailCopyJob"/>).</summary>
+internal sealed class MailMoveSteps(
+    IDbContextFactory<PortalDbContext> dbFactory,
+    MoveChecks checks,
+    MailService mail,
+    MailStatePublisher mailState,
+    MailServices mailServices,
+    DnsZoneService zones,
+    NodeLinkService links,
+    INodeApiClientFactory clients,
+    AccountOrderCache orders,
+    NotificationService notifications,
+    IOptions<PortalSettings> settings) : IMailMoveSteps
+{
+    public async Task<MailMove> LoadAsync(Guid operationId, CancellationToken ct)
+    {
+        var (account, node, _) = await LoadRowsAsync(operationId, ct);
+        return new MailMove(operationId, account.Username, account.Domain, await mail.LocalPartsAsync(account, ct), settings.Value.MailRoot,
+            links.EndpointOf(node ?? throw new InvalidOperationException("The move's mail node is no longer linked.")), node.Alias);
+    }
+
+    public async Task<PreflightResult> PreflightAsync(MailMove move, CancellationToken ct)
+    {
+        var (account, node, _) = await LoadRowsAsync(move.OperationId, ct);
+        return await checks.CheckAsync(account, node, ct);
+    }
+
+    public async Task EnsureTwinAsync(MailMove move, CancellationToken ct)
+    {
+        var (account, _, _) = await LoadRowsAsync(move.OperationId, ct);
+        var child = clients.Create(move.Target);
+        if (await child.GetAccountTwinAsync(account.Username, ct) is null)
+        {
+            await child.CreateAccountTwinAsync(new AccountTwin(account.Username, account.Domain, account.ContactEmail, account.Features, account.Status.ToString()), ct);
+        }
+
+        await child.ImportMailConfigurationAsync(account.Username, new MailConfigurationImport(await mail.ExportConfigurationAsync(account, ct), DisablePipes: true), ct);
+    }
+
+    public async Task SwitchAsync(MailMove move, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var operation = await db.Operations.AsNoTracking().SingleAsync(o => o.Id == move.OperationId, ct);
+        var parameters = MoveParameters.FromJson(operation.Parameters);
+        var node = await db.LinkedNodes.AsNoTracking().SingleAsync(n => n.Id == parameters.NodeId, ct);
+        var account = await db.Accounts.SingleAsync(a => a.Username == move.Username, ct);
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        account.MailNodeId = node.Id;
+        account.MailNodeAlias = node.Alias;
+        await zones.SetMailAddressAsync(db, account.Id, node.PublicIPv4 ?? throw new InvalidOperationException($"{node.Alias} has no public address."), ct);
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        orders.Invalidate();
+        // From here the parent proxies IMAP/POP3 and relays SMTP for the domain to the child.
+        await mailState.RepublishAsync(ct);
+    }
+
+    public async Task<IReadOnlyList<string>> EndSessionsAsync(MailMove move, CancellationToken ct)
+    {
+        var ended = new List<string>();
+        foreach (var local in move.LocalParts)
+        {
+            var result = await mailServices.EndSessionsAsync($"{local}@{move.Domain}", ct);
+            if (result.Ran)
+            {
+                ended.Add(result.Address);
+            }
+        }
+
+        return ended;
+    }
+
+    public Task RemoveLocalMailboxAsync(MailMove move, string localPart, CancellationToken ct)
+    {
+        var mailbox = Maildir.MailboxPath(move.MailRoot, move.Domain, localPart);
+        if (Directory.Exists(mailbox))
+        {
+            Directory.Delete(mailbox, recursive: true);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task FinishAsync(MailMove move, CancellationToken ct)
+    {
+        var (account, _, _) = await LoadRowsAsync(move.OperationId, ct);
+        await mail.ForgetConfigurationAsync(account, ct);
+        var domainFolder = Path.Combine(move.MailRoot, move.Domain);
+        if (Directory.Exists(domainFolder) && !Directory.EnumerateFileSystemEntries(domainFolder).Any())
+        {
+            Directory.Delete(domainFolder);
+        }
+    }
+
+    public async Task AbandonAsync(MailMove move, CancellationToken ct)
+    {
+        var child = clients.Create(move.Target);
+        if (await child.GetAccountTwinAsync(move.Username, ct) is not null)
+        {
+            await child.DeleteMailDataAsync(move.Username, ct);
+            await child.DeleteAccountTwinAsync(move.Username, ct);
+        }
+    }
+
+    public async Task NotifyAsync(Guid operationId, bool succeeded, string message, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var operation = await db.Operations.AsNoTracking().SingleAsync(o => o.Id == operationId, ct);
+        if (operation.RequestedById is { } userId)
+        {
+            await notifications.NotifyAsync(userId, succeeded ? NotificationKind.Success : NotificationKind.Error,
+                succeeded ? $"Mail of {operation.Target} moved" : $"Mail move of {operation.Target} needs attention", message, $"/admin/operations/{operationId}", ct);
+        }
+    }
+
+    private async Task<(Account Account, LinkedNode? Node, MoveParameters Parameters)> LoadRowsAsync(Guid operationId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var operation = await db.Operations.AsNoTracking().SingleAsync(o => o.Id == operationId, ct);
+        var parameters = MoveParameters.FromJson(operation.Parameters);
+        var account = await db.Accounts.AsNoTracking().SingleAsync(a => a.Username == operation.Target, ct);
+        var node = await db.LinkedNodes.AsNoTracking().SingleOrDefaultAsync(n => n.Id == parameters.NodeId, ct);
+        return (account, node, parameters);
+    }
+}

@@ -1,0 +1,94 @@
+using Microsoft.Extensions.Options;
+using Portal.Features.Accounts;
+using Portal.Features.Mail;
+using Portal.Features.Nodes;
+using Portal.Infrastructure.Configuration;
+using Portal.Jobs.Common;
+using Portal.Jobs.Mail;
+using Portal.Jobs.Nodes;
+
+namespace Portal.Features.Distribution;
+
+/// <summary>
+/// The preflight of moving an account's mail to a child: every problem found at once, before anything changes. Run
+/// when an admin asks for the move (to answer at once) and again as the move's first step.
+/// </summary>
+public sealed class MoveChecks(MailService mail, NodeLinkService links, INodeApiClientFactory clients, NodeIdentityService identity, IOptions<PortalSettings> settings)
+{
+    public async Task<PreflightResult> CheckAsync(Account account, LinkedNode? node, CancellationToken ct)
+    {
+        var problems = new List<string>();
+        var warnings = new List<string>();
+        if (account.IsTwin)
+        {
+            problems.Add($"{account.Username} is a twin of a parent's account; move it on the parent.");
+        }
+
+        if (account.MailNodeId is not null)
+        {
+            problems.Add($"{account.Username}'s mail is already on {account.MailNodeAlias}.");
+        }
+
+        if (account.Ipv6Enabled)
+        {
+            problems.Add("The account has IPv6 enabled; an account whose mail lives on a child node cannot. Turn IPv6 off first.");
+        }
+
+        if (!account.HasFeature(AccountFeatures.ApiTokens))
+        {
+            problems.Add("The account lacks the \"API Tokens\" feature, which the parent needs to call the child for it. Turn it on first.");
+        }
+
+        var (messages, bytes) = await mail.MeasureAsync(account, ct);
+        if (node is null)
+        {
+            problems.Add("That node is not linked to this one (it may have been unlinked); choose a linked mail node.");
+        }
+        else
+        {
+            if (node.Purpose != LinkPurpose.Mail)
+            {
+                problems.Add($"{node.Alias} is not linked as a mail node.");
+            }
+
+            try
+            {
+                var health = await clients.Create(links.EndpointOf(node)).GetHealthAsync(ct);
+                var self = await identity.GetAsync(ct);
+                if (!NodeVersion.TryParse(health.Version, out var version) || version.Major < self.Version.Major)
+                {
+                    problems.Add($"{node.Alias} runs Portal {health.Version}, older than this node's major version {self.Version.Major}; update it first.");
+                }
+
+                if (!Enum.TryParse<ServerProfile>(health.Profile, out var profile) || !ServerProfiles.RolesOf(profile).HasFlag(NodeRoles.MailReceive))
+                {
+                    problems.Add($"{node.Alias} uses the {health.Profile} profile, which does not serve mail; set it to Mail or Standard.");
+                }
+
+                var margin = (long)(bytes * settings.Value.Distribution.DiskMarginPercent / 100.0) + settings.Value.Distribution.DiskMarginMegabytes * 1024L * 1024;
+                if (health.MailFreeBytes < bytes + margin)
+                {
+                    problems.Add($"{node.Alias} has {Units.Bytes(health.MailFreeBytes)} free on its mail partition; the account's mail takes {Units.Bytes(bytes)} and the move keeps {Units.Bytes(margin)} spare. Free space there, or choose another node.");
+                }
+
+                if (health.PublicIPv4 is null)
+                {
+                    problems.Add($"{node.Alias} does not say its public address (Portal:Dns:PublicIPv4 there), which the account's DNS records need.");
+                }
+            }
+            catch (NodeApiException ex)
+            {
+                problems.Add($"{node.Alias} cannot be reached: {ex.Message}");
+            }
+        }
+
+        var pipes = (await mail.ListForwardersAsync(account, ct)).Where(f => f.IsPipe).ToList();
+        if (pipes.Count > 0)
+        {
+            warnings.Add($"{pipes.Count} forwarder(s) pipe to a program ({string.Join(", ", pipes.Select(p => $"{p.Source} |{p.Destination}"))}); on the mail node they are disabled, as forwarding to programs is not supported there.");
+        }
+
+        warnings.Add($"The account holds {messages} message(s), {Units.Bytes(bytes)}.");
+        return new PreflightResult(problems, warnings);
+    }
+}
