@@ -1,6 +1,10 @@
 using Bunit;
+using Hangfire;
+using Hangfire.Common;
+using Hangfire.States;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using MudBlazor.Services;
 using Portal.Features.Operations;
 using Portal.Features.Themes;
@@ -61,6 +65,9 @@ public abstract class ComponentTestContext : MudTestContext
         Services.AddScoped<ICurrentActor>(_ => new FixedActor(() => Actor));
         Services.AddSingleton<Portal.Features.Notifications.NotificationUpdates>();
         Services.AddSingleton<Portal.Features.Notifications.NotificationService>();
+        Services.TryAddSingleton<Portal.Features.Audit.AuditLog>();
+        Services.AddSingleton<IBackgroundJobClient, UnusedJobClient>();
+        Services.AddSingleton<OperationControl>();
     }
 
     protected override Task CleanUpAsync() => TestDatabases.DropAsync(ConnectionString);
@@ -72,7 +79,6 @@ public abstract class ComponentTestContext : MudTestContext
     {
         Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new Portal.Infrastructure.Configuration.PortalSettings { NodeName = "bunit", MailRoot = "/tmp/bunit-mail", AllowInsecureHttp = true }));
         Services.AddDataProtection();
-        Services.AddSingleton<Portal.Features.Audit.AuditLog>();
         Services.AddSingleton<Portal.Features.Nodes.NodeUpdates>();
         Services.AddSingleton<Portal.Features.Nodes.NodeIdentityService>();
         Services.AddSingleton<Portal.Features.Nodes.NodeLinkService>();
@@ -85,6 +91,14 @@ public abstract class ComponentTestContext : MudTestContext
         Services.AddSingleton<Portal.Features.Accounts.AccountQueries>();
         Services.AddSingleton<Portal.Features.Accounts.AccountOrderCache>();
         Services.AddSingleton<Portal.Features.Accounts.MailNodes>();
+    }
+
+    /// <summary>Components here render; none of these tests starts a job, and one that tried would fail loudly.</summary>
+    private sealed class UnusedJobClient : IBackgroundJobClient
+    {
+        public string Create(Job job, IState state) => throw new InvalidOperationException("A component test started a job.");
+
+        public bool ChangeState(string jobId, IState state, string expectedState) => throw new InvalidOperationException("A component test changed a job.");
     }
 
     private sealed class FixedActor(Func<Actor> actor) : ICurrentActor
