@@ -19,7 +19,10 @@ public sealed class AccountsBrowserFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var nodes = await Task.WhenAll(PortalNode.StartAsync("parent"), PortalNode.StartAsync("mail-child"));
+        // Small batches, so a move's progress is seen going up in steps.
+        var nodes = await Task.WhenAll(
+            PortalNode.StartAsync("parent", new Dictionary<string, string> { ["Portal:Distribution:BatchFiles"] = "100" }),
+            PortalNode.StartAsync("mail-child", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.41" }));
         (Parent, Child) = (nodes[0], nodes[1]);
         (await Child.Api.PutAsync("api/v1/node/profile", new { profile = "Mail" })).Expect(HttpStatusCode.OK);
         var token = (await Child.Api.PostAsync("api/v1/node-tokens", new { name = "parent" })).Expect(HttpStatusCode.Created).Field("secret");

@@ -194,17 +194,53 @@ public sealed class MailCopyJob(
             await run.ReportAsync(new StepProgress(0, total, 0, totalBytes), ct);
             var resends = new Dictionary<string, int>(StringComparer.Ordinal);
             var queue = new Queue<PlannedCopy>(plan.Copies);
-            while (queue.Count > 0)
+            var progressGate = new SemaphoreSlim(1, 1);
+
+            // Two batches in flight: while the child makes one durable, the next is already streaming.
+            var inFlight = new List<(Task<BatchResult> Result, List<PlannedCopy> Batch)>();
+            while (queue.Count > 0 || inFlight.Count > 0)
             {
-                await run.WaitWhilePausedAsync(ct);
-                var batch = TakeBatch(queue);
-                var content = new MailBatchContent(move.MailRoot, move.Domain, batch, async (_, size) =>
+                // A pause lets what is in flight land first, then holds before the next batch.
+                var pausing = inFlight.Count == 0 && await run.IsPauseRequestedAsync(ct);
+                if (pausing)
                 {
-                    doneFiles++;
-                    doneBytes += size;
-                    await run.ReportAsync(new StepProgress(doneFiles, total, doneBytes, totalBytes), ct);
-                });
-                var result = await child.SendMailBatchAsync(move.Username, content, ct);
+                    await run.WaitWhilePausedAsync(ct);
+                }
+
+                while (queue.Count > 0 && inFlight.Count < 2 && (inFlight.Count == 0 || !await run.IsPauseRequestedAsync(ct)))
+                {
+                    var batch = TakeBatch(queue);
+                    var content = new MailBatchContent(move.MailRoot, move.Domain, batch, async (_, size) =>
+                    {
+                        await progressGate.WaitAsync(ct);
+                        try
+                        {
+                            doneFiles++;
+                            doneBytes += size;
+                            await run.ReportAsync(new StepProgress(doneFiles, total, doneBytes, totalBytes), ct);
+                        }
+                        finally
+                        {
+                            progressGate.Release();
+                        }
+                    });
+                    inFlight.Add((child.SendMailBatchAsync(move.Username, content, ct), batch));
+                }
+
+                var finished = inFlight[0];
+                inFlight.RemoveAt(0);
+                BatchResult result;
+                try
+                {
+                    result = await finished.Result;
+                }
+                catch
+                {
+                    // Let the other batch end before the whole pass is planned again.
+                    await Task.WhenAll(inFlight.Select(f => f.Result)).ContinueWith(_ => { }, TaskScheduler.Default);
+                    throw;
+                }
+
                 copied += result.Accepted;
                 bytes += result.AcceptedBytes;
                 foreach (var rejected in result.Rejected)
@@ -213,14 +249,23 @@ public sealed class MailCopyJob(
                     var attempts = resends[key] = resends.GetValueOrDefault(key) + 1;
                     if (attempts > settings.ResendAttempts)
                     {
+                        await Task.WhenAll(inFlight.Select(f => f.Result)).ContinueWith(_ => { }, TaskScheduler.Default);
                         throw new IOException($"{rejected.Path} of {rejected.LocalPart}@{move.Domain} was refused {attempts} times: {rejected.Reason}");
                     }
 
-                    await run.LogAsync(OperationLogLevel.Warning, $"{rejected.Path} of {rejected.LocalPart}@{move.Domain} was refused by the child ({rejected.Reason}); sending it again.", ct);
-                    var original = batch.First(b => b.LocalPart == rejected.LocalPart && b.File.Path == rejected.Path);
-                    doneFiles--;
-                    doneBytes -= original.File.Size;
-                    queue.Enqueue(original);
+                    await progressGate.WaitAsync(ct);
+                    try
+                    {
+                        await run.LogAsync(OperationLogLevel.Warning, $"{rejected.Path} of {rejected.LocalPart}@{move.Domain} was refused by the child ({rejected.Reason}); sending it again.", ct);
+                        var original = finished.Batch.First(b => b.LocalPart == rejected.LocalPart && b.File.Path == rejected.Path);
+                        doneFiles--;
+                        doneBytes -= original.File.Size;
+                        queue.Enqueue(original);
+                    }
+                    finally
+                    {
+                        progressGate.Release();
+                    }
                 }
             }
 

@@ -79,18 +79,22 @@ public sealed class MailBatchContent(string mailRoot, string domain, IReadOnlyLi
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
         await SerializeToStreamAsync(stream, context, CancellationToken.None);
 
-    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    protected override async Task SerializeToStreamAsync(Stream target, TransportContext? context, CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
+        // Frames are small writes (a header, the content, a hash); gathered here, they leave as large chunks. Not
+        // disposed: the request stream belongs to HttpClient, which ends the body itself.
+        var stream = new BufferedStream(target, 512 * 1024);
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        var digest = new byte[32];
         try
         {
             foreach (var copy in files)
             {
                 var path = Path.Combine(Maildir.MailboxPath(mailRoot, domain, copy.LocalPart), copy.File.Path);
-                FileStream source;
+                Microsoft.Win32.SafeHandles.SafeFileHandle handle;
                 try
                 {
-                    source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 0);
+                    handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
                 }
                 catch (FileNotFoundException)
                 {
@@ -98,26 +102,43 @@ public sealed class MailBatchContent(string mailRoot, string domain, IReadOnlyLi
                     continue;
                 }
 
-                await using (source)
+                using (handle)
                 {
-                    var size = source.Length;
+                    var size = RandomAccess.GetLength(handle);
                     await WriteHeaderAsync(stream, copy.LocalPart, copy.File.Path, size, cancellationToken);
-                    using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                    var remaining = size;
-                    while (remaining > 0)
+                    if (size <= buffer.Length)
                     {
-                        var read = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), cancellationToken);
-                        if (read == 0)
+                        // Most messages: one read, one hash, one write.
+                        var read = RandomAccess.Read(handle, buffer.AsSpan(0, (int)size), 0);
+                        if (read != size)
                         {
                             throw new IOException($"{path} got shorter while it was being sent.");
                         }
 
-                        hash.AppendData(buffer, 0, read);
+                        SHA256.HashData(buffer.AsSpan(0, read), digest);
                         await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                        remaining -= read;
+                    }
+                    else
+                    {
+                        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                        long offset = 0;
+                        while (offset < size)
+                        {
+                            var read = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, size - offset)), offset);
+                            if (read == 0)
+                            {
+                                throw new IOException($"{path} got shorter while it was being sent.");
+                            }
+
+                            hash.AppendData(buffer, 0, read);
+                            await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                            offset += read;
+                        }
+
+                        hash.GetHashAndReset(digest);
                     }
 
-                    await stream.WriteAsync(hash.GetHashAndReset(), cancellationToken);
+                    await stream.WriteAsync(digest, cancellationToken);
                     if (onSent is not null)
                     {
                         await onSent(copy, size);
@@ -126,12 +147,15 @@ public sealed class MailBatchContent(string mailRoot, string domain, IReadOnlyLi
             }
 
             stream.WriteByte(MailBatchFormat.EndFrame);
+            await stream.FlushAsync(cancellationToken);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    private const int BufferSize = 1024 * 1024;
 
     protected override bool TryComputeLength(out long length)
     {

@@ -59,6 +59,9 @@ public interface IOperationRun : IAsyncDisposable
     /// </summary>
     Task WaitWhilePausedAsync(CancellationToken cancellationToken);
 
+    /// <summary>Whether an admin asked for a pause (without waiting), so a job can first finish what is in flight.</summary>
+    Task<bool> IsPauseRequestedAsync(CancellationToken cancellationToken);
+
     /// <summary>Marks every step pending again (work undone, as after a move abandoned before its switch).</summary>
     Task ResetStepsAsync(CancellationToken cancellationToken);
 

@@ -116,7 +116,9 @@ public sealed partial class PortalNode : IAsyncDisposable
     private async Task LaunchAsync(int port)
     {
         _listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var start = new ProcessStartInfo("dotnet", [TestEnvironment.PortalDll])
+        // The marker argument is inert configuration; it lets `./portal test` (and a person with ps) find test nodes
+        // an aborted run left behind.
+        var start = new ProcessStartInfo("dotnet", [TestEnvironment.PortalDll, $"--PortalTestNode={Name}"])
         {
             WorkingDirectory = Path.GetDirectoryName(TestEnvironment.PortalDll)!,
             RedirectStandardOutput = true,

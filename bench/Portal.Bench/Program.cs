@@ -1,7 +1,7 @@
 using Portal.Bench;
 
 // Benchmarks print figures, each against a baseline measured in the same run (see docs/benchmarks.md).
-// Run them with `./portal bench [name]`; names: jobs-pickup, accounts-grid.
+// Run them with `./portal bench [name]`; names: jobs-pickup, accounts-grid, mail-copy.
 var name = args.FirstOrDefault() ?? "all";
 if (name == "enqueue-child")
 {
@@ -13,6 +13,7 @@ var benchmarks = new Dictionary<string, Func<Task>>
 {
     ["jobs-pickup"] = JobPickupBenchmark.RunAsync,
     ["accounts-grid"] = AccountsGridBenchmark.RunAsync,
+    ["mail-copy"] = MailCopyBenchmark.RunAsync,
 };
 
 if (name == "all")

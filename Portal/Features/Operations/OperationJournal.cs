@@ -202,6 +202,8 @@ public sealed class OperationJournal(
             await FlushAsync(cancellationToken);
         }
 
+        public Task<bool> IsPauseRequestedAsync(CancellationToken cancellationToken) => journal.PauseRequestedAsync(state.Id, cancellationToken);
+
         public async Task WaitWhilePausedAsync(CancellationToken cancellationToken)
         {
             if (!await journal.PauseRequestedAsync(state.Id, cancellationToken))
