@@ -32,6 +32,7 @@ public static class Units
 
         return duration.TotalSeconds < 60 ? $"{Math.Ceiling(duration.TotalSeconds):0} s"
             : duration.TotalMinutes < 60 ? $"{(int)duration.TotalMinutes} min {duration.Seconds} s"
-            : $"{(int)duration.TotalHours} h {duration.Minutes} min";
+            : duration.TotalHours < 48 ? $"{(int)duration.TotalHours} h {duration.Minutes} min"
+            : $"{(int)duration.TotalDays} d {duration.Hours} h";
     }
 }

@@ -37,11 +37,15 @@ public static class JobsServiceCollectionExtensions
             options.WorkerCount = settings.WorkerCount;
             options.Queues = JobQueues.All;
             options.ShutdownTimeout = settings.ShutdownTimeout;
+            options.SchedulePollingInterval = settings.SchedulePollInterval;
         });
 
         services.AddTransient<NodeSelfCheckJob>();
         services.AddTransient<NodeHealthJob>();
         services.AddTransient<Mail.MailCopyJob>();
+        services.AddTransient<Mail.MailReturnJob>();
+        services.AddTransient<Mail.MailArchiveJob>();
+        services.AddTransient<Mail.ChildAccountDeletionJob>();
         services.AddNodeApiClients();
         return services;
     }

@@ -25,6 +25,10 @@ public sealed class JobsSettings
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Time running jobs get to stop when the node shuts down.</summary>
+    /// <summary>How often delayed jobs (a scheduled deletion) are checked for being due.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Portal:Jobs:SchedulePollInterval must be between 00:00:01 and 00:10:00.")]
+    public TimeSpan SchedulePollInterval { get; set; } = TimeSpan.FromSeconds(15);
+
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Portal:Jobs:ShutdownTimeout must be between 00:00:01 and 00:10:00.")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(15);
 }

@@ -340,34 +340,10 @@ public sealed class MailCopyJob(
     private static string Key(string path) => Maildir.BaseName(path[(path.LastIndexOf('/') + 1)..]);
 
     private Task RetryingAsync(IOperationRun run, Func<Task> work, CancellationToken ct) =>
-        RetryingAsync(run, async () => { await work(); return true; }, ct);
+        new MoveRetry(run, clock, settings.RetryWindow).RunAsync(work, ct);
 
-    /// <summary>Runs work again while the child cannot be reached, waiting longer each time, within the retry window.</summary>
-    private async Task<T> RetryingAsync<T>(IOperationRun run, Func<Task<T>> work, CancellationToken ct)
-    {
-        var started = clock.GetUtcNow();
-        var wait = TimeSpan.FromSeconds(1);
-        while (true)
-        {
-            try
-            {
-                return await work();
-            }
-            catch (Exception ex) when (IsTransient(ex) && clock.GetUtcNow() - started < settings.RetryWindow)
-            {
-                await run.LogAsync(OperationLogLevel.Warning, $"The child did not answer ({Brief(ex)}); trying again in {wait.TotalSeconds:0} s.", ct);
-                await run.WaitWhilePausedAsync(ct);
-                await Task.Delay(wait, clock, ct);
-                wait = TimeSpan.FromSeconds(Math.Min(30, wait.TotalSeconds * 2));
-            }
-        }
-    }
-
-    private static bool IsTransient(Exception ex) =>
-        ex is NodeUnreachableException or HttpRequestException or IOException { InnerException: not null }
-        || (ex is NodeRequestException { Status: >= 500 });
-
-    private static string Brief(Exception ex) => ex.Message.Length > 200 ? ex.Message[..200] + "..." : ex.Message;
+    private Task<T> RetryingAsync<T>(IOperationRun run, Func<Task<T>> work, CancellationToken ct) =>
+        new MoveRetry(run, clock, settings.RetryWindow).RunAsync(work, ct);
 }
 
 public sealed class MovePreflightException(IReadOnlyList<string> problems)

@@ -14,7 +14,8 @@ namespace Portal.Jobs.Mail;
 /// </summary>
 public sealed class MailReceiver(string mailRoot)
 {
-    private const string StagingFolder = ".portal-staging";
+    /// <summary>Where files wait on the mail filesystem until they are complete and checked (never served).</summary>
+    public const string StagingFolder = ".portal-staging";
     private int _corruptionsLeft;
 
     /// <summary>Development and tests: flip a byte of the next N files received, as a bad network link would.</summary>

@@ -37,3 +37,24 @@ public static class MailBatchFormat
     public const long MaxBatchBytes = 64L * 1024 * 1024;
     public const int MaxBatchFiles = 5_000;
 }
+
+/// <summary>A child began archiving an account's mail; the id names the archive and the child's operation.</summary>
+public sealed record MailArchiveStarted(Guid Id);
+
+/// <summary>How the child's archiving is going; the manifest and content can be fetched once it succeeded.</summary>
+public sealed record MailArchiveStatus(Guid Id, string State, double Percent, long FilesDone, long? FilesTotal, long BytesDone, long? BytesTotal, string? Error)
+{
+    public bool Succeeded => State == "Succeeded";
+
+    public bool Failed => State is "Failed" or "Cancelled";
+}
+
+/// <summary>Files a node is asked to send, as a streamed batch in <see cref="MailBatchFormat"/>.</summary>
+public sealed record MailExportRequest(IReadOnlyList<MailFileRequest> Files);
+
+public sealed record MailFileRequest(string LocalPart, string Path, long Size);
+
+/// <summary>Where a child sends a twin's mail now (an IP address), or null to serve it itself again.</summary>
+public sealed record MailRedirect(string? Address);
+
+public sealed record SessionsEnded(int Addresses);

@@ -18,6 +18,16 @@ public static class Maildir
     public static string MailboxPath(string mailRoot, string domain, string localPart) =>
         Path.Combine(mailRoot, domain, localPart);
 
+    /// <summary>Removes a domain's folder once its last mailbox has gone.</summary>
+    public static void RemoveDomainFolderIfEmpty(string mailRoot, string domain)
+    {
+        var folder = Path.Combine(mailRoot, domain);
+        if (Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
+        {
+            Directory.Delete(folder);
+        }
+    }
+
     /// <summary>A message's identity inside a mailbox: its name without the flags.</summary>
     public static string BaseName(string fileName)
     {

@@ -121,11 +121,82 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint)
     public Task<Mail.ChangesResult> ApplyMailChangesAsync(string username, Mail.MailChanges changes, CancellationToken ct) =>
         SendAsync<Mail.ChangesResult>(HttpMethod.Post, MailPath(username, "changes"), changes, ct);
 
+    // --- dedistribution: archives, export, redirect, sessions ---
+
+    /// <summary>Asks the child to archive the account's mail; it answers at once with the archive's id.</summary>
+    public Task<Mail.MailArchiveStarted> StartMailArchiveAsync(string username, CancellationToken ct) =>
+        SendAsync<Mail.MailArchiveStarted>(HttpMethod.Post, MailPath(username, "archives"), new { }, ct);
+
+    public Task<Mail.MailArchiveStatus> GetMailArchiveAsync(string username, Guid id, CancellationToken ct) =>
+        SendAsync<Mail.MailArchiveStatus>(HttpMethod.Get, MailPath(username, $"archives/{id:N}"), null, ct);
+
+    public Task<Mail.MailArchiveManifest> GetMailArchiveManifestAsync(string username, Guid id, CancellationToken ct) =>
+        SendAsync<Mail.MailArchiveManifest>(HttpMethod.Get, MailPath(username, $"archives/{id:N}/manifest"), null, ct);
+
+    public Task DeleteMailArchiveAsync(string username, Guid id, CancellationToken ct) =>
+        SendAsync<NodeApiOk>(HttpMethod.Delete, MailPath(username, $"archives/{id:N}"), null, ct);
+
+    /// <summary>
+    /// Fetches the archive into <paramref name="path"/>, continuing after what an earlier, broken fetch left there
+    /// (an HTTP range request); a node that answers with the whole file instead starts it over.
+    /// </summary>
+    public async Task DownloadMailArchiveAsync(string username, Guid id, string path, Func<long, ValueTask> progress, CancellationToken ct)
+    {
+        var have = File.Exists(path) ? new FileInfo(path).Length : 0;
+        using var response = await SendRawAsync(HttpMethod.Get, MailPath(username, $"archives/{id:N}/content"), null,
+            request => request.Headers.Range = have > 0 ? new RangeHeaderValue(have, null) : null, HttpCompletionOption.ResponseHeadersRead, ct);
+        var resumed = response.StatusCode == HttpStatusCode.PartialContent;
+        await using var file = new FileStream(path, resumed ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, 1024 * 1024);
+        var done = resumed ? have : 0;
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        var buffer = new byte[1024 * 1024];
+        int read;
+        while ((read = await body.ReadAsync(buffer, ct)) > 0)
+        {
+            await file.WriteAsync(buffer.AsMemory(0, read), ct);
+            done += read;
+            await progress(done);
+        }
+
+        file.Flush(flushToDisk: true);
+    }
+
+    /// <summary>Has the node send these files as one streamed batch, which <paramref name="consume"/> reads.</summary>
+    public async Task<T> ExportMailAsync<T>(string username, Mail.MailExportRequest files, Func<Stream, Task<T>> consume, CancellationToken ct)
+    {
+        using var response = await SendRawAsync(HttpMethod.Post, MailPath(username, "export"), files, null, HttpCompletionOption.ResponseHeadersRead, ct);
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        return await consume(body);
+    }
+
+    /// <summary>The child sends the twin's mail on to <paramref name="address"/> (proxy and relay), or serves it again (null).</summary>
+    public Task SetMailRedirectAsync(string username, string? address, CancellationToken ct) =>
+        SendAsync<NodeApiOk>(HttpMethod.Put, MailPath(username, "redirect"), new Mail.MailRedirect(address), ct);
+
+    public Task<Mail.SessionsEnded> EndMailSessionsAsync(string username, CancellationToken ct) =>
+        SendAsync<Mail.SessionsEnded>(HttpMethod.Post, MailPath(username, "sessions/end"), new { }, ct);
+
     /// <summary>Removes everything a copy put on the node for this account (a copy abandoned before the switch).</summary>
     public Task DeleteMailDataAsync(string username, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Delete, MailPath(username, "data"), null, ct);
 
     private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
+    {
+        using var response = await SendRawAsync(method, path, body, null, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        try
+        {
+            return await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken)
+                ?? throw new JsonException("empty body");
+        }
+        catch (JsonException ex)
+        {
+            throw new NodeRequestException((int)response.StatusCode, "node.bad_response", $"{endpoint.BaseUrl} answered with something that is not Portal's node API ({ex.Message}). Check that the address is a Portal node.");
+        }
+    }
+
+    /// <summary>Sends a request and returns the successful response (the caller disposes it); failures are thrown.</summary>
+    private async Task<HttpResponseMessage> SendRawAsync(
+        HttpMethod method, string path, object? body, Action<HttpRequestMessage>? configure, HttpCompletionOption completion, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, new Uri(endpoint.BaseUrl, path));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", endpoint.Token);
@@ -139,10 +210,11 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint)
             request.Content = JsonContent.Create(body, body.GetType(), options: Json);
         }
 
+        configure?.Invoke(request);
         HttpResponseMessage response;
         try
         {
-            response = await http.SendAsync(request, cancellationToken);
+            response = await http.SendAsync(request, completion, cancellationToken);
         }
         catch (HttpRequestException ex) when (ex.InnerException is AuthenticationException)
         {
@@ -158,21 +230,13 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint)
             throw new NodeUnreachableException($"{endpoint.BaseUrl} did not answer within {http.Timeout.TotalSeconds:0} s. Check that the node is up and not overloaded.", ex);
         }
 
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+
         using (response)
         {
-            if (response.IsSuccessStatusCode)
-            {
-                try
-                {
-                    return await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken)
-                        ?? throw new JsonException("empty body");
-                }
-                catch (JsonException ex)
-                {
-                    throw new NodeRequestException((int)response.StatusCode, "node.bad_response", $"{endpoint.BaseUrl} answered with something that is not Portal's node API ({ex.Message}). Check that the address is a Portal node.");
-                }
-            }
-
             var error = await ReadErrorAsync(response, cancellationToken);
             if (response.StatusCode == HttpStatusCode.Unauthorized)
             {

@@ -6,9 +6,11 @@ using Portal.Tests.Support;
 namespace Portal.Tests.Distribution;
 
 /// <summary>
-/// A parent with four mail children, each a process: a plain one, one that damages the first files it receives, one
-/// that damages every file, and one that reports almost no free disk. The parent sends small batches (so a test can
-/// pause a copy in the middle) and takes over a dead server's jobs after ten seconds.
+/// A parent with five mail children, each a process: a plain one, one that damages the first files it receives, one
+/// that damages every file, one that reports almost no free disk, and one whose mail archives get damaged. The parent
+/// sends small batches (so a test can pause a copy in the middle), takes over a dead server's jobs after ten seconds,
+/// reports 40 MiB free for its own mail (so a large dedistribution does not fit), and keeps a child's copy of a
+/// dedistributed account for 30 seconds.
 /// </summary>
 public sealed class MoveFixture : IAsyncLifetime
 {
@@ -22,6 +24,10 @@ public sealed class MoveFixture : IAsyncLifetime
 
     public PortalNode Tiny { get; private set; } = default!;
 
+    public PortalNode Decay { get; private set; } = default!;
+
+    public static readonly TimeSpan Retention = TimeSpan.FromSeconds(30);
+
     public Dictionary<PortalNode, string> NodeIds { get; } = [];
 
     public async Task InitializeAsync()
@@ -33,12 +39,16 @@ public sealed class MoveFixture : IAsyncLifetime
                 ["Portal:Distribution:BatchFiles"] = "150",
                 ["Portal:Distribution:RetryWindow"] = "00:01:30",
                 ["Portal:Jobs:InvisibilityTimeout"] = "00:00:10",
+                ["Portal:Jobs:SchedulePollInterval"] = "00:00:01",
+                ["Portal:Development:ReportedMailFreeBytes"] = (40L * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Portal:Distribution:ChildAccountRetention"] = Retention.ToString(),
             }),
             PortalNode.StartAsync("mail", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.31" }),
             PortalNode.StartAsync("flaky", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.32", ["Portal:Development:CorruptReceivedMailFiles"] = "3" }),
             PortalNode.StartAsync("broken", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.33", ["Portal:Development:CorruptReceivedMailFiles"] = "1000" }),
-            PortalNode.StartAsync("tiny", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.34", ["Portal:Development:ReportedMailFreeBytes"] = "1048576" }));
-        (Parent, Mail, Flaky, Broken, Tiny) = (nodes[0], nodes[1], nodes[2], nodes[3], nodes[4]);
+            PortalNode.StartAsync("tiny", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.34", ["Portal:Development:ReportedMailFreeBytes"] = "1048576" }),
+            PortalNode.StartAsync("decay", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.35", ["Portal:Development:CorruptMailArchives"] = "true" }));
+        (Parent, Mail, Flaky, Broken, Tiny, Decay) = (nodes[0], nodes[1], nodes[2], nodes[3], nodes[4], nodes[5]);
         foreach (var child in nodes.Skip(1))
         {
             (await child.Api.PutAsync("api/v1/node/profile", new { profile = "Mail" })).Expect(HttpStatusCode.OK);
@@ -47,7 +57,7 @@ public sealed class MoveFixture : IAsyncLifetime
     }
 
     public async Task DisposeAsync() =>
-        await Task.WhenAll(new[] { Parent, Mail, Flaky, Broken, Tiny }.Where(n => n is not null).Select(n => n.DisposeAsync().AsTask()));
+        await Task.WhenAll(new[] { Parent, Mail, Flaky, Broken, Tiny, Decay }.Where(n => n is not null).Select(n => n.DisposeAsync().AsTask()));
 
     /// <summary>A local account with mailboxes filled with generated mail; returns its name, domain and mailbox paths.</summary>
     public async Task<(string Name, string Domain, Dictionary<string, string> Mailboxes)> AccountWithMailAsync(int messages, string[]? localParts = null, bool ipv6 = false, string[]? features = null)
@@ -74,6 +84,25 @@ public sealed class MoveFixture : IAsyncLifetime
         var started = (await Parent.Api.PutAsync($"api/v1/accounts/{account}/mail-node", new { nodeId = NodeIds[target] })).Expect(HttpStatusCode.Accepted);
         return started.Body.GetProperty("operationId").GetString()!;
     }
+
+    /// <summary>Starts bringing the account's mail back to the parent (dedistribution).</summary>
+    public async Task<string> StartReturnAsync(string account)
+    {
+        var started = (await Parent.Api.PutAsync($"api/v1/accounts/{account}/mail-node", new { nodeId = (string?)null })).Expect(HttpStatusCode.Accepted);
+        return started.Body.GetProperty("operationId").GetString()!;
+    }
+
+    /// <summary>Moves the account's mail to the child and waits until the move succeeded.</summary>
+    public async Task MoveAndWaitAsync(string account, PortalNode target)
+    {
+        var done = await WaitFinishedAsync(await StartMoveAsync(account, target));
+        Assert.True(done.GetProperty("state").GetString() == "Succeeded", done.ToString());
+    }
+
+    /// <summary>The scheduled deletions of an account's copies (all states).</summary>
+    public async Task<List<JsonElement>> DeletionsAsync(string account) =>
+        (await Parent.Api.GetAsync("api/v1/scheduled-deletions?all=true")).Expect(HttpStatusCode.OK).Body.EnumerateArray()
+            .Where(d => d.GetProperty("username").GetString() == account).ToList();
 
     public async Task<JsonElement> OperationAsync(string id) => (await Parent.Api.GetAsync($"api/v1/operations/{id}")).Expect(HttpStatusCode.OK).Body;
 
@@ -121,5 +150,5 @@ public sealed class MoveFixture : IAsyncLifetime
 [CollectionDefinition(Name)]
 public sealed class MoveCollection : ICollectionFixture<MoveFixture>
 {
-    public const string Name = "Mail moves (a parent and four mail children)";
+    public const string Name = "Mail moves (a parent and five mail children)";
 }

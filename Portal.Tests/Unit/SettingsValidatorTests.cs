@@ -37,12 +37,12 @@ public sealed class SettingsValidatorTests
     {
         var failures = Validate(s =>
         {
-            s.Distribution.ChildAccountRetentionDays = -1;
+            s.Distribution.ChildAccountRetention = TimeSpan.Zero;
             s.Security.MaxFailedSignIns = 0;
             s.SelfCheck.DiskProbeBytes = 10;
         });
 
-        Assert.Contains(failures, f => f.StartsWith("Portal:Distribution:ChildAccountRetentionDays must be between 0 and 365", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Portal:Distribution:ChildAccountRetention must be between 00:00:01 and 365.00:00:00", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("Portal:Security:MaxFailedSignIns must be between 1 and 100", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("Portal:SelfCheck:DiskProbeBytes must be between", StringComparison.Ordinal));
     }

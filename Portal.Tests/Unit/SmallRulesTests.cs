@@ -19,6 +19,7 @@ public sealed class SmallRulesTests
     [Theory]
     [InlineData(12, "12 s")]
     [InlineData(125, "2 min 5 s")]
+    [InlineData(7 * 86400 - 60, "6 d 23 h")]
     [InlineData(7300, "2 h 1 min")]
     public void Units_Duration(int seconds, string expected) => Assert.Equal(expected, Units.Duration(TimeSpan.FromSeconds(seconds)));
 

@@ -72,6 +72,19 @@ public sealed class Account
     /// <summary>On a child: the parent whose account this is a twin of.</summary>
     public Guid? ParentNodeId { get; set; }
 
+    /// <summary>
+    /// On a child, for a twin whose mail has gone elsewhere (dedistributed or moved on) but which is kept until its
+    /// scheduled deletion: the address its IMAP/POP3 is proxied and its SMTP relayed to. Null while the mail is here.
+    /// </summary>
+    public string? MailRedirectAddress { get; set; }
+
+    /// <summary>On a parent: the account's mail on its mail node when last measured (a move's verification).</summary>
+    public long? LastMailMessages { get; set; }
+
+    public long? LastMailBytes { get; set; }
+
+    public DateTimeOffset? LastMailMeasuredAt { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public bool IsTwin => ParentNodeId is not null;
@@ -100,6 +113,7 @@ internal sealed class AccountConfiguration : IEntityTypeConfiguration<Account>
         builder.Property(a => a.ContactEmail).HasMaxLength(254);
         builder.Property(a => a.OwnerName).HasMaxLength(256).UseCollation("C");
         builder.Property(a => a.MailNodeAlias).HasMaxLength(50).UseCollation("C");
+        builder.Property(a => a.MailRedirectAddress).HasMaxLength(253);
         builder.Property(a => a.UserId).HasMaxLength(450);
         builder.Property(a => a.ResellerId).HasMaxLength(450);
         builder.Property(a => a.Status).HasConversion<string>().HasMaxLength(16);

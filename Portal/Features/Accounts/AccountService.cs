@@ -445,6 +445,33 @@ public sealed partial class AccountService(
         }
     }
 
+    /// <summary>
+    /// On a child: the twin's mail is served elsewhere from now on (its IMAP/POP3 proxied and SMTP relayed to
+    /// <paramref name="address"/>), or here again when null. Its mail stays here until the twin is deleted.
+    /// </summary>
+    public async Task SetTwinMailRedirectAsync(Actor parentActor, string username, string? address, CancellationToken cancellationToken = default)
+    {
+        var parent = await RequireParentAsync(cancellationToken);
+        if (address is not null && !System.Net.IPAddress.TryParse(address, out _))
+        {
+            throw new PortalValidationException($"\"{address}\" is not an IP address; mail of {username} can only be sent on to a node's public address.", code: "mail.redirect_invalid");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var account = await db.Accounts.SingleOrDefaultAsync(a => a.Username == username && a.ParentNodeId == parent.NodeId, cancellationToken)
+            ?? throw new PortalNotFoundException($"Node {settings.Value.NodeName} has no twin of account {username}.");
+        if (account.MailRedirectAddress == address)
+        {
+            return;
+        }
+
+        account.MailRedirectAddress = address;
+        await db.SaveChangesAsync(cancellationToken);
+        await mailState.RepublishAsync(cancellationToken);
+        await audit.RecordAsync(parentActor, "account.twin.mail-redirect", username, AuditOutcome.Succeeded,
+            address is null ? "Mail is served here again." : $"Mail is proxied and relayed to {address}.", cancellationToken);
+    }
+
     public async Task<AccountExistence> ExistenceAsync(string username, string domain, CancellationToken cancellationToken = default)
     {
         await using var scope = scopes.CreateAsyncScope();

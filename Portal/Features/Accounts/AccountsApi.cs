@@ -5,7 +5,8 @@ namespace Portal.Features.Accounts;
 
 public sealed record ResellerMailNodeChange(Guid? NodeId);
 
-public sealed record MailNodeChange(Guid NodeId);
+/// <summary>Where an account's mail should live: a linked child, or null for this node (dedistribution).</summary>
+public sealed record MailNodeChange(Guid? NodeId);
 
 /// <summary>The accounts API: admins see and manage every account, resellers theirs; thin over the services.</summary>
 public static class AccountsApi
@@ -40,7 +41,7 @@ public static class AccountsApi
         // Moving an account's mail starts a move operation; its progress is at the returned location.
         api.MapPut("/accounts/{username}/mail-node", async (string username, MailNodeChange change, Distribution.DistributionService distribution, ICurrentActor actor, CancellationToken ct) =>
         {
-            var id = await distribution.MoveMailAsync(await actor.GetAsync(), username, change.NodeId, ct);
+            var id = await distribution.MoveMailAsync(await actor.GetAsync(), username, change.NodeId ?? Distribution.DistributionService.ThisNode, ct);
             return Results.Accepted($"/api/v1/operations/{id}", new { operationId = id });
         });
 

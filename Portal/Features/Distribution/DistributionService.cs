@@ -1,11 +1,17 @@
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Portal.Features.Accounts;
 using Portal.Features.Audit;
+using Portal.Features.Dns;
+using Portal.Features.Mail;
+using Portal.Features.Nodes;
+using Portal.Infrastructure.Configuration;
 using Portal.Features.Operations;
 using Portal.Infrastructure.Data;
 using Portal.Infrastructure.Security;
 using Portal.Jobs.Mail;
+using Portal.Jobs.Nodes;
 using Portal.Jobs.Operations;
 
 namespace Portal.Features.Distribution;
@@ -19,11 +25,25 @@ public sealed class DistributionService(
     MoveChecks checks,
     OperationLauncher launcher,
     IBackgroundJobClient jobs,
+    ChildDeletionService deletions,
+    NodeLinkService links,
+    INodeApiClientFactory clients,
+    DnsZoneService zones,
+    MailStatePublisher mailState,
+    AccountOrderCache orders,
+    IOptions<PortalSettings> settings,
     AuditLog audit)
 {
     /// <summary>The kinds of operation that move an account's mail; one of them per account at a time.</summary>
-    public static readonly IReadOnlyList<string> MoveKinds = [MailCopyJob.Kind];
+    public static readonly IReadOnlyList<string> MoveKinds = [MailCopyJob.Kind, MailReturnJob.Kind];
 
+    /// <summary>The mail node "this node" when choosing where an account's mail goes.</summary>
+    public static readonly Guid ThisNode = Guid.Empty;
+
+    /// <summary>
+    /// Moves an account's mail: from this node to a child (distribution), or back here from its child (dedistribution,
+    /// <paramref name="nodeId"/> = <see cref="ThisNode"/>).
+    /// </summary>
     public async Task<Guid> MoveMailAsync(Actor actor, string username, Guid nodeId, CancellationToken cancellationToken = default)
     {
         if (!actor.IsAdmin)
@@ -45,6 +65,22 @@ public sealed class DistributionService(
             throw new PortalConflictException(message, code: "move.in_progress");
         }
 
+        if (nodeId == ThisNode)
+        {
+            var id = await DedistributeAsync(actor, db, account, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return id;
+        }
+
+        if (account.MailNodeId is not null)
+        {
+            var message = account.MailNodeId == nodeId
+                ? $"{username}'s mail is already on {account.MailNodeAlias}."
+                : $"{username}'s mail is on {account.MailNodeAlias}. Bring it back to this node first, then move it to the other child.";
+            await audit.RecordAsync(actor, "account.move-mail", username, AuditOutcome.Refused, message, cancellationToken);
+            throw new PortalValidationException(message, [message], "move.preflight");
+        }
+
         var node = await db.LinkedNodes.AsNoTracking().SingleOrDefaultAsync(n => n.Id == nodeId, cancellationToken);
         var preflight = await checks.CheckAsync(account, node, cancellationToken);
         if (preflight.Problems.Count > 0)
@@ -54,11 +90,147 @@ public sealed class DistributionService(
             throw new PortalValidationException(message, preflight.Problems, "move.preflight");
         }
 
-        var request = new OperationRequest(MailCopyJob.Kind, $"Move the mail of {username} to {node!.Alias}", username, MailCopyJob.Steps);
-        var id = await launcher.StartAsync(actor, request, new MoveParameters(node.Id).ToJson(),
+        // The account's copy from an earlier stay on that child is about to serve again: it must not be deleted.
+        await deletions.CancelForReturnAsync(actor, username, node!.Id, cancellationToken);
+        var request = new OperationRequest(MailCopyJob.Kind, $"Move the mail of {username} to {node.Alias}", username, MailCopyJob.Steps);
+        var started = await launcher.StartAsync(actor, request, new MoveParameters(node.Id).ToJson(),
             operationId => jobs.Enqueue<MailCopyJob>(job => job.RunAsync(operationId, CancellationToken.None)), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return id;
+        return started;
+    }
+
+    private async Task<Guid> DedistributeAsync(Actor actor, PortalDbContext db, Account account, CancellationToken ct)
+    {
+        if (account.MailNodeId is not { } nodeId)
+        {
+            var message = $"{account.Username}'s mail is already on this node.";
+            await audit.RecordAsync(actor, "account.dedistribute", account.Username, AuditOutcome.Refused, message, ct);
+            throw new PortalValidationException(message, [message], "move.preflight");
+        }
+
+        var node = await db.LinkedNodes.AsNoTracking().SingleOrDefaultAsync(n => n.Id == nodeId, ct);
+        var problems = new List<string>();
+        if (node is null)
+        {
+            problems.Add($"{account.MailNodeAlias} is no longer linked; force the dedistribution instead (the mail there is lost).");
+        }
+        else
+        {
+            try
+            {
+                await clients.Create(links.EndpointOf(node)).GetHealthAsync(ct);
+            }
+            catch (NodeApiException ex)
+            {
+                problems.Add($"{node.Alias} cannot be reached: {ex.Message} If it is lost for good, force the dedistribution from its account list (Linked Nodes > {node.Alias} > accounts).");
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            var message = $"The mail of {account.Username} cannot come back from {account.MailNodeAlias}: " + string.Join(" ", problems);
+            await audit.RecordAsync(actor, "account.dedistribute", account.Username, AuditOutcome.Refused, message, ct);
+            throw new PortalValidationException(message, problems, "move.preflight");
+        }
+
+        var request = new OperationRequest(MailReturnJob.Kind, $"Bring the mail of {account.Username} back from {node!.Alias}", account.Username, MailReturnJob.Steps);
+        return await launcher.StartAsync(actor, request, new MoveParameters(node.Id).ToJson(),
+            operationId => jobs.Enqueue<MailReturnJob>(job => job.RunAsync(operationId, CancellationToken.None)), ct);
+    }
+
+    /// <summary>
+    /// For a child that is lost (offline for good, or compromised): the chosen accounts become local at once, with DNS
+    /// and routing at this node. Nothing is fetched; their mail on the child is lost. The admin confirms by typing each
+    /// account's name. Refused for an account that is not on that child or whose mail is on the move.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ForceDedistributeAsync(Actor actor, Guid nodeId, IReadOnlyList<string> usernames, IReadOnlyList<string> typedNames, CancellationToken ct = default)
+    {
+        if (!actor.IsAdmin)
+        {
+            await audit.RecordAsync(actor, "account.force-dedistribute", string.Join(",", usernames), AuditOutcome.Refused, "Not an admin.", ct);
+            throw new PortalForbiddenException("Only admins force a dedistribution.");
+        }
+
+        var wanted = usernames.Distinct(StringComparer.Ordinal).ToList();
+        var typed = typedNames.Select(t => t.Trim()).Where(t => t.Length > 0).ToHashSet(StringComparer.Ordinal);
+        var problems = new List<string>();
+        if (wanted.Count == 0)
+        {
+            problems.Add("Choose at least one account.");
+        }
+
+        var untyped = wanted.Where(u => !typed.Contains(u)).ToList();
+        if (untyped.Count > 0)
+        {
+            problems.Add($"Type the name of each account to confirm that its mail on the child is lost; missing: {string.Join(", ", untyped)}.");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var node = await db.LinkedNodes.AsNoTracking().SingleOrDefaultAsync(n => n.Id == nodeId, ct);
+        var accounts = await db.Accounts.Where(a => wanted.Contains(a.Username)).ToListAsync(ct);
+        foreach (var username in wanted)
+        {
+            var account = accounts.SingleOrDefault(a => a.Username == username);
+            if (account is null)
+            {
+                problems.Add($"There is no account {username}.");
+            }
+            else if (account.MailNodeId != nodeId)
+            {
+                problems.Add($"{username}'s mail is not on {node?.Alias ?? "that node"}.");
+            }
+            else if (await RunningMoveAsync(db, username, ct) is { } running)
+            {
+                problems.Add($"A move of {username}'s mail is under way (/admin/operations/{running}); cancel it first.");
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            var message = "Nothing was changed: " + string.Join(" ", problems);
+            await audit.RecordAsync(actor, "account.force-dedistribute", string.Join(",", wanted), AuditOutcome.Refused, message, ct);
+            throw new PortalValidationException(message, problems, "force.refused");
+        }
+
+        await using (var transaction = await db.Database.BeginTransactionAsync(ct))
+        {
+            foreach (var account in accounts)
+            {
+                account.MailNodeId = null;
+                account.MailNodeAlias = null;
+                await zones.SetMailAddressAsync(db, account.Id, settings.Value.Dns.PublicIPv4, ct);
+            }
+
+            await db.SaveChangesAsync(ct);
+            await transaction.CommitAsync(ct);
+        }
+
+        orders.Invalidate();
+        await mailState.RepublishAsync(ct);
+        foreach (var account in accounts)
+        {
+            var lost = account.LastMailMessages is { } m
+                ? $"{m} message(s), {Jobs.Common.Units.Bytes(account.LastMailBytes ?? 0)} when last measured ({account.LastMailMeasuredAt:yyyy-MM-dd HH:mm} UTC)"
+                : "an unknown amount of mail";
+            await audit.RecordAsync(actor, "account.force-dedistribute", account.Username, AuditOutcome.Succeeded,
+                $"Mail node {node?.Alias ?? nodeId.ToString()} -> this node without fetching; lost there: {lost}.", ct);
+        }
+
+        return wanted;
+    }
+
+    /// <summary>The accounts whose mail is on a child, with what was last known of it (for a forced dedistribution).</summary>
+    public async Task<IReadOnlyList<DistributedAccountRow>> DistributedAccountsAsync(Actor actor, Guid nodeId, CancellationToken ct = default)
+    {
+        if (!actor.IsAdmin)
+        {
+            throw new PortalForbiddenException("Only admins see a node's distributed accounts.");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Accounts.AsNoTracking().Where(a => a.MailNodeId == nodeId).OrderBy(a => a.Username).Take(1000)
+            .Select(a => new DistributedAccountRow(a.Username, a.Domain, a.LastMailMessages, a.LastMailBytes, a.LastMailMeasuredAt))
+            .ToListAsync(ct);
     }
 
     /// <summary>The move of this account under way, if any.</summary>
@@ -73,3 +245,6 @@ public sealed class DistributionService(
                 && (o.State == OperationState.Queued || o.State == OperationState.Running || o.State == OperationState.Paused))
             .OrderByDescending(o => o.RequestedAt).Select(o => (Guid?)o.Id).FirstOrDefaultAsync(ct);
 }
+
+/// <summary>An account whose mail is on a child, with its mail there when last measured.</summary>
+public sealed record DistributedAccountRow(string Username, string Domain, long? LastMailMessages, long? LastMailBytes, DateTimeOffset? LastMailMeasuredAt);

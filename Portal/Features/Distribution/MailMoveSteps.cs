@@ -4,7 +4,6 @@ using Portal.Features.Accounts;
 using Portal.Features.Dns;
 using Portal.Features.Mail;
 using Portal.Features.Nodes;
-using Portal.Features.Notifications;
 using Portal.Infrastructure.Configuration;
 using Portal.Infrastructure.Data;
 using Portal.Jobs.Mail;
@@ -23,7 +22,7 @@ internal sealed class MailMoveSteps(
     NodeLinkService links,
     INodeApiClientFactory clients,
     AccountOrderCache orders,
-    NotificationService notifications,
+    MoveNotifier notifier,
     IOptions<PortalSettings> settings) : IMailMoveSteps
 {
     public async Task<MailMove> LoadAsync(Guid operationId, CancellationToken ct)
@@ -58,9 +57,15 @@ internal sealed class MailMoveSteps(
         var parameters = MoveParameters.FromJson(operation.Parameters);
         var node = await db.LinkedNodes.AsNoTracking().SingleAsync(n => n.Id == parameters.NodeId, ct);
         var account = await db.Accounts.SingleAsync(a => a.Username == move.Username, ct);
+        // The child may keep this account's copy from an earlier stay (mail sent on elsewhere): it serves it again.
+        await clients.Create(move.Target).SetMailRedirectAsync(move.Username, null, ct);
+        var (messages, bytes) = await mail.MeasureAsync(account, ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         account.MailNodeId = node.Id;
         account.MailNodeAlias = node.Alias;
+        account.LastMailMessages = messages;
+        account.LastMailBytes = bytes;
+        account.LastMailMeasuredAt = DateTimeOffset.UtcNow;
         await zones.SetMailAddressAsync(db, account.Id, node.PublicIPv4 ?? throw new InvalidOperationException($"{node.Alias} has no public address."), ct);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
@@ -99,11 +104,7 @@ internal sealed class MailMoveSteps(
     {
         var (account, _, _) = await LoadRowsAsync(move.OperationId, ct);
         await mail.ForgetConfigurationAsync(account, ct);
-        var domainFolder = Path.Combine(move.MailRoot, move.Domain);
-        if (Directory.Exists(domainFolder) && !Directory.EnumerateFileSystemEntries(domainFolder).Any())
-        {
-            Directory.Delete(domainFolder);
-        }
+        Maildir.RemoveDomainFolderIfEmpty(move.MailRoot, move.Domain);
     }
 
     public async Task AbandonAsync(MailMove move, CancellationToken ct)
@@ -116,16 +117,8 @@ internal sealed class MailMoveSteps(
         }
     }
 
-    public async Task NotifyAsync(Guid operationId, bool succeeded, string message, CancellationToken ct)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var operation = await db.Operations.AsNoTracking().SingleAsync(o => o.Id == operationId, ct);
-        if (operation.RequestedById is { } userId)
-        {
-            await notifications.NotifyAsync(userId, succeeded ? NotificationKind.Success : NotificationKind.Error,
-                succeeded ? $"Mail of {operation.Target} moved" : $"Mail move of {operation.Target} needs attention", message, $"/admin/operations/{operationId}", ct);
-        }
-    }
+    public Task NotifyAsync(Guid operationId, bool succeeded, string message, CancellationToken ct) =>
+        notifier.NotifyAsync(operationId, succeeded, succeeded ? "Mail of {0} moved" : "Mail move of {0} needs attention", message, ct);
 
     private async Task<(Account Account, LinkedNode? Node, MoveParameters Parameters)> LoadRowsAsync(Guid operationId, CancellationToken ct)
     {

@@ -1,6 +1,13 @@
+using Hangfire;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Portal.Features.Accounts;
+using Portal.Features.Operations;
 using Portal.Infrastructure.Configuration;
+using Portal.Infrastructure.Data;
+using Portal.Infrastructure.Security;
+using Portal.Jobs.Operations;
 using Portal.Jobs.Mail;
 using Portal.Jobs.Nodes;
 
@@ -39,10 +46,106 @@ public static class MailCopyEndpoints
             return receiver.Apply(changes, twin.Domain, localParts);
         });
 
+        MapDedistribution(mail);
+
         mail.MapDelete("/data", async (string username, TwinResolver twins, MailService service, CancellationToken ct) =>
         {
             await service.DeleteMailDataAsync(await twins.FindAsync(username, ct), ct);
             return new NodeApiOk();
         });
+    }
+    /// <summary>
+    /// The child's side of taking mail back (dedistribution) or on to another child: an archive built by a job of its
+    /// own (status, manifest, content with range requests), single files sent on request, the twin's mail sent on
+    /// elsewhere, and its sessions ended.
+    /// </summary>
+    private static void MapDedistribution(RouteGroupBuilder mail)
+    {
+        mail.MapPost("/archives", async (string username, HttpContext http, TwinResolver twins, OperationLauncher launcher, IBackgroundJobClient jobs, CancellationToken ct) =>
+        {
+            var twin = await twins.FindAsync(username, ct);
+            var request = new OperationRequest(MailArchiveJob.Kind, $"Archive the mail of {twin.Username} for the parent", twin.Username, MailArchiveJob.Steps);
+            var id = await launcher.StartAsync(TwinResolver.Actor(http), request,
+                operationId => jobs.Enqueue<MailArchiveJob>(job => job.RunAsync(operationId, CancellationToken.None)), ct);
+            return new MailArchiveStarted(id);
+        });
+
+        mail.MapGet("/archives/{id:guid}", async (string username, Guid id, TwinResolver twins, IDbContextFactory<PortalDbContext> dbFactory, CancellationToken ct) =>
+        {
+            var operation = await FindArchiveAsync(username, id, twins, dbFactory, ct);
+            return new MailArchiveStatus(id, operation.State.ToString(), operation.Percent, operation.ItemsDone, operation.ItemsTotal,
+                operation.BytesDone, operation.BytesTotal, operation.Error);
+        });
+
+        mail.MapGet("/archives/{id:guid}/manifest", async (string username, Guid id, TwinResolver twins, IDbContextFactory<PortalDbContext> dbFactory, IOptions<PortalSettings> settings, CancellationToken ct) =>
+        {
+            await FindArchiveAsync(username, id, twins, dbFactory, ct);
+            var path = MailArchive.ManifestPath(settings.Value.MailRoot, id);
+            return File.Exists(path)
+                ? Results.File(path, "application/json")
+                : throw new PortalNotFoundException($"The archive {id:N} of {username} is not ready (or was removed).");
+        });
+
+        mail.MapGet("/archives/{id:guid}/content", async (string username, Guid id, TwinResolver twins, IDbContextFactory<PortalDbContext> dbFactory, IOptions<PortalSettings> settings, CancellationToken ct) =>
+        {
+            await FindArchiveAsync(username, id, twins, dbFactory, ct);
+            var path = MailArchive.ArchivePath(settings.Value.MailRoot, id);
+            return File.Exists(path)
+                ? Results.File(path, "application/zstd", enableRangeProcessing: true)
+                : throw new PortalNotFoundException($"The archive {id:N} of {username} is not ready (or was removed).");
+        });
+
+        mail.MapDelete("/archives/{id:guid}", async (string username, Guid id, TwinResolver twins, IDbContextFactory<PortalDbContext> dbFactory, IOptions<PortalSettings> settings, CancellationToken ct) =>
+        {
+            await FindArchiveAsync(username, id, twins, dbFactory, ct);
+            MailArchive.Delete(settings.Value.MailRoot, id);
+            return new NodeApiOk();
+        });
+
+        mail.MapPost("/export", async (string username, MailExportRequest request, HttpContext http, TwinResolver twins, MailService service, IOptions<PortalSettings> settings, CancellationToken ct) =>
+        {
+            var twin = await twins.FindAsync(username, ct);
+            var localParts = (await service.LocalPartsAsync(twin, ct)).ToHashSet(StringComparer.Ordinal);
+            var refused = request.Files.FirstOrDefault(f => !localParts.Contains(f.LocalPart) || !Maildir.IsSafeRelativePath(f.Path));
+            if (refused is not null)
+            {
+                throw new PortalValidationException($"{refused.LocalPart}/{refused.Path} is not a message of {username}'s mailboxes.", code: "mail.path_invalid");
+            }
+
+            var content = new MailBatchContent(settings.Value.MailRoot, twin.Domain,
+                request.Files.Select(f => new PlannedCopy(f.LocalPart, new MailFile(f.Path, f.Size))).ToList());
+            http.Response.ContentType = MailBatchFormat.MediaType;
+            await content.CopyToAsync(http.Response.Body, ct);
+            return Results.Empty;
+        });
+
+        mail.MapPut("/redirect", async (string username, MailRedirect redirect, HttpContext http, AccountService accounts, CancellationToken ct) =>
+        {
+            await accounts.SetTwinMailRedirectAsync(TwinResolver.Actor(http), username, redirect.Address, ct);
+            return new NodeApiOk();
+        });
+
+        mail.MapPost("/sessions/end", async (string username, TwinResolver twins, MailService service, MailServices mailServices, CancellationToken ct) =>
+        {
+            var twin = await twins.FindAsync(username, ct);
+            var ended = 0;
+            foreach (var local in await service.LocalPartsAsync(twin, ct))
+            {
+                if ((await mailServices.EndSessionsAsync($"{local}@{twin.Domain}", ct)).Ran)
+                {
+                    ended++;
+                }
+            }
+
+            return new SessionsEnded(ended);
+        });
+    }
+
+    private static async Task<Operation> FindArchiveAsync(string username, Guid id, TwinResolver twins, IDbContextFactory<PortalDbContext> dbFactory, CancellationToken ct)
+    {
+        var twin = await twins.FindAsync(username, ct);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Operations.AsNoTracking().SingleOrDefaultAsync(o => o.Id == id && o.Kind == MailArchiveJob.Kind && o.Target == twin.Username, ct)
+            ?? throw new PortalNotFoundException($"There is no archive {id:N} of {username} here.");
     }
 }

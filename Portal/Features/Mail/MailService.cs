@@ -217,6 +217,8 @@ public sealed partial class MailService(
                 Directory.Delete(mailbox, recursive: true);
             }
         }
+
+        Maildir.RemoveDomainFolderIfEmpty(MailRoot, account.Domain);
     }
 
     /// <summary>The account's addresses and forwarders with their hashes, to carry them to another node.</summary>

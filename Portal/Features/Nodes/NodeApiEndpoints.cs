@@ -65,10 +65,8 @@ public static class NodeApiEndpoints
         api.MapGet("/health", async (NodeIdentityService identity, IOptions<PortalSettings> settings, TimeProvider clock, CancellationToken ct) =>
         {
             var node = await identity.GetAsync(ct);
-            Directory.CreateDirectory(settings.Value.MailRoot);
-            var drive = new DriveInfo(Path.GetFullPath(settings.Value.MailRoot));
-            var free = settings.Value.Development.ReportedMailFreeBytes ?? drive.AvailableFreeSpace;
-            return new NodeHealthReport(node.NodeId, node.Version.ToString(), node.Profile.ToString(), free, drive.TotalSize, clock.GetUtcNow(), node.PublicIPv4);
+            var (free, total) = MailDisk.Measure(settings.Value);
+            return new NodeHealthReport(node.NodeId, node.Version.ToString(), node.Profile.ToString(), free, total, clock.GetUtcNow(), node.PublicIPv4);
         });
     }
 

@@ -15,6 +15,8 @@ public sealed class OperationControl(IDbContextFactory<PortalDbContext> dbFactor
     private static readonly Dictionary<string, Func<IBackgroundJobClient, Guid, string>> Jobs = new()
     {
         [MailCopyJob.Kind] = (client, id) => client.Enqueue<MailCopyJob>(job => job.RunAsync(id, CancellationToken.None)),
+        [MailReturnJob.Kind] = (client, id) => client.Enqueue<MailReturnJob>(job => job.RunAsync(id, CancellationToken.None)),
+        [MailArchiveJob.Kind] = (client, id) => client.Enqueue<MailArchiveJob>(job => job.RunAsync(id, CancellationToken.None)),
         [NodeSelfCheckJob.Kind] = (client, id) => client.Enqueue<NodeSelfCheckJob>(job => job.RunAsync(id, CancellationToken.None)),
     };
 

@@ -1,5 +1,6 @@
 using Portal.Features.Accounts;
 using Portal.Features.ApiTokens;
+using Portal.Features.Distribution;
 using Portal.Features.Nodes;
 using Portal.Features.Mail;
 using Portal.Features.Operations;
@@ -37,6 +38,7 @@ public static class PublicApi
         var admin = api.MapGroup("").RequireAuthorization(PortalPolicies.ApiAdmin);
         admin.MapAccountsAdminApi();
         admin.MapNodeAdminApi();
+        admin.MapDistributionAdminApi();
         admin.MapApiTokenApi();
         admin.MapOperationsApi();
         admin.MapUsersApi();

@@ -112,6 +112,9 @@ public sealed class DevelopmentSettings
     /// <summary>Damage this many of the first mail files received, as a bad link would (to try the resending).</summary>
     [Range(0, 1000, ErrorMessage = "Portal:Development:CorruptReceivedMailFiles must be between 0 and 1000.")]
     public int CorruptReceivedMailFiles { get; set; }
+
+    /// <summary>Damage every mail archive built here after its manifest is made, as a bad disk would (to try the rejection).</summary>
+    public bool CorruptMailArchives { get; set; }
 }
 
 public sealed class OperationsSettings
@@ -123,9 +126,9 @@ public sealed class OperationsSettings
 
 public sealed class DistributionSettings
 {
-    /// <summary>Days a dedistributed account's copy stays on the child before it is deleted (cached DNS expires meanwhile).</summary>
-    [Range(0, 365, ErrorMessage = "Portal:Distribution:ChildAccountRetentionDays must be between 0 and 365.")]
-    public int ChildAccountRetentionDays { get; set; } = 7;
+    /// <summary>How long a dedistributed account's copy stays on the child before it is deleted (cached DNS expires meanwhile).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00", ErrorMessage = "Portal:Distribution:ChildAccountRetention must be between 00:00:01 and 365.00:00:00.")]
+    public TimeSpan ChildAccountRetention { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>Spare room a move keeps on the target's mail partition: a share of the mail's size...</summary>
     [Range(0, 1000, ErrorMessage = "Portal:Distribution:DiskMarginPercent must be between 0 and 1000.")]

@@ -81,6 +81,11 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
             errors.Add("Portal:Development:CorruptReceivedMailFiles is for tests only; remove it (or turn on Portal:AllowInsecureHttp on a development node).");
         }
 
+        if (options.Development.CorruptMailArchives && !options.AllowInsecureHttp)
+        {
+            errors.Add("Portal:Development:CorruptMailArchives is for tests only; remove it (or turn on Portal:AllowInsecureHttp on a development node).");
+        }
+
         if (options.SelfCheck.DiskProbeBytes is < 1024 * 1024 or > 8L * 1024 * 1024 * 1024)
         {
             errors.Add("Portal:SelfCheck:DiskProbeBytes must be between 1048576 (1 MiB) and 8589934592 (8 GiB).");

@@ -44,6 +44,8 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options)
 
     public DbSet<Notification> Notifications => Set<Notification>();
 
+    public DbSet<Features.Distribution.ChildAccountDeletion> ChildAccountDeletions => Set<Features.Distribution.ChildAccountDeletion>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);

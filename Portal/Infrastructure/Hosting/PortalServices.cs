@@ -126,6 +126,11 @@ public static class PortalServices
         });
         services.AddSingleton<MoveChecks>();
         services.AddSingleton<IMailMoveSteps, MailMoveSteps>();
+        services.AddSingleton<IMailReturnSteps, MailReturnSteps>();
+        services.AddSingleton<IMailArchiveSource, MailArchiveSource>();
+        services.AddSingleton<MoveNotifier>();
+        services.AddSingleton<ChildDeletionService>();
+        services.AddSingleton<IChildAccountDeletions>(sp => sp.GetRequiredService<ChildDeletionService>());
         services.AddSingleton<DistributionService>();
         services.AddSingleton<OperationControl>();
         services.AddSingleton<NotificationUpdates>();

@@ -206,6 +206,15 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.Property<bool>("Ipv6Enabled")
                         .HasColumnType("boolean");
 
+                    b.Property<long?>("LastMailBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTimeOffset?>("LastMailMeasuredAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long?>("LastMailMessages")
+                        .HasColumnType("bigint");
+
                     b.Property<string>("MailNodeAlias")
                         .HasMaxLength(50)
                         .HasColumnType("character varying(50)")
@@ -213,6 +222,10 @@ namespace Portal.Infrastructure.Data.Migrations
 
                     b.Property<Guid?>("MailNodeId")
                         .HasColumnType("uuid");
+
+                    b.Property<string>("MailRedirectAddress")
+                        .HasMaxLength(253)
+                        .HasColumnType("character varying(253)");
 
                     b.Property<string>("OwnerName")
                         .IsRequired()
@@ -408,6 +421,67 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.HasIndex("ActorName", "At");
 
                     b.ToTable("audit_entries", (string)null);
+                });
+
+            modelBuilder.Entity("Portal.Features.Distribution.ChildAccountDeletion", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Domain")
+                        .IsRequired()
+                        .HasMaxLength(253)
+                        .HasColumnType("character varying(253)");
+
+                    b.Property<DateTimeOffset>("DueAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("JobId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("NodeAlias")
+                        .IsRequired()
+                        .HasMaxLength(50)
+                        .HasColumnType("character varying(50)");
+
+                    b.Property<Guid>("NodeId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid?>("OperationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Outcome")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<string>("Username")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OperationId")
+                        .IsUnique();
+
+                    b.HasIndex("State", "DueAt");
+
+                    b.ToTable("child_account_deletions", (string)null);
                 });
 
             modelBuilder.Entity("Portal.Features.Dns.DnsRecord", b =>

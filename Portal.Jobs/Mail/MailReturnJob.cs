@@ -1,0 +1,348 @@
+using System.Text.Json;
+using Hangfire;
+using Microsoft.Extensions.Logging;
+using Portal.Jobs.Common;
+using Portal.Jobs.Hosting;
+using Portal.Jobs.Nodes;
+using Portal.Jobs.Operations;
+
+namespace Portal.Jobs.Mail;
+
+/// <summary>An account's mail coming back from a child (dedistribution), as the job sees it.</summary>
+public sealed record MailReturn(Guid OperationId, string Username, string Domain, string MailRoot, NodeEndpoint Source, string SourceAlias);
+
+/// <summary>The domain steps of dedistribution, implemented by <c>Portal</c>. Each is idempotent.</summary>
+public interface IMailReturnSteps
+{
+    Task<MailReturn> LoadAsync(Guid operationId, CancellationToken cancellationToken);
+
+    Task<PreflightResult> PreflightAsync(MailReturn move, CancellationToken cancellationToken);
+
+    /// <summary>Free bytes on this node's mail partition.</summary>
+    long FreeMailBytes();
+
+    /// <summary>
+    /// The account's mail is served here again: its addresses and forwarders taken over, its mail node local, DNS at
+    /// this node, and the child sending what still reaches it here (IMAP/POP3 proxied, SMTP relayed).
+    /// </summary>
+    Task SwitchBackAsync(MailReturn move, MailConfiguration configuration, CancellationToken cancellationToken);
+
+    /// <summary>Schedules the deletion of the child's copy after the retention period; returns when it is due.</summary>
+    Task<DateTimeOffset> ScheduleChildDeletionAsync(MailReturn move, long messages, long bytes, CancellationToken cancellationToken);
+
+    /// <summary>A dedistribution that failed before the switch: what it unpacked here goes (the account still lives on the child).</summary>
+    Task AbandonAsync(MailReturn move, IReadOnlyList<string> localParts, CancellationToken cancellationToken);
+
+    Task NotifyAsync(Guid operationId, bool succeeded, string message, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Dedistribution: brings an account's mail back from a child without losing a message. The child archives the mail
+/// (its own job, progress shown here); this node checks it has room for the archive and its contents, fetches it
+/// (resuming a broken fetch), checks and unpacks it defensively, switches DNS and routing back, ends the sessions on
+/// the child, fetches what arrived or changed there meanwhile, verifies every mailbox, and schedules the deletion of
+/// the child's copy after the retention period. Before the switch a failure leaves the child serving and removes what
+/// came here; after it, the job retries and can be run again from its checkpoint.
+/// </summary>
+public sealed class MailReturnJob(
+    IOperationJournal journal,
+    IMailReturnSteps steps,
+    INodeApiClientFactory clients,
+    MailMoveSettings settings,
+    TimeProvider clock,
+    ILogger<MailReturnJob> logger)
+{
+    public const string Kind = "mail-return";
+
+    public static readonly IReadOnlyList<OperationStepPlan> Steps =
+    [
+        new("preflight", "Preflight", 1),
+        new("archive", "The child archives the mail", 15),
+        new("space", "Check the free disk here", 1),
+        new("fetch", "Fetch the archive", 15),
+        new("unpack", "Check and unpack the archive", 15),
+        new("switch", "Switch DNS and mail routing back to this node", 2),
+        new("sessions", "End IMAP/POP3 sessions on the child", 1),
+        new("delta", "Final pass: mail that arrived, changed or went meanwhile", 5),
+        new("verify", "Verify each mailbox", 10),
+        new("schedule", "Schedule the deletion of the child's copy", 1),
+    ];
+
+    /// <summary>How often the child's archiving is asked how it is going.</summary>
+    public static TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    [AutomaticRetry(Attempts = 0)]
+    [Queue(JobQueues.Moves)]
+    [JobDisplayName("Mail return {0}")]
+    public async Task RunAsync(Guid operationId, CancellationToken cancellationToken)
+    {
+        await using var run = await journal.BeginAsync(operationId, cancellationToken);
+        var move = await steps.LoadAsync(operationId, cancellationToken);
+        var child = clients.CreateForTransfer(move.Source);
+        var retry = new MoveRetry(run, clock, settings.RetryWindow);
+        var archivePath = Path.Combine(move.MailRoot, MailReceiver.StagingFolder, $"return-{operationId:N}.tar.zst");
+        var unpackFolder = Path.Combine(move.MailRoot, MailReceiver.StagingFolder, $"return-{operationId:N}");
+        IReadOnlyList<string> localParts = [];
+        Guid? archiveId = null;
+        try
+        {
+            await run.StepAsync("preflight", async ct =>
+            {
+                var result = await steps.PreflightAsync(move, ct);
+                foreach (var warning in result.Warnings)
+                {
+                    await run.LogAsync(OperationLogLevel.Warning, warning, ct);
+                }
+
+                if (result.Problems.Count > 0)
+                {
+                    throw new MovePreflightException(result.Problems);
+                }
+
+                return $"The mail of {move.Username} can come back from {move.SourceAlias}.";
+            }, cancellationToken);
+
+            var configuration = await retry.RunAsync(() => child.ExportMailConfigurationAsync(move.Username, cancellationToken), cancellationToken);
+            localParts = configuration.Addresses.Select(a => a.LocalPart).ToList();
+            archiveId = run.GetCheckpoint("archive") is { } saved ? JsonSerializer.Deserialize<Guid>(saved) : null;
+
+            await run.StepAsync("archive", async ct =>
+            {
+                if (archiveId is null)
+                {
+                    archiveId = (await retry.RunAsync(() => child.StartMailArchiveAsync(move.Username, ct), ct)).Id;
+                    await run.SaveCheckpointAsync("archive", JsonSerializer.Serialize(archiveId.Value), ct);
+                }
+
+                while (true)
+                {
+                    var status = await retry.RunAsync(() => child.GetMailArchiveAsync(move.Username, archiveId.Value, ct), ct);
+                    await run.ReportAsync(new StepProgress(status.FilesDone, status.FilesTotal, status.BytesDone, status.BytesTotal), ct);
+                    if (status.Succeeded)
+                    {
+                        return $"{move.SourceAlias} archived {status.FilesDone} message(s), {Units.Bytes(status.BytesDone)}.";
+                    }
+
+                    if (status.Failed)
+                    {
+                        throw new IOException($"{move.SourceAlias} could not archive the mail: {status.Error}");
+                    }
+
+                    await Task.Delay(PollInterval, clock, ct);
+                }
+            }, cancellationToken);
+
+            var manifest = await retry.RunAsync(() => child.GetMailArchiveManifestAsync(move.Username, archiveId!.Value, cancellationToken), cancellationToken);
+            await run.StepAsync("space", ct =>
+            {
+                var free = steps.FreeMailBytes();
+                var needed = manifest.ArchiveBytes + manifest.ExpandedBytes;
+                if (free < needed)
+                {
+                    throw new MovePreflightException([
+                        $"This node has {Units.Bytes(free)} free on its mail partition; the archive takes {Units.Bytes(manifest.ArchiveBytes)} and unpacks to {Units.Bytes(manifest.ExpandedBytes)}, {Units.Bytes(needed)} in all. Free {Units.Bytes(needed - free)} here and start the dedistribution again; nothing has changed.",
+                    ]);
+                }
+
+                return Task.FromResult<string?>($"{Units.Bytes(free)} free here; {Units.Bytes(needed)} needed.");
+            }, cancellationToken);
+
+            await run.StepAsync("fetch", async ct =>
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(archivePath)!);
+                for (var attempt = 1; ; attempt++)
+                {
+                    await retry.RunAsync(() => child.DownloadMailArchiveAsync(move.Username, archiveId!.Value, archivePath,
+                        done => run.ReportAsync(new StepProgress(0, null, done, manifest.ArchiveBytes), ct), ct), ct);
+                    var sha = await MailArchive.HashFileAsync(archivePath, ct);
+                    if (sha == manifest.Sha256)
+                    {
+                        return $"Fetched {Units.Bytes(manifest.ArchiveBytes)}; its SHA-256 matches.";
+                    }
+
+                    File.Delete(archivePath);
+                    if (attempt == 2)
+                    {
+                        throw new MailArchiveRejectedException($"The archive from {move.SourceAlias} arrived damaged twice (SHA-256 {sha}, the child made {manifest.Sha256}); it was not unpacked. Check the child's disk and the network between the nodes, then try again.");
+                    }
+
+                    await run.LogAsync(OperationLogLevel.Warning, "The fetched archive does not match its SHA-256; fetching it again.", ct);
+                }
+            }, cancellationToken);
+
+            await run.StepAsync("unpack", async ct =>
+            {
+                await MailArchive.ExtractAsync(archivePath, manifest, localParts.ToHashSet(StringComparer.Ordinal), unpackFolder, ArchiveLimits.Default,
+                    (files, bytes) => run.ReportAsync(new StepProgress(files, manifest.Files.Count, bytes, manifest.ExpandedBytes), ct), ct);
+                var placed = MailArchive.PlaceInMailboxes(unpackFolder, move.MailRoot, move.Domain);
+                File.Delete(archivePath);
+                return $"{placed} message(s) checked against the manifest and in place.";
+            }, cancellationToken);
+
+            // An admin's pause takes effect here, before anything switches (and in the final pass, between batches).
+            await run.WaitWhilePausedAsync(cancellationToken);
+            await run.StepAsync("switch", async ct =>
+            {
+                await retry.RunAsync(() => steps.SwitchBackAsync(move, configuration, ct), ct);
+                await run.LogAsync(OperationLogLevel.Info, $"mail., webmail. and MX of {move.Domain} point at this node again; {move.SourceAlias} proxies and relays what still reaches it here.", ct);
+                return "DNS and mail routing point at this node.";
+            }, cancellationToken);
+
+            await run.StepAsync("sessions", async ct =>
+            {
+                var ended = await retry.RunAsync(() => child.EndMailSessionsAsync(move.Username, ct), ct);
+                return ended.Addresses == 0 ? $"No IMAP/POP3 server on {move.SourceAlias} to end sessions on." : $"Ended the sessions of {ended.Addresses} mailbox(es) on {move.SourceAlias}.";
+            }, cancellationToken);
+
+            await run.StepAsync("delta", ct => PullAsync(run, retry, move, child, localParts, ct), cancellationToken);
+
+            var (messages, bytes) = (0L, 0L);
+            await run.StepAsync("verify", async ct =>
+            {
+                var theirs = await retry.RunAsync(() => child.GetMailManifestAsync(move.Username, withHashes: true, ct), ct);
+                var ours = MailReceiver.Manifest(move.MailRoot, move.Domain, localParts, withHashes: true);
+                var problems = MailVerification.Missing(theirs, ours);
+                messages = ours.Mailboxes.Sum(m => m.Files.Count);
+                bytes = ours.Mailboxes.Sum(m => m.Files.Sum(f => f.Size));
+                if (problems.Count > 0)
+                {
+                    foreach (var problem in problems)
+                    {
+                        await run.LogAsync(OperationLogLevel.Error, problem, ct);
+                    }
+
+                    throw new IOException($"{problems.Count} mailbox(es) are not here as they are on {move.SourceAlias}; the child's copy stays and no deletion is scheduled. Run the dedistribution again to retry the final pass.");
+                }
+
+                return $"All {messages} message(s), {Units.Bytes(bytes)}, are here byte for byte.";
+            }, cancellationToken);
+
+            DateTimeOffset due = default;
+            await run.StepAsync("schedule", async ct =>
+            {
+                due = await steps.ScheduleChildDeletionAsync(move, messages, bytes, ct);
+                await TryAsync(() => child.DeleteMailArchiveAsync(move.Username, archiveId!.Value, ct));
+                return $"The account's copy on {move.SourceAlias} is deleted at {due:yyyy-MM-dd HH:mm} UTC unless an admin cancels or postpones it.";
+            }, cancellationToken);
+
+            if (due == default)
+            {
+                due = await steps.ScheduleChildDeletionAsync(move, messages, bytes, cancellationToken); // done before: the same deletion
+            }
+
+            var summary = $"The mail of {move.Username} is back on this node; {move.SourceAlias}'s copy is deleted at {due:yyyy-MM-dd HH:mm} UTC.";
+            await run.SucceedAsync(summary, cancellationToken);
+            await steps.NotifyAsync(operationId, true, summary, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            string message;
+            if (!run.IsStepDone("switch"))
+            {
+                File.Delete(archivePath);
+                if (Directory.Exists(unpackFolder))
+                {
+                    Directory.Delete(unpackFolder, recursive: true);
+                }
+
+                await steps.AbandonAsync(move, localParts, CancellationToken.None);
+                if (archiveId is { } id)
+                {
+                    await TryAsync(() => child.DeleteMailArchiveAsync(move.Username, id, CancellationToken.None));
+                }
+
+                await run.ResetStepsAsync(CancellationToken.None);
+                message = $"The dedistribution of {move.Username} failed before the switch: {ex.Message} Nothing changed: {move.SourceAlias} still serves the mail.";
+            }
+            else
+            {
+                message = $"The dedistribution of {move.Username} stopped after the switch: {ex.Message} This node serves the mail now; run it again (Retry) to finish the final pass and the verification.";
+            }
+
+            logger.LogError(ex, "Mail return {OperationId} of {Username} failed", operationId, move.Username);
+            await run.FailAsync(message, CancellationToken.None);
+            await steps.NotifyAsync(operationId, false, message, CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// One pass the other way round: plans what the child has that this node lacks (or has otherwise), has the child
+    /// send those files as streamed batches, receives them here as a child would, and applies renames and deletions.
+    /// </summary>
+    private async Task<string?> PullAsync(IOperationRun run, MoveRetry retry, MailReturn move, NodeApiClient child, IReadOnlyList<string> localParts, CancellationToken ct)
+    {
+        var receiver = new MailReceiver(move.MailRoot);
+        var wanted = localParts.ToHashSet(StringComparer.Ordinal);
+        var (copied, bytes, renamed, deleted) = (0, 0L, 0, 0);
+        await retry.RunAsync(async () =>
+        {
+            var theirs = await child.GetMailManifestAsync(move.Username, withHashes: false, ct);
+            var sender = theirs.Mailboxes.Where(m => wanted.Contains(m.LocalPart)).ToDictionary(
+                m => m.LocalPart, m => (IReadOnlyList<MailFile>)m.Files.Select(f => new MailFile(f.Path, f.Size)).ToList(), StringComparer.Ordinal);
+            var plan = MailSyncPlanner.Plan(sender, MailReceiver.Manifest(move.MailRoot, move.Domain, localParts, withHashes: false));
+            var total = plan.Copies.Count;
+            var done = 0;
+            foreach (var batch in plan.Copies.Chunk(settings.BatchFiles))
+            {
+                await run.WaitWhilePausedAsync(ct);
+                var request = new MailExportRequest(batch.Select(c => new MailFileRequest(c.LocalPart, c.File.Path, c.File.Size)).ToList());
+                var result = await child.ExportMailAsync(move.Username, request, body => receiver.ReceiveAsync(body, move.Domain, wanted, ct), ct);
+                if (result.Rejected.Count > 0)
+                {
+                    // Damaged on the way: the pass is planned again and sends them again.
+                    throw new IOException($"{result.Rejected.Count} file(s) arrived damaged (first: {result.Rejected[0].Path})", new InvalidDataException(result.Rejected[0].Reason));
+                }
+
+                copied += result.Accepted;
+                bytes += result.AcceptedBytes;
+                done += batch.Length;
+                await run.ReportAsync(new StepProgress(done, total, bytes, plan.CopyBytes), ct);
+            }
+
+            var changes = receiver.Apply(plan.Changes, move.Domain, wanted);
+            renamed += changes.Renamed;
+            deleted += changes.Deleted;
+        }, ct);
+
+        var text = $"{copied} message(s), {Units.Bytes(bytes)} fetched; {renamed} renamed (flags, folders); {deleted} deleted.";
+        await run.LogAsync(OperationLogLevel.Info, text, ct);
+        return text;
+    }
+
+    private async Task TryAsync(Func<Task> work)
+    {
+        try
+        {
+            await work();
+        }
+        catch (Exception ex) when (ex is NodeApiException or IOException)
+        {
+            logger.LogWarning(ex, "Clean-up on the other node failed; it is left there");
+        }
+    }
+}
+
+/// <summary>Compares a sender's mailboxes with a receiver's, by message and SHA-256.</summary>
+public static class MailVerification
+{
+    /// <summary>One line per mailbox whose messages are not all on the receiver byte for byte (flags aside).</summary>
+    public static IReadOnlyList<string> Missing(MailManifest sender, MailManifest receiver)
+    {
+        var problems = new List<string>();
+        var theirs = receiver.Mailboxes.ToDictionary(m => m.LocalPart, StringComparer.Ordinal);
+        foreach (var mailbox in sender.Mailboxes)
+        {
+            var hashes = (theirs.GetValueOrDefault(mailbox.LocalPart)?.Files ?? []).GroupBy(f => Key(f.Path))
+                .ToDictionary(g => g.Key, g => g.First().Sha256, StringComparer.Ordinal);
+            var missing = mailbox.Files.Where(f => !hashes.TryGetValue(Key(f.Path), out var sha) || sha != f.Sha256).ToList();
+            if (missing.Count > 0)
+            {
+                problems.Add($"{mailbox.LocalPart}: {missing.Count} of {mailbox.Files.Count} message(s) differ or are missing (first: {missing[0].Path}).");
+            }
+        }
+
+        return problems;
+    }
+
+    private static string Key(string path) => Maildir.BaseName(path[(path.LastIndexOf('/') + 1)..]);
+}

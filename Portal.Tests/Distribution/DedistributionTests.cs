@@ -1,0 +1,235 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Portal.Jobs.Mail;
+using Portal.Tests.Support;
+
+namespace Portal.Tests.Distribution;
+
+/// <summary>
+/// Bringing an account's mail back from a child loses nothing, refuses what would not fit or is damaged before anything
+/// switches, and leaves the child's copy for the retention period; a lost child's accounts can be forced back.
+/// </summary>
+[Collection(MoveCollection.Name)]
+public sealed class DedistributionTests(MoveFixture nodes)
+{
+    [Fact]
+    public async Task Dedistribution_WithMailArrivingOnTheChild_EndsExactlyEqual_AndTheChildsCopyGoesAfterTheRetention()
+    {
+        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(600);
+        await nodes.MoveAndWaitAsync(name, nodes.Mail);
+        var id = await nodes.StartReturnAsync(name);
+
+        // Paused before the switch: the child keeps serving, and its mail changes meanwhile.
+        (await nodes.Parent.Api.PostAsync($"api/v1/operations/{id}/pause")).Expect(HttpStatusCode.NoContent);
+        await nodes.WaitAsync(id, o => o.GetProperty("state").GetString() == "Paused");
+        var onChild = mailboxes.Keys.ToDictionary(local => local, local => Path.Combine(nodes.Mail.MailRoot, domain, local));
+        var generator = new MailGenerator(41);
+        foreach (var mailbox in onChild.Values)
+        {
+            generator.Deliver(mailbox, 30);
+            generator.Flag(mailbox, 40);
+            generator.Trash(mailbox, 10);
+            generator.Delete(mailbox, 20);
+        }
+
+        var expected = onChild.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        await nodes.ResumeAsync(id);
+        var done = await nodes.WaitFinishedAsync(id);
+
+        Assert.True(done.GetProperty("state").GetString() == "Succeeded", done.ToString());
+        Assert.All(done.GetProperty("steps").EnumerateArray(), s => Assert.Equal("Done", s.GetProperty("state").GetString()));
+        foreach (var (local, snapshot) in expected)
+        {
+            Assert.Equal(snapshot, MailGenerator.Snapshot(mailboxes[local]));
+        }
+
+        // Served here again: DNS, routing, and the mail functions.
+        var account = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body;
+        Assert.Equal(JsonValueKind.Null, account.GetProperty("mailNodeId").ValueKind);
+        var zone = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/zone")).Body.GetProperty("records").EnumerateArray();
+        Assert.Contains(zone, r => r.GetProperty("name").GetString() == "mail" && r.GetProperty("content").GetString() == "127.0.0.30");
+        var state = Path.Combine(Path.GetDirectoryName(nodes.Parent.MailRoot)!, "mail-state");
+        Assert.Contains($"alice@{domain}:{{SHA512-CRYPT}}", File.ReadAllText(Path.Combine(state, MailServices.PasswdFile)));
+        Assert.DoesNotContain($"{domain}::", File.ReadAllText(Path.Combine(state, MailServices.ProxyFile)));
+        Assert.Equal(2, (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body.GetArrayLength());
+
+        // The child keeps its copy for the retention period, sending what still reaches it to the parent; then it goes.
+        var deletion = Assert.Single(await nodes.DeletionsAsync(name));
+        var due = deletion.GetProperty("dueAt").GetDateTimeOffset();
+        Assert.InRange(due - done.GetProperty("finishedAt").GetDateTimeOffset(), TimeSpan.FromSeconds(20), MoveFixture.Retention + TimeSpan.FromSeconds(1));
+        if (deletion.GetProperty("state").GetString() == "Scheduled")
+        {
+            var childState = Path.Combine(Path.GetDirectoryName(nodes.Mail.MailRoot)!, "mail-state");
+            Assert.Contains($"{domain}::::::proxy=y host=127.0.0.30 nopassword=y", File.ReadAllText(Path.Combine(childState, MailServices.ProxyFile)));
+        }
+
+        var deleted = await WaitForDeletionAsync(name, "Done", MoveFixture.Retention + TimeSpan.FromSeconds(60));
+        Assert.Contains("Deleted the account and its mail", deleted.GetProperty("outcome").GetString());
+        Assert.False(Directory.Exists(Path.Combine(nodes.Mail.MailRoot, domain, "alice")));
+        await using var childDb = TestDatabases.OpenContext(nodes.Mail.ConnectionString);
+        Assert.False(await childDb.Accounts.AnyAsync(a => a.Username == name));
+        await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
+        Assert.Contains(db.Notifications, n => n.Link == $"/admin/operations/{id}" && n.Title.Contains("is back"));
+        Assert.Contains(db.AuditEntries, e => e.Action == "child-copy.delete" && e.Target == name);
+    }
+
+    [Fact]
+    public async Task Dedistribution_ThatDoesNotFitHere_IsRefusedWithTheNumbers_AndChangesNothing()
+    {
+        // The parent reports 40 MiB free; this mail and its archive take more.
+        var (name, domain, _) = await nodes.AccountWithMailAsync(1200);
+        await nodes.MoveAndWaitAsync(name, nodes.Mail);
+        var before = MailGenerator.Snapshot(Path.Combine(nodes.Mail.MailRoot, domain, "alice"));
+
+        var done = await nodes.WaitFinishedAsync(await nodes.StartReturnAsync(name));
+
+        Assert.Equal("Failed", done.GetProperty("state").GetString());
+        var error = done.GetProperty("error").GetString()!;
+        Assert.Contains("This node has 40 MiB free on its mail partition", error, StringComparison.Ordinal);
+        Assert.Contains("Nothing changed", error, StringComparison.Ordinal);
+        Assert.Equal("mail", (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeAlias").GetString());
+        Assert.False(Directory.Exists(Path.Combine(nodes.Parent.MailRoot, domain)));
+        Assert.Equal(before, MailGenerator.Snapshot(Path.Combine(nodes.Mail.MailRoot, domain, "alice")));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(nodes.Mail.MailRoot, MailArchive.Folder)));
+        Assert.Empty(await nodes.DeletionsAsync(name));
+    }
+
+    [Fact]
+    public async Task Dedistribution_OfADamagedArchive_IsRefusedBeforeAnythingSwitches()
+    {
+        var (name, domain, _) = await nodes.AccountWithMailAsync(90);
+        await nodes.MoveAndWaitAsync(name, nodes.Decay);
+        var before = MailGenerator.Snapshot(Path.Combine(nodes.Decay.MailRoot, domain, "alice"));
+
+        var done = await nodes.WaitFinishedAsync(await nodes.StartReturnAsync(name));
+
+        Assert.Equal("Failed", done.GetProperty("state").GetString());
+        Assert.Contains("arrived damaged twice", done.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal("decay", (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeAlias").GetString());
+        Assert.False(Directory.Exists(Path.Combine(nodes.Parent.MailRoot, domain)));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(nodes.Parent.MailRoot, MailReceiver.StagingFolder), $"return-*"));
+        Assert.Equal(before, MailGenerator.Snapshot(Path.Combine(nodes.Decay.MailRoot, domain, "alice")));
+        var zone = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/zone")).Body.GetProperty("records").EnumerateArray();
+        Assert.Contains(zone, r => r.GetProperty("name").GetString() == "mail" && r.GetProperty("content").GetString() == "127.0.0.35");
+    }
+
+    [Fact]
+    public async Task ScheduledDeletions_CanBePostponedCancelledOrRunNow_AndACancelledOneNeverRuns()
+    {
+        var (kept, keptDomain, _) = await nodes.AccountWithMailAsync(20);
+        var (gone, goneDomain, _) = await nodes.AccountWithMailAsync(20);
+        await Task.WhenAll(nodes.MoveAndWaitAsync(kept, nodes.Mail), nodes.MoveAndWaitAsync(gone, nodes.Mail));
+        var returns = await Task.WhenAll(nodes.StartReturnAsync(kept), nodes.StartReturnAsync(gone));
+        foreach (var id in returns)
+        {
+            Assert.Equal("Succeeded", (await nodes.WaitFinishedAsync(id)).GetProperty("state").GetString());
+        }
+
+        var keptDeletion = Assert.Single(await nodes.DeletionsAsync(kept));
+        var keptId = keptDeletion.GetProperty("id").GetInt64();
+        var originalDue = keptDeletion.GetProperty("dueAt").GetDateTimeOffset();
+        (await nodes.Parent.Api.PostAsync($"api/v1/scheduled-deletions/{keptId}/postpone", new { by = "1.00:00:00" })).Expect(HttpStatusCode.NoContent);
+        Assert.Equal(originalDue.AddDays(1), Assert.Single(await nodes.DeletionsAsync(kept)).GetProperty("dueAt").GetDateTimeOffset());
+        var badPostpone = await nodes.Parent.Api.PostAsync($"api/v1/scheduled-deletions/{keptId}/postpone", new { by = "00:00:00" });
+        Assert.Equal(HttpStatusCode.BadRequest, badPostpone.Status);
+        Assert.Equal("deletion.postpone_invalid", badPostpone.Code);
+        (await nodes.Parent.Api.PostAsync($"api/v1/scheduled-deletions/{keptId}/cancel")).Expect(HttpStatusCode.NoContent);
+        var again = await nodes.Parent.Api.PostAsync($"api/v1/scheduled-deletions/{keptId}/run");
+        Assert.Equal(HttpStatusCode.Conflict, again.Status);
+        Assert.Equal("deletion.not_scheduled", again.Code);
+
+        var goneId = Assert.Single(await nodes.DeletionsAsync(gone)).GetProperty("id").GetInt64();
+        (await nodes.Parent.Api.PostAsync($"api/v1/scheduled-deletions/{goneId}/run")).Expect(HttpStatusCode.NoContent);
+        await WaitForDeletionAsync(gone, "Done", TimeSpan.FromSeconds(30));
+        Assert.False(Directory.Exists(Path.Combine(nodes.Mail.MailRoot, goneDomain)));
+
+        // Past the time the cancelled one was first due, its copy is still there.
+        var wait = originalDue - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(3);
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait);
+        }
+
+        Assert.Equal("Cancelled", Assert.Single(await nodes.DeletionsAsync(kept)).GetProperty("state").GetString());
+        Assert.True(Directory.Exists(Path.Combine(nodes.Mail.MailRoot, keptDomain, "alice")));
+        await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
+        Assert.Contains(db.AuditEntries, e => e.Action == "child-copy.deletion.cancel" && e.Target == kept);
+        Assert.Contains(db.AuditEntries, e => e.Action == "child-copy.deletion.postpone" && e.Target == kept);
+    }
+
+    [Fact]
+    public async Task Dedistribution_OfAnAccountServedHere_IsRefused()
+    {
+        var (name, _, _) = await nodes.AccountWithMailAsync(5);
+
+        var refused = await nodes.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = (string?)null });
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+        Assert.Equal("move.preflight", refused.Code);
+        Assert.Contains("already on this node", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ForcedDedistribution_FromAStoppedChild_MakesTheAccountsLocal_OnlyWhenEachNameIsTyped()
+    {
+        var (name, domain, _) = await nodes.AccountWithMailAsync(30);
+        await nodes.MoveAndWaitAsync(name, nodes.Mail);
+        var nodeId = nodes.NodeIds[nodes.Mail];
+        await nodes.Mail.StopAsync();
+        try
+        {
+            // An ordinary dedistribution cannot reach the child, and says what to do instead.
+            var ordinary = await nodes.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = (string?)null });
+            Assert.Equal(HttpStatusCode.BadRequest, ordinary.Status);
+            Assert.Contains("force the dedistribution", ordinary.Message, StringComparison.Ordinal);
+
+            var listed = (await nodes.Parent.Api.GetAsync($"api/v1/linked-nodes/{nodeId}/distributed-accounts")).Expect(HttpStatusCode.OK).Body.EnumerateArray()
+                .Single(a => a.GetProperty("username").GetString() == name);
+            Assert.True(listed.GetProperty("lastMailMessages").GetInt64() > 20, "the last known mail is shown");
+
+            var unconfirmed = await nodes.Parent.Api.PostAsync($"api/v1/linked-nodes/{nodeId}/force-dedistribution", new { usernames = new[] { name }, confirm = new[] { "not-it" } });
+            Assert.Equal(HttpStatusCode.BadRequest, unconfirmed.Status);
+            Assert.Equal("force.refused", unconfirmed.Code);
+            Assert.Contains($"missing: {name}", unconfirmed.Message, StringComparison.Ordinal);
+            Assert.Equal("mail", (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeAlias").GetString());
+
+            (await nodes.Parent.Api.PostAsync($"api/v1/linked-nodes/{nodeId}/force-dedistribution", new { usernames = new[] { name }, confirm = new[] { name } })).Expect(HttpStatusCode.OK);
+
+            Assert.Equal(JsonValueKind.Null, (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeId").ValueKind);
+            var zone = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/zone")).Body.GetProperty("records").EnumerateArray();
+            Assert.Contains(zone, r => r.GetProperty("name").GetString() == "mail" && r.GetProperty("content").GetString() == "127.0.0.30");
+            var state = Path.Combine(Path.GetDirectoryName(nodes.Parent.MailRoot)!, "mail-state");
+            Assert.DoesNotContain($"{domain}::", File.ReadAllText(Path.Combine(state, MailServices.ProxyFile)));
+            Assert.DoesNotContain(domain, File.ReadAllText(Path.Combine(state, MailServices.TransportFile)));
+            await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
+            var audit = await db.AuditEntries.Where(e => e.Action == "account.force-dedistribute" && e.Target == name).ToListAsync();
+            Assert.Contains(audit, e => e.Outcome == Portal.Features.Audit.AuditOutcome.Refused);
+            Assert.Contains(audit, e => e.Outcome == Portal.Features.Audit.AuditOutcome.Succeeded && e.Details!.Contains("lost there", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await nodes.Mail.RestartAsync();
+        }
+    }
+
+    private async Task<JsonElement> WaitForDeletionAsync(string account, string state, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var deletion = Assert.Single(await nodes.DeletionsAsync(account));
+            if (deletion.GetProperty("state").GetString() == state)
+            {
+                return deletion;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The deletion of {account}'s copy did not become {state}: {deletion}");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+}

@@ -1,0 +1,238 @@
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Portal.Features.Audit;
+using Portal.Features.Nodes;
+using Portal.Infrastructure.Configuration;
+using Portal.Infrastructure.Data;
+using Portal.Infrastructure.Security;
+using Portal.Jobs.Mail;
+using Portal.Jobs.Nodes;
+
+namespace Portal.Features.Distribution;
+
+/// <summary>A scheduled (or finished) deletion of an account's copy on a child, as admins see it.</summary>
+public sealed record ChildDeletionRow(
+    long Id, string Username, string Domain, string NodeAlias, ChildDeletionState State, DateTimeOffset DueAt, DateTimeOffset CreatedAt,
+    DateTimeOffset? FinishedAt, string? Outcome, Guid? OperationId);
+
+/// <summary>
+/// The deletions of accounts' copies on children after their mail left (dedistribution, or a move to another child):
+/// scheduled for a retention period later as delayed jobs, listed for admins with the time left, and cancelled,
+/// postponed or run at once by them. Every change is audited.
+/// </summary>
+public sealed class ChildDeletionService(
+    IDbContextFactory<PortalDbContext> dbFactory,
+    IBackgroundJobClient jobs,
+    NodeLinkService links,
+    INodeApiClientFactory clients,
+    AuditLog audit,
+    TimeProvider clock,
+    IOptions<PortalSettings> settings) : IChildAccountDeletions
+{
+    /// <summary>Schedules the deletion a move asked for; the same move asking again gets the same deletion.</summary>
+    public async Task<DateTimeOffset> ScheduleAsync(string username, string domain, Guid nodeId, string nodeAlias, Guid operationId, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        if (await db.ChildAccountDeletions.AsNoTracking().SingleOrDefaultAsync(d => d.OperationId == operationId, ct) is { } existing)
+        {
+            return existing.DueAt;
+        }
+
+        var now = clock.GetUtcNow();
+        var deletion = new ChildAccountDeletion
+        {
+            Username = username,
+            Domain = domain,
+            NodeId = nodeId,
+            NodeAlias = nodeAlias,
+            OperationId = operationId,
+            State = ChildDeletionState.Scheduled,
+            CreatedAt = now,
+            DueAt = now + settings.Value.Distribution.ChildAccountRetention,
+        };
+        db.ChildAccountDeletions.Add(deletion);
+        await db.SaveChangesAsync(ct);
+        deletion.JobId = jobs.Schedule<ChildAccountDeletionJob>(job => job.RunAsync(deletion.Id, CancellationToken.None), deletion.DueAt);
+        await db.SaveChangesAsync(ct);
+        return deletion.DueAt;
+    }
+
+    public async Task<IReadOnlyList<ChildDeletionRow>> ListAsync(Actor actor, bool includeFinished, CancellationToken ct = default)
+    {
+        RequireAdmin(actor);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var query = db.ChildAccountDeletions.AsNoTracking();
+        if (!includeFinished)
+        {
+            query = query.Where(d => d.State == ChildDeletionState.Scheduled);
+        }
+
+        return await query.OrderBy(d => d.State == ChildDeletionState.Scheduled ? 0 : 1).ThenBy(d => d.DueAt).Take(500)
+            .Select(d => new ChildDeletionRow(d.Id, d.Username, d.Domain, d.NodeAlias, d.State, d.DueAt, d.CreatedAt, d.FinishedAt, d.Outcome, d.OperationId))
+            .ToListAsync(ct);
+    }
+
+    public async Task CancelAsync(Actor actor, long id, CancellationToken ct = default)
+    {
+        await ChangeAsync(actor, id, "child-copy.deletion.cancel", (db, deletion) =>
+        {
+            Unschedule(deletion);
+            deletion.State = ChildDeletionState.Cancelled;
+            deletion.FinishedAt = clock.GetUtcNow();
+            deletion.Outcome = $"Cancelled by {actor.Name}; the copy stays on {deletion.NodeAlias} until an admin removes it.";
+            return $"Cancelled; the copy stays on {deletion.NodeAlias}.";
+        }, ct);
+    }
+
+    /// <summary>Moves the deletion later by <paramref name="by"/> (from when it was due, or from now if that has passed).</summary>
+    public async Task PostponeAsync(Actor actor, long id, TimeSpan by, CancellationToken ct = default)
+    {
+        if (by <= TimeSpan.Zero || by > TimeSpan.FromDays(365))
+        {
+            throw new PortalValidationException("Postpone by between a minute and 365 days.", code: "deletion.postpone_invalid");
+        }
+
+        await ChangeAsync(actor, id, "child-copy.deletion.postpone", (db, deletion) =>
+        {
+            Unschedule(deletion);
+            var from = deletion.DueAt > clock.GetUtcNow() ? deletion.DueAt : clock.GetUtcNow();
+            deletion.DueAt = from + by;
+            deletion.JobId = jobs.Schedule<ChildAccountDeletionJob>(job => job.RunAsync(deletion.Id, CancellationToken.None), deletion.DueAt);
+            return $"Now due at {deletion.DueAt:yyyy-MM-dd HH:mm} UTC.";
+        }, ct);
+    }
+
+    public async Task RunNowAsync(Actor actor, long id, CancellationToken ct = default)
+    {
+        await ChangeAsync(actor, id, "child-copy.deletion.run-now", (db, deletion) =>
+        {
+            Unschedule(deletion);
+            deletion.DueAt = clock.GetUtcNow();
+            deletion.JobId = jobs.Enqueue<ChildAccountDeletionJob>(job => job.RunAsync(deletion.Id, CancellationToken.None));
+            return "Runs now.";
+        }, ct);
+    }
+
+    /// <summary>The account's mail is going back to that child: a deletion of its copy there must not happen.</summary>
+    public async Task CancelForReturnAsync(Actor actor, string username, Guid nodeId, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var pending = await db.ChildAccountDeletions.Where(d => d.Username == username && d.NodeId == nodeId && d.State == ChildDeletionState.Scheduled).ToListAsync(ct);
+        foreach (var deletion in pending)
+        {
+            Unschedule(deletion);
+            deletion.State = ChildDeletionState.Cancelled;
+            deletion.FinishedAt = clock.GetUtcNow();
+            deletion.Outcome = $"Cancelled: the account's mail moves to {deletion.NodeAlias} again.";
+            await audit.RecordAsync(actor, "child-copy.deletion.cancel", username, AuditOutcome.Succeeded, deletion.Outcome, ct);
+        }
+
+        await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>The delayed job: deletes the child's copy (mail and account) unless cancelled, postponed or moved back.</summary>
+    public async Task ExecuteAsync(long deletionId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var deletion = await db.ChildAccountDeletions.SingleOrDefaultAsync(d => d.Id == deletionId, ct);
+        // Cancelled, done, or postponed (a job of the earlier time that was already running when it changed).
+        if (deletion is null || deletion.State != ChildDeletionState.Scheduled || deletion.DueAt > clock.GetUtcNow().AddMinutes(1))
+        {
+            return;
+        }
+
+        var system = Actor.System with { Name = "system (retention)" };
+        var account = await db.Accounts.AsNoTracking().SingleOrDefaultAsync(a => a.Username == deletion.Username, ct);
+        if (account?.MailNodeId == deletion.NodeId)
+        {
+            await FinishAsync(db, deletion, ChildDeletionState.Cancelled, $"Not deleted: the account's mail lives on {deletion.NodeAlias} again.", system, ct);
+            return;
+        }
+
+        if (await db.Operations.AnyAsync(o => o.Target == deletion.Username && DistributionService.MoveKinds.Contains(o.Kind)
+                && (o.State == Operations.OperationState.Queued || o.State == Operations.OperationState.Running || o.State == Operations.OperationState.Paused), ct))
+        {
+            // Its mail is on the move: decide once it has landed.
+            deletion.DueAt = clock.GetUtcNow().AddHours(1);
+            deletion.Outcome = "Postponed by an hour: a move of the account's mail was under way.";
+            deletion.JobId = jobs.Schedule<ChildAccountDeletionJob>(job => job.RunAsync(deletion.Id, CancellationToken.None), deletion.DueAt);
+            await db.SaveChangesAsync(ct);
+            return;
+        }
+
+        var node = await db.LinkedNodes.AsNoTracking().SingleOrDefaultAsync(n => n.Id == deletion.NodeId, ct);
+        if (node is null)
+        {
+            await FinishAsync(db, deletion, ChildDeletionState.Failed, $"{deletion.NodeAlias} is no longer linked; remove the copy there by hand if the node still exists.", system, ct);
+            return;
+        }
+
+        var child = clients.Create(links.EndpointOf(node));
+        try
+        {
+            if (await child.GetAccountTwinAsync(deletion.Username, ct) is not null)
+            {
+                await child.DeleteMailDataAsync(deletion.Username, ct);
+                await child.DeleteAccountTwinAsync(deletion.Username, ct);
+            }
+        }
+        catch (NodeApiException ex)
+        {
+            deletion.Outcome = $"Attempt at {clock.GetUtcNow():yyyy-MM-dd HH:mm} UTC failed: {ex.Message} It is tried again.";
+            await db.SaveChangesAsync(CancellationToken.None);
+            await audit.RecordAsync(system, "child-copy.delete", deletion.Username, AuditOutcome.Failed, ex.Message, CancellationToken.None);
+            throw;
+        }
+
+        await FinishAsync(db, deletion, ChildDeletionState.Done, $"Deleted the account and its mail on {deletion.NodeAlias}.", system, ct);
+    }
+
+    private async Task FinishAsync(PortalDbContext db, ChildAccountDeletion deletion, ChildDeletionState state, string outcome, Actor actor, CancellationToken ct)
+    {
+        deletion.State = state;
+        deletion.Outcome = outcome;
+        deletion.FinishedAt = clock.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        await audit.RecordAsync(actor, "child-copy.delete", deletion.Username, state == ChildDeletionState.Done ? AuditOutcome.Succeeded : AuditOutcome.Refused, outcome, ct);
+    }
+
+    private async Task ChangeAsync(Actor actor, long id, string action, Func<PortalDbContext, ChildAccountDeletion, string> change, CancellationToken ct)
+    {
+        if (!actor.IsAdmin)
+        {
+            await audit.RecordAsync(actor, action, id.ToString(System.Globalization.CultureInfo.InvariantCulture), AuditOutcome.Refused, "Not an admin.", ct);
+            throw new PortalForbiddenException("Only admins manage scheduled deletions.");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var deletion = await db.ChildAccountDeletions.SingleOrDefaultAsync(d => d.Id == id, ct)
+            ?? throw new PortalNotFoundException($"There is no scheduled deletion {id}.");
+        if (deletion.State != ChildDeletionState.Scheduled)
+        {
+            var message = $"The deletion of {deletion.Username}'s copy on {deletion.NodeAlias} is {deletion.State.ToString().ToLowerInvariant()}; only a scheduled one can change.";
+            await audit.RecordAsync(actor, action, deletion.Username, AuditOutcome.Refused, message, ct);
+            throw new PortalConflictException(message, code: "deletion.not_scheduled");
+        }
+
+        var detail = change(db, deletion);
+        await db.SaveChangesAsync(ct);
+        await audit.RecordAsync(actor, action, deletion.Username, AuditOutcome.Succeeded, $"Copy on {deletion.NodeAlias}: {detail}", ct);
+    }
+
+    private void Unschedule(ChildAccountDeletion deletion)
+    {
+        if (deletion.JobId is { } job)
+        {
+            jobs.Delete(job);
+        }
+    }
+
+    private static void RequireAdmin(Actor actor)
+    {
+        if (!actor.IsAdmin)
+        {
+            throw new PortalForbiddenException("Only admins see scheduled deletions.");
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using Portal.Infrastructure.Security;
+
+namespace Portal.Features.Distribution;
+
+public sealed record PostponeRequest(TimeSpan By);
+
+public sealed record ForceDedistributionRequest(IReadOnlyList<string> Usernames, IReadOnlyList<string> Confirm);
+
+public static class DistributionApi
+{
+    /// <summary>Admin-only: scheduled deletions of children's copies, and forced dedistribution from a lost child.</summary>
+    public static void MapDistributionAdminApi(this IEndpointRouteBuilder api)
+    {
+        api.MapGet("/scheduled-deletions", async (bool? all, ChildDeletionService deletions, ICurrentActor actor, CancellationToken ct) =>
+            await deletions.ListAsync(await actor.GetAsync(), all == true, ct));
+
+        api.MapPost("/scheduled-deletions/{id:long}/cancel", async (long id, ChildDeletionService deletions, ICurrentActor actor, CancellationToken ct) =>
+        {
+            await deletions.CancelAsync(await actor.GetAsync(), id, ct);
+            return Results.NoContent();
+        });
+
+        api.MapPost("/scheduled-deletions/{id:long}/postpone", async (long id, PostponeRequest request, ChildDeletionService deletions, ICurrentActor actor, CancellationToken ct) =>
+        {
+            await deletions.PostponeAsync(await actor.GetAsync(), id, request.By, ct);
+            return Results.NoContent();
+        });
+
+        api.MapPost("/scheduled-deletions/{id:long}/run", async (long id, ChildDeletionService deletions, ICurrentActor actor, CancellationToken ct) =>
+        {
+            await deletions.RunNowAsync(await actor.GetAsync(), id, ct);
+            return Results.NoContent();
+        });
+
+        api.MapGet("/linked-nodes/{id:guid}/distributed-accounts", async (Guid id, DistributionService distribution, ICurrentActor actor, CancellationToken ct) =>
+            await distribution.DistributedAccountsAsync(await actor.GetAsync(), id, ct));
+
+        api.MapPost("/linked-nodes/{id:guid}/force-dedistribution", async (Guid id, ForceDedistributionRequest request, DistributionService distribution, ICurrentActor actor, CancellationToken ct) =>
+            new { accounts = await distribution.ForceDedistributeAsync(await actor.GetAsync(), id, request.Usernames ?? [], request.Confirm ?? [], ct) });
+    }
+}

@@ -1,0 +1,173 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Portal.Features.Accounts;
+using Portal.Features.Dns;
+using Portal.Features.Mail;
+using Portal.Features.Nodes;
+using Portal.Infrastructure.Configuration;
+using Portal.Infrastructure.Data;
+using Portal.Jobs.Mail;
+using Portal.Jobs.Nodes;
+
+namespace Portal.Features.Distribution;
+
+/// <summary>The parent's domain steps of bringing an account's mail back from a child (see <see cref="MailReturnJob"/>).</summary>
+internal sealed class MailReturnSteps(
+    IDbContextFactory<PortalDbContext> dbFactory,
+    MailService mail,
+    MailStatePublisher mailState,
+    DnsZoneService zones,
+    NodeLinkService links,
+    INodeApiClientFactory clients,
+    NodeIdentityService identity,
+    AccountOrderCache orders,
+    ChildDeletionService deletions,
+    MoveNotifier notifier,
+    IOptions<PortalSettings> settings) : IMailReturnSteps
+{
+    public async Task<MailReturn> LoadAsync(Guid operationId, CancellationToken ct)
+    {
+        var (account, node) = await LoadRowsAsync(operationId, ct);
+        if (node is null)
+        {
+            throw new InvalidOperationException("The child this mail comes back from is no longer linked; use forced dedistribution if it is lost.");
+        }
+
+        return new MailReturn(operationId, account.Username, account.Domain, settings.Value.MailRoot, links.EndpointOf(node), node.Alias);
+    }
+
+    public async Task<PreflightResult> PreflightAsync(MailReturn move, CancellationToken ct)
+    {
+        var (account, node) = await LoadRowsAsync(move.OperationId, ct);
+        var problems = new List<string>();
+        if (node is null)
+        {
+            problems.Add("The child is no longer linked; use forced dedistribution if it is lost.");
+        }
+        else if (account.MailNodeId != node.Id)
+        {
+            problems.Add(account.MailNodeId is null
+                ? $"{account.Username}'s mail is already on this node."
+                : $"{account.Username}'s mail is on {account.MailNodeAlias}, not {node.Alias}.");
+        }
+        else
+        {
+            try
+            {
+                var health = await clients.Create(links.EndpointOf(node)).GetHealthAsync(ct);
+                var self = await identity.GetAsync(ct);
+                if (!NodeVersion.TryParse(health.Version, out var version) || version.Major < self.Version.Major)
+                {
+                    problems.Add($"{node.Alias} runs Portal {health.Version}, older than this node's major version {self.Version.Major}; update it first.");
+                }
+            }
+            catch (NodeApiException ex)
+            {
+                problems.Add($"{node.Alias} cannot be reached: {ex.Message} If the node is lost for good, force the dedistribution from its account list instead.");
+            }
+        }
+
+        return new PreflightResult(problems, []);
+    }
+
+    public long FreeMailBytes() => MailDisk.Measure(settings.Value).Free;
+
+    public async Task SwitchBackAsync(MailReturn move, MailConfiguration configuration, CancellationToken ct)
+    {
+        var (account, _) = await LoadRowsAsync(move.OperationId, ct);
+        if (account.MailNodeId is not null)
+        {
+            // Pipes stay as the child had them (disabled since the account left): the owner turns them on again.
+            await mail.ImportConfigurationAsync(account, configuration, disablePipes: false, ct);
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            var tracked = await db.Accounts.SingleAsync(a => a.Id == account.Id, ct);
+            tracked.MailNodeId = null;
+            tracked.MailNodeAlias = null;
+            await zones.SetMailAddressAsync(db, tracked.Id, settings.Value.Dns.PublicIPv4, ct);
+            await db.SaveChangesAsync(ct);
+            await transaction.CommitAsync(ct);
+            orders.Invalidate();
+            await mailState.RepublishAsync(ct);
+        }
+
+        // What still reaches the child (cached DNS, clients not yet reconnected) is proxied and relayed here.
+        await clients.Create(move.Source).SetMailRedirectAsync(move.Username, settings.Value.Dns.PublicIPv4, ct);
+    }
+
+    public async Task<DateTimeOffset> ScheduleChildDeletionAsync(MailReturn move, long messages, long bytes, CancellationToken ct)
+    {
+        var (account, node) = await LoadRowsAsync(move.OperationId, ct);
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            await db.Accounts.Where(a => a.Id == account.Id).ExecuteUpdateAsync(u => u
+                .SetProperty(a => a.LastMailMessages, messages)
+                .SetProperty(a => a.LastMailBytes, bytes)
+                .SetProperty(a => a.LastMailMeasuredAt, DateTimeOffset.UtcNow), ct);
+        }
+
+        return await deletions.ScheduleAsync(account.Username, account.Domain, node!.Id, node.Alias, move.OperationId, ct);
+    }
+
+    public async Task AbandonAsync(MailReturn move, IReadOnlyList<string> localParts, CancellationToken ct)
+    {
+        var (account, _) = await LoadRowsAsync(move.OperationId, ct);
+        if (account.MailNodeId is null)
+        {
+            return; // served here: nothing of this node's mail is touched
+        }
+
+        foreach (var local in localParts)
+        {
+            var mailbox = Maildir.MailboxPath(move.MailRoot, move.Domain, local);
+            if (Directory.Exists(mailbox))
+            {
+                Directory.Delete(mailbox, recursive: true);
+            }
+        }
+
+        Maildir.RemoveDomainFolderIfEmpty(move.MailRoot, move.Domain);
+    }
+
+    public Task NotifyAsync(Guid operationId, bool succeeded, string message, CancellationToken ct) =>
+        notifier.NotifyAsync(operationId, succeeded, succeeded ? "Mail of {0} is back" : "Dedistribution of {0} needs attention", message, ct);
+
+    private async Task<(Account Account, LinkedNode? Node)> LoadRowsAsync(Guid operationId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var operation = await db.Operations.AsNoTracking().SingleAsync(o => o.Id == operationId, ct);
+        var parameters = MoveParameters.FromJson(operation.Parameters);
+        var account = await db.Accounts.AsNoTracking().SingleAsync(a => a.Username == operation.Target, ct);
+        var node = await db.LinkedNodes.AsNoTracking().SingleOrDefaultAsync(n => n.Id == parameters.NodeId, ct);
+        return (account, node);
+    }
+}
+
+/// <summary>Tells the admin who asked for a move how it ended (a notification in the portal, linking to the operation).</summary>
+public sealed class MoveNotifier(IDbContextFactory<PortalDbContext> dbFactory, Notifications.NotificationService notifications)
+{
+    /// <param name="title">A title with <c>{0}</c> for the account.</param>
+    public async Task NotifyAsync(Guid operationId, bool succeeded, string title, string message, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var operation = await db.Operations.AsNoTracking().SingleAsync(o => o.Id == operationId, ct);
+        if (operation.RequestedById is { } userId)
+        {
+            await notifications.NotifyAsync(userId, succeeded ? Notifications.NotificationKind.Success : Notifications.NotificationKind.Error,
+                string.Format(System.Globalization.CultureInfo.InvariantCulture, title, operation.Target), message, $"/admin/operations/{operationId}", ct);
+        }
+    }
+}
+
+/// <summary>The child's side: which account's mail an archiving operation takes.</summary>
+internal sealed class MailArchiveSource(IDbContextFactory<PortalDbContext> dbFactory, MailService mail, IOptions<PortalSettings> settings) : IMailArchiveSource
+{
+    public async Task<MailArchiveRequest> LoadAsync(Guid operationId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var operation = await db.Operations.AsNoTracking().SingleAsync(o => o.Id == operationId, ct);
+        var account = await db.Accounts.AsNoTracking().SingleAsync(a => a.Username == operation.Target, ct);
+        return new MailArchiveRequest(account.Username, account.Domain, await mail.LocalPartsAsync(account, ct), settings.Value.MailRoot,
+            settings.Value.Development.CorruptMailArchives);
+    }
+}
