@@ -44,6 +44,7 @@ public static class JobsServiceCollectionExtensions
         services.AddTransient<NodeHealthJob>();
         services.AddTransient<Mail.MailCopyJob>();
         services.AddTransient<Mail.MailReturnJob>();
+        services.AddTransient<Mail.MailRelayJob>();
         services.AddTransient<Mail.MailArchiveJob>();
         services.AddTransient<Mail.ChildAccountDeletionJob>();
         services.AddNodeApiClients();

@@ -194,7 +194,8 @@ public sealed class MailReturnJob(
                 return ended.Addresses == 0 ? $"No IMAP/POP3 server on {move.SourceAlias} to end sessions on." : $"Ended the sessions of {ended.Addresses} mailbox(es) on {move.SourceAlias}.";
             }, cancellationToken);
 
-            await run.StepAsync("delta", ct => PullAsync(run, retry, move, child, localParts, ct), cancellationToken);
+            await run.StepAsync("delta", async ct => await MailPass.FromNodeAsync(run, retry, child, move.Username, localParts,
+                new LocalReceiverEnd(move.MailRoot, move.Domain, localParts), settings.BatchFiles, ct), cancellationToken);
 
             var (messages, bytes) = (0L, 0L);
             await run.StepAsync("verify", async ct =>
@@ -263,50 +264,6 @@ public sealed class MailReturnJob(
             await run.FailAsync(message, CancellationToken.None);
             await steps.NotifyAsync(operationId, false, message, CancellationToken.None);
         }
-    }
-
-    /// <summary>
-    /// One pass the other way round: plans what the child has that this node lacks (or has otherwise), has the child
-    /// send those files as streamed batches, receives them here as a child would, and applies renames and deletions.
-    /// </summary>
-    private async Task<string?> PullAsync(IOperationRun run, MoveRetry retry, MailReturn move, NodeApiClient child, IReadOnlyList<string> localParts, CancellationToken ct)
-    {
-        var receiver = new MailReceiver(move.MailRoot);
-        var wanted = localParts.ToHashSet(StringComparer.Ordinal);
-        var (copied, bytes, renamed, deleted) = (0, 0L, 0, 0);
-        await retry.RunAsync(async () =>
-        {
-            var theirs = await child.GetMailManifestAsync(move.Username, withHashes: false, ct);
-            var sender = theirs.Mailboxes.Where(m => wanted.Contains(m.LocalPart)).ToDictionary(
-                m => m.LocalPart, m => (IReadOnlyList<MailFile>)m.Files.Select(f => new MailFile(f.Path, f.Size)).ToList(), StringComparer.Ordinal);
-            var plan = MailSyncPlanner.Plan(sender, MailReceiver.Manifest(move.MailRoot, move.Domain, localParts, withHashes: false));
-            var total = plan.Copies.Count;
-            var done = 0;
-            foreach (var batch in plan.Copies.Chunk(settings.BatchFiles))
-            {
-                await run.WaitWhilePausedAsync(ct);
-                var request = new MailExportRequest(batch.Select(c => new MailFileRequest(c.LocalPart, c.File.Path, c.File.Size)).ToList());
-                var result = await child.ExportMailAsync(move.Username, request, body => receiver.ReceiveAsync(body, move.Domain, wanted, ct), ct);
-                if (result.Rejected.Count > 0)
-                {
-                    // Damaged on the way: the pass is planned again and sends them again.
-                    throw new IOException($"{result.Rejected.Count} file(s) arrived damaged (first: {result.Rejected[0].Path})", new InvalidDataException(result.Rejected[0].Reason));
-                }
-
-                copied += result.Accepted;
-                bytes += result.AcceptedBytes;
-                done += batch.Length;
-                await run.ReportAsync(new StepProgress(done, total, bytes, plan.CopyBytes), ct);
-            }
-
-            var changes = receiver.Apply(plan.Changes, move.Domain, wanted);
-            renamed += changes.Renamed;
-            deleted += changes.Deleted;
-        }, ct);
-
-        var text = $"{copied} message(s), {Units.Bytes(bytes)} fetched; {renamed} renamed (flags, folders); {deleted} deleted.";
-        await run.LogAsync(OperationLogLevel.Info, text, ct);
-        return text;
     }
 
     private async Task TryAsync(Func<Task> work)

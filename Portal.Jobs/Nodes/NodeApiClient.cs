@@ -118,6 +118,14 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint)
         return SendAsync<Mail.BatchResult>(HttpMethod.Post, MailPath(username, "batches"), batch, ct);
     }
 
+    /// <summary>Passes a batch another node streams (in <see cref="Mail.MailBatchFormat"/>) straight on to this node.</summary>
+    public Task<Mail.BatchResult> SendMailBatchStreamAsync(string username, Stream batch, CancellationToken ct)
+    {
+        var content = new StreamContent(batch, 1024 * 1024);
+        content.Headers.ContentType = new MediaTypeHeaderValue(Mail.MailBatchFormat.MediaType);
+        return SendAsync<Mail.BatchResult>(HttpMethod.Post, MailPath(username, "batches"), content, ct);
+    }
+
     public Task<Mail.ChangesResult> ApplyMailChangesAsync(string username, Mail.MailChanges changes, CancellationToken ct) =>
         SendAsync<Mail.ChangesResult>(HttpMethod.Post, MailPath(username, "changes"), changes, ct);
 

@@ -159,6 +159,44 @@ public sealed class DedistributionTests(MoveFixture nodes)
     }
 
     [Fact]
+    public async Task Redistribution_FromOneChildToAnother_EndsExactlyEqual_AndTheOldChildsCopyIsScheduledForDeletion()
+    {
+        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(500);
+        await nodes.MoveAndWaitAsync(name, nodes.Mail);
+        var id = await nodes.StartMoveAsync(name, nodes.Decay);
+        (await nodes.Parent.Api.PostAsync($"api/v1/operations/{id}/pause")).Expect(HttpStatusCode.NoContent);
+        await nodes.WaitAsync(id, o => o.GetProperty("state").GetString() == "Paused");
+        var onSource = mailboxes.Keys.ToDictionary(local => local, local => Path.Combine(nodes.Mail.MailRoot, domain, local));
+        var generator = new MailGenerator(43);
+        foreach (var mailbox in onSource.Values)
+        {
+            generator.Deliver(mailbox, 25);
+            generator.Flag(mailbox, 30);
+            generator.Delete(mailbox, 15);
+        }
+
+        var expected = onSource.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        await nodes.ResumeAsync(id);
+        var done = await nodes.WaitFinishedAsync(id);
+
+        Assert.True(done.GetProperty("state").GetString() == "Succeeded", done.ToString());
+        foreach (var (local, snapshot) in expected)
+        {
+            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Decay.MailRoot, domain, local)));
+        }
+
+        Assert.Equal("decay", (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeAlias").GetString());
+        var zone = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/zone")).Body.GetProperty("records").EnumerateArray();
+        Assert.Contains(zone, r => r.GetProperty("name").GetString() == "mail" && r.GetProperty("content").GetString() == "127.0.0.35");
+        var state = Path.Combine(Path.GetDirectoryName(nodes.Parent.MailRoot)!, "mail-state");
+        Assert.Contains($"{domain} smtp:[127.0.0.35]:25", File.ReadAllText(Path.Combine(state, MailServices.TransportFile)));
+        Assert.Equal(2, (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body.GetArrayLength());
+        var deletion = Assert.Single(await nodes.DeletionsAsync(name));
+        Assert.Equal("mail", deletion.GetProperty("nodeAlias").GetString());
+        Assert.False(Directory.Exists(Path.Combine(nodes.Parent.MailRoot, domain)), "the mail never lands on the parent");
+    }
+
+    [Fact]
     public async Task Dedistribution_OfAnAccountServedHere_IsRefused()
     {
         var (name, _, _) = await nodes.AccountWithMailAsync(5);

@@ -35,14 +35,14 @@ public sealed class DistributionService(
     AuditLog audit)
 {
     /// <summary>The kinds of operation that move an account's mail; one of them per account at a time.</summary>
-    public static readonly IReadOnlyList<string> MoveKinds = [MailCopyJob.Kind, MailReturnJob.Kind];
+    public static readonly IReadOnlyList<string> MoveKinds = [MailCopyJob.Kind, MailReturnJob.Kind, MailRelayJob.Kind];
 
     /// <summary>The mail node "this node" when choosing where an account's mail goes.</summary>
     public static readonly Guid ThisNode = Guid.Empty;
 
     /// <summary>
-    /// Moves an account's mail: from this node to a child (distribution), or back here from its child (dedistribution,
-    /// <paramref name="nodeId"/> = <see cref="ThisNode"/>).
+    /// Moves an account's mail: from this node to a child (distribution), back here from its child (dedistribution,
+    /// <paramref name="nodeId"/> = <see cref="ThisNode"/>), or from its child to another (redistribution).
     /// </summary>
     public async Task<Guid> MoveMailAsync(Actor actor, string username, Guid nodeId, CancellationToken cancellationToken = default)
     {
@@ -72,17 +72,12 @@ public sealed class DistributionService(
             return id;
         }
 
-        if (account.MailNodeId is not null)
-        {
-            var message = account.MailNodeId == nodeId
-                ? $"{username}'s mail is already on {account.MailNodeAlias}."
-                : $"{username}'s mail is on {account.MailNodeAlias}. Bring it back to this node first, then move it to the other child.";
-            await audit.RecordAsync(actor, "account.move-mail", username, AuditOutcome.Refused, message, cancellationToken);
-            throw new PortalValidationException(message, [message], "move.preflight");
-        }
-
         var node = await db.LinkedNodes.AsNoTracking().SingleOrDefaultAsync(n => n.Id == nodeId, cancellationToken);
-        var preflight = await checks.CheckAsync(account, node, cancellationToken);
+        var source = account.MailNodeId is { } from ? await db.LinkedNodes.AsNoTracking().SingleOrDefaultAsync(n => n.Id == from, cancellationToken) : null;
+        // From a child to another child the job measures the mail on the source; here the last known size answers at once.
+        var preflight = account.MailNodeId is null
+            ? await checks.CheckAsync(account, node, cancellationToken)
+            : await checks.CheckRelayAsync(account, source, node, account.LastMailBytes ?? 0, cancellationToken);
         if (preflight.Problems.Count > 0)
         {
             var message = $"The mail of {username} cannot move to {node?.Alias ?? "that node"}: " + string.Join(" ", preflight.Problems);
@@ -92,9 +87,20 @@ public sealed class DistributionService(
 
         // The account's copy from an earlier stay on that child is about to serve again: it must not be deleted.
         await deletions.CancelForReturnAsync(actor, username, node!.Id, cancellationToken);
-        var request = new OperationRequest(MailCopyJob.Kind, $"Move the mail of {username} to {node.Alias}", username, MailCopyJob.Steps);
-        var started = await launcher.StartAsync(actor, request, new MoveParameters(node.Id).ToJson(),
-            operationId => jobs.Enqueue<MailCopyJob>(job => job.RunAsync(operationId, CancellationToken.None)), cancellationToken);
+        Guid started;
+        if (source is null)
+        {
+            var request = new OperationRequest(MailCopyJob.Kind, $"Move the mail of {username} to {node.Alias}", username, MailCopyJob.Steps);
+            started = await launcher.StartAsync(actor, request, new MoveParameters(node.Id).ToJson(),
+                operationId => jobs.Enqueue<MailCopyJob>(job => job.RunAsync(operationId, CancellationToken.None)), cancellationToken);
+        }
+        else
+        {
+            var request = new OperationRequest(MailRelayJob.Kind, $"Move the mail of {username} from {source.Alias} to {node.Alias}", username, MailRelayJob.Steps);
+            started = await launcher.StartAsync(actor, request, new MoveParameters(node.Id, source.Id).ToJson(),
+                operationId => jobs.Enqueue<MailRelayJob>(job => job.RunAsync(operationId, CancellationToken.None)), cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
         return started;
     }

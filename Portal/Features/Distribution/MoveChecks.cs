@@ -29,58 +29,10 @@ public sealed class MoveChecks(MailService mail, NodeLinkService links, INodeApi
             problems.Add($"{account.Username}'s mail is already on {account.MailNodeAlias}.");
         }
 
-        if (account.Ipv6Enabled)
-        {
-            problems.Add("The account has IPv6 enabled; an account whose mail lives on a child node cannot. Turn IPv6 off first.");
-        }
-
-        if (!account.HasFeature(AccountFeatures.ApiTokens))
-        {
-            problems.Add("The account lacks the \"API Tokens\" feature, which the parent needs to call the child for it. Turn it on first.");
-        }
+        CheckDistributable(account, problems);
 
         var (messages, bytes) = await mail.MeasureAsync(account, ct);
-        if (node is null)
-        {
-            problems.Add("That node is not linked to this one (it may have been unlinked); choose a linked mail node.");
-        }
-        else
-        {
-            if (node.Purpose != LinkPurpose.Mail)
-            {
-                problems.Add($"{node.Alias} is not linked as a mail node.");
-            }
-
-            try
-            {
-                var health = await clients.Create(links.EndpointOf(node)).GetHealthAsync(ct);
-                var self = await identity.GetAsync(ct);
-                if (!NodeVersion.TryParse(health.Version, out var version) || version.Major < self.Version.Major)
-                {
-                    problems.Add($"{node.Alias} runs Portal {health.Version}, older than this node's major version {self.Version.Major}; update it first.");
-                }
-
-                if (!Enum.TryParse<ServerProfile>(health.Profile, out var profile) || !ServerProfiles.RolesOf(profile).HasFlag(NodeRoles.MailReceive))
-                {
-                    problems.Add($"{node.Alias} uses the {health.Profile} profile, which does not serve mail; set it to Mail or Standard.");
-                }
-
-                var margin = (long)(bytes * settings.Value.Distribution.DiskMarginPercent / 100.0) + settings.Value.Distribution.DiskMarginMegabytes * 1024L * 1024;
-                if (health.MailFreeBytes < bytes + margin)
-                {
-                    problems.Add($"{node.Alias} has {Units.Bytes(health.MailFreeBytes)} free on its mail partition; the account's mail takes {Units.Bytes(bytes)} and the move keeps {Units.Bytes(margin)} spare. Free space there, or choose another node.");
-                }
-
-                if (health.PublicIPv4 is null)
-                {
-                    problems.Add($"{node.Alias} does not say its public address (Portal:Dns:PublicIPv4 there), which the account's DNS records need.");
-                }
-            }
-            catch (NodeApiException ex)
-            {
-                problems.Add($"{node.Alias} cannot be reached: {ex.Message}");
-            }
-        }
+        await CheckTargetAsync(node, bytes, problems, ct);
 
         var pipes = (await mail.ListForwardersAsync(account, ct)).Where(f => f.IsPipe).ToList();
         if (pipes.Count > 0)
@@ -90,5 +42,84 @@ public sealed class MoveChecks(MailService mail, NodeLinkService links, INodeApi
 
         warnings.Add($"The account holds {messages} message(s), {Units.Bytes(bytes)}.");
         return new PreflightResult(problems, warnings);
+    }
+
+    /// <summary>The preflight of moving an account's mail from the child it is on to another child.</summary>
+    public async Task<PreflightResult> CheckRelayAsync(Account account, LinkedNode? source, LinkedNode? target, long bytes, CancellationToken ct)
+    {
+        var problems = new List<string>();
+        if (source is null || account.MailNodeId != source.Id)
+        {
+            problems.Add($"{account.Username}'s mail is not on {source?.Alias ?? "that node"} any more.");
+        }
+
+        if (target is not null && target.Id == source?.Id)
+        {
+            problems.Add($"{account.Username}'s mail is already on {target.Alias}.");
+        }
+
+        CheckDistributable(account, problems);
+
+        await CheckTargetAsync(target, bytes, problems, ct);
+        return new PreflightResult(problems, [$"The account holds {Units.Bytes(bytes)} of mail on {source?.Alias}."]);
+    }
+
+    /// <summary>What an account needs for its mail to live on a child.</summary>
+    private static void CheckDistributable(Account account, List<string> problems)
+    {
+        if (account.Ipv6Enabled)
+        {
+            problems.Add("The account has IPv6 enabled; an account whose mail lives on a child node cannot. Turn IPv6 off first.");
+        }
+
+        if (!account.HasFeature(AccountFeatures.ApiTokens))
+        {
+            problems.Add("The account lacks the \"API Tokens\" feature, which the parent needs to call the child for it. Turn it on first.");
+        }
+    }
+
+    /// <summary>The target must be a linked mail node, reachable, not older, serving mail, with room and an address.</summary>
+    private async Task CheckTargetAsync(LinkedNode? node, long bytes, List<string> problems, CancellationToken ct)
+    {
+        if (node is null)
+        {
+            problems.Add("That node is not linked to this one (it may have been unlinked); choose a linked mail node.");
+            return;
+        }
+
+        if (node.Purpose != LinkPurpose.Mail)
+        {
+            problems.Add($"{node.Alias} is not linked as a mail node.");
+        }
+
+        try
+        {
+            var health = await clients.Create(links.EndpointOf(node)).GetHealthAsync(ct);
+            var self = await identity.GetAsync(ct);
+            if (!NodeVersion.TryParse(health.Version, out var version) || version.Major < self.Version.Major)
+            {
+                problems.Add($"{node.Alias} runs Portal {health.Version}, older than this node's major version {self.Version.Major}; update it first.");
+            }
+
+            if (!Enum.TryParse<ServerProfile>(health.Profile, out var profile) || !ServerProfiles.RolesOf(profile).HasFlag(NodeRoles.MailReceive))
+            {
+                problems.Add($"{node.Alias} uses the {health.Profile} profile, which does not serve mail; set it to Mail or Standard.");
+            }
+
+            var margin = (long)(bytes * settings.Value.Distribution.DiskMarginPercent / 100.0) + settings.Value.Distribution.DiskMarginMegabytes * 1024L * 1024;
+            if (health.MailFreeBytes < bytes + margin)
+            {
+                problems.Add($"{node.Alias} has {Units.Bytes(health.MailFreeBytes)} free on its mail partition; the account's mail takes {Units.Bytes(bytes)} and the move keeps {Units.Bytes(margin)} spare. Free space there, or choose another node.");
+            }
+
+            if (health.PublicIPv4 is null)
+            {
+                problems.Add($"{node.Alias} does not say its public address (Portal:Dns:PublicIPv4 there), which the account's DNS records need.");
+            }
+        }
+        catch (NodeApiException ex)
+        {
+            problems.Add($"{node.Alias} cannot be reached: {ex.Message}");
+        }
     }
 }

@@ -2,8 +2,11 @@ using System.Text.Json;
 
 namespace Portal.Features.Distribution;
 
-/// <summary>What a move operation carries besides its target (the account): where the mail goes. No secrets.</summary>
-public sealed record MoveParameters(Guid NodeId)
+/// <summary>
+/// What a move operation carries besides its target (the account): the node the mail goes to (or comes back from, for
+/// a dedistribution), and for a move between children the one it leaves. No secrets.
+/// </summary>
+public sealed record MoveParameters(Guid NodeId, Guid? FromNodeId = null)
 {
     public string ToJson() => JsonSerializer.Serialize(this);
 

@@ -127,6 +127,7 @@ public static class PortalServices
         services.AddSingleton<MoveChecks>();
         services.AddSingleton<IMailMoveSteps, MailMoveSteps>();
         services.AddSingleton<IMailReturnSteps, MailReturnSteps>();
+        services.AddSingleton<IMailRelaySteps, MailRelaySteps>();
         services.AddSingleton<IMailArchiveSource, MailArchiveSource>();
         services.AddSingleton<MoveNotifier>();
         services.AddSingleton<ChildDeletionService>();

@@ -1,0 +1,88 @@
+using Portal.Jobs.Common;
+using Portal.Jobs.Nodes;
+using Portal.Jobs.Operations;
+
+namespace Portal.Jobs.Mail;
+
+/// <summary>The side of a pass that takes mail in: this node's own Maildirs, or another node over its API.</summary>
+public interface IMailReceiverEnd
+{
+    Task<MailManifest> ManifestAsync(CancellationToken ct);
+
+    Task<BatchResult> ReceiveAsync(Stream batch, CancellationToken ct);
+
+    Task<ChangesResult> ApplyAsync(MailChanges changes, CancellationToken ct);
+}
+
+/// <summary>This node receives (dedistribution): files land as they would on a child, through <see cref="MailReceiver"/>.</summary>
+public sealed class LocalReceiverEnd(string mailRoot, string domain, IReadOnlyList<string> localParts) : IMailReceiverEnd
+{
+    private readonly MailReceiver _receiver = new(mailRoot);
+    private readonly HashSet<string> _localParts = localParts.ToHashSet(StringComparer.Ordinal);
+
+    public Task<MailManifest> ManifestAsync(CancellationToken ct) => Task.FromResult(MailReceiver.Manifest(mailRoot, domain, localParts, withHashes: false));
+
+    public Task<BatchResult> ReceiveAsync(Stream batch, CancellationToken ct) => _receiver.ReceiveAsync(batch, domain, _localParts, ct);
+
+    public Task<ChangesResult> ApplyAsync(MailChanges changes, CancellationToken ct) => Task.FromResult(_receiver.Apply(changes, domain, _localParts));
+}
+
+/// <summary>Another child receives (a move between children): the batch the source sends is passed straight on.</summary>
+public sealed class NodeReceiverEnd(NodeApiClient node, string username) : IMailReceiverEnd
+{
+    public Task<MailManifest> ManifestAsync(CancellationToken ct) => node.GetMailManifestAsync(username, withHashes: false, ct);
+
+    public Task<BatchResult> ReceiveAsync(Stream batch, CancellationToken ct) => node.SendMailBatchStreamAsync(username, batch, ct);
+
+    public Task<ChangesResult> ApplyAsync(MailChanges changes, CancellationToken ct) => node.ApplyMailChangesAsync(username, changes, ct);
+}
+
+/// <summary>
+/// One pass of mail from a node that sends over its API to a receiver: plan what the receiver lacks or has otherwise
+/// (<see cref="MailSyncPlanner"/>), have the source stream those files as batches, hand each to the receiver, then
+/// apply renames and deletions. A batch with files damaged on the way fails the attempt, and the retry plans again.
+/// </summary>
+public static class MailPass
+{
+    public static async Task<string> FromNodeAsync(
+        IOperationRun run, MoveRetry retry, NodeApiClient source, string username, IReadOnlyList<string> localParts, IMailReceiverEnd target, int batchFiles, CancellationToken ct)
+    {
+        var wanted = localParts.ToHashSet(StringComparer.Ordinal);
+        var (copied, bytes, renamed, deleted) = (0, 0L, 0, 0);
+        await retry.RunAsync(async () =>
+        {
+            var theirs = await source.GetMailManifestAsync(username, withHashes: false, ct);
+            var sender = theirs.Mailboxes.Where(m => wanted.Contains(m.LocalPart)).ToDictionary(
+                m => m.LocalPart, m => (IReadOnlyList<MailFile>)m.Files.Select(f => new MailFile(f.Path, f.Size)).ToList(), StringComparer.Ordinal);
+            var plan = MailSyncPlanner.Plan(sender, await target.ManifestAsync(ct));
+            var done = 0;
+            foreach (var batch in plan.Copies.Chunk(batchFiles))
+            {
+                await run.WaitWhilePausedAsync(ct);
+                var request = new MailExportRequest(batch.Select(c => new MailFileRequest(c.LocalPart, c.File.Path, c.File.Size)).ToList());
+                var result = await source.ExportMailAsync(username, request, body => target.ReceiveAsync(body, ct), ct);
+                if (result.Rejected.Count > 0)
+                {
+                    throw new IOException($"{result.Rejected.Count} file(s) arrived damaged (first: {result.Rejected[0].Path}); planning the pass again", new InvalidDataException(result.Rejected[0].Reason));
+                }
+
+                copied += result.Accepted;
+                bytes += result.AcceptedBytes;
+                done += batch.Length;
+                await run.ReportAsync(new StepProgress(done, plan.Copies.Count, bytes, plan.CopyBytes), ct);
+            }
+
+            foreach (var chunk in plan.Changes.Renames.Chunk(5_000).Select(r => new MailChanges(r, []))
+                         .Concat(plan.Changes.Deletions.Chunk(5_000).Select(d => new MailChanges([], d))))
+            {
+                var applied = await target.ApplyAsync(chunk, ct);
+                renamed += applied.Renamed;
+                deleted += applied.Deleted;
+            }
+        }, ct);
+
+        var text = $"{copied} message(s), {Units.Bytes(bytes)} brought over; {renamed} renamed (flags, folders); {deleted} deleted.";
+        await run.LogAsync(OperationLogLevel.Info, text, ct);
+        return text;
+    }
+}

@@ -1,0 +1,180 @@
+using Hangfire;
+using Microsoft.Extensions.Logging;
+using Portal.Jobs.Common;
+using Portal.Jobs.Hosting;
+using Portal.Jobs.Nodes;
+using Portal.Jobs.Operations;
+
+namespace Portal.Jobs.Mail;
+
+/// <summary>An account's mail moving from one child to another (redistribution), as the job sees it.</summary>
+public sealed record MailRelay(Guid OperationId, string Username, string Domain, NodeEndpoint Source, string SourceAlias, NodeEndpoint Target, string TargetAlias);
+
+/// <summary>The domain steps of redistribution, implemented by <c>Portal</c>. Each is idempotent.</summary>
+public interface IMailRelaySteps
+{
+    Task<MailRelay> LoadAsync(Guid operationId, CancellationToken cancellationToken);
+
+    /// <summary>Every problem at once: the account on the source, the target a linked mail node with room, versions.</summary>
+    Task<PreflightResult> PreflightAsync(MailRelay move, long mailBytes, CancellationToken cancellationToken);
+
+    /// <summary>The account's twin and its mail configuration (taken from the source) on the target.</summary>
+    Task EnsureTwinAsync(MailRelay move, MailConfiguration configuration, CancellationToken cancellationToken);
+
+    /// <summary>DNS and routing point at the target, which serves the mail; the source sends on what still reaches it.</summary>
+    Task SwitchAsync(MailRelay move, CancellationToken cancellationToken);
+
+    Task<DateTimeOffset> ScheduleSourceDeletionAsync(MailRelay move, long messages, long bytes, CancellationToken cancellationToken);
+
+    /// <summary>A redistribution that failed before the switch: the target's partial copy (and twin) go.</summary>
+    Task AbandonAsync(MailRelay move, CancellationToken cancellationToken);
+
+    Task NotifyAsync(Guid operationId, bool succeeded, string message, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Redistribution: moves an account's mail from one child to another the way a distribution does (copy while the
+/// source serves, switch, end the source's sessions, final pass, verify), with the parent passing each streamed
+/// batch from the source straight to the target. The source keeps its copy until the retention period has passed.
+/// </summary>
+public sealed class MailRelayJob(
+    IOperationJournal journal,
+    IMailRelaySteps steps,
+    INodeApiClientFactory clients,
+    MailMoveSettings settings,
+    TimeProvider clock,
+    ILogger<MailRelayJob> logger)
+{
+    public const string Kind = "mail-relay";
+
+    public static readonly IReadOnlyList<OperationStepPlan> Steps =
+    [
+        new("preflight", "Preflight", 1),
+        new("twin", "Account and mail settings on the new child", 1),
+        new("bulk", "Copy the mail (the old child keeps serving)", 60),
+        new("switch", "Switch DNS and mail routing to the new child", 2),
+        new("sessions", "End IMAP/POP3 sessions on the old child", 1),
+        new("delta", "Final pass: mail that arrived, changed or went meanwhile", 6),
+        new("verify", "Verify each mailbox", 10),
+        new("schedule", "Schedule the deletion of the old child's copy", 1),
+    ];
+
+    [AutomaticRetry(Attempts = 0)]
+    [Queue(JobQueues.Moves)]
+    [JobDisplayName("Mail relay {0}")]
+    public async Task RunAsync(Guid operationId, CancellationToken cancellationToken)
+    {
+        await using var run = await journal.BeginAsync(operationId, cancellationToken);
+        var move = await steps.LoadAsync(operationId, cancellationToken);
+        var source = clients.CreateForTransfer(move.Source);
+        var target = clients.CreateForTransfer(move.Target);
+        var retry = new MoveRetry(run, clock, settings.RetryWindow);
+        try
+        {
+            var configuration = await retry.RunAsync(() => source.ExportMailConfigurationAsync(move.Username, cancellationToken), cancellationToken);
+            var localParts = configuration.Addresses.Select(a => a.LocalPart).ToList();
+            await run.StepAsync("preflight", async ct =>
+            {
+                var manifest = await retry.RunAsync(() => source.GetMailManifestAsync(move.Username, withHashes: false, ct), ct);
+                var bytes = manifest.Mailboxes.Sum(m => m.Files.Sum(f => f.Size));
+                var result = await steps.PreflightAsync(move, bytes, ct);
+                foreach (var warning in result.Warnings)
+                {
+                    await run.LogAsync(OperationLogLevel.Warning, warning, ct);
+                }
+
+                if (result.Problems.Count > 0)
+                {
+                    throw new MovePreflightException(result.Problems);
+                }
+
+                return $"{localParts.Count} mailbox(es), {Units.Bytes(bytes)}, can move from {move.SourceAlias} to {move.TargetAlias}.";
+            }, cancellationToken);
+
+            await run.StepAsync("twin", async ct =>
+            {
+                await retry.RunAsync(() => steps.EnsureTwinAsync(move, configuration, ct), ct);
+                return $"Account {move.Username} and its mail settings are on {move.TargetAlias}.";
+            }, cancellationToken);
+
+            var receiver = new NodeReceiverEnd(target, move.Username);
+            await run.StepAsync("bulk", async ct => await MailPass.FromNodeAsync(run, retry, source, move.Username, localParts, receiver, settings.BatchFiles, ct), cancellationToken);
+            await run.WaitWhilePausedAsync(cancellationToken);
+            await run.StepAsync("switch", async ct =>
+            {
+                await retry.RunAsync(() => steps.SwitchAsync(move, ct), ct);
+                return $"DNS and mail routing point at {move.TargetAlias}; {move.SourceAlias} sends on what still reaches it.";
+            }, cancellationToken);
+
+            await run.StepAsync("sessions", async ct =>
+            {
+                var ended = await retry.RunAsync(() => source.EndMailSessionsAsync(move.Username, ct), ct);
+                return ended.Addresses == 0 ? $"No IMAP/POP3 server on {move.SourceAlias} to end sessions on." : $"Ended the sessions of {ended.Addresses} mailbox(es) on {move.SourceAlias}.";
+            }, cancellationToken);
+
+            await run.StepAsync("delta", async ct => await MailPass.FromNodeAsync(run, retry, source, move.Username, localParts, receiver, settings.BatchFiles, ct), cancellationToken);
+
+            var (messages, bytes) = (0L, 0L);
+            await run.StepAsync("verify", async ct =>
+            {
+                var theirs = await retry.RunAsync(() => source.GetMailManifestAsync(move.Username, withHashes: true, ct), ct);
+                var ours = await retry.RunAsync(() => target.GetMailManifestAsync(move.Username, withHashes: true, ct), ct);
+                var problems = MailVerification.Missing(theirs, ours);
+                messages = theirs.Mailboxes.Sum(m => m.Files.Count);
+                bytes = theirs.Mailboxes.Sum(m => m.Files.Sum(f => f.Size));
+                if (problems.Count > 0)
+                {
+                    foreach (var problem in problems)
+                    {
+                        await run.LogAsync(OperationLogLevel.Error, problem, ct);
+                    }
+
+                    throw new IOException($"{problems.Count} mailbox(es) are not on {move.TargetAlias} as they are on {move.SourceAlias}; the old copy stays and no deletion is scheduled. Run the move again to retry the final pass.");
+                }
+
+                return $"All {messages} message(s), {Units.Bytes(bytes)}, are on {move.TargetAlias} byte for byte.";
+            }, cancellationToken);
+
+            DateTimeOffset due = default;
+            await run.StepAsync("schedule", async ct =>
+            {
+                due = await steps.ScheduleSourceDeletionAsync(move, messages, bytes, ct);
+                return $"The account's copy on {move.SourceAlias} is deleted at {due:yyyy-MM-dd HH:mm} UTC unless an admin cancels or postpones it.";
+            }, cancellationToken);
+
+            if (due == default)
+            {
+                due = await steps.ScheduleSourceDeletionAsync(move, messages, bytes, cancellationToken);
+            }
+
+            var summary = $"The mail of {move.Username} now lives on {move.TargetAlias}; {move.SourceAlias}'s copy is deleted at {due:yyyy-MM-dd HH:mm} UTC.";
+            await run.SucceedAsync(summary, cancellationToken);
+            await steps.NotifyAsync(operationId, true, summary, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            string message;
+            if (!run.IsStepDone("switch"))
+            {
+                try
+                {
+                    await steps.AbandonAsync(move, CancellationToken.None);
+                    await run.ResetStepsAsync(CancellationToken.None);
+                    message = $"The move of {move.Username}'s mail to {move.TargetAlias} failed before the switch: {ex.Message} Nothing changed: {move.SourceAlias} still serves the mail, and {move.TargetAlias}'s partial copy was removed.";
+                }
+                catch (Exception cleanup) when (cleanup is NodeApiException or IOException)
+                {
+                    message = $"The move of {move.Username}'s mail to {move.TargetAlias} failed before the switch: {ex.Message} {move.SourceAlias} still serves the mail. The partial copy on {move.TargetAlias} could not be removed ({cleanup.Message}); it is removed when the move is tried again.";
+                }
+            }
+            else
+            {
+                message = $"The move of {move.Username}'s mail to {move.TargetAlias} stopped after the switch: {ex.Message} {move.TargetAlias} serves the mail now; run the move again (Retry) to finish the final pass and the verification.";
+            }
+
+            logger.LogError(ex, "Mail relay {OperationId} of {Username} failed", operationId, move.Username);
+            await run.FailAsync(message, CancellationToken.None);
+            await steps.NotifyAsync(operationId, false, message, CancellationToken.None);
+        }
+    }
+}
