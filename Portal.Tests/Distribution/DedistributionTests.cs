@@ -197,6 +197,43 @@ public sealed class DedistributionTests(MoveFixture nodes)
     }
 
     [Fact]
+    public async Task ApplyingAResellersRouting_StartsOneMovePerAccount_OnlyWhenAnAdminAsks()
+    {
+        var (reseller, resellerApi) = await Accounts.AccountsFixture.CreateResellerAsync(nodes.Parent);
+        var names = new List<string>();
+        foreach (var i in new[] { 1, 2 })
+        {
+            var name = $"rs{i}" + Guid.NewGuid().ToString("N")[..8];
+            (await resellerApi.PostAsync("api/v1/accounts", new { username = name, domain = $"{name}.example.test", contactEmail = $"o@{name}.example.test" })).Expect(HttpStatusCode.Created);
+            (await resellerApi.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "info", password = "info-password-123" })).Expect(HttpStatusCode.Created);
+            new MailGenerator(i).Fill(Path.Combine(nodes.Parent.MailRoot, $"{name}.example.test", "info"), 40);
+            names.Add(name);
+        }
+
+        (await nodes.Parent.Api.PutAsync($"api/v1/resellers/{reseller}/mail-node", new { nodeId = nodes.NodeIds[nodes.Mail] })).Expect(HttpStatusCode.OK);
+        Assert.All(names, n => Assert.False(Directory.Exists(Path.Combine(nodes.Mail.MailRoot, $"{n}.example.test")), "routing alone moves nothing"));
+        Assert.Equal(HttpStatusCode.Forbidden, (await resellerApi.PostAsync($"api/v1/resellers/{reseller}/apply-mail-node")).Status);
+
+        var results = (await nodes.Parent.Api.PostAsync($"api/v1/resellers/{reseller}/apply-mail-node")).Expect(HttpStatusCode.OK).Body.EnumerateArray().ToList();
+
+        Assert.Equal(names.Order(), results.Select(r => r.GetProperty("username").GetString()!).Order());
+        foreach (var result in results)
+        {
+            var done = await nodes.WaitFinishedAsync(result.GetProperty("operationId").GetString()!);
+            Assert.Equal("Succeeded", done.GetProperty("state").GetString());
+        }
+
+        Assert.All(names, n => Assert.True(Directory.Exists(Path.Combine(nodes.Mail.MailRoot, $"{n}.example.test", "info"))));
+        foreach (var name in names)
+        {
+            Assert.Equal("mail", (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeAlias").GetString());
+        }
+
+        // Applied again, nothing is left to move.
+        Assert.Equal(0, (await nodes.Parent.Api.PostAsync($"api/v1/resellers/{reseller}/apply-mail-node")).Expect(HttpStatusCode.OK).Body.GetArrayLength());
+    }
+
+    [Fact]
     public async Task Dedistribution_OfAnAccountServedHere_IsRefused()
     {
         var (name, _, _) = await nodes.AccountWithMailAsync(5);

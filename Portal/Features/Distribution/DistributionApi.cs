@@ -32,6 +32,10 @@ public static class DistributionApi
             return Results.NoContent();
         });
 
+        // A reseller's routing applies to its new accounts; this applies it to the existing ones (one move each).
+        api.MapPost("/resellers/{name}/apply-mail-node", async (string name, DistributionService distribution, ICurrentActor actor, CancellationToken ct) =>
+            await distribution.ApplyResellerMailNodeAsync(await actor.GetAsync(), name, ct));
+
         api.MapGet("/linked-nodes/{id:guid}/distributed-accounts", async (Guid id, DistributionService distribution, ICurrentActor actor, CancellationToken ct) =>
             await distribution.DistributedAccountsAsync(await actor.GetAsync(), id, ct));
 

@@ -225,6 +225,52 @@ public sealed class DistributionService(
         return wanted;
     }
 
+    /// <summary>
+    /// A reseller's mail routing changes only where its new accounts start; this applies it to its existing accounts
+    /// when an admin asks: one move operation per account whose mail is elsewhere. An account that cannot move now (a
+    /// move under way, a preflight problem) is reported with the reason, and the others still start.
+    /// </summary>
+    public async Task<IReadOnlyList<ResellerMoveResult>> ApplyResellerMailNodeAsync(Actor actor, string resellerName, CancellationToken ct = default)
+    {
+        if (!actor.IsAdmin)
+        {
+            await audit.RecordAsync(actor, "reseller.apply-mail-node", resellerName, AuditOutcome.Refused, "Not an admin.", ct);
+            throw new PortalForbiddenException("Only admins move resellers' accounts.");
+        }
+
+        List<(string Username, Guid? MailNodeId)> accounts;
+        Guid target;
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            var reseller = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.UserName == resellerName, ct)
+                ?? throw new PortalNotFoundException($"There is no reseller \"{resellerName}\" on this node.");
+            target = await db.ResellerSettings.AsNoTracking().Where(r => r.UserId == reseller.Id).Select(r => r.MailNodeId).SingleOrDefaultAsync(ct) ?? ThisNode;
+            accounts = (await db.Accounts.AsNoTracking().Where(a => a.ResellerId == reseller.Id).OrderBy(a => a.Username)
+                .Select(a => new { a.Username, a.MailNodeId }).ToListAsync(ct)).Select(a => (a.Username, a.MailNodeId)).ToList();
+        }
+
+        var results = new List<ResellerMoveResult>();
+        foreach (var (username, mailNode) in accounts.Where(a => (a.MailNodeId ?? ThisNode) != target))
+        {
+            try
+            {
+                results.Add(new ResellerMoveResult(username, await MoveMailAsync(actor, username, target, ct), null));
+            }
+            catch (PortalValidationException ex)
+            {
+                results.Add(new ResellerMoveResult(username, null, ex.Message));
+            }
+            catch (PortalConflictException ex)
+            {
+                results.Add(new ResellerMoveResult(username, null, ex.Message));
+            }
+        }
+
+        await audit.RecordAsync(actor, "reseller.apply-mail-node", resellerName, AuditOutcome.Succeeded,
+            $"{results.Count(r => r.OperationId is not null)} move(s) started, {results.Count(r => r.OperationId is null)} refused; {accounts.Count - results.Count} account(s) already there.", ct);
+        return results;
+    }
+
     /// <summary>The accounts whose mail is on a child, with what was last known of it (for a forced dedistribution).</summary>
     public async Task<IReadOnlyList<DistributedAccountRow>> DistributedAccountsAsync(Actor actor, Guid nodeId, CancellationToken ct = default)
     {
@@ -254,3 +300,6 @@ public sealed class DistributionService(
 
 /// <summary>An account whose mail is on a child, with its mail there when last measured.</summary>
 public sealed record DistributedAccountRow(string Username, string Domain, long? LastMailMessages, long? LastMailBytes, DateTimeOffset? LastMailMeasuredAt);
+
+/// <summary>One account of a reseller: the move started for it, or why it could not start.</summary>
+public sealed record ResellerMoveResult(string Username, Guid? OperationId, string? Problem);
