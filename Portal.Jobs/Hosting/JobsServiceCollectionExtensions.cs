@@ -45,6 +45,7 @@ public static class JobsServiceCollectionExtensions
         services.AddTransient<Mail.MailCopyJob>();
         services.AddTransient<Mail.MailReturnJob>();
         services.AddTransient<Mail.MailRelayJob>();
+        services.AddTransient<Mail.AccountTransferJob>();
         services.AddTransient<Mail.MailArchiveJob>();
         services.AddTransient<Mail.ChildAccountDeletionJob>();
         services.AddNodeApiClients();

@@ -63,7 +63,20 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint)
 
     // --- mail functions of an account whose mail the node serves ---
 
-    private static string MailPath(string username, string rest) => $"node-api/v1/accounts/{Uri.EscapeDataString(username)}/mail/{rest}";
+    private string MailPath(string username, string rest) => $"node-api/v1/{_accountScope}/{Uri.EscapeDataString(username)}/mail/{rest}";
+
+    /// <summary>"accounts" (a parent's twins, on a child) or "transfers" (a node's own accounts, for another parent).</summary>
+    private string _accountScope = "accounts";
+
+    /// <summary>
+    /// The same node, addressed as the source of an account transfer: its mail calls (manifest, export) reach its own
+    /// accounts instead of a parent's twins.
+    /// </summary>
+    public NodeApiClient AsTransferSource() => new(http, endpoint) { _accountScope = "transfers" };
+
+    /// <summary>An account of this node, whole (owner, mail configuration, where its mail lives), for another parent to import.</summary>
+    public Task<AccountExport> ExportAccountAsync(string username, CancellationToken ct) =>
+        SendAsync<AccountExport>(HttpMethod.Get, $"node-api/v1/transfers/{Uri.EscapeDataString(username)}", null, ct);
 
     public Task<List<Mail.EmailAccountRow>> ListMailAddressesAsync(string username, CancellationToken ct) =>
         SendAsync<List<Mail.EmailAccountRow>>(HttpMethod.Get, MailPath(username, "addresses"), null, ct);

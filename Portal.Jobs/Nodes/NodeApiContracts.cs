@@ -47,3 +47,18 @@ public static class NodeApiHeaders
 
 /// <summary>The body of a node API answer that carries nothing but success.</summary>
 public sealed record NodeApiOk(bool Ok = true);
+
+/// <summary>
+/// An account as another parent imports it: its settings, its owner's sign-in (the password hash, never a password),
+/// its mail configuration, where its mail lives and how much there is.
+/// </summary>
+public sealed record AccountExport(
+    AccountTwin Account,
+    bool Ipv6Enabled,
+    string OwnerUserName,
+    string? OwnerEmail,
+    string? OwnerPasswordHash,
+    string? MailNodeAlias,
+    Mail.MailConfiguration Mail,
+    long MailMessages,
+    long MailBytes);

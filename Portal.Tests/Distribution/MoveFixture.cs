@@ -10,7 +10,7 @@ namespace Portal.Tests.Distribution;
 /// that damages every file, one that reports almost no free disk, and one whose mail archives get damaged. The parent
 /// sends small batches (so a test can pause a copy in the middle), takes over a dead server's jobs after ten seconds,
 /// reports 40 MiB free for its own mail (so a large dedistribution does not fit), and keeps a child's copy of a
-/// dedistributed account for 30 seconds.
+/// dedistributed account for 30 seconds. A second parent takes accounts transferred from the first.
 /// </summary>
 public sealed class MoveFixture : IAsyncLifetime
 {
@@ -25,6 +25,9 @@ public sealed class MoveFixture : IAsyncLifetime
     public PortalNode Tiny { get; private set; } = default!;
 
     public PortalNode Decay { get; private set; } = default!;
+
+    /// <summary>Another parent, with no children: accounts are transferred from <see cref="Parent"/> to it.</summary>
+    public PortalNode Other { get; private set; } = default!;
 
     public static readonly TimeSpan Retention = TimeSpan.FromSeconds(30);
 
@@ -47,9 +50,10 @@ public sealed class MoveFixture : IAsyncLifetime
             PortalNode.StartAsync("flaky", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.32", ["Portal:Development:CorruptReceivedMailFiles"] = "3" }),
             PortalNode.StartAsync("broken", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.33", ["Portal:Development:CorruptReceivedMailFiles"] = "1000" }),
             PortalNode.StartAsync("tiny", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.34", ["Portal:Development:ReportedMailFreeBytes"] = "1048576" }),
-            PortalNode.StartAsync("decay", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.35", ["Portal:Development:CorruptMailArchives"] = "true" }));
-        (Parent, Mail, Flaky, Broken, Tiny, Decay) = (nodes[0], nodes[1], nodes[2], nodes[3], nodes[4], nodes[5]);
-        foreach (var child in nodes.Skip(1))
+            PortalNode.StartAsync("decay", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.35", ["Portal:Development:CorruptMailArchives"] = "true" }),
+            PortalNode.StartAsync("other", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.40" }));
+        (Parent, Mail, Flaky, Broken, Tiny, Decay, Other) = (nodes[0], nodes[1], nodes[2], nodes[3], nodes[4], nodes[5], nodes[6]);
+        foreach (var child in nodes.Skip(1).SkipLast(1))
         {
             (await child.Api.PutAsync("api/v1/node/profile", new { profile = "Mail" })).Expect(HttpStatusCode.OK);
             NodeIds[child] = (await LinkedNodesFixture.LinkAsync(Parent, child, child.Name)).Expect(HttpStatusCode.Created).Body.GetProperty("node").GetProperty("id").GetString()!;
@@ -57,7 +61,7 @@ public sealed class MoveFixture : IAsyncLifetime
     }
 
     public async Task DisposeAsync() =>
-        await Task.WhenAll(new[] { Parent, Mail, Flaky, Broken, Tiny, Decay }.Where(n => n is not null).Select(n => n.DisposeAsync().AsTask()));
+        await Task.WhenAll(new[] { Parent, Mail, Flaky, Broken, Tiny, Decay, Other }.Where(n => n is not null).Select(n => n.DisposeAsync().AsTask()));
 
     /// <summary>A local account with mailboxes filled with generated mail; returns its name, domain and mailbox paths.</summary>
     public async Task<(string Name, string Domain, Dictionary<string, string> Mailboxes)> AccountWithMailAsync(int messages, string[]? localParts = null, bool ipv6 = false, string[]? features = null)
@@ -150,5 +154,5 @@ public sealed class MoveFixture : IAsyncLifetime
 [CollectionDefinition(Name)]
 public sealed class MoveCollection : ICollectionFixture<MoveFixture>
 {
-    public const string Name = "Mail moves (a parent and five mail children)";
+    public const string Name = "Mail moves (a parent, five mail children, another parent)";
 }

@@ -36,6 +36,13 @@ public static class DistributionApi
         api.MapPost("/resellers/{name}/apply-mail-node", async (string name, DistributionService distribution, ICurrentActor actor, CancellationToken ct) =>
             await distribution.ApplyResellerMailNodeAsync(await actor.GetAsync(), name, ct));
 
+        // An account from another parent: its progress is at the returned location.
+        api.MapPost("/transfers", async (Transfers.TransferRequest request, Transfers.TransferService transfers, ICurrentActor actor, CancellationToken ct) =>
+        {
+            var id = await transfers.StartAsync(await actor.GetAsync(), request, ct);
+            return Results.Accepted($"/api/v1/operations/{id}", new { operationId = id });
+        });
+
         api.MapGet("/linked-nodes/{id:guid}/distributed-accounts", async (Guid id, DistributionService distribution, ICurrentActor actor, CancellationToken ct) =>
             await distribution.DistributedAccountsAsync(await actor.GetAsync(), id, ct));
 

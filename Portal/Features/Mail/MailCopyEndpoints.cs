@@ -20,11 +20,7 @@ public static class MailCopyEndpoints
     {
         var mail = api.MapGroup("/accounts/{username}/mail");
         mail.MapGet("/manifest", async (string username, bool? hashes, TwinResolver twins, MailService service, IOptions<PortalSettings> settings, CancellationToken ct) =>
-        {
-            var twin = await twins.FindAsync(username, ct);
-            var localParts = await service.LocalPartsAsync(twin, ct);
-            return MailReceiver.Manifest(settings.Value.MailRoot, twin.Domain, localParts, hashes == true);
-        });
+            await ManifestAsync(await twins.FindAsync(username, ct), hashes == true, service, settings.Value, ct));
 
         mail.MapPost("/batches", async (string username, HttpContext http, TwinResolver twins, MailService service, MailReceiver receiver, CancellationToken ct) =>
         {
@@ -104,18 +100,7 @@ public static class MailCopyEndpoints
 
         mail.MapPost("/export", async (string username, MailExportRequest request, HttpContext http, TwinResolver twins, MailService service, IOptions<PortalSettings> settings, CancellationToken ct) =>
         {
-            var twin = await twins.FindAsync(username, ct);
-            var localParts = (await service.LocalPartsAsync(twin, ct)).ToHashSet(StringComparer.Ordinal);
-            var refused = request.Files.FirstOrDefault(f => !localParts.Contains(f.LocalPart) || !Maildir.IsSafeRelativePath(f.Path));
-            if (refused is not null)
-            {
-                throw new PortalValidationException($"{refused.LocalPart}/{refused.Path} is not a message of {username}'s mailboxes.", code: "mail.path_invalid");
-            }
-
-            var content = new MailBatchContent(settings.Value.MailRoot, twin.Domain,
-                request.Files.Select(f => new PlannedCopy(f.LocalPart, new MailFile(f.Path, f.Size))).ToList());
-            http.Response.ContentType = MailBatchFormat.MediaType;
-            await content.CopyToAsync(http.Response.Body, ct);
+            await ExportAsync(await twins.FindAsync(username, ct), request, http, service, settings.Value, ct);
             return Results.Empty;
         });
 
@@ -147,5 +132,25 @@ public static class MailCopyEndpoints
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         return await db.Operations.AsNoTracking().SingleOrDefaultAsync(o => o.Id == id && o.Kind == MailArchiveJob.Kind && o.Target == twin.Username, ct)
             ?? throw new PortalNotFoundException($"There is no archive {id:N} of {username} here.");
+    }
+
+    /// <summary>What this node holds of an account's mail, per mailbox (with hashes when asked).</summary>
+    internal static async Task<MailManifest> ManifestAsync(Account account, bool hashes, MailService service, PortalSettings settings, CancellationToken ct) =>
+        MailReceiver.Manifest(settings.MailRoot, account.Domain, await service.LocalPartsAsync(account, ct), hashes);
+
+    /// <summary>Streams the asked-for message files of an account as one batch; a path outside its mailboxes is refused.</summary>
+    internal static async Task ExportAsync(Account account, MailExportRequest request, HttpContext http, MailService service, PortalSettings settings, CancellationToken ct)
+    {
+        var localParts = (await service.LocalPartsAsync(account, ct)).ToHashSet(StringComparer.Ordinal);
+        var refused = request.Files.FirstOrDefault(f => !localParts.Contains(f.LocalPart) || !Maildir.IsSafeRelativePath(f.Path));
+        if (refused is not null)
+        {
+            throw new PortalValidationException($"{refused.LocalPart}/{refused.Path} is not a message of {account.Username}'s mailboxes.", code: "mail.path_invalid");
+        }
+
+        var content = new MailBatchContent(settings.MailRoot, account.Domain,
+            request.Files.Select(f => new PlannedCopy(f.LocalPart, new MailFile(f.Path, f.Size))).ToList());
+        http.Response.ContentType = MailBatchFormat.MediaType;
+        await content.CopyToAsync(http.Response.Body, ct);
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Portal.Features.Accounts;
 using Portal.Features.ApiTokens;
 using Portal.Features.Mail;
+using Portal.Features.Transfers;
 using Portal.Infrastructure.Api;
 using Portal.Infrastructure.Configuration;
 using Portal.Infrastructure.Security;
@@ -61,6 +62,7 @@ public static class NodeApiEndpoints
 
         api.MapMailNodeApi();
         api.MapMailCopyNodeApi();
+        api.MapTransferSourceApi();
 
         api.MapGet("/health", async (NodeIdentityService identity, IOptions<PortalSettings> settings, TimeProvider clock, CancellationToken ct) =>
         {

@@ -16,6 +16,7 @@ public sealed class OperationControl(IDbContextFactory<PortalDbContext> dbFactor
     {
         [MailCopyJob.Kind] = (client, id) => client.Enqueue<MailCopyJob>(job => job.RunAsync(id, CancellationToken.None)),
         [MailReturnJob.Kind] = (client, id) => client.Enqueue<MailReturnJob>(job => job.RunAsync(id, CancellationToken.None)),
+        [AccountTransferJob.Kind] = (client, id) => client.Enqueue<AccountTransferJob>(job => job.RunAsync(id, CancellationToken.None)),
         [MailRelayJob.Kind] = (client, id) => client.Enqueue<MailRelayJob>(job => job.RunAsync(id, CancellationToken.None)),
         [MailArchiveJob.Kind] = (client, id) => client.Enqueue<MailArchiveJob>(job => job.RunAsync(id, CancellationToken.None)),
         [NodeSelfCheckJob.Kind] = (client, id) => client.Enqueue<NodeSelfCheckJob>(job => job.RunAsync(id, CancellationToken.None)),

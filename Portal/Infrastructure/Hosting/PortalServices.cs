@@ -128,6 +128,8 @@ public static class PortalServices
         services.AddSingleton<IMailMoveSteps, MailMoveSteps>();
         services.AddSingleton<IMailReturnSteps, MailReturnSteps>();
         services.AddSingleton<IMailRelaySteps, MailRelaySteps>();
+        services.AddSingleton<Portal.Features.Transfers.TransferService>();
+        services.AddSingleton<IAccountTransferSteps, Portal.Features.Transfers.AccountTransferSteps>();
         services.AddSingleton<IMailArchiveSource, MailArchiveSource>();
         services.AddSingleton<MoveNotifier>();
         services.AddSingleton<ChildDeletionService>();

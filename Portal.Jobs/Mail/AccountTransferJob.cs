@@ -1,0 +1,125 @@
+using Hangfire;
+using Microsoft.Extensions.Logging;
+using Portal.Jobs.Common;
+using Portal.Jobs.Hosting;
+using Portal.Jobs.Nodes;
+using Portal.Jobs.Operations;
+
+namespace Portal.Jobs.Mail;
+
+/// <summary>An account coming from another parent, as the job sees it. The endpoint's token is never logged.</summary>
+public sealed record AccountTransfer(Guid OperationId, string Username, string MailRoot, NodeEndpoint Source);
+
+/// <summary>The domain steps of importing an account from another parent, implemented by <c>Portal</c>.</summary>
+public interface IAccountTransferSteps
+{
+    Task<AccountTransfer> LoadAsync(Guid operationId, CancellationToken cancellationToken);
+
+    /// <summary>Every problem at once: the account's mail must live on the source itself, and its names be free here.</summary>
+    Task<PreflightResult> PreflightAsync(AccountTransfer transfer, AccountExport export, CancellationToken cancellationToken);
+
+    /// <summary>Creates the account here (owner with the same sign-in, mail configuration, DNS zone); a repeat finds it made.</summary>
+    Task ImportAsync(AccountTransfer transfer, AccountExport export, CancellationToken cancellationToken);
+
+    Task NotifyAsync(Guid operationId, bool succeeded, string message, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Moves an account from another parent to this one ("transfer" in the reference's path between parent/child pairs):
+/// the source exports it through its node API, this node creates it with the same owner sign-in, mail configuration
+/// and a fresh DNS zone at its own addresses, copies the mail with the same passes as a move, and verifies every
+/// mailbox. The source keeps the account until its admin terminates it there (after pointing the domain's DNS here).
+/// </summary>
+public sealed class AccountTransferJob(
+    IOperationJournal journal,
+    IAccountTransferSteps steps,
+    INodeApiClientFactory clients,
+    MailMoveSettings settings,
+    TimeProvider clock,
+    ILogger<AccountTransferJob> logger)
+{
+    public const string Kind = "account-transfer";
+
+    public static readonly IReadOnlyList<OperationStepPlan> Steps =
+    [
+        new("preflight", "Preflight", 1),
+        new("import", "Create the account here (owner, mail settings, DNS zone)", 2),
+        new("mail", "Copy the mail", 60),
+        new("delta", "Final pass: mail that arrived, changed or went meanwhile", 6),
+        new("verify", "Verify each mailbox", 10),
+    ];
+
+    [AutomaticRetry(Attempts = 0)]
+    [Queue(JobQueues.Moves)]
+    [JobDisplayName("Account transfer {0}")]
+    public async Task RunAsync(Guid operationId, CancellationToken cancellationToken)
+    {
+        await using var run = await journal.BeginAsync(operationId, cancellationToken);
+        var transfer = await steps.LoadAsync(operationId, cancellationToken);
+        var source = clients.CreateForTransfer(transfer.Source).AsTransferSource();
+        var retry = new MoveRetry(run, clock, settings.RetryWindow);
+        try
+        {
+            var export = await retry.RunAsync(() => source.ExportAccountAsync(transfer.Username, cancellationToken), cancellationToken);
+            var localParts = export.Mail.Addresses.Select(a => a.LocalPart).ToList();
+            var receiver = new LocalReceiverEnd(transfer.MailRoot, export.Account.Domain, localParts);
+            await run.StepAsync("preflight", async ct =>
+            {
+                var result = await steps.PreflightAsync(transfer, export, ct);
+                if (result.Problems.Count > 0)
+                {
+                    throw new MovePreflightException(result.Problems);
+                }
+
+                return $"{transfer.Username} ({export.Account.Domain}) can come here: {localParts.Count} mailbox(es), {export.MailMessages} message(s), {Units.Bytes(export.MailBytes)}.";
+            }, cancellationToken);
+
+            await run.StepAsync("import", async ct =>
+            {
+                await steps.ImportAsync(transfer, export, ct);
+                return $"Account {transfer.Username}, its owner {export.OwnerUserName}, {localParts.Count} email account(s) and {export.Mail.Forwarders.Count} forwarder(s) are here.";
+            }, cancellationToken);
+
+            await run.StepAsync("mail", async ct => await MailPass.FromNodeAsync(run, retry, source, transfer.Username, localParts, receiver, settings.BatchFiles, ct), cancellationToken);
+            await run.StepAsync("delta", async ct => await MailPass.FromNodeAsync(run, retry, source, transfer.Username, localParts, receiver, settings.BatchFiles, ct), cancellationToken);
+            await run.StepAsync("verify", async ct =>
+            {
+                var theirs = await retry.RunAsync(() => source.GetMailManifestAsync(transfer.Username, withHashes: true, ct), ct);
+                var ours = MailReceiver.Manifest(transfer.MailRoot, export.Account.Domain, localParts, withHashes: true);
+                var problems = MailVerification.Missing(theirs, ours);
+                if (problems.Count > 0)
+                {
+                    foreach (var problem in problems)
+                    {
+                        await run.LogAsync(OperationLogLevel.Error, problem, ct);
+                    }
+
+                    throw new IOException($"{problems.Count} mailbox(es) are not here as they are on the source; run the transfer again to retry the final pass.");
+                }
+
+                return $"All {ours.Mailboxes.Sum(m => m.Files.Count)} message(s) are here byte for byte.";
+            }, cancellationToken);
+
+            var summary = $"{transfer.Username} now lives on this node. Point the DNS of {export.Account.Domain} here (its zone is ready), then terminate the account on {transfer.Source.BaseUrl.Host}.";
+            await run.SucceedAsync(summary, cancellationToken);
+            await steps.NotifyAsync(operationId, true, summary, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            string message;
+            if (!run.IsStepDone("import"))
+            {
+                await run.ResetStepsAsync(CancellationToken.None);
+                message = $"The transfer of {transfer.Username} failed before anything was created here: {ex.Message}";
+            }
+            else
+            {
+                message = $"The transfer of {transfer.Username} stopped: {ex.Message} The account is here, its mail not yet all; run it again (Retry) to continue. The source is unchanged.";
+            }
+
+            logger.LogError(ex, "Account transfer {OperationId} of {Username} failed", operationId, transfer.Username);
+            await run.FailAsync(message, CancellationToken.None);
+            await steps.NotifyAsync(operationId, false, message, CancellationToken.None);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using System.Net;
+using Microsoft.EntityFrameworkCore;
+using Portal.Jobs.Mail;
+using Portal.Tests.Nodes;
+using Portal.Tests.Support;
+
+namespace Portal.Tests.Distribution;
+
+/// <summary>An account moves from one parent to another through the node API: owner, mail settings, mail, a fresh zone.</summary>
+[Collection(MoveCollection.Name)]
+public sealed class TransferTests(MoveFixture nodes)
+{
+    [Fact]
+    public async Task AnAccount_TransferredToAnotherParent_ArrivesWhole_AndTheSourceKeepsIt()
+    {
+        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(400);
+        (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/forwarders", new { localPart = "sales", destination = "alice@" + domain })).Expect(HttpStatusCode.Created);
+        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var token = await LinkedNodesFixture.NodeTokenAsync(nodes.Parent, "transfer");
+
+        var started = (await nodes.Other.Api.PostAsync("api/v1/transfers", new { address = nodes.Parent.HostUrl.ToString(), adminUserName = PortalNode.AdminUserName, token, username = name, verifyTls = false }))
+            .Expect(HttpStatusCode.Accepted);
+        var done = await WaitFinishedOnOtherAsync(started.Body.GetProperty("operationId").GetString()!);
+
+        Assert.True(done.GetProperty("state").GetString() == "Succeeded", done.ToString());
+        foreach (var (local, snapshot) in expected)
+        {
+            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Other.MailRoot, domain, local)));
+            Assert.Equal(snapshot, MailGenerator.Snapshot(mailboxes[local])); // the source keeps its copy
+        }
+
+        Assert.Equal(2, (await nodes.Other.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body.GetArrayLength());
+        Assert.Contains((await nodes.Other.Api.GetAsync($"api/v1/accounts/{name}/mail/forwarders")).Body.EnumerateArray(), f => f.GetProperty("destination").GetString() == "alice@" + domain);
+        var zone = (await nodes.Other.Api.GetAsync($"api/v1/accounts/{name}/zone")).Body.GetProperty("records").EnumerateArray();
+        Assert.Contains(zone, r => r.GetProperty("name").GetString() == "mail" && r.GetProperty("content").GetString() == "127.0.0.40");
+        await using var source = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
+        await using var target = TestDatabases.OpenContext(nodes.Other.ConnectionString);
+        var sourceHashes = await source.EmailAccounts.Where(e => e.Domain == domain).OrderBy(e => e.LocalPart).Select(e => e.PasswordHash).ToListAsync();
+        Assert.Equal(sourceHashes, await target.EmailAccounts.Where(e => e.Domain == domain).OrderBy(e => e.LocalPart).Select(e => e.PasswordHash).ToListAsync());
+        var ownerHash = await source.Users.Where(u => u.UserName == name).Select(u => u.PasswordHash).SingleAsync();
+        Assert.Equal(ownerHash, await target.Users.Where(u => u.UserName == name).Select(u => u.PasswordHash).SingleAsync());
+        Assert.Contains(source.AuditEntries, e => e.Action == "account.transfer.export" && e.Target == name);
+    }
+
+    [Fact]
+    public async Task ATransfer_IsRefusedAtOnce_WithWhatToDo()
+    {
+        var (local, _, _) = await nodes.AccountWithMailAsync(5);
+        var (distributed, _, _) = await nodes.AccountWithMailAsync(5);
+        await nodes.MoveAndWaitAsync(distributed, nodes.Mail);
+        var token = await LinkedNodesFixture.NodeTokenAsync(nodes.Parent, "transfer");
+        object Request(string username, string secret) => new { address = nodes.Parent.HostUrl.ToString(), adminUserName = PortalNode.AdminUserName, token = secret, username, verifyTls = false };
+
+        var badToken = await nodes.Other.Api.PostAsync("api/v1/transfers", Request(local, "pnt_not-a-token"));
+        var stillOnChild = await nodes.Other.Api.PostAsync("api/v1/transfers", Request(distributed, token));
+        var unknown = await nodes.Other.Api.PostAsync("api/v1/transfers", Request("nosuchaccount", token));
+
+        Assert.Equal(HttpStatusCode.BadRequest, badToken.Status);
+        Assert.Equal("transfer.preflight", badToken.Code);
+        Assert.Contains("token", badToken.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("dedistribute it there first", stillOnChild.Message, StringComparison.Ordinal);
+        Assert.Contains("has no account \"nosuchaccount\"", unknown.Message, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await nodes.Other.Api.GetAsync($"api/v1/accounts/{local}")).Status);
+    }
+
+    private async Task<System.Text.Json.JsonElement> WaitFinishedOnOtherAsync(string id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (true)
+        {
+            var operation = (await nodes.Other.Api.GetAsync($"api/v1/operations/{id}")).Expect(HttpStatusCode.OK).Body;
+            if (operation.GetProperty("state").GetString() is "Succeeded" or "Failed" || DateTime.UtcNow > deadline)
+            {
+                return operation;
+            }
+
+            await Task.Delay(100);
+        }
+    }
+}

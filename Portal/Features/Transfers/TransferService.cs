@@ -1,0 +1,211 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Hangfire;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Portal.Features.Accounts;
+using Portal.Features.Audit;
+using Portal.Features.Distribution;
+using Portal.Features.Identity;
+using Portal.Features.Mail;
+using Portal.Features.Nodes;
+using Portal.Features.Operations;
+using Portal.Infrastructure.Configuration;
+using Portal.Infrastructure.Data;
+using Portal.Infrastructure.Security;
+using Portal.Jobs.Mail;
+using Portal.Jobs.Nodes;
+using Portal.Jobs.Operations;
+
+namespace Portal.Features.Transfers;
+
+/// <summary>What an admin gives to bring an account over from another parent: where it is, and credentials there.</summary>
+public sealed record TransferRequest(string? Address, string? AdminUserName, string? Token, string? Username, bool VerifyTls = true);
+
+/// <summary>A transfer operation's parameters: the source and its token, encrypted with this node's data protection.</summary>
+internal sealed record TransferParameters(string BaseUrl, string AdminUserName, string ProtectedToken, bool VerifyTls);
+
+/// <summary>
+/// Starts the transfer of an account from another parent (admins only), after checking at once what can be checked:
+/// the address, the credentials, that the account exists there with its mail on that node, and that its names are free
+/// here. The token is kept encrypted with the operation, never in the job's arguments or the log.
+/// </summary>
+public sealed class TransferService(
+    IDbContextFactory<PortalDbContext> dbFactory,
+    INodeApiClientFactory clients,
+    OperationLauncher launcher,
+    IBackgroundJobClient jobs,
+    IDataProtectionProvider dataProtection,
+    AuditLog audit,
+    IOptions<PortalSettings> settings)
+{
+    private readonly IDataProtector _tokens = dataProtection.CreateProtector("Portal.Transfers.Token.v1");
+
+    public async Task<Guid> StartAsync(Actor actor, TransferRequest request, CancellationToken ct = default)
+    {
+        var username = request.Username?.Trim() ?? "";
+        if (!actor.IsAdmin)
+        {
+            await audit.RecordAsync(actor, "account.transfer", username, AuditOutcome.Refused, "Not an admin.", ct);
+            throw new PortalForbiddenException("Only admins transfer accounts between parents.");
+        }
+
+        var problems = new List<string>();
+        var baseUrl = NodeLinkService.ParseAddress(request.Address, settings.Value.AllowInsecureHttp, problems);
+        if (string.IsNullOrWhiteSpace(request.AdminUserName))
+        {
+            problems.Add("Give the admin user name on the other parent whose API token you use.");
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Token))
+        {
+            problems.Add("Give an admin API token of the other parent (Node API tokens there).");
+        }
+
+        if (username.Length == 0)
+        {
+            problems.Add("Give the user name of the account to bring over.");
+        }
+
+        if (problems.Count == 0)
+        {
+            var endpoint = new NodeEndpoint(baseUrl!, request.AdminUserName!.Trim(), request.Token!.Trim(), request.VerifyTls);
+            try
+            {
+                var export = await clients.Create(endpoint).ExportAccountAsync(username, ct);
+                problems.AddRange(await ProblemsAsync(export, ct));
+            }
+            catch (NodeRequestException ex) when (ex.Status == 404)
+            {
+                problems.Add($"{baseUrl!.Host} has no account \"{username}\" (or is not a Portal node).");
+            }
+            catch (NodeApiException ex)
+            {
+                problems.Add(ex.Message);
+            }
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        if (await db.Operations.AnyAsync(o => o.Target == username && o.Kind == AccountTransferJob.Kind
+                && (o.State == OperationState.Queued || o.State == OperationState.Running || o.State == OperationState.Paused), ct))
+        {
+            problems.Add($"A transfer of {username} is already under way; see Operations.");
+        }
+
+        if (problems.Count > 0)
+        {
+            var message = $"{username} cannot be transferred here: " + string.Join(" ", problems);
+            await audit.RecordAsync(actor, "account.transfer", username, AuditOutcome.Refused, message, ct);
+            throw new PortalValidationException(message, problems, "transfer.preflight");
+        }
+
+        var parameters = new TransferParameters(baseUrl!.ToString(), request.AdminUserName!.Trim(), _tokens.Protect(request.Token!.Trim()), request.VerifyTls);
+        var operationRequest = new OperationRequest(AccountTransferJob.Kind, $"Transfer {username} from {baseUrl.Host}", username, AccountTransferJob.Steps);
+        var id = await launcher.StartAsync(actor, operationRequest, JsonSerializer.Serialize(parameters),
+            operationId => jobs.Enqueue<AccountTransferJob>(job => job.RunAsync(operationId, CancellationToken.None)), ct);
+        await audit.RecordAsync(actor, "account.transfer", username, AuditOutcome.Succeeded, $"From {baseUrl.Host}; operation {id}.", ct);
+        return id;
+    }
+
+    /// <summary>Why an exported account cannot come here (empty when it can).</summary>
+    internal async Task<List<string>> ProblemsAsync(AccountExport export, CancellationToken ct)
+    {
+        var problems = new List<string>();
+        if (export.MailNodeAlias is not null)
+        {
+            problems.Add($"The mail of {export.Account.Username} lives on the source's child {export.MailNodeAlias}; dedistribute it there first, then transfer it.");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        if (await db.Accounts.AnyAsync(a => a.Username == export.Account.Username, ct) || await db.Users.AnyAsync(u => u.UserName == export.Account.Username, ct))
+        {
+            problems.Add($"This node already has an account or user named {export.Account.Username}.");
+        }
+
+        if (await db.Accounts.AnyAsync(a => a.Domain == export.Account.Domain, ct))
+        {
+            problems.Add($"This node already has an account for {export.Account.Domain}.");
+        }
+
+        return problems;
+    }
+
+    internal NodeEndpoint EndpointOf(string parametersJson)
+    {
+        var parameters = JsonSerializer.Deserialize<TransferParameters>(parametersJson) ?? throw new InvalidOperationException("The transfer has no parameters.");
+        return new NodeEndpoint(new Uri(parameters.BaseUrl), parameters.AdminUserName, _tokens.Unprotect(parameters.ProtectedToken), parameters.VerifyTls);
+    }
+}
+
+/// <summary>This node's side of a transfer (see <see cref="AccountTransferJob"/>).</summary>
+internal sealed class AccountTransferSteps(
+    IDbContextFactory<PortalDbContext> dbFactory,
+    TransferService transfers,
+    AccountService accounts,
+    MailService mail,
+    IServiceScopeFactory scopes,
+    MoveNotifier notifier,
+    IOptions<PortalSettings> settings) : IAccountTransferSteps
+{
+    public async Task<AccountTransfer> LoadAsync(Guid operationId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var operation = await db.Operations.AsNoTracking().SingleAsync(o => o.Id == operationId, ct);
+        return new AccountTransfer(operationId, operation.Target!, settings.Value.MailRoot,
+            transfers.EndpointOf(operation.Parameters ?? throw new InvalidOperationException("The transfer has no parameters.")));
+    }
+
+    public async Task<PreflightResult> PreflightAsync(AccountTransfer transfer, AccountExport export, CancellationToken ct) =>
+        new(await transfers.ProblemsAsync(export, ct), []);
+
+    public async Task ImportAsync(AccountTransfer transfer, AccountExport export, CancellationToken ct)
+    {
+        var requester = await RequesterAsync(transfer.OperationId, ct);
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            // A repeated step finds the account it made (the preflight refused the name if it was taken before).
+            if (!await db.Accounts.AnyAsync(a => a.Username == export.Account.Username && a.Domain == export.Account.Domain, ct))
+            {
+                await accounts.CreateAsync(requester, new NewAccount(export.Account.Username, export.Account.Domain, export.Account.ContactEmail,
+                    MailRouting: MailRouting.Local, Features: export.Account.Features, Ipv6Enabled: export.Ipv6Enabled), ct);
+            }
+        }
+
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+            if (export.OwnerPasswordHash is { } hash && await users.FindByNameAsync(export.Account.Username) is { } owner && owner.PasswordHash != hash)
+            {
+                // The owner signs in here with the password they had there (the hash moves, never a password).
+                owner.PasswordHash = hash;
+                await users.UpdateSecurityStampAsync(owner);
+                await users.UpdateAsync(owner);
+            }
+        }
+
+        if (Enum.Parse<AccountStatus>(export.Account.Status) is var status && status != AccountStatus.Active)
+        {
+            await accounts.ModifyAsync(requester, export.Account.Username, new AccountChange(Status: status), ct);
+        }
+
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            var account = await db.Accounts.AsNoTracking().SingleAsync(a => a.Username == export.Account.Username, ct);
+            await mail.ImportConfigurationAsync(account, export.Mail, disablePipes: false, ct);
+        }
+    }
+
+    public Task NotifyAsync(Guid operationId, bool succeeded, string message, CancellationToken ct) =>
+        notifier.NotifyAsync(operationId, succeeded, succeeded ? "{0} transferred here" : "Transfer of {0} needs attention", message, ct);
+
+    /// <summary>The admin who asked, acting through the job.</summary>
+    private async Task<Actor> RequesterAsync(Guid operationId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var operation = await db.Operations.AsNoTracking().SingleAsync(o => o.Id == operationId, ct);
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, operation.RequestedBy), new Claim(ClaimTypes.Role, PortalRoles.Admin)], "transfer");
+        return new Actor(operation.RequestedById, $"{operation.RequestedBy} (transfer)", null, new ClaimsPrincipal(identity));
+    }
+}
