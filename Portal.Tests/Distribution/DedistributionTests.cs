@@ -263,6 +263,11 @@ public sealed class DedistributionTests(MoveFixture nodes)
                 .Single(a => a.GetProperty("username").GetString() == name);
             Assert.True(listed.GetProperty("lastMailMessages").GetInt64() > 20, "the last known mail is shown");
 
+            var (local, _, _) = await nodes.AccountWithMailAsync(1);
+            var notThere = await nodes.Parent.Api.PostAsync($"api/v1/linked-nodes/{nodeId}/force-dedistribution", new { usernames = new[] { local }, confirm = new[] { local } });
+            Assert.Equal(HttpStatusCode.BadRequest, notThere.Status);
+            Assert.Contains($"{local}'s mail is not on mail", notThere.Message, StringComparison.Ordinal);
+
             var unconfirmed = await nodes.Parent.Api.PostAsync($"api/v1/linked-nodes/{nodeId}/force-dedistribution", new { usernames = new[] { name }, confirm = new[] { "not-it" } });
             Assert.Equal(HttpStatusCode.BadRequest, unconfirmed.Status);
             Assert.Equal("force.refused", unconfirmed.Code);
@@ -286,6 +291,37 @@ public sealed class DedistributionTests(MoveFixture nodes)
         {
             await nodes.Mail.RestartAsync();
         }
+    }
+
+    [Fact]
+    public async Task AnArchiveFetch_BrokenOff_ContinuesWhereItStopped()
+    {
+        var (name, _, _) = await nodes.AccountWithMailAsync(300);
+        await nodes.MoveAndWaitAsync(name, nodes.Mail);
+        var child = new Portal.Jobs.Nodes.NodeApiClient(new HttpClient(), new Portal.Jobs.Nodes.NodeEndpoint(
+            nodes.Mail.HostUrl, PortalNode.AdminUserName, await Nodes.LinkedNodesFixture.NodeTokenAsync(nodes.Mail, "fetch-test"), VerifyTls: false));
+        var archive = (await child.StartMailArchiveAsync(name, CancellationToken.None)).Id;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!(await child.GetMailArchiveAsync(name, archive, CancellationToken.None)).Succeeded && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        var manifest = await child.GetMailArchiveManifestAsync(name, archive, CancellationToken.None);
+        var whole = Path.Combine(TestEnvironment.RunFolder, $"{archive:N}-whole");
+        await child.DownloadMailArchiveAsync(name, archive, whole, _ => ValueTask.CompletedTask, CancellationToken.None);
+        // What a connection broken half-way leaves behind.
+        var partial = Path.Combine(TestEnvironment.RunFolder, $"{archive:N}-partial");
+        var half = manifest.ArchiveBytes / 2;
+        await File.WriteAllBytesAsync(partial, (await File.ReadAllBytesAsync(whole))[..(int)half]);
+        long? firstReport = null;
+
+        await child.DownloadMailArchiveAsync(name, archive, partial, done => { firstReport ??= done; return ValueTask.CompletedTask; }, CancellationToken.None);
+
+        Assert.True(firstReport > half, $"the fetch continued from {half} bytes (first report {firstReport})");
+        Assert.Equal(manifest.Sha256, await MailArchive.HashFileAsync(partial, CancellationToken.None));
+        await child.DeleteMailArchiveAsync(name, archive, CancellationToken.None);
+        Assert.False(File.Exists(MailArchive.ArchivePath(nodes.Mail.MailRoot, archive)));
     }
 
     private async Task<JsonElement> WaitForDeletionAsync(string account, string state, TimeSpan timeout)
