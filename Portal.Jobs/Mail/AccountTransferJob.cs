@@ -86,18 +86,9 @@ public sealed class AccountTransferJob(
             {
                 var theirs = await retry.RunAsync(() => source.GetMailManifestAsync(transfer.Username, withHashes: true, ct), ct);
                 var ours = MailReceiver.Manifest(transfer.MailRoot, export.Account.Domain, localParts, withHashes: true);
-                var problems = MailVerification.Missing(theirs, ours);
-                if (problems.Count > 0)
-                {
-                    foreach (var problem in problems)
-                    {
-                        await run.LogAsync(OperationLogLevel.Error, problem, ct);
-                    }
-
-                    throw new IOException($"{problems.Count} mailbox(es) are not here as they are on the source; run the transfer again to retry the final pass.");
-                }
-
-                return $"All {ours.Mailboxes.Sum(m => m.Files.Count)} message(s) are here byte for byte.";
+                var (messages, bytes) = await MailVerification.VerifyAsync(run, theirs, ours, count =>
+                    $"{count} mailbox(es) are not here as they are on the source; run the transfer again to retry the final pass.", ct);
+                return $"All {messages} message(s), {Units.Bytes(bytes)}, are here byte for byte.";
             }, cancellationToken);
 
             var summary = $"{transfer.Username} now lives on this node. Point the DNS of {export.Account.Domain} here (its zone is ready), then terminate the account on {transfer.Source.BaseUrl.Host}.";

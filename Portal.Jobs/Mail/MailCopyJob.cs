@@ -11,7 +11,22 @@ namespace Portal.Jobs.Mail;
 /// <summary>An account's mail move, as the job sees it: whose mail, from where, to which node.</summary>
 public sealed record MailMove(Guid OperationId, string Username, string Domain, IReadOnlyList<string> LocalParts, string MailRoot, NodeEndpoint Target, string TargetAlias);
 
-public sealed record PreflightResult(IReadOnlyList<string> Problems, IReadOnlyList<string> Warnings);
+public sealed record PreflightResult(IReadOnlyList<string> Problems, IReadOnlyList<string> Warnings)
+{
+    /// <summary>A move's first step: the warnings go to its log, and any problem stops it before anything changes.</summary>
+    public async Task LogOrThrowAsync(IOperationRun run, CancellationToken ct)
+    {
+        foreach (var warning in Warnings)
+        {
+            await run.LogAsync(OperationLogLevel.Warning, warning, ct);
+        }
+
+        if (Problems.Count > 0)
+        {
+            throw new MovePreflightException(Problems);
+        }
+    }
+}
 
 /// <summary>
 /// The domain steps of moving an account's mail to a child, implemented by <c>Portal</c>; the job orders them and does
@@ -98,15 +113,7 @@ public sealed class MailCopyJob(
             await run.StepAsync("preflight", async ct =>
             {
                 var result = await steps.PreflightAsync(move, ct);
-                foreach (var warning in result.Warnings)
-                {
-                    await run.LogAsync(OperationLogLevel.Warning, warning, ct);
-                }
-
-                if (result.Problems.Count > 0)
-                {
-                    throw new MovePreflightException(result.Problems);
-                }
+                await result.LogOrThrowAsync(run, ct);
 
                 return $"{move.LocalParts.Count} mailbox(es) of {move.Domain} can move to {move.TargetAlias}.";
             }, cancellationToken);

@@ -78,15 +78,7 @@ public sealed class MailRelayJob(
                 var manifest = await retry.RunAsync(() => source.GetMailManifestAsync(move.Username, withHashes: false, ct), ct);
                 var bytes = manifest.Mailboxes.Sum(m => m.Files.Sum(f => f.Size));
                 var result = await steps.PreflightAsync(move, bytes, ct);
-                foreach (var warning in result.Warnings)
-                {
-                    await run.LogAsync(OperationLogLevel.Warning, warning, ct);
-                }
-
-                if (result.Problems.Count > 0)
-                {
-                    throw new MovePreflightException(result.Problems);
-                }
+                await result.LogOrThrowAsync(run, ct);
 
                 return $"{localParts.Count} mailbox(es), {Units.Bytes(bytes)}, can move from {move.SourceAlias} to {move.TargetAlias}.";
             }, cancellationToken);
@@ -119,19 +111,8 @@ public sealed class MailRelayJob(
             {
                 var theirs = await retry.RunAsync(() => source.GetMailManifestAsync(move.Username, withHashes: true, ct), ct);
                 var ours = await retry.RunAsync(() => target.GetMailManifestAsync(move.Username, withHashes: true, ct), ct);
-                var problems = MailVerification.Missing(theirs, ours);
-                messages = theirs.Mailboxes.Sum(m => m.Files.Count);
-                bytes = theirs.Mailboxes.Sum(m => m.Files.Sum(f => f.Size));
-                if (problems.Count > 0)
-                {
-                    foreach (var problem in problems)
-                    {
-                        await run.LogAsync(OperationLogLevel.Error, problem, ct);
-                    }
-
-                    throw new IOException($"{problems.Count} mailbox(es) are not on {move.TargetAlias} as they are on {move.SourceAlias}; the old copy stays and no deletion is scheduled. Run the move again to retry the final pass.");
-                }
-
+                (messages, bytes) = await MailVerification.VerifyAsync(run, theirs, ours, count =>
+                    $"{count} mailbox(es) are not on {move.TargetAlias} as they are on {move.SourceAlias}; the old copy stays and no deletion is scheduled. Run the move again to retry the final pass.", ct);
                 return $"All {messages} message(s), {Units.Bytes(bytes)}, are on {move.TargetAlias} byte for byte.";
             }, cancellationToken);
 

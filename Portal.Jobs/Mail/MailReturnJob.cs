@@ -89,15 +89,7 @@ public sealed class MailReturnJob(
             await run.StepAsync("preflight", async ct =>
             {
                 var result = await steps.PreflightAsync(move, ct);
-                foreach (var warning in result.Warnings)
-                {
-                    await run.LogAsync(OperationLogLevel.Warning, warning, ct);
-                }
-
-                if (result.Problems.Count > 0)
-                {
-                    throw new MovePreflightException(result.Problems);
-                }
+                await result.LogOrThrowAsync(run, ct);
 
                 return $"The mail of {move.Username} can come back from {move.SourceAlias}.";
             }, cancellationToken);
@@ -202,19 +194,8 @@ public sealed class MailReturnJob(
             {
                 var theirs = await retry.RunAsync(() => child.GetMailManifestAsync(move.Username, withHashes: true, ct), ct);
                 var ours = MailReceiver.Manifest(move.MailRoot, move.Domain, localParts, withHashes: true);
-                var problems = MailVerification.Missing(theirs, ours);
-                messages = ours.Mailboxes.Sum(m => m.Files.Count);
-                bytes = ours.Mailboxes.Sum(m => m.Files.Sum(f => f.Size));
-                if (problems.Count > 0)
-                {
-                    foreach (var problem in problems)
-                    {
-                        await run.LogAsync(OperationLogLevel.Error, problem, ct);
-                    }
-
-                    throw new IOException($"{problems.Count} mailbox(es) are not here as they are on {move.SourceAlias}; the child's copy stays and no deletion is scheduled. Run the dedistribution again to retry the final pass.");
-                }
-
+                (messages, bytes) = await MailVerification.VerifyAsync(run, theirs, ours, count =>
+                    $"{count} mailbox(es) are not here as they are on {move.SourceAlias}; the child's copy stays and no deletion is scheduled. Run the dedistribution again to retry the final pass.", ct);
                 return $"All {messages} message(s), {Units.Bytes(bytes)}, are here byte for byte.";
             }, cancellationToken);
 
@@ -282,6 +263,26 @@ public sealed class MailReturnJob(
 /// <summary>Compares a sender's mailboxes with a receiver's, by message and SHA-256.</summary>
 public static class MailVerification
 {
+    /// <summary>
+    /// Checks that every message of the sender is on the receiver byte for byte, logging each mailbox that is not and
+    /// then failing with <paramref name="failure"/> (given how many); returns the sender's messages and bytes.
+    /// </summary>
+    public static async Task<(long Messages, long Bytes)> VerifyAsync(IOperationRun run, MailManifest sender, MailManifest receiver, Func<int, string> failure, CancellationToken ct)
+    {
+        var problems = Missing(sender, receiver);
+        foreach (var problem in problems)
+        {
+            await run.LogAsync(OperationLogLevel.Error, problem, ct);
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new IOException(failure(problems.Count));
+        }
+
+        return (sender.Mailboxes.Sum(m => m.Files.Count), sender.Mailboxes.Sum(m => m.Files.Sum(f => f.Size)));
+    }
+
     /// <summary>One line per mailbox whose messages are not all on the receiver byte for byte (flags aside).</summary>
     public static IReadOnlyList<string> Missing(MailManifest sender, MailManifest receiver)
     {

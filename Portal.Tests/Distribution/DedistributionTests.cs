@@ -250,6 +250,8 @@ public sealed class DedistributionTests(MoveFixture nodes)
     {
         var (name, domain, _) = await nodes.AccountWithMailAsync(30);
         await nodes.MoveAndWaitAsync(name, nodes.Mail);
+        // Made on the child through the parent: the parent keeps knowing it.
+        (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "carol", password = "carol-password-123" })).Expect(HttpStatusCode.Created);
         var nodeId = nodes.NodeIds[nodes.Mail];
         await nodes.Mail.StopAsync();
         try
@@ -282,6 +284,12 @@ public sealed class DedistributionTests(MoveFixture nodes)
             var state = Path.Combine(Path.GetDirectoryName(nodes.Parent.MailRoot)!, "mail-state");
             Assert.DoesNotContain($"{domain}::", File.ReadAllText(Path.Combine(state, MailServices.ProxyFile)));
             Assert.DoesNotContain(domain, File.ReadAllText(Path.Combine(state, MailServices.TransportFile)));
+            // The email accounts come back (empty), with their passwords, served here.
+            var addresses = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body.EnumerateArray()
+                .Select(a => a.GetProperty("address").GetString()).Order().ToList();
+            Assert.Equal([$"alice@{domain}", $"bob@{domain}", $"carol@{domain}"], addresses);
+            Assert.Contains($"carol@{domain}:{{SHA512-CRYPT}}", File.ReadAllText(Path.Combine(state, MailServices.PasswdFile)));
+            Assert.Empty(Maildir.Enumerate(Path.Combine(nodes.Parent.MailRoot, domain, "alice")));
             await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
             var audit = await db.AuditEntries.Where(e => e.Action == "account.force-dedistribute" && e.Target == name).ToListAsync();
             Assert.Contains(audit, e => e.Outcome == Portal.Features.Audit.AuditOutcome.Refused);

@@ -85,6 +85,12 @@ public sealed class Account
 
     public DateTimeOffset? LastMailMeasuredAt { get; set; }
 
+    /// <summary>
+    /// On a parent, while the account's mail is on a child: its email accounts and forwarders as last known (JSON of a
+    /// <see cref="Portal.Jobs.Mail.MailConfiguration"/>, hashes only), so a forced dedistribution can recreate them.
+    /// </summary>
+    public string? MailSettingsSnapshot { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public bool IsTwin => ParentNodeId is not null;

@@ -30,6 +30,7 @@ public sealed class DistributionService(
     INodeApiClientFactory clients,
     DnsZoneService zones,
     MailStatePublisher mailState,
+    MailService mail,
     AccountOrderCache orders,
     IOptions<PortalSettings> settings,
     AuditLog audit)
@@ -212,6 +213,14 @@ public sealed class DistributionService(
         }
 
         orders.Invalidate();
+        foreach (var account in accounts.Where(a => a.MailSettingsSnapshot is not null))
+        {
+            // Their email accounts and forwarders come back empty, with the passwords last known here.
+            var snapshot = System.Text.Json.JsonSerializer.Deserialize<MailConfiguration>(account.MailSettingsSnapshot!)!;
+            await mail.ImportConfigurationAsync(account, snapshot, disablePipes: true, ct);
+            await MailFunctions.RememberSettingsAsync(dbFactory, account.Id, null, ct);
+        }
+
         await mailState.RepublishAsync(ct);
         foreach (var account in accounts)
         {

@@ -103,6 +103,7 @@ internal sealed class MailMoveSteps(
     public async Task FinishAsync(MailMove move, CancellationToken ct)
     {
         var (account, _, _) = await LoadRowsAsync(move.OperationId, ct);
+        await MailFunctions.RememberSettingsAsync(dbFactory, account.Id, await mail.ExportConfigurationAsync(account, ct), ct);
         await mail.ForgetConfigurationAsync(account, ct);
         Maildir.RemoveDomainFolderIfEmpty(move.MailRoot, move.Domain);
     }

@@ -48,6 +48,7 @@ internal sealed class MailRelaySteps(
         }
 
         await target.ImportMailConfigurationAsync(account.Username, new MailConfigurationImport(configuration, DisablePipes: true), ct);
+        await MailFunctions.RememberSettingsAsync(dbFactory, account.Id, configuration, ct);
     }
 
     public async Task SwitchAsync(MailRelay move, CancellationToken ct)
@@ -74,13 +75,7 @@ internal sealed class MailRelaySteps(
     public async Task<DateTimeOffset> ScheduleSourceDeletionAsync(MailRelay move, long messages, long bytes, CancellationToken ct)
     {
         var (account, source, _) = await LoadRowsAsync(move.OperationId, ct);
-        await using (var db = await dbFactory.CreateDbContextAsync(ct))
-        {
-            await db.Accounts.Where(a => a.Id == account.Id).ExecuteUpdateAsync(u => u
-                .SetProperty(a => a.LastMailMessages, messages)
-                .SetProperty(a => a.LastMailBytes, bytes)
-                .SetProperty(a => a.LastMailMeasuredAt, DateTimeOffset.UtcNow), ct);
-        }
+        await MailReturnSteps.RecordLastMailAsync(dbFactory, account.Id, messages, bytes, ct);
 
         return await deletions.ScheduleAsync(account.Username, account.Domain, source!.Id, source.Alias, move.OperationId, ct);
     }

@@ -84,6 +84,7 @@ internal sealed class MailReturnSteps(
             var tracked = await db.Accounts.SingleAsync(a => a.Id == account.Id, ct);
             tracked.MailNodeId = null;
             tracked.MailNodeAlias = null;
+            tracked.MailSettingsSnapshot = null; // the settings live here again
             await zones.SetMailAddressAsync(db, tracked.Id, settings.Value.Dns.PublicIPv4, ct);
             await db.SaveChangesAsync(ct);
             await transaction.CommitAsync(ct);
@@ -98,15 +99,19 @@ internal sealed class MailReturnSteps(
     public async Task<DateTimeOffset> ScheduleChildDeletionAsync(MailReturn move, long messages, long bytes, CancellationToken ct)
     {
         var (account, node) = await LoadRowsAsync(move.OperationId, ct);
-        await using (var db = await dbFactory.CreateDbContextAsync(ct))
-        {
-            await db.Accounts.Where(a => a.Id == account.Id).ExecuteUpdateAsync(u => u
-                .SetProperty(a => a.LastMailMessages, messages)
-                .SetProperty(a => a.LastMailBytes, bytes)
-                .SetProperty(a => a.LastMailMeasuredAt, DateTimeOffset.UtcNow), ct);
-        }
+        await RecordLastMailAsync(dbFactory, account.Id, messages, bytes, ct);
 
         return await deletions.ScheduleAsync(account.Username, account.Domain, node!.Id, node.Alias, move.OperationId, ct);
+    }
+
+    /// <summary>Keeps what a verification counted of an account's mail, for a forced dedistribution to show later.</summary>
+    internal static async Task RecordLastMailAsync(IDbContextFactory<PortalDbContext> dbFactory, long accountId, long messages, long bytes, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await db.Accounts.Where(a => a.Id == accountId).ExecuteUpdateAsync(u => u
+            .SetProperty(a => a.LastMailMessages, messages)
+            .SetProperty(a => a.LastMailBytes, bytes)
+            .SetProperty(a => a.LastMailMeasuredAt, DateTimeOffset.UtcNow), ct);
     }
 
     public async Task AbandonAsync(MailReturn move, IReadOnlyList<string> localParts, CancellationToken ct)

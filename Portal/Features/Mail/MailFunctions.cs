@@ -29,7 +29,7 @@ public sealed class MailFunctions(
     public async Task<EmailAccountRow> CreateAsync(Actor actor, string username, NewEmailAccount request, CancellationToken ct = default)
     {
         var (account, node) = await ResolveAsync(actor, username, ct);
-        return node is null ? await local.CreateAsync(actor, account, request, ct) : await RemoteAsync(node, c => c.CreateMailAddressAsync(username, request, ct));
+        return node is null ? await local.CreateAsync(actor, account, request, ct) : await ChangeRemoteAsync(account, node, c => c.CreateMailAddressAsync(username, request, ct), ct);
     }
 
     public async Task DeleteAsync(Actor actor, string username, string address, CancellationToken ct = default)
@@ -41,7 +41,7 @@ public sealed class MailFunctions(
         }
         else
         {
-            await RemoteAsync(node, async c => { await c.DeleteMailAddressAsync(username, address, ct); return true; });
+            await ChangeRemoteAsync(account, node, async c => { await c.DeleteMailAddressAsync(username, address, ct); return true; }, ct);
         }
     }
 
@@ -54,7 +54,7 @@ public sealed class MailFunctions(
         }
         else
         {
-            await RemoteAsync(node, async c => { await c.ChangeMailPasswordAsync(username, address, new PasswordChange(password), ct); return true; });
+            await ChangeRemoteAsync(account, node, async c => { await c.ChangeMailPasswordAsync(username, address, new PasswordChange(password), ct); return true; }, ct);
         }
     }
 
@@ -73,7 +73,7 @@ public sealed class MailFunctions(
             throw new PortalValidationException("Forwarding to a program is not available while this account's mail is served by a separate mail server (the program would run there, not where your site is). Forward to an address instead.", code: "forwarder.pipe_distributed");
         }
 
-        return node is null ? await local.AddForwarderAsync(actor, account, request, ct) : await RemoteAsync(node, c => c.AddForwarderAsync(username, request, ct));
+        return node is null ? await local.AddForwarderAsync(actor, account, request, ct) : await ChangeRemoteAsync(account, node, c => c.AddForwarderAsync(username, request, ct), ct);
     }
 
     public async Task DeleteForwarderAsync(Actor actor, string username, long id, CancellationToken ct = default)
@@ -85,7 +85,7 @@ public sealed class MailFunctions(
         }
         else
         {
-            await RemoteAsync(node, async c => { await c.DeleteForwarderAsync(username, id, ct); return true; });
+            await ChangeRemoteAsync(account, node, async c => { await c.DeleteForwarderAsync(username, id, ct); return true; }, ct);
         }
     }
 
@@ -102,6 +102,31 @@ public sealed class MailFunctions(
         var account = await AccountAccess.FindVisibleAsync(db, actor, username, ct);
         var node = account.MailNodeId is { } id ? await db.LinkedNodes.AsNoTracking().SingleAsync(n => n.Id == id, ct) : null;
         return (account, node);
+    }
+
+    /// <summary>A change on the child, after which the parent keeps the account's mail settings as they now are there.</summary>
+    private async Task<T> ChangeRemoteAsync<T>(Account account, LinkedNode node, Func<NodeApiClient, Task<T>> call, CancellationToken ct)
+    {
+        var result = await RemoteAsync(node, call);
+        try
+        {
+            var settings = await clients.Create(links.EndpointOf(node)).ExportMailConfigurationAsync(account.Username, ct);
+            await RememberSettingsAsync(dbFactory, account.Id, settings, ct);
+        }
+        catch (NodeApiException)
+        {
+            // The change is made; the snapshot catches up with the next one.
+        }
+
+        return result;
+    }
+
+    /// <summary>Keeps the mail settings of an account whose mail is on a child (see <see cref="Account.MailSettingsSnapshot"/>).</summary>
+    internal static async Task RememberSettingsAsync(IDbContextFactory<PortalDbContext> dbFactory, long accountId, MailConfiguration? settings, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var json = settings is null ? null : System.Text.Json.JsonSerializer.Serialize(settings);
+        await db.Accounts.Where(a => a.Id == accountId).ExecuteUpdateAsync(u => u.SetProperty(a => a.MailSettingsSnapshot, json), ct);
     }
 
     private async Task<T> RemoteAsync<T>(LinkedNode node, Func<NodeApiClient, Task<T>> call)

@@ -227,6 +227,9 @@ namespace Portal.Infrastructure.Data.Migrations
                         .HasMaxLength(253)
                         .HasColumnType("character varying(253)");
 
+                    b.Property<string>("MailSettingsSnapshot")
+                        .HasColumnType("text");
+
                     b.Property<string>("OwnerName")
                         .IsRequired()
                         .HasMaxLength(256)
