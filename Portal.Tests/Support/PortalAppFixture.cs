@@ -86,6 +86,8 @@ public sealed class PortalAppFixture : IAsyncLifetime
             builder.UseSetting("Portal:Bootstrap:AdminPasswordFile", Path.Combine(folder, "admin-password"));
             builder.UseSetting("Portal:Jobs:QueuePollInterval", "00:00:01");
             builder.UseSetting("Portal:SelfCheck:DiskProbeBytes", (4 * 1024 * 1024).ToString());
+            builder.UseSetting("Portal:Security:ApiRequestsPerMinutePerToken", "1000000");
+            builder.UseSetting("Portal:Security:ApiRequestsPerMinutePerAddress", "1000000");
         }
     }
 }

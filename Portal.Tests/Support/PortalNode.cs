@@ -139,6 +139,9 @@ public sealed partial class PortalNode : IAsyncDisposable
         env["Portal__Bootstrap__AdminApiTokenFile"] = AdminApiTokenFile;
         env["Portal__Jobs__QueuePollInterval"] = "00:00:01";
         env["Portal__SelfCheck__DiskProbeBytes"] = (8 * 1024 * 1024).ToString();
+        // Tests poll the API far faster than anyone should; the rate limit tests set their own limits.
+        env["Portal__Security__ApiRequestsPerMinutePerToken"] = "1000000";
+        env["Portal__Security__ApiRequestsPerMinutePerAddress"] = "1000000";
         foreach (var (key, value) in _settings)
         {
             env[key.Replace(":", "__")] = value;

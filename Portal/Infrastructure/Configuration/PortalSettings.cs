@@ -163,6 +163,14 @@ public sealed class SecuritySettings
 
     /// <summary>Further origins (scheme://host[:port]) allowed to open the live UI connection, besides the node's own.</summary>
     public List<string> AllowedOrigins { get; set; } = [];
+
+    /// <summary>Requests to the public API (/api/v1) one API token may make per minute; more get 429 with Retry-After.</summary>
+    [Range(1, 1_000_000, ErrorMessage = "Portal:Security:ApiRequestsPerMinutePerToken must be between 1 and 1000000.")]
+    public int ApiRequestsPerMinutePerToken { get; set; } = 600;
+
+    /// <summary>Requests to the public API one client address may make per minute, whatever token (or none) they carry.</summary>
+    [Range(1, 1_000_000, ErrorMessage = "Portal:Security:ApiRequestsPerMinutePerAddress must be between 1 and 1000000.")]
+    public int ApiRequestsPerMinutePerAddress { get; set; } = 1_200;
 }
 
 public sealed class BootstrapSettings

@@ -36,8 +36,23 @@ public static class PortalPipeline
             branch => branch.UseMiddleware<CircuitOriginMiddleware>());
 
         app.UseWhen(context => PortalServices.IsApiPath(context.Request.Path), branch => branch.UseMiddleware<ApiBadRequestMiddleware>());
+        // The public API's rate limits: per address before the token is even looked at, per token once it is known.
+        app.UseWhen(ApiRateLimits.Applies, branch => branch.Use(async (context, next) =>
+        {
+            if (await context.RequestServices.GetRequiredService<ApiRateLimits>().AdmitByAddressAsync(context))
+            {
+                await next(context);
+            }
+        }));
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseWhen(ApiRateLimits.Applies, branch => branch.Use(async (context, next) =>
+        {
+            if (await context.RequestServices.GetRequiredService<ApiRateLimits>().AdmitByTokenAsync(context))
+            {
+                await next(context);
+            }
+        }));
         app.UseAntiforgery();
 
         app.MapStaticAssets();

@@ -132,6 +132,7 @@ public static class PortalServices
         services.AddSingleton<IAccountTransferSteps, Portal.Features.Transfers.AccountTransferSteps>();
         services.AddSingleton<IMailArchiveSource, MailArchiveSource>();
         services.AddSingleton<MoveNotifier>();
+        services.AddSingleton<Portal.Infrastructure.Api.ApiRateLimits>();
         services.AddSingleton<ChildDeletionService>();
         services.AddSingleton<IChildAccountDeletions>(sp => sp.GetRequiredService<ChildDeletionService>());
         services.AddSingleton<DistributionService>();
