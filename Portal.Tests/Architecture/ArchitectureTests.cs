@@ -10,8 +10,8 @@ public sealed class ArchitectureTests
     private static readonly Assembly Web = typeof(Program).Assembly;
     private static readonly Assembly Jobs = typeof(Portal.Jobs.Operations.IOperationJournal).Assembly;
 
-    /// <summary>Pages anyone may open (signing in, errors).</summary>
-    private static readonly string[] PublicRoutes = ["/auth/signin", "/auth/lockout", "/auth/denied", "/error", "/error/{StatusCode:int}", "/not-found"];
+    /// <summary>Pages anyone may open (signing in, errors, the API reference).</summary>
+    private static readonly string[] PublicRoutes = ["/auth/signin", "/auth/lockout", "/auth/denied", "/error", "/error/{StatusCode:int}", "/not-found", "/api-reference"];
 
     [Fact]
     public void Jobs_DoNotDependOnTheWebHost() =>

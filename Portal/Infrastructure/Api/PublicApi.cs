@@ -20,7 +20,8 @@ public static class PublicApi
         var api = app.MapGroup("/api/v1")
             .RequireAuthorization(PortalPolicies.Api)
             .AddEndpointFilter<ApiExceptionFilter>()
-            .AddEndpointFilter<ChildNodeApiFilter>();
+            .AddEndpointFilter<ChildNodeApiFilter>()
+            .WithApiErrors();
 
         api.MapGet("/me", async (ICurrentActor current) =>
         {

@@ -82,6 +82,7 @@ public static class PortalPipeline
         app.MapZoneFileDownloads();
         app.MapNodeApi();
         app.MapPublicApi();
+        app.MapOpenApi(ApiDocument.Path).AllowAnonymous();
 
         app.MapRazorComponents<App>()
             .AddInteractiveServerRenderMode()

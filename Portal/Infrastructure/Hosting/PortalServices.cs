@@ -133,6 +133,7 @@ public static class PortalServices
         services.AddSingleton<IMailArchiveSource, MailArchiveSource>();
         services.AddSingleton<MoveNotifier>();
         services.AddSingleton<Portal.Infrastructure.Api.ApiRateLimits>();
+        services.AddPortalApiDocument();
         services.AddSingleton<ChildDeletionService>();
         services.AddSingleton<IChildAccountDeletions>(sp => sp.GetRequiredService<ChildDeletionService>());
         services.AddSingleton<DistributionService>();
