@@ -114,4 +114,30 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
 
         throw new TimeoutException($"Operation {operationId} did not finish.");
     }
+
+    [Fact]
+    public async Task AnOwnerWhoseMailIsOnTheChild_IsSentToWebmailOnTheirDomain()
+    {
+        var name = "web" + Guid.NewGuid().ToString("N")[..6];
+        var domain = $"{name}.example.test";
+        const string password = "owner-password-123";
+        (await fixture.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}", password, mailRouting = new { kind = "Node", nodeId = fixture.ChildId } }))
+            .Expect(HttpStatusCode.Created);
+        var page = await fixture.NewPageAsync(fixture.Parent);
+        await new SignInPage(page).SignInAsync(name, password);
+        await page.GotoInteractiveAsync("/account");
+        await Assertions.Expect(page.Locator("[data-testid=mail-location]")).ToContainTextAsync($"https://webmail.{domain}/");
+
+        // The webmail host is the child's by DNS, which this machine does not have: the browser gets as far as asking for it.
+        var webmail = page.WaitForRequestAsync(request => request.Url.StartsWith("https://webmail.", StringComparison.Ordinal));
+        try
+        {
+            await page.GotoAsync("/webmail");
+        }
+        catch (PlaywrightException ex) when (ex.Message.Contains("ERR_NAME_NOT_RESOLVED", StringComparison.Ordinal))
+        {
+        }
+
+        Assert.Equal($"https://webmail.{domain}/", (await webmail).Url);
+    }
 }

@@ -28,3 +28,38 @@ internal static class AccountEndpoints
         }
     }
 }
+
+/// <summary>
+/// The webmail entry point of an account owner: for mail on a child, https://webmail.&lt;domain&gt;/ (DNS sends it
+/// there; there is no sign-in through the parent); for mail here, this node's configured webmail.
+/// </summary>
+public static class WebmailEndpoint
+{
+    public static void MapWebmail(this IEndpointRouteBuilder app) =>
+        app.MapGet("/webmail", async (Features.Accounts.AccountQueries queries, ICurrentActor current, Microsoft.Extensions.Options.IOptions<Infrastructure.Configuration.PortalSettings> settings, CancellationToken ct) =>
+        {
+            var actor = await current.GetAsync();
+            Features.Accounts.AccountRow account;
+            try
+            {
+                account = await queries.GetAsync(actor, actor.Name, ct);
+            }
+            catch (PortalNotFoundException)
+            {
+                return Results.Content(Page("No hosting account belongs to this sign-in, so there is no mailbox to read."), "text/html; charset=utf-8", statusCode: 404);
+            }
+
+            return WebmailAddress(account, settings.Value.Mail.WebmailUrl) is { } address
+                ? Results.Redirect(address)
+                : Results.Content(Page("This server offers no webmail. Read your mail with a mail program (IMAP), or ask your provider."), "text/html; charset=utf-8", statusCode: 404);
+        }).RequireAuthorization(PortalPolicies.Account).ExcludeFromDescription();
+
+    /// <summary>Where the account's owner reads mail on the web, or null when this node offers no webmail.</summary>
+    public static string? WebmailAddress(Features.Accounts.AccountRow account, string? configured) =>
+        account.IsDistributed ? $"https://webmail.{account.Domain}/"
+        : string.IsNullOrWhiteSpace(configured) ? null
+        : configured.Replace("{domain}", account.Domain, StringComparison.Ordinal);
+
+    private static string Page(string text) =>
+        $"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Webmail · Portal</title></head><body><p>{System.Net.WebUtility.HtmlEncode(text)}</p><p><a href=\"/account\">Back to my account</a></p></body></html>";
+}

@@ -74,6 +74,13 @@ public sealed class MailSettings
     /// <summary>The Dovecot configuration doveadm talks to (doveadm -c FILE). Empty: Dovecot's default.</summary>
     public string? DovecotConfig { get; set; }
 
+    /// <summary>
+    /// Where account owners whose mail is on this node read it on the web; "{domain}" is replaced by the account's domain
+    /// (for example "https://webmail.{domain}/"). Empty: this node offers no webmail. Owners whose mail is on a child are
+    /// sent to https://webmail.&lt;domain&gt;/, which DNS points at the child.
+    /// </summary>
+    public string? WebmailUrl { get; set; }
+
     /// <summary>Quota of a new email account when none is given, in MiB (0: none).</summary>
     [Range(0, 10_485_760, ErrorMessage = "Portal:Mail:DefaultQuotaMegabytes must be between 0 and 10485760.")]
     public int DefaultQuotaMegabytes { get; set; } = 1024;

@@ -81,6 +81,12 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
             errors.Add("Portal:Development:CorruptReceivedMailFiles is for tests only; remove it (or turn on Portal:AllowInsecureHttp on a development node).");
         }
 
+        if (options.Mail.WebmailUrl is { Length: > 0 } webmail
+            && !Uri.TryCreate(webmail.Replace("{domain}", "example.com", StringComparison.Ordinal), UriKind.Absolute, out _))
+        {
+            errors.Add($"Portal:Mail:WebmailUrl must be an absolute URL (\"{{domain}}\" allowed), like https://webmail.{{domain}}/; \"{webmail}\" is not.");
+        }
+
         if (options.Development.CorruptMailArchives && !options.AllowInsecureHttp)
         {
             errors.Add("Portal:Development:CorruptMailArchives is for tests only; remove it (or turn on Portal:AllowInsecureHttp on a development node).");

@@ -80,6 +80,7 @@ public static class PortalPipeline
 
         app.MapIdentityEndpoints();
         app.MapZoneFileDownloads();
+        app.MapWebmail();
         app.MapNodeApi();
         app.MapPublicApi();
         app.MapOpenApi(ApiDocument.Path).AllowAnonymous();

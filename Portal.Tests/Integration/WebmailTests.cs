@@ -1,0 +1,48 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Portal.Components.Accounts;
+using Portal.Features.Accounts;
+using Portal.Tests.Support;
+
+namespace Portal.Tests.Integration;
+
+/// <summary>An account owner's webmail entry point sends them where their mail is read.</summary>
+[Collection(PortalAppCollection.Name)]
+public sealed class WebmailTests(PortalAppFixture app)
+{
+    [Fact]
+    public async Task AnOwnerWithLocalMail_IsSentToThisNodesWebmail_ForTheirDomain()
+    {
+        var name = "wm" + Guid.NewGuid().ToString("N")[..8];
+        const string password = "owner-password-123";
+        await app.Services.GetRequiredService<AccountService>().CreateAsync(PortalAppFixture.Admin, new NewAccount(name, $"{name}.example.test", $"o@{name}.example.test", Password: password));
+        using var client = app.CreateClient();
+        await client.SignInAsync(name, password);
+
+        var response = await client.GetAsync("/webmail");
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal($"https://mail.example.net/?domain={name}.example.test", response.Headers.Location!.ToString());
+    }
+
+    [Fact]
+    public async Task Webmail_IsForAccountOwners()
+    {
+        using var anonymous = app.CreateClient();
+        Assert.Equal(HttpStatusCode.Redirect, (await anonymous.GetAsync("/webmail")).StatusCode);
+        Assert.StartsWith("/auth/signin", (await anonymous.GetAsync("/webmail")).RedirectPath(anonymous));
+    }
+
+    [Theory]
+    [InlineData(true, "https://webmail.{domain}/", "https://webmail.shop.example/")]
+    [InlineData(true, null, "https://webmail.shop.example/")]
+    [InlineData(false, "https://mail.host.example/?d={domain}", "https://mail.host.example/?d=shop.example")]
+    [InlineData(false, null, null)]
+    public void TheAddress_FollowsWhereTheMailLives(bool distributed, string? configured, string? expected)
+    {
+        var row = new AccountRow("shop", "shop.example", "shop.example", "o@shop.example", "root", distributed ? Guid.NewGuid() : null, distributed ? "mail-1" : null,
+            AccountStatus.Active, 0, false, [], DateTimeOffset.UtcNow);
+
+        Assert.Equal(expected, WebmailEndpoint.WebmailAddress(row, configured));
+    }
+}
