@@ -88,6 +88,7 @@ public sealed class PortalAppFixture : IAsyncLifetime
             builder.UseSetting("Portal:SelfCheck:DiskProbeBytes", (4 * 1024 * 1024).ToString());
             builder.UseSetting("Portal:Security:ApiRequestsPerMinutePerToken", "1000000");
             builder.UseSetting("Portal:Mail:WebmailUrl", "https://mail.example.net/?domain={domain}");
+            builder.UseSetting("Portal:Distribution:ProxyTimeout", "00:00:02");
             builder.UseSetting("Portal:Security:ApiRequestsPerMinutePerAddress", "1000000");
         }
     }

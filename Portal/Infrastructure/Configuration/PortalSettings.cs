@@ -145,6 +145,10 @@ public sealed class DistributionSettings
     [Range(0, 1_048_576, ErrorMessage = "Portal:Distribution:DiskMarginMegabytes must be between 0 and 1048576.")]
     public int DiskMarginMegabytes { get; set; } = 100;
 
+    /// <summary>How long the parent waits for a child when it calls it on an account owner's behalf (their mail pages and API).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:01:00", ErrorMessage = "Portal:Distribution:ProxyTimeout must be between 00:00:01 and 00:01:00.")]
+    public TimeSpan ProxyTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long a move keeps retrying while the other node cannot be reached.</summary>
     [Range(typeof(TimeSpan), "00:00:05", "7.00:00:00", ErrorMessage = "Portal:Distribution:RetryWindow must be between 00:00:05 and 7.00:00:00.")]
     public TimeSpan RetryWindow { get; set; } = TimeSpan.FromMinutes(30);

@@ -106,6 +106,7 @@ public static class PortalServices
         services.AddSingleton<MailStatePublisher>();
         services.AddSingleton<MailService>();
         services.AddSingleton<MailFunctions>();
+        services.AddSingleton<NodeCircuitBreaker>();
         services.AddSingleton<TwinResolver>();
         services.AddSingleton(sp =>
         {

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.DependencyInjection;
+using Portal.Features.Accounts;
+using Portal.Features.Mail;
+using Portal.Features.Nodes;
+using Portal.Infrastructure.Security;
+using Portal.Tests.Support;
+
+namespace Portal.Tests.Mail;
+
+/// <summary>
+/// The parent's calls to a child on an owner's behalf never hang a page: a child that does not answer gives 504 after
+/// the proxy timeout, one that answers garbage gives 502, and after three failures in a row the parent stops asking.
+/// </summary>
+[Collection(PortalAppCollection.Name)]
+public sealed class MailProxyTests(PortalAppFixture app)
+{
+    [Fact]
+    public async Task AChildThatHangs_GivesATimeout_AndThenTheCircuitOpens()
+    {
+        using var child = new FakeChild(respond: false);
+        var username = await DistributedAccountOnAsync(child.Url);
+        var functions = app.Services.GetRequiredService<MailFunctions>();
+
+        var watch = Stopwatch.StartNew();
+        var timedOut = await Assert.ThrowsAsync<PortalUpstreamException>(() => functions.ListAsync(PortalAppFixture.Admin, username));
+        Assert.True(timedOut.TimedOut);
+        Assert.Equal("mail.node_timeout", timedOut.Code);
+        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(8));
+
+        await Assert.ThrowsAsync<PortalUpstreamException>(() => functions.ListForwardersAsync(PortalAppFixture.Admin, username));
+        await Assert.ThrowsAsync<PortalUpstreamException>(() => functions.ListAsync(PortalAppFixture.Admin, username));
+        watch.Restart();
+        var open = await Assert.ThrowsAsync<PortalUpstreamException>(() => functions.ListAsync(PortalAppFixture.Admin, username));
+        Assert.Equal("mail.node_unavailable", open.Code);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), "an open circuit answers at once");
+        Assert.Contains("stops asking it", open.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AChildThatAnswersGarbage_GivesABadGateway_ThroughTheApi()
+    {
+        using var child = new FakeChild(respond: true);
+        var username = await DistributedAccountOnAsync(child.Url);
+        using var client = app.CreateClient();
+        string token;
+        await using (var db = TestDatabases.OpenContext(app.ConnectionString))
+        {
+            var admin = db.Users.Single(u => u.UserName == PortalAppFixture.AdminUserName);
+            (var row, token) = Portal.Features.ApiTokens.ApiTokenService.Mint(Portal.Features.ApiTokens.ApiTokenKind.User, "proxy-test", admin.Id, admin.UserName!, DateTimeOffset.UtcNow, null);
+            db.ApiTokens.Add(row);
+            await db.SaveChangesAsync();
+        }
+
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+
+        var response = await client.GetAsync($"/api/v1/accounts/{username}/mail/addresses");
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var error = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("node.unavailable", error.GetProperty("code").GetString());
+        Assert.Contains("not Portal's node API", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>An account whose mail node is linked at <paramref name="url"/> (a fake child), straight in the database.</summary>
+    private async Task<string> DistributedAccountOnAsync(string url)
+    {
+        var protector = app.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("Portal.LinkedNodes.Token.v1");
+        var username = "px" + Guid.NewGuid().ToString("N")[..8];
+        await using var db = TestDatabases.OpenContext(app.ConnectionString);
+        var node = new LinkedNode
+        {
+            Id = Guid.NewGuid(), Alias = "fake-" + username, BaseUrl = url, AdminUserName = "admin", ProtectedToken = protector.Protect("pnt_fake"),
+            Purpose = LinkPurpose.Mail, Name = "fake", Version = "1.0.0", LinkedBy = "test", LinkedAt = DateTimeOffset.UtcNow,
+        };
+        db.LinkedNodes.Add(node);
+        db.Accounts.Add(new Account
+        {
+            Username = username, Domain = $"{username}.example.test", ContactEmail = "o@example.test", OwnerName = "root",
+            MailNodeId = node.Id, MailNodeAlias = node.Alias, CreatedAt = DateTimeOffset.UtcNow, Features = [.. AccountFeatures.All],
+        });
+        await db.SaveChangesAsync();
+        return username;
+    }
+
+    /// <summary>A "child" that accepts connections and then says nothing, or answers a web page instead of the node API.</summary>
+    private sealed class FakeChild : IDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly List<TcpClient> _held = [];
+
+        public FakeChild(bool respond)
+        {
+            _listener.Start();
+            Url = $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/";
+            _ = Task.Run(async () =>
+            {
+                while (true)
+                {
+                    TcpClient client;
+                    try
+                    {
+                        client = await _listener.AcceptTcpClientAsync();
+                    }
+                    catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+                    {
+                        return;
+                    }
+
+                    lock (_held)
+                    {
+                        _held.Add(client);
+                    }
+
+                    if (respond)
+                    {
+                        var stream = client.GetStream();
+                        var buffer = new byte[8192];
+                        _ = await stream.ReadAsync(buffer);
+                        var page = "<html><body>Welcome to nginx!</body></html>";
+                        await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {page.Length}\r\nConnection: close\r\n\r\n{page}"));
+                        client.Close();
+                    }
+                }
+            });
+        }
+
+        public string Url { get; }
+
+        public void Dispose()
+        {
+            _listener.Stop();
+            lock (_held)
+            {
+                _held.ForEach(c => c.Dispose());
+            }
+        }
+    }
+}
