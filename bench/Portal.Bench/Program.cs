@@ -1,7 +1,7 @@
 using Portal.Bench;
 
 // Benchmarks print figures, each against a baseline measured in the same run (see docs/benchmarks.md).
-// Run them with `./portal bench [name]`; names: jobs-pickup, accounts-grid, mail-copy.
+// Run them with `./portal bench [name]`; names: jobs-pickup, accounts-grid, mail-copy, proxy-latency.
 var name = args.FirstOrDefault() ?? "all";
 if (name == "enqueue-child")
 {
@@ -14,6 +14,7 @@ var benchmarks = new Dictionary<string, Func<Task>>
     ["jobs-pickup"] = JobPickupBenchmark.RunAsync,
     ["accounts-grid"] = AccountsGridBenchmark.RunAsync,
     ["mail-copy"] = MailCopyBenchmark.RunAsync,
+    ["proxy-latency"] = ProxyLatencyBenchmark.RunAsync,
 };
 
 if (name == "all")

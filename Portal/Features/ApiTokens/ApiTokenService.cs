@@ -175,6 +175,9 @@ public sealed class ApiTokenService(
     /// Checks a presented token: format, existence, secret, kind, revocation, expiry, and its owner (still an
     /// admin for node tokens; the named user when one is named). Records its last use when it is valid.
     /// </summary>
+    /// <summary>How fresh a token's "last used" is: written at most once a minute per token.</summary>
+    public static readonly TimeSpan LastUseResolution = TimeSpan.FromMinutes(1);
+
     public async Task<TokenValidation> ValidateAsync(string presented, ApiTokenKind kind, string? expectedUserName, string? from, CancellationToken cancellationToken = default)
     {
         if (!TryParse(presented, out var id, out var secret))
@@ -224,9 +227,14 @@ public sealed class ApiTokenService(
             return new TokenValidation(TokenCheck.NotAdmin, token, owner, roles);
         }
 
-        token.LastUsedAt = now;
-        token.LastUsedFrom = from;
-        await db.SaveChangesAsync(cancellationToken);
+        // Last use is kept to the minute (and on a new address at once): a write per request would cost every call.
+        if (token.LastUsedAt is not { } last || now - last >= LastUseResolution || token.LastUsedFrom != from)
+        {
+            token.LastUsedAt = now;
+            token.LastUsedFrom = from;
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
         return new TokenValidation(TokenCheck.Valid, token, owner, roles);
     }
 
