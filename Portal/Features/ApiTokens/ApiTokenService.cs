@@ -38,7 +38,6 @@ public sealed record TokenValidation(TokenCheck Result, ApiToken? Token, PortalU
 /// </summary>
 public sealed class ApiTokenService(
     IDbContextFactory<PortalDbContext> dbFactory,
-    IServiceScopeFactory scopes,
     AuditLog audit,
     TimeProvider clock)
 {
@@ -171,13 +170,13 @@ public sealed class ApiTokenService(
         await db.SaveChangesAsync(cancellationToken);
     }
 
+    /// <summary>How fresh a token's "last used" is: written at most once a minute per token.</summary>
+    public static readonly TimeSpan LastUseResolution = TimeSpan.FromMinutes(1);
+
     /// <summary>
     /// Checks a presented token: format, existence, secret, kind, revocation, expiry, and its owner (still an
     /// admin for node tokens; the named user when one is named). Records its last use when it is valid.
     /// </summary>
-    /// <summary>How fresh a token's "last used" is: written at most once a minute per token.</summary>
-    public static readonly TimeSpan LastUseResolution = TimeSpan.FromMinutes(1);
-
     public async Task<TokenValidation> ValidateAsync(string presented, ApiTokenKind kind, string? expectedUserName, string? from, CancellationToken cancellationToken = default)
     {
         if (!TryParse(presented, out var id, out var secret))
@@ -213,15 +212,16 @@ public sealed class ApiTokenService(
             return new TokenValidation(TokenCheck.OwnerMismatch, token, null, null);
         }
 
-        await using var scope = scopes.CreateAsyncScope();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
-        var owner = await users.FindByIdAsync(token.OwnerUserId);
-        if (owner is null || await users.IsLockedOutAsync(owner))
+        // The owner and their roles in one query: this runs on every API request.
+        var found = await db.Users.AsNoTracking().Where(u => u.Id == token.OwnerUserId)
+            .Select(u => new { User = u, Roles = db.UserRoles.Where(ur => ur.UserId == u.Id).Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToList() })
+            .SingleOrDefaultAsync(cancellationToken);
+        if (found is null || (found.User.LockoutEnabled && found.User.LockoutEnd > now))
         {
             return new TokenValidation(TokenCheck.Unknown, token, null, null);
         }
 
-        var roles = await users.GetRolesAsync(owner);
+        var (owner, roles) = (found.User, (IList<string>)found.Roles);
         if (kind == ApiTokenKind.Node && !roles.Contains(PortalRoles.Admin))
         {
             return new TokenValidation(TokenCheck.NotAdmin, token, owner, roles);
