@@ -24,6 +24,9 @@ public enum TokenCheck
     WrongKind,
     OwnerMismatch,
     NotAdmin,
+
+    /// <summary>An account owner's token while the account's "API Tokens" feature is off.</summary>
+    FeatureOff,
 }
 
 public sealed record TokenValidation(TokenCheck Result, ApiToken? Token, PortalUser? Owner, IList<string>? Roles)
@@ -52,7 +55,14 @@ public sealed class ApiTokenService(
             await audit.RecordAsync(actor, action, name, AuditOutcome.Refused, "Not allowed to hold such a token.", cancellationToken);
             throw new PortalForbiddenException(kind == ApiTokenKind.Node
                 ? "Only admins can create node API tokens."
-                : "Only admins and resellers can create API tokens here; account owners get theirs with the API Tokens feature.");
+                : "Only admins, resellers and account owners can create API tokens here.");
+        }
+
+        if (IsOwnerOnly(actor) && !await OwnerMayUseApiAsync(actor.UserId!, cancellationToken))
+        {
+            const string message = "Your account's \"API Tokens\" feature is off, so it cannot have API tokens. Ask your provider to turn it on.";
+            await audit.RecordAsync(actor, action, name, AuditOutcome.Refused, message, cancellationToken);
+            throw new PortalForbiddenException(message);
         }
 
         var problems = new List<string>();
@@ -85,8 +95,18 @@ public sealed class ApiTokenService(
     }
 
     /// <summary>Node tokens are for admins; user tokens for admins and resellers (account owners: the API Tokens feature).</summary>
+    /// <summary>Node tokens are for admins; user tokens for admins, resellers and account owners (their own).</summary>
     private static bool MayHold(Actor actor, ApiTokenKind kind) =>
-        actor.UserId is not null && (actor.IsAdmin || (kind == ApiTokenKind.User && actor.IsInRole(PortalRoles.Reseller)));
+        actor.UserId is not null && (actor.IsAdmin || (kind == ApiTokenKind.User && (actor.IsInRole(PortalRoles.Reseller) || actor.IsInRole(PortalRoles.User))));
+
+    private static bool IsOwnerOnly(Actor actor) => actor.IsInRole(PortalRoles.User) && !actor.IsAdmin && !actor.IsInRole(PortalRoles.Reseller);
+
+    /// <summary>An account owner may use the API while their account has the "API Tokens" feature.</summary>
+    private async Task<bool> OwnerMayUseApiAsync(string userId, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Accounts.AnyAsync(a => a.UserId == userId && a.Features.Contains(Accounts.AccountFeatures.ApiTokens), ct);
+    }
 
     /// <summary>A new token: the row to keep (hash only) and the token to show once.</summary>
     internal static (ApiToken Row, string Token) Mint(ApiTokenKind kind, string name, string ownerId, string ownerName, DateTimeOffset now, DateTimeOffset? expiresAt)
@@ -222,6 +242,14 @@ public sealed class ApiTokenService(
         }
 
         var (owner, roles) = (found.User, (IList<string>)found.Roles);
+        // An account owner's tokens work while the account has the "API Tokens" feature (turning it off stops them).
+        if (roles.Count == 1 && roles[0] == PortalRoles.User
+            && await db.Accounts.Where(a => a.UserId == owner.Id).Select(a => a.Features).FirstOrDefaultAsync(cancellationToken) is { } features
+            && !features.Contains(Accounts.AccountFeatures.ApiTokens))
+        {
+            return new TokenValidation(TokenCheck.FeatureOff, token, owner, roles);
+        }
+
         if (kind == ApiTokenKind.Node && !roles.Contains(PortalRoles.Admin))
         {
             return new TokenValidation(TokenCheck.NotAdmin, token, owner, roles);
@@ -247,6 +275,7 @@ public sealed class ApiTokenService(
         TokenCheck.WrongKind => ("token.not_admin", $"That token is not a node API token of node {nodeName}: only an admin's node API token may link or manage nodes."),
         TokenCheck.OwnerMismatch => ("token.user_mismatch", $"The API token does not belong to that user on node {nodeName}. Give the user name of the admin who created the token."),
         TokenCheck.NotAdmin => ("token.not_admin", $"The token's owner is not an admin on node {nodeName}; only an admin's token may link or manage nodes."),
+        TokenCheck.FeatureOff => ("token.feature_off", $"The account's \"API Tokens\" feature is off on node {nodeName}, so its tokens are refused. Ask your provider to turn it on."),
         _ => ("token.invalid", "The API token was refused."),
     };
 

@@ -1,0 +1,55 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
+using Portal.Features.Accounts;
+using Portal.Features.ApiTokens;
+using Portal.Features.Identity;
+using Portal.Infrastructure.Security;
+using Portal.Tests.Support;
+
+namespace Portal.Tests.Integration;
+
+/// <summary>An account owner has API tokens of their own while the account has the "API Tokens" feature.</summary>
+[Collection(PortalAppCollection.Name)]
+public sealed class OwnerApiTokenTests(PortalAppFixture app)
+{
+    [Fact]
+    public async Task AnOwnersToken_WorksWhileTheFeatureIsOn_AndIsRefusedOnceItIsOff()
+    {
+        var (owner, username) = await OwnerAsync([AccountFeatures.ApiTokens, AccountFeatures.Email]);
+        var tokens = app.Services.GetRequiredService<ApiTokenService>();
+        var created = await tokens.CreateAsync(owner, ApiTokenKind.User, "my script", null);
+        using var client = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", created.Secret);
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/v1/accounts/{username}/mail/addresses")).StatusCode);
+        await app.Services.GetRequiredService<AccountService>().ModifyAsync(PortalAppFixture.Admin, username, new AccountChange(Features: [AccountFeatures.Email]));
+        var refused = await client.GetAsync($"/api/v1/accounts/{username}/mail/addresses");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Contains("token.feature_off", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnOwnerWithoutTheFeature_CannotCreateAToken()
+    {
+        var (owner, _) = await OwnerAsync([AccountFeatures.Email]);
+
+        var refused = await Assert.ThrowsAsync<PortalForbiddenException>(() => app.Services.GetRequiredService<ApiTokenService>().CreateAsync(owner, ApiTokenKind.User, "nope", null));
+
+        Assert.Contains("\"API Tokens\" feature is off", refused.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<PortalForbiddenException>(() => app.Services.GetRequiredService<ApiTokenService>().CreateAsync(owner, ApiTokenKind.Node, "node", null));
+    }
+
+    private async Task<(Actor Owner, string Username)> OwnerAsync(IReadOnlyList<string> features)
+    {
+        var username = "ot" + Guid.NewGuid().ToString("N")[..8];
+        await app.Services.GetRequiredService<AccountService>().CreateAsync(PortalAppFixture.Admin,
+            new NewAccount(username, $"{username}.example.test", $"o@{username}.example.test", Password: "owner-password-123", Features: features));
+        await using var db = TestDatabases.OpenContext(app.ConnectionString);
+        var userId = db.Users.Single(u => u.UserName == username).Id;
+        var actor = new Actor(userId, username, "127.0.0.1", new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
+            [new(System.Security.Claims.ClaimTypes.NameIdentifier, userId), new(System.Security.Claims.ClaimTypes.Name, username), new(System.Security.Claims.ClaimTypes.Role, PortalRoles.User)], "test")));
+        return (actor, username);
+    }
+}
