@@ -96,19 +96,18 @@ public sealed class MailReturnJob(
 
             var configuration = await retry.RunAsync(() => child.ExportMailConfigurationAsync(move.Username, cancellationToken), cancellationToken);
             localParts = configuration.Addresses.Select(a => a.LocalPart).ToList();
-            archiveId = run.GetCheckpoint("archive") is { } saved ? JsonSerializer.Deserialize<Guid>(saved) : null;
+            if (!run.IsStepDone("schedule"))
+            {
+                // Named by this operation: a resumed job (or one after a restart) finds the same archive on the child,
+                // to fetch it or, at the end, to remove it. (The last step removes it; after that it is not asked for.)
+                archiveId = (await retry.RunAsync(() => child.StartMailArchiveAsync(move.Username, operationId, cancellationToken), cancellationToken)).Id;
+            }
 
             await run.StepAsync("archive", async ct =>
             {
-                if (archiveId is null)
-                {
-                    archiveId = (await retry.RunAsync(() => child.StartMailArchiveAsync(move.Username, ct), ct)).Id;
-                    await run.SaveCheckpointAsync("archive", JsonSerializer.Serialize(archiveId.Value), ct);
-                }
-
                 while (true)
                 {
-                    var status = await retry.RunAsync(() => child.GetMailArchiveAsync(move.Username, archiveId.Value, ct), ct);
+                    var status = await retry.RunAsync(() => child.GetMailArchiveAsync(move.Username, archiveId!.Value, ct), ct);
                     await run.ReportAsync(new StepProgress(status.FilesDone, status.FilesTotal, status.BytesDone, status.BytesTotal), ct);
                     if (status.Succeeded)
                     {
@@ -124,11 +123,13 @@ public sealed class MailReturnJob(
                 }
             }, cancellationToken);
 
-            var manifest = await retry.RunAsync(() => child.GetMailArchiveManifestAsync(move.Username, archiveId!.Value, cancellationToken), cancellationToken);
+            var manifest = archiveId is { } archive && !run.IsStepDone("unpack")
+                ? await retry.RunAsync(() => child.GetMailArchiveManifestAsync(move.Username, archive, cancellationToken), cancellationToken)
+                : null;
             await run.StepAsync("space", ct =>
             {
                 var free = steps.FreeMailBytes();
-                var needed = manifest.ArchiveBytes + manifest.ExpandedBytes;
+                var needed = manifest!.ArchiveBytes + manifest.ExpandedBytes;
                 if (free < needed)
                 {
                     throw new MovePreflightException([
@@ -145,9 +146,9 @@ public sealed class MailReturnJob(
                 for (var attempt = 1; ; attempt++)
                 {
                     await retry.RunAsync(() => child.DownloadMailArchiveAsync(move.Username, archiveId!.Value, archivePath,
-                        done => run.ReportAsync(new StepProgress(0, null, done, manifest.ArchiveBytes), ct), ct), ct);
+                        done => run.ReportAsync(new StepProgress(0, null, done, manifest!.ArchiveBytes), ct), ct), ct);
                     var sha = await MailArchive.HashFileAsync(archivePath, ct);
-                    if (sha == manifest.Sha256)
+                    if (sha == manifest!.Sha256)
                     {
                         return $"Fetched {Units.Bytes(manifest.ArchiveBytes)}; its SHA-256 matches.";
                     }
@@ -164,8 +165,8 @@ public sealed class MailReturnJob(
 
             await run.StepAsync("unpack", async ct =>
             {
-                await MailArchive.ExtractAsync(archivePath, manifest, localParts.ToHashSet(StringComparer.Ordinal), unpackFolder, ArchiveLimits.Default,
-                    (files, bytes) => run.ReportAsync(new StepProgress(files, manifest.Files.Count, bytes, manifest.ExpandedBytes), ct), ct);
+                await MailArchive.ExtractAsync(archivePath, manifest!, localParts.ToHashSet(StringComparer.Ordinal), unpackFolder, ArchiveLimits.Default,
+                    (files, bytes) => run.ReportAsync(new StepProgress(files, manifest!.Files.Count, bytes, manifest.ExpandedBytes), ct), ct);
                 var placed = MailArchive.PlaceInMailboxes(unpackFolder, move.MailRoot, move.Domain);
                 File.Delete(archivePath);
                 return $"{placed} message(s) checked against the manifest and in place.";
@@ -203,7 +204,11 @@ public sealed class MailReturnJob(
             await run.StepAsync("schedule", async ct =>
             {
                 due = await steps.ScheduleChildDeletionAsync(move, messages, bytes, ct);
-                await TryAsync(() => child.DeleteMailArchiveAsync(move.Username, archiveId!.Value, ct));
+                if (archiveId is { } done)
+                {
+                    await TryAsync(() => child.DeleteMailArchiveAsync(move.Username, done, ct));
+                }
+
                 return $"The account's copy on {move.SourceAlias} is deleted at {due:yyyy-MM-dd HH:mm} UTC unless an admin cancels or postpones it.";
             }, cancellationToken);
 

@@ -38,6 +38,9 @@ public static class MailBatchFormat
     public const int MaxBatchFiles = 5_000;
 }
 
+/// <summary>The parent's request for an archive: its own operation's id, so a repeated request finds the same archive.</summary>
+public sealed record MailArchiveRequestBody(Guid RequestId);
+
 /// <summary>A child began archiving an account's mail; the id names the archive and the child's operation.</summary>
 public sealed record MailArchiveStarted(Guid Id);
 

@@ -144,9 +144,13 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint)
 
     // --- dedistribution: archives, export, redirect, sessions ---
 
-    /// <summary>Asks the child to archive the account's mail; it answers at once with the archive's id.</summary>
-    public Task<Mail.MailArchiveStarted> StartMailArchiveAsync(string username, CancellationToken ct) =>
-        SendAsync<Mail.MailArchiveStarted>(HttpMethod.Post, MailPath(username, "archives"), new { }, ct);
+    /// <summary>
+    /// Asks the child to archive the account's mail for <paramref name="requestId"/> (the parent's operation); it
+    /// answers at once with the archive's id. Asking again for the same request gets the same archive, unless that one
+    /// failed or was removed.
+    /// </summary>
+    public Task<Mail.MailArchiveStarted> StartMailArchiveAsync(string username, Guid requestId, CancellationToken ct) =>
+        SendAsync<Mail.MailArchiveStarted>(HttpMethod.Post, MailPath(username, "archives"), new Mail.MailArchiveRequestBody(requestId), ct);
 
     public Task<Mail.MailArchiveStatus> GetMailArchiveAsync(string username, Guid id, CancellationToken ct) =>
         SendAsync<Mail.MailArchiveStatus>(HttpMethod.Get, MailPath(username, $"archives/{id:N}"), null, ct);

@@ -75,6 +75,38 @@ public sealed class DedistributionTests(MoveFixture nodes)
     }
 
     [Fact]
+    public async Task Dedistribution_WithTheParentKilledAfterTheUnpack_ResumesWithTheSameArchive()
+    {
+        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(300);
+        await nodes.MoveAndWaitAsync(name, nodes.Mail);
+        var id = await nodes.StartReturnAsync(name);
+        (await nodes.Parent.Api.PostAsync($"api/v1/operations/{id}/pause")).Expect(HttpStatusCode.NoContent);
+        await nodes.WaitAsync(id, o => o.GetProperty("state").GetString() == "Paused");
+        var archivesBefore = await ArchiveOperationsAsync(name);
+
+        await nodes.Parent.KillAsync();
+        await nodes.Parent.RestartAsync();
+        await nodes.ResumeAsync(id);
+        var done = await nodes.WaitFinishedAsync(id, TimeSpan.FromSeconds(180));
+
+        Assert.True(done.GetProperty("state").GetString() == "Succeeded", done.ToString());
+        Assert.True(done.GetProperty("attempts").GetInt32() >= 2, "the job ran again after the restart");
+        Assert.Equal(1, archivesBefore);
+        Assert.Equal(1, await ArchiveOperationsAsync(name)); // no second archive was made
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(nodes.Mail.MailRoot, MailArchive.Folder))); // and the one made is gone
+        foreach (var local in mailboxes.Keys)
+        {
+            Assert.Equal(MailGenerator.Snapshot(Path.Combine(nodes.Mail.MailRoot, domain, local)), MailGenerator.Snapshot(mailboxes[local]));
+        }
+    }
+
+    private async Task<int> ArchiveOperationsAsync(string username)
+    {
+        await using var db = TestDatabases.OpenContext(nodes.Mail.ConnectionString);
+        return await db.Operations.CountAsync(o => o.Kind == MailArchiveJob.Kind && o.Target == username);
+    }
+
+    [Fact]
     public async Task Dedistribution_ThatDoesNotFitHere_IsRefusedWithTheNumbers_AndChangesNothing()
     {
         // The parent reports 40 MiB free; this mail and its archive take more.
@@ -308,7 +340,7 @@ public sealed class DedistributionTests(MoveFixture nodes)
         await nodes.MoveAndWaitAsync(name, nodes.Mail);
         var child = new Portal.Jobs.Nodes.NodeApiClient(new HttpClient(), new Portal.Jobs.Nodes.NodeEndpoint(
             nodes.Mail.HostUrl, PortalNode.AdminUserName, await Nodes.LinkedNodesFixture.NodeTokenAsync(nodes.Mail, "fetch-test"), VerifyTls: false));
-        var archive = (await child.StartMailArchiveAsync(name, CancellationToken.None)).Id;
+        var archive = (await child.StartMailArchiveAsync(name, Guid.NewGuid(), CancellationToken.None)).Id;
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (!(await child.GetMailArchiveAsync(name, archive, CancellationToken.None)).Succeeded && DateTime.UtcNow < deadline)
         {

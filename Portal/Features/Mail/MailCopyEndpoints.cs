@@ -57,13 +57,27 @@ public static class MailCopyEndpoints
     /// </summary>
     private static void MapDedistribution(RouteGroupBuilder mail)
     {
-        mail.MapPost("/archives", async (string username, HttpContext http, TwinResolver twins, OperationLauncher launcher, IBackgroundJobClient jobs, CancellationToken ct) =>
+        mail.MapPost("/archives", async (string username, MailArchiveRequestBody body, HttpContext http, TwinResolver twins, OperationLauncher launcher, IBackgroundJobClient jobs, IDbContextFactory<PortalDbContext> dbFactory, CancellationToken ct) =>
         {
             var twin = await twins.FindAsync(username, ct);
+            var requestKey = body.RequestId.ToString("N");
+            await using (var db = await dbFactory.CreateDbContextAsync(ct))
+            {
+                // The same request again (a resumed dedistribution): the archive it already has, made or in the making.
+                var existing = await db.Operations.AsNoTracking()
+                    .Where(o => o.Kind == MailArchiveJob.Kind && o.Target == twin.Username && o.Parameters == requestKey
+                        && o.State != OperationState.Failed && o.State != OperationState.Cancelled)
+                    .OrderByDescending(o => o.RequestedAt).Select(o => (Guid?)o.Id).FirstOrDefaultAsync(ct);
+                if (existing is { } id)
+                {
+                    return new MailArchiveStarted(id);
+                }
+            }
+
             var request = new OperationRequest(MailArchiveJob.Kind, $"Archive the mail of {twin.Username} for the parent", twin.Username, MailArchiveJob.Steps);
-            var id = await launcher.StartAsync(TwinResolver.Actor(http), request,
+            var started = await launcher.StartAsync(TwinResolver.Actor(http), request, requestKey,
                 operationId => jobs.Enqueue<MailArchiveJob>(job => job.RunAsync(operationId, CancellationToken.None)), ct);
-            return new MailArchiveStarted(id);
+            return new MailArchiveStarted(started);
         });
 
         mail.MapGet("/archives/{id:guid}", async (string username, Guid id, TwinResolver twins, IDbContextFactory<PortalDbContext> dbFactory, CancellationToken ct) =>
@@ -95,6 +109,10 @@ public static class MailCopyEndpoints
         {
             await FindArchiveAsync(username, id, twins, dbFactory, ct);
             MailArchive.Delete(settings.Value.MailRoot, id);
+            // Gone: a later request for an archive makes a new one.
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            await db.Operations.Where(o => o.Id == id && o.State == OperationState.Succeeded)
+                .ExecuteUpdateAsync(u => u.SetProperty(o => o.State, OperationState.Cancelled), ct);
             return new NodeApiOk();
         });
 
