@@ -266,6 +266,24 @@ public sealed class DedistributionTests(MoveFixture nodes)
     }
 
     [Fact]
+    public async Task Dedistribution_WithMailOfTheAccountStillHere_IsRefused_AndThatMailIsKept()
+    {
+        var (name, domain, _) = await nodes.AccountWithMailAsync(20);
+        await nodes.MoveAndWaitAsync(name, nodes.Mail);
+        // What an earlier move that did not verify leaves behind.
+        var leftover = Path.Combine(nodes.Parent.MailRoot, domain, "alice", "cur", "1.left.host:2,S");
+        Directory.CreateDirectory(Path.GetDirectoryName(leftover)!);
+        await File.WriteAllTextAsync(leftover, "Subject: kept\r\n\r\nstill here");
+
+        var done = await nodes.WaitFinishedAsync(await nodes.StartReturnAsync(name));
+
+        Assert.Equal("Failed", done.GetProperty("state").GetString());
+        Assert.Contains("still holds mail of", done.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.True(File.Exists(leftover), "the mail that was here is kept");
+        Assert.Equal("mail", (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeAlias").GetString());
+    }
+
+    [Fact]
     public async Task Dedistribution_OfAnAccountServedHere_IsRefused()
     {
         var (name, _, _) = await nodes.AccountWithMailAsync(5);
@@ -330,6 +348,7 @@ public sealed class DedistributionTests(MoveFixture nodes)
         finally
         {
             await nodes.Mail.RestartAsync();
+            (await nodes.Parent.Api.PostAsync($"api/v1/linked-nodes/{nodeId}/check")).Expect(HttpStatusCode.OK);
         }
     }
 

@@ -52,6 +52,14 @@ internal sealed class MailReturnSteps(
         }
         else
         {
+            // Mail of this account still here (mailboxes an earlier move could not verify) would be mixed with what
+            // comes back, and removed with it if this failed: that move must be finished first.
+            var domainFolder = Path.Combine(move.MailRoot, move.Domain);
+            if (Directory.Exists(domainFolder) && Directory.EnumerateFiles(domainFolder, "*", SearchOption.AllDirectories).Any())
+            {
+                problems.Add($"This node still holds mail of {account.Domain} from an earlier move that did not verify ({domainFolder}). Run that move again (Retry) so it finishes, or move those files away, then bring the mail back.");
+            }
+
             try
             {
                 var health = await clients.Create(links.EndpointOf(node)).GetHealthAsync(ct);
