@@ -140,4 +140,36 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
 
         Assert.Equal($"https://webmail.{domain}/", (await webmail).Url);
     }
+
+    [Fact]
+    public async Task AnAdmin_ForcingADedistribution_SeesWhatIsLost_AndMustTypeTheName()
+    {
+        var name = "frc" + Guid.NewGuid().ToString("N")[..6];
+        var domain = $"{name}.example.test";
+        (await fixture.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}" })).Expect(HttpStatusCode.Created);
+        (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-password-1" })).Expect(HttpStatusCode.Created);
+        new MailGenerator(8).Fill(Path.Combine(fixture.Parent.MailRoot, domain, "alice"), 40);
+        var moved = (await fixture.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = fixture.ChildId })).Expect(HttpStatusCode.Accepted);
+        await WaitSucceededAsync(moved.Body.GetProperty("operationId").GetString()!);
+
+        var page = await fixture.NewPageAsync(fixture.Parent);
+        await new SignInPage(page).SignInAsync(PortalNode.AdminUserName, fixture.Parent.AdminPassword);
+        await page.GotoInteractiveAsync("/admin/linked-nodes");
+        await page.Locator("[data-testid=linked-nodes] tr").Filter(new() { HasText = "mail-1" }).Locator("[data-testid=force-dedistribute]").ClickAsync();
+        var dialog = page.Locator("[data-testid=force-dedistribute-dialog]");
+        await Assertions.Expect(dialog).ToContainTextAsync("is lost");
+        var row = page.Locator($"tr[data-account={name}]");
+        await Assertions.Expect(row.Locator("[data-testid=force-lost]")).ToContainTextAsync("40 message(s)");
+        await row.Locator("input[type=checkbox]").CheckAsync();
+
+        await page.Locator("[data-testid=force-confirm]").FillAsync("something-else");
+        await page.Locator("[data-testid=force-submit]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=force-problems]")).ToContainTextAsync($"missing: {name}");
+
+        await page.Locator("[data-testid=force-confirm]").FillAsync(name);
+        await page.Locator("[data-testid=force-submit]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=force-submit]")).ToHaveCountAsync(0);
+        var account = (await fixture.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body;
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, account.GetProperty("mailNodeId").ValueKind);
+    }
 }
