@@ -319,8 +319,8 @@ public sealed class MailCopyJob(
         {
             var ours = MailReceiver.Manifest(move.MailRoot, move.Domain, [localPart], withHashes: true).Mailboxes[0].Files;
             var theirs = remote.Mailboxes.FirstOrDefault(m => m.LocalPart == localPart)?.Files ?? [];
-            var theirHashes = theirs.GroupBy(f => Key(f.Path)).ToDictionary(g => g.Key, g => g.First().Sha256, StringComparer.Ordinal);
-            var missing = ours.Where(f => !theirHashes.TryGetValue(Key(f.Path), out var sha) || sha != f.Sha256).ToList();
+            var theirHashes = theirs.GroupBy(f => Maildir.MessageKey(f.Path)).ToDictionary(g => g.Key, g => g.First().Sha256, StringComparer.Ordinal);
+            var missing = ours.Where(f => !theirHashes.TryGetValue(Maildir.MessageKey(f.Path), out var sha) || sha != f.Sha256).ToList();
             var address = $"{localPart}@{move.Domain}";
             if (missing.Count == 0)
             {
@@ -343,8 +343,6 @@ public sealed class MailCopyJob(
     }
 
     private sealed record VerifyCheckpoint(List<string> Verified, List<string> Unverified);
-
-    private static string Key(string path) => Maildir.BaseName(path[(path.LastIndexOf('/') + 1)..]);
 
     private Task RetryingAsync(IOperationRun run, Func<Task> work, CancellationToken ct) =>
         new MoveRetry(run, clock, settings.RetryWindow).RunAsync(work, ct);

@@ -295,9 +295,9 @@ public static class MailVerification
         var theirs = receiver.Mailboxes.ToDictionary(m => m.LocalPart, StringComparer.Ordinal);
         foreach (var mailbox in sender.Mailboxes)
         {
-            var hashes = (theirs.GetValueOrDefault(mailbox.LocalPart)?.Files ?? []).GroupBy(f => Key(f.Path))
+            var hashes = (theirs.GetValueOrDefault(mailbox.LocalPart)?.Files ?? []).GroupBy(f => Maildir.MessageKey(f.Path))
                 .ToDictionary(g => g.Key, g => g.First().Sha256, StringComparer.Ordinal);
-            var missing = mailbox.Files.Where(f => !hashes.TryGetValue(Key(f.Path), out var sha) || sha != f.Sha256).ToList();
+            var missing = mailbox.Files.Where(f => !hashes.TryGetValue(Maildir.MessageKey(f.Path), out var sha) || sha != f.Sha256).ToList();
             if (missing.Count > 0)
             {
                 problems.Add($"{mailbox.LocalPart}: {missing.Count} of {mailbox.Files.Count} message(s) differ or are missing (first: {missing[0].Path}).");
@@ -306,6 +306,4 @@ public static class MailVerification
 
         return problems;
     }
-
-    private static string Key(string path) => Maildir.BaseName(path[(path.LastIndexOf('/') + 1)..]);
 }

@@ -36,13 +36,13 @@ public static class MailSyncPlanner
             var theirByBase = new Dictionary<string, ManifestFile>(StringComparer.Ordinal);
             foreach (var file in theirs)
             {
-                theirByBase.TryAdd(Key(file.Path), file);
+                theirByBase.TryAdd(Maildir.MessageKey(file.Path), file);
             }
 
             var ours = new HashSet<string>(StringComparer.Ordinal);
             foreach (var file in files)
             {
-                var key = Key(file.Path);
+                var key = Maildir.MessageKey(file.Path);
                 ours.Add(key);
                 if (!theirByBase.TryGetValue(key, out var their) || their.Size != file.Size)
                 {
@@ -54,7 +54,7 @@ public static class MailSyncPlanner
                 }
             }
 
-            deletions.AddRange(theirs.Where(t => !ours.Contains(Key(t.Path))).Select(t => new MailDeletion(localPart, t.Path)));
+            deletions.AddRange(theirs.Where(t => !ours.Contains(Maildir.MessageKey(t.Path))).Select(t => new MailDeletion(localPart, t.Path)));
         }
 
         return new SyncPlan(copies, new MailChanges(renames, deletions));
@@ -63,8 +63,6 @@ public static class MailSyncPlanner
     /// <summary>The sender's mailboxes as they are now.</summary>
     public static Dictionary<string, IReadOnlyList<MailFile>> Scan(string mailRoot, string domain, IEnumerable<string> localParts) =>
         localParts.ToDictionary(l => l, l => (IReadOnlyList<MailFile>)Maildir.Enumerate(Maildir.MailboxPath(mailRoot, domain, l)).ToList(), StringComparer.Ordinal);
-
-    private static string Key(string path) => Maildir.BaseName(path[(path.LastIndexOf('/') + 1)..]);
 }
 
 /// <summary>

@@ -28,6 +28,9 @@ public static class Maildir
         }
     }
 
+    /// <summary>A message's identity from its path inside a mailbox (<c>cur/name:2,S</c>): the file name without the flags.</summary>
+    public static string MessageKey(string path) => BaseName(path[(path.LastIndexOf('/') + 1)..]);
+
     /// <summary>A message's identity inside a mailbox: its name without the flags.</summary>
     public static string BaseName(string fileName)
     {

@@ -58,6 +58,16 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint)
     public Task<AccountTwin?> GetAccountTwinAsync(string username, CancellationToken cancellationToken) =>
         SendOptionalAsync<AccountTwin>(HttpMethod.Get, $"node-api/v1/accounts/{Uri.EscapeDataString(username)}", cancellationToken);
 
+    /// <summary>Removes the account's twin and its mail from the node, if it is there (a repeat finds nothing to do).</summary>
+    public async Task RemoveAccountTwinWithMailAsync(string username, CancellationToken cancellationToken)
+    {
+        if (await GetAccountTwinAsync(username, cancellationToken) is not null)
+        {
+            await DeleteMailDataAsync(username, cancellationToken);
+            await DeleteAccountTwinAsync(username, cancellationToken);
+        }
+    }
+
     public Task DeleteAccountTwinAsync(string username, CancellationToken cancellationToken) =>
         SendAsync<NodeApiOk>(HttpMethod.Delete, $"node-api/v1/accounts/{Uri.EscapeDataString(username)}", null, cancellationToken);
 

@@ -171,11 +171,7 @@ public sealed class ChildDeletionService(
         var child = clients.Create(links.EndpointOf(node));
         try
         {
-            if (await child.GetAccountTwinAsync(deletion.Username, ct) is not null)
-            {
-                await child.DeleteMailDataAsync(deletion.Username, ct);
-                await child.DeleteAccountTwinAsync(deletion.Username, ct);
-            }
+            await child.RemoveAccountTwinWithMailAsync(deletion.Username, ct);
         }
         catch (NodeApiException ex)
         {

@@ -108,15 +108,8 @@ internal sealed class MailMoveSteps(
         Maildir.RemoveDomainFolderIfEmpty(move.MailRoot, move.Domain);
     }
 
-    public async Task AbandonAsync(MailMove move, CancellationToken ct)
-    {
-        var child = clients.Create(move.Target);
-        if (await child.GetAccountTwinAsync(move.Username, ct) is not null)
-        {
-            await child.DeleteMailDataAsync(move.Username, ct);
-            await child.DeleteAccountTwinAsync(move.Username, ct);
-        }
-    }
+    public Task AbandonAsync(MailMove move, CancellationToken ct) =>
+        clients.Create(move.Target).RemoveAccountTwinWithMailAsync(move.Username, ct);
 
     public Task NotifyAsync(Guid operationId, bool succeeded, string message, CancellationToken ct) =>
         notifier.NotifyAsync(operationId, succeeded, succeeded ? "Mail of {0} moved" : "Mail move of {0} needs attention", message, ct);

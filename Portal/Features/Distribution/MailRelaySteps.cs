@@ -80,15 +80,8 @@ internal sealed class MailRelaySteps(
         return await deletions.ScheduleAsync(account.Username, account.Domain, source!.Id, source.Alias, move.OperationId, ct);
     }
 
-    public async Task AbandonAsync(MailRelay move, CancellationToken ct)
-    {
-        var target = clients.Create(move.Target);
-        if (await target.GetAccountTwinAsync(move.Username, ct) is not null)
-        {
-            await target.DeleteMailDataAsync(move.Username, ct);
-            await target.DeleteAccountTwinAsync(move.Username, ct);
-        }
-    }
+    public Task AbandonAsync(MailRelay move, CancellationToken ct) =>
+        clients.Create(move.Target).RemoveAccountTwinWithMailAsync(move.Username, ct);
 
     public Task NotifyAsync(Guid operationId, bool succeeded, string message, CancellationToken ct) =>
         notifier.NotifyAsync(operationId, succeeded, succeeded ? "Mail of {0} moved" : "Mail move of {0} needs attention", message, ct);
