@@ -67,9 +67,20 @@ public sealed partial class PortalNode : IAsyncDisposable
         var folder = Path.Combine(TestEnvironment.RunFolder, "nodes", $"{name}-{Guid.NewGuid():N}"[..(name.Length + 9)]);
         Directory.CreateDirectory(folder);
         var node = new PortalNode(name, connectionString, folder, new Dictionary<string, string>(settings ?? new Dictionary<string, string>()));
-        // The port is chosen before the start, so the node can be told its own public URL.
-        await node.LaunchAsync(FreePort());
-        return node;
+        // The port is chosen before the start, so the node can be told its own public URL. A port can still be taken
+        // between the choice and the bind (by another program); then the node starts again on another one.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await node.LaunchAsync(FreePort());
+                return node;
+            }
+            catch (InvalidOperationException ex) when (attempt < 5 && ex.Message.Contains("address already in use", StringComparison.Ordinal))
+            {
+                await node.KillAsync();
+            }
+        }
     }
 
     /// <summary>Starts the node's process again, on the same port and database (after a stop or a kill).</summary>
@@ -222,11 +233,37 @@ public sealed partial class PortalNode : IAsyncDisposable
         }
     }
 
+    // Ports handed out by this test process, so two nodes starting at once never get the same one.
+    private static readonly ConcurrentDictionary<int, bool> HandedOut = new();
+
+    /// <summary>
+    /// A free port below Linux's ephemeral range (32768-60999). A port the kernel hands out for a listener on port 0
+    /// comes from that range, and so do the source ports of outgoing connections: between the choice and the node's
+    /// bind, a connection to PostgreSQL or to another node could take it (CI saw "address already in use").
+    /// </summary>
     private static int FreePort()
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < 1000; attempt++)
+        {
+            var port = Random.Shared.Next(20000, 32000);
+            if (!HandedOut.TryAdd(port, true))
+            {
+                continue;
+            }
+
+            try
+            {
+                using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // In use by something else; try another.
+            }
+        }
+
+        throw new InvalidOperationException("No free port between 20000 and 32000 on loopback.");
     }
 
     private static string SafeExitCode(Process process)
