@@ -13,7 +13,7 @@ public sealed class AccountsTests(AccountsBrowserFixture fixture)
     public async Task AReseller_CreatesAnAccount_ThatInheritsItsMailNode()
     {
         var reseller = "res" + Guid.NewGuid().ToString("N")[..6];
-        var password = "reseller-pass-" + Guid.NewGuid().ToString("N")[..8];
+        var password = "reseller-Kq7vZp3x-" + Guid.NewGuid().ToString("N")[..8];
         (await fixture.Parent.Api.PostAsync("api/v1/users", new { userName = reseller, role = "Reseller", password })).Expect(HttpStatusCode.Created);
         (await fixture.Parent.Api.PutAsync($"api/v1/resellers/{reseller}/mail-node", new { nodeId = fixture.ChildId })).Expect(HttpStatusCode.OK);
         var account = "acct" + Guid.NewGuid().ToString("N")[..6];

@@ -16,7 +16,7 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
         var name = "move" + Guid.NewGuid().ToString("N")[..6];
         var domain = $"{name}.example.test";
         (await fixture.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}" })).Expect(HttpStatusCode.Created);
-        (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-password-1" })).Expect(HttpStatusCode.Created);
+        (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
         new MailGenerator(5).Fill(Path.Combine(fixture.Parent.MailRoot, domain, "alice"), 1500);
 
         var page = await fixture.NewPageAsync(fixture.Parent);
@@ -47,7 +47,7 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
         var name = "back" + Guid.NewGuid().ToString("N")[..6];
         var domain = $"{name}.example.test";
         (await fixture.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}" })).Expect(HttpStatusCode.Created);
-        (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-password-1" })).Expect(HttpStatusCode.Created);
+        (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
         new MailGenerator(6).Fill(Path.Combine(fixture.Parent.MailRoot, domain, "alice"), 1500);
         var moved = (await fixture.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = fixture.ChildId })).Expect(HttpStatusCode.Accepted);
         await WaitSucceededAsync(moved.Body.GetProperty("operationId").GetString()!);
@@ -120,7 +120,7 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
     {
         var name = "web" + Guid.NewGuid().ToString("N")[..6];
         var domain = $"{name}.example.test";
-        const string password = "owner-password-123";
+        const string password = "owner-Kq7vZp3xWm9t";
         (await fixture.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}", password, mailRouting = new { kind = "Node", nodeId = fixture.ChildId } }))
             .Expect(HttpStatusCode.Created);
         var page = await fixture.NewPageAsync(fixture.Parent);
@@ -147,7 +147,7 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
         var name = "frc" + Guid.NewGuid().ToString("N")[..6];
         var domain = $"{name}.example.test";
         (await fixture.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}" })).Expect(HttpStatusCode.Created);
-        (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-password-1" })).Expect(HttpStatusCode.Created);
+        (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
         new MailGenerator(8).Fill(Path.Combine(fixture.Parent.MailRoot, domain, "alice"), 40);
         var moved = (await fixture.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = fixture.ChildId })).Expect(HttpStatusCode.Accepted);
         await WaitSucceededAsync(moved.Body.GetProperty("operationId").GetString()!);

@@ -14,8 +14,8 @@ public sealed class RoleAreaTests(BrowserFixture fixture)
     public async Task EachRole_SignsIn_AndSeesOnlyItsOwnArea()
     {
         var suffix = Guid.NewGuid().ToString("N")[..6];
-        var reseller = ("res" + suffix, "Reseller", "reseller-pass-" + suffix);
-        var user = ("usr" + suffix, "User", "user-pass-" + suffix + suffix);
+        var reseller = ("res" + suffix, "Reseller", "reseller-Kq7vZp3x-" + suffix);
+        var user = ("usr" + suffix, "User", "user-Kq7vZp3x-" + suffix + suffix);
 
         var admin = await fixture.NewPageAsync();
         await new SignInPage(admin).SignInAsync(PortalNode.AdminUserName, fixture.Node.AdminPassword);

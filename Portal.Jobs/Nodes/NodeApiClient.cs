@@ -109,6 +109,10 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint)
     public Task DeleteForwarderAsync(string username, long id, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Delete, MailPath(username, $"forwarders/{id}"), null, ct);
 
+    /// <summary>The node's password rules (a parent shows which node's rule governs an account's email passwords).</summary>
+    public Task<PasswordPolicyView> GetPasswordPolicyAsync(CancellationToken ct) =>
+        SendAsync<PasswordPolicyView>(HttpMethod.Get, "node-api/v1/password-policy", null, ct);
+
     public Task<Mail.MailConfiguration> ExportMailConfigurationAsync(string username, CancellationToken ct) =>
         SendAsync<Mail.MailConfiguration>(HttpMethod.Get, MailPath(username, "configuration"), null, ct);
 

@@ -62,3 +62,9 @@ public sealed record AccountExport(
     Mail.MailConfiguration Mail,
     long MailMessages,
     long MailBytes);
+
+/// <summary>A node's password rules: the minimum strength (0-100) per scope and its password age limit.</summary>
+public sealed record PasswordPolicyView(string Node, int DefaultStrength, IReadOnlyList<PasswordScopeRule> Scopes, int MaxPasswordAgeDays);
+
+/// <summary>One scope's rule: its own minimum (null when it follows the default) and the minimum that applies.</summary>
+public sealed record PasswordScopeRule(string Scope, string Description, int? OwnMinimum, int MinimumStrength);

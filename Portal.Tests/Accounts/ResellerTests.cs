@@ -105,7 +105,7 @@ public sealed class ResellerTests(AccountsFixture nodes)
     [Fact]
     public async Task AReseller_SeesOnlyItsOwnAccounts_InTheUi()
     {
-        var password = "reseller-password-" + Guid.NewGuid().ToString("N")[..6];
+        var password = "reseller-Kq7vZp3x-" + Guid.NewGuid().ToString("N")[..6];
         var name = AccountsFixture.NewName("rui");
         var created = (await Admin.PostAsync("api/v1/users", new { userName = name, role = "Reseller", password })).Expect(HttpStatusCode.Created);
         using var api = new PortalApi(nodes.Parent.BaseUrl, await AccountsFixture.SeedTokenAsync(nodes.Parent, created.Field("id"), name));

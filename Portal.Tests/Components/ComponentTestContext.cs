@@ -68,6 +68,9 @@ public abstract class ComponentTestContext : MudTestContext
         Services.TryAddSingleton<Portal.Features.Audit.AuditLog>();
         Services.AddSingleton<IBackgroundJobClient, UnusedJobClient>();
         Services.AddSingleton<OperationControl>();
+        Services.TryAddSingleton<Portal.Features.Nodes.NodeIdentityService>();
+        Services.AddSingleton<Portal.Features.Passwords.PasswordPolicyService>();
+        Services.AddSingleton<Portal.Features.Passwords.OwnPasswordService>();
     }
 
     protected override Task CleanUpAsync() => TestDatabases.DropAsync(ConnectionString);

@@ -237,7 +237,7 @@ public sealed class DedistributionTests(MoveFixture nodes)
         {
             var name = $"rs{i}" + Guid.NewGuid().ToString("N")[..8];
             (await resellerApi.PostAsync("api/v1/accounts", new { username = name, domain = $"{name}.example.test", contactEmail = $"o@{name}.example.test" })).Expect(HttpStatusCode.Created);
-            (await resellerApi.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "info", password = "info-password-123" })).Expect(HttpStatusCode.Created);
+            (await resellerApi.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "info", password = "info-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
             new MailGenerator(i).Fill(Path.Combine(nodes.Parent.MailRoot, $"{name}.example.test", "info"), 40);
             names.Add(name);
         }
@@ -301,7 +301,7 @@ public sealed class DedistributionTests(MoveFixture nodes)
         var (name, domain, _) = await nodes.AccountWithMailAsync(30);
         await nodes.MoveAndWaitAsync(name, nodes.Mail);
         // Made on the child through the parent: the parent keeps knowing it.
-        (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "carol", password = "carol-password-123" })).Expect(HttpStatusCode.Created);
+        (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "carol", password = "carol-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
         var nodeId = nodes.NodeIds[nodes.Mail];
         await nodes.Mail.StopAsync();
         try

@@ -74,7 +74,7 @@ public sealed class MoveFixture : IAsyncLifetime
         localParts ??= ["alice", "bob"];
         foreach (var (local, i) in localParts.Select((l, i) => (l, i)))
         {
-            (await Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = local, password = $"{local}-password-123" })).Expect(HttpStatusCode.Created);
+            (await Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = local, password = $"{local}-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
             var path = Path.Combine(Parent.MailRoot, domain, local);
             generator.Fill(path, i == 0 ? messages * 2 / 3 : messages / Math.Max(1, localParts.Length - 1) / 3 + 1);
             mailboxes[local] = path;

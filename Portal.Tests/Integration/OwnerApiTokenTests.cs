@@ -45,7 +45,7 @@ public sealed class OwnerApiTokenTests(PortalAppFixture app)
     {
         var username = "ot" + Guid.NewGuid().ToString("N")[..8];
         await app.Services.GetRequiredService<AccountService>().CreateAsync(PortalAppFixture.Admin,
-            new NewAccount(username, $"{username}.example.test", $"o@{username}.example.test", Password: "owner-password-123", Features: features));
+            new NewAccount(username, $"{username}.example.test", $"o@{username}.example.test", Password: "owner-Kq7vZp3xWm9t", Features: features));
         await using var db = TestDatabases.OpenContext(app.ConnectionString);
         var userId = db.Users.Single(u => u.UserName == username).Id;
         var actor = new Actor(userId, username, "127.0.0.1", new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(

@@ -38,7 +38,7 @@ public sealed class UserAdminTests(PortalAppFixture app)
     [InlineData("Bad Name", PortalRoles.User, null, "user name must be")]
     [InlineData("ab", PortalRoles.User, null, "user name must be")]
     [InlineData("validname1", PortalRoles.Admin, null, "role must be one of")]
-    [InlineData("validname2", PortalRoles.User, "short", "Passwords must be at least 12 characters")]
+    [InlineData("validname2", PortalRoles.User, "Password123!", "too weak for the rule of node")]
     public async Task CreateAsync_BadRequest_IsRefusedWithAReasonAndAudited(string name, string role, string? password, string reason)
     {
         var error = await Assert.ThrowsAsync<PortalValidationException>(() =>

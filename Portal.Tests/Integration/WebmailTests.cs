@@ -14,7 +14,7 @@ public sealed class WebmailTests(PortalAppFixture app)
     public async Task AnOwnerWithLocalMail_IsSentToThisNodesWebmail_ForTheirDomain()
     {
         var name = "wm" + Guid.NewGuid().ToString("N")[..8];
-        const string password = "owner-password-123";
+        const string password = "owner-Kq7vZp3xWm9t";
         await app.Services.GetRequiredService<AccountService>().CreateAsync(PortalAppFixture.Admin, new NewAccount(name, $"{name}.example.test", $"o@{name}.example.test", Password: password));
         using var client = app.CreateClient();
         await client.SignInAsync(name, password);

@@ -16,11 +16,11 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
         (await nodes.CreateAccountAsync(nodes.Parent.Api, name)).Expect(HttpStatusCode.Created);
         var address = $"alice@{AccountsFixture.NewDomain(name)}";
 
-        (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "Alice", password = "alice-password-123" })).Expect(HttpStatusCode.Created);
+        (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "Alice", password = "alice-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
 
         var line = PasswdLine(nodes.Parent, address);
         var fields = line.Split(':');
-        Assert.True(ShaCrypt.VerifyDovecot("alice-password-123", fields[1]));
+        Assert.True(ShaCrypt.VerifyDovecot("alice-Kq7vZp3xWm9t", fields[1]));
         Assert.Equal("5000", fields[2]);
         Assert.EndsWith($"userdb_mail=maildir:{nodes.Parent.MailRoot}/{AccountsFixture.NewDomain(name)}/alice userdb_quota_rule=*:bytes={1024L * 1024 * 1024}", line);
         Assert.True(Directory.Exists(Path.Combine(nodes.Parent.MailRoot, AccountsFixture.NewDomain(name), "alice", ".Trash", "cur")));
@@ -38,7 +38,7 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
         (await nodes.CreateAccountAsync(nodes.Parent.Api, name, nodes.ToMail1)).Expect(HttpStatusCode.Created);
         var domain = AccountsFixture.NewDomain(name);
 
-        (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "bob", password = "bob-password-1234" })).Expect(HttpStatusCode.Created);
+        (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "bob", password = "bob-Kq7vZp3xWm9tB" })).Expect(HttpStatusCode.Created);
         (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/forwarders", new { localPart = "sales", destination = $"bob@{domain}" })).Expect(HttpStatusCode.Created);
         var pipe = await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/forwarders", new { localPart = "tickets", destination = "/usr/bin/ticket", isPipe = true });
         var listed = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body;
@@ -66,8 +66,8 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
         var userId = users.EnumerateArray().Single(u => u.GetProperty("userName").GetString() == mine).GetProperty("id").GetString()!;
         using var owner = new PortalApi(nodes.Parent.BaseUrl, await AccountsFixture.SeedTokenAsync(nodes.Parent, userId, mine));
 
-        var own = await owner.PostAsync($"api/v1/accounts/{mine}/mail/addresses", new { localPart = "me", password = "my-own-password-1" });
-        var foreign = await owner.PostAsync($"api/v1/accounts/{theirs}/mail/addresses", new { localPart = "me", password = "my-own-password-1" });
+        var own = await owner.PostAsync($"api/v1/accounts/{mine}/mail/addresses", new { localPart = "me", password = "my-own-Kq7vZp3xWm9t" });
+        var foreign = await owner.PostAsync($"api/v1/accounts/{theirs}/mail/addresses", new { localPart = "me", password = "my-own-Kq7vZp3xWm9t" });
         var foreignList = await owner.GetAsync($"api/v1/accounts/{theirs}/mail/addresses");
 
         own.Expect(HttpStatusCode.Created);
@@ -77,8 +77,8 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
     }
 
     [Theory]
-    [InlineData("bad local", "strong-password-123", "The part before @")]
-    [InlineData("ok", "short", "at least 12 characters")]
+    [InlineData("bad local", "strong-Kq7vZp3xWm9t", "The part before @")]
+    [InlineData("ok", "password123", "too weak for the rule of node")]
     public async Task BadRequests_AreRefusedWithWhatToFix(string local, string password, string message)
     {
         var name = AccountsFixture.NewName("bad");

@@ -167,7 +167,7 @@ public sealed class LinkedNodeRulesTests(LinkedNodesFixture nodes) : IAsyncLifet
     [Fact]
     public async Task OnAChild_AnAccountOwnerCannotSignIn_AndIsToldWhereToGo()
     {
-        var password = "user-password-" + Guid.NewGuid().ToString("N")[..6];
+        var password = "user-Kq7vZp3x-" + Guid.NewGuid().ToString("N")[..6];
         var name = "owner" + Guid.NewGuid().ToString("N")[..6];
         (await nodes.ChildA.Api.PostAsync("api/v1/users", new { userName = name, role = PortalRoles.User, password })).Expect(HttpStatusCode.Created);
         (await LinkedNodesFixture.LinkAsync(nodes.Parent, nodes.ChildA, "mail-1")).Expect(HttpStatusCode.Created);

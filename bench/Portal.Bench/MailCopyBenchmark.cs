@@ -26,7 +26,7 @@ internal static class MailCopyBenchmark
             .Body.GetProperty("node").GetProperty("id").GetString();
         const string domain = "bench.example.test";
         Expect(await parent.Api.PostAsync("api/v1/accounts", new { username = "bench", domain, contactEmail = "o@bench.example.test" }), HttpStatusCode.Created);
-        Expect(await parent.Api.PostAsync("api/v1/accounts/bench/mail/addresses", new { localPart = "alice", password = "alice-password-1" }), HttpStatusCode.Created);
+        Expect(await parent.Api.PostAsync("api/v1/accounts/bench/mail/addresses", new { localPart = "alice", password = "alice-Kq7vZp3xWm9t" }), HttpStatusCode.Created);
         var mailbox = Path.Combine(parent.MailRoot, domain, "alice");
         new MailGenerator(20).Fill(mailbox, Messages, minKb: 4, maxKb: 50);
         var (count, bytes) = Portal.Jobs.Mail.Maildir.Measure(mailbox);

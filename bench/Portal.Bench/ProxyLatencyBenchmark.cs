@@ -27,7 +27,7 @@ internal static class ProxyLatencyBenchmark
             .Expect(HttpStatusCode.Created);
         foreach (var local in new[] { "alice", "bob", "carol" })
         {
-            (await parent.Api.PostAsync("api/v1/accounts/proxied/mail/addresses", new { localPart = local, password = $"{local}-password-1" })).Expect(HttpStatusCode.Created);
+            (await parent.Api.PostAsync("api/v1/accounts/proxied/mail/addresses", new { localPart = local, password = $"{local}-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
         }
 
         using var throughParent = new PortalApi(parent.BaseUrl, File.ReadAllText(parent.AdminApiTokenFile).Trim());

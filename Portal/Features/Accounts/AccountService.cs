@@ -175,7 +175,7 @@ public sealed partial class AccountService(
         var password = generated ?? request.Password!;
         foreach (var validator in users.PasswordValidators)
         {
-            var check = await validator.ValidateAsync(users, new PortalUser { UserName = request.Username }, password);
+            var check = await validator.ValidateAsync(users, new PortalUser { UserName = request.Username, Email = email }, password);
             problems.AddRange(check.Errors.Select(e => e.Description));
         }
 
@@ -185,7 +185,7 @@ public sealed partial class AccountService(
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        var user = new PortalUser { UserName = request.Username, Email = email, CreatedAt = clock.GetUtcNow(), LockoutEnabled = true };
+        var user = new PortalUser { UserName = request.Username, Email = email, CreatedAt = clock.GetUtcNow(), PasswordChangedAt = clock.GetUtcNow(), LockoutEnabled = true };
         Require(await users.CreateAsync(user, password));
         Require(await users.AddToRoleAsync(user, PortalRoles.User));
         var account = new Account

@@ -8,6 +8,9 @@ public sealed class PortalUser : IdentityUser
     public string? ThemeId { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>When the sign-in password was last set; the node's password age counts from here.</summary>
+    public DateTimeOffset? PasswordChangedAt { get; set; }
 }
 
 /// <summary>The three kinds of user; each reaches its own area of the UI only.</summary>

@@ -91,6 +91,13 @@ public sealed class MailFunctions(
         }
     }
 
+    /// <summary>The password rules of the child that serves the account's mail; null when this node serves it.</summary>
+    public async Task<PasswordPolicyView?> MailNodePasswordPolicyAsync(Actor actor, string username, CancellationToken ct = default)
+    {
+        var (_, node) = await ResolveAsync(actor, username, ct);
+        return node is null ? null : await RemoteAsync(node, (c, t) => c.GetPasswordPolicyAsync(t), safeToRetry: true, ct);
+    }
+
     /// <summary>Where the account's mail lives, for the owner's view: null here, else the child's alias.</summary>
     public async Task<(AccountRow Account, string? MailNode)> WhereAsync(Actor actor, string username, CancellationToken ct = default)
     {

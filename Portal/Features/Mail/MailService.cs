@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Portal.Features.Accounts;
 using Portal.Features.Audit;
+using Portal.Features.Passwords;
 using Portal.Infrastructure.Configuration;
 using Portal.Infrastructure.Data;
 using Portal.Infrastructure.Security;
@@ -17,6 +18,7 @@ namespace Portal.Features.Mail;
 public sealed partial class MailService(
     IDbContextFactory<PortalDbContext> dbFactory,
     MailStatePublisher publisher,
+    PasswordPolicyService passwords,
     IOptions<PortalSettings> settings,
     AuditLog audit,
     TimeProvider clock)
@@ -47,7 +49,11 @@ public sealed partial class MailService(
             problems.Add("The part before @ may hold lowercase letters, digits, '.', '_', '+' and '-' (at most 64), starting and ending with a letter or digit.");
         }
 
-        problems.AddRange(PasswordRules.Check(request.Password));
+        var weak = await passwords.ProblemAsync(PasswordScope.Email, request.Password, [local, account.Domain, account.Username], ct);
+        if (weak is not null)
+        {
+            problems.Add(weak);
+        }
         if (request.QuotaMegabytes is < 0 or > 10_485_760)
         {
             problems.Add("The quota must be between 0 (none) and 10485760 MiB.");
@@ -62,7 +68,8 @@ public sealed partial class MailService(
         if (problems.Count > 0)
         {
             await audit.RecordAsync(actor, "email.create", address, AuditOutcome.Refused, string.Join(" ", problems), ct);
-            throw new PortalValidationException($"{address} was not created: " + string.Join(" ", problems), problems, "email.invalid");
+            var code = problems.Count == 1 && weak is not null ? PolicyPasswordValidator.Code : "email.invalid";
+            throw new PortalValidationException($"{address} was not created: " + string.Join(" ", problems), problems, code);
         }
 
         var now = clock.GetUtcNow();
@@ -105,11 +112,10 @@ public sealed partial class MailService(
 
     public async Task ChangePasswordAsync(Actor actor, Account account, string address, string password, CancellationToken ct = default)
     {
-        var problems = PasswordRules.Check(password);
-        if (problems.Count > 0)
+        if (await passwords.ProblemAsync(PasswordScope.Email, password, [address, account.Username], ct) is { } weak)
         {
-            await audit.RecordAsync(actor, "email.password", address, AuditOutcome.Refused, string.Join(" ", problems), ct);
-            throw new PortalValidationException($"The password of {address} was not changed: " + string.Join(" ", problems), problems, "email.password_invalid");
+            await audit.RecordAsync(actor, "email.password", address, AuditOutcome.Refused, weak, ct);
+            throw new PortalValidationException($"The password of {address} was not changed: {weak}", [weak], PolicyPasswordValidator.Code);
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -286,11 +292,4 @@ public sealed partial class MailService(
     private static async Task<EmailAccount> FindAsync(PortalDbContext db, Account account, string address, CancellationToken ct) =>
         await db.EmailAccounts.SingleOrDefaultAsync(e => e.AccountId == account.Id && e.Address == address.ToLowerInvariant(), ct)
         ?? throw new PortalNotFoundException($"{address} is not an email account of {account.Username}.");
-}
-
-/// <summary>The email password rule until the per-node strength policies arrive: long enough to resist guessing.</summary>
-public static class PasswordRules
-{
-    public static List<string> Check(string? password) =>
-        password is { Length: >= 12 } ? [] : ["The password must be at least 12 characters long."];
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Portal.Features.Accounts;
 using Portal.Features.ApiTokens;
 using Portal.Features.Mail;
+using Portal.Features.Passwords;
 using Portal.Features.Transfers;
 using Portal.Infrastructure.Api;
 using Portal.Infrastructure.Configuration;
@@ -63,6 +64,7 @@ public static class NodeApiEndpoints
         api.MapMailNodeApi();
         api.MapMailCopyNodeApi();
         api.MapTransferSourceApi();
+        api.MapPasswordsNodeApi();
 
         api.MapGet("/health", async (NodeIdentityService identity, IOptions<PortalSettings> settings, TimeProvider clock, CancellationToken ct) =>
         {

@@ -4,6 +4,7 @@ using Portal.Features.Distribution;
 using Portal.Features.Nodes;
 using Portal.Features.Mail;
 using Portal.Features.Operations;
+using Portal.Features.Passwords;
 using Portal.Features.Users;
 using Portal.Infrastructure.Security;
 
@@ -32,6 +33,7 @@ public static class PublicApi
 
         // Mail functions: owners, their resellers and admins (the service checks which account is whose).
         api.MapMailApi();
+        api.MapPasswordsApi();
 
         var managers = api.MapGroup("").RequireAuthorization(PortalPolicies.ApiManage);
         managers.MapAccountsApi();
@@ -43,6 +45,7 @@ public static class PublicApi
         admin.MapApiTokenApi();
         admin.MapOperationsApi();
         admin.MapUsersApi();
+        admin.MapPasswordsAdminApi();
     }
 
     public sealed record MeResponse(string UserName, IReadOnlyList<string> Roles);

@@ -46,6 +46,10 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options)
 
     public DbSet<Features.Distribution.ChildAccountDeletion> ChildAccountDeletions => Set<Features.Distribution.ChildAccountDeletion>();
 
+    public DbSet<Features.Passwords.PasswordPolicy> PasswordPolicies => Set<Features.Passwords.PasswordPolicy>();
+
+    public DbSet<Features.Passwords.SecuritySettings> SecuritySettings => Set<Features.Passwords.SecuritySettings>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);

@@ -20,6 +20,7 @@ using Portal.Features.Distribution;
 using Portal.Features.Identity;
 using Portal.Features.Notifications;
 using Portal.Features.Mail;
+using Portal.Features.Passwords;
 using Portal.Jobs.Mail;
 using Portal.Features.Operations;
 using Portal.Features.SelfCheck;
@@ -104,6 +105,9 @@ public static class PortalServices
         });
         services.AddSingleton<MailServices>();
         services.AddSingleton<MailStatePublisher>();
+        services.AddSingleton<PasswordPolicyService>();
+        services.AddSingleton<OwnPasswordService>();
+        services.AddSingleton<AccountPasswordRules>();
         services.AddSingleton<MailService>();
         services.AddSingleton<MailFunctions>();
         services.AddSingleton<NodeCircuitBreaker>();
@@ -218,15 +222,16 @@ public static class PortalServices
                 options.Lockout.AllowedForNewUsers = true;
                 options.Lockout.MaxFailedAccessAttempts = settings.Security.MaxFailedSignIns;
                 options.Lockout.DefaultLockoutTimeSpan = settings.Security.LockoutDuration;
-                // Length over character classes: a long random or passphrase password is what protects an account.
-                options.Password.RequiredLength = 12;
+                // No character-class rules: the node's password policy (PolicyPasswordValidator) measures strength.
+                options.Password.RequiredLength = 1;
                 options.Password.RequireDigit = false;
                 options.Password.RequireLowercase = false;
                 options.Password.RequireUppercase = false;
                 options.Password.RequireNonAlphanumeric = false;
-                options.Password.RequiredUniqueChars = 5;
+                options.Password.RequiredUniqueChars = 1;
             })
             .AddRoles<IdentityRole>()
+            .AddPasswordValidator<PolicyPasswordValidator>()
             .AddEntityFrameworkStores<PortalDbContext>()
             .AddSignInManager()
             .AddDefaultTokenProviders();

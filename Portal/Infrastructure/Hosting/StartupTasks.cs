@@ -108,7 +108,7 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
         var admin = await users.FindByNameAsync(userName);
         if (admin is null)
         {
-            admin = new PortalUser { UserName = userName, CreatedAt = clock.GetUtcNow(), LockoutEnabled = true };
+            admin = new PortalUser { UserName = userName, CreatedAt = clock.GetUtcNow(), PasswordChangedAt = clock.GetUtcNow(), LockoutEnabled = true };
             Check(await users.CreateAsync(admin, password), "create the first admin");
             logger.LogInformation("Created the first admin {UserName}; the password is in the bootstrap password file", userName);
         }
@@ -116,6 +116,8 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
         {
             Check(await users.RemovePasswordAsync(admin), "reset the first admin's password");
             Check(await users.AddPasswordAsync(admin, password), "reset the first admin's password");
+            admin.PasswordChangedAt = clock.GetUtcNow();
+            Check(await users.UpdateAsync(admin), "reset the first admin's password");
             logger.LogWarning("Reset admin {UserName}'s password to the one in the bootstrap password file", userName);
         }
 

@@ -592,6 +592,9 @@ namespace Portal.Infrastructure.Data.Migrations
                         .HasMaxLength(256)
                         .HasColumnType("character varying(256)");
 
+                    b.Property<DateTimeOffset?>("PasswordChangedAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("PasswordHash")
                         .HasColumnType("text");
 
@@ -1033,6 +1036,39 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.HasIndex("OperationId", "Id");
 
                     b.ToTable("operation_log", (string)null);
+                });
+
+            modelBuilder.Entity("Portal.Features.Passwords.PasswordPolicy", b =>
+                {
+                    b.Property<string>("Scope")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<int>("MinimumStrength")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Scope");
+
+                    b.ToTable("password_policies", (string)null);
+                });
+
+            modelBuilder.Entity("Portal.Features.Passwords.SecuritySettings", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("MaxPasswordAgeDays")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("security_settings", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_security_settings_single_row", "\"Id\" = 1");
+                        });
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRoleClaim<string>", b =>
