@@ -90,6 +90,7 @@ public abstract class ComponentTestContext : MudTestContext
         Services.AddSingleton(new Portal.Jobs.Mail.MailServicesSettings { StateDirectory = Path.Combine(TestEnvironment.RunFolder, "bunit-mail-state-" + Guid.NewGuid().ToString("N")) });
         Services.AddSingleton<Portal.Jobs.Mail.MailServices>();
         Services.AddSingleton<Portal.Features.Mail.MailStatePublisher>();
+        Services.AddSingleton<Portal.Features.ApiTokens.ApiTokenService>();
         Services.AddSingleton<Portal.Features.Accounts.AccountService>();
         Services.AddSingleton<Portal.Features.Accounts.AccountQueries>();
         Services.AddSingleton<Portal.Features.Accounts.AccountOrderCache>();

@@ -31,6 +31,31 @@ public sealed class OwnerApiTokenTests(PortalAppFixture app)
     }
 
     [Fact]
+    public async Task AToken_UsedAMomentAgo_IsRefusedAtTheNextCallOnceRevoked_OrItsOwnerLocked()
+    {
+        var tokens = app.Services.GetRequiredService<ApiTokenService>();
+        var (owner, username) = await OwnerAsync([AccountFeatures.ApiTokens]);
+        var (other, otherName) = await OwnerAsync([AccountFeatures.ApiTokens]);
+        var revoked = await tokens.CreateAsync(owner, ApiTokenKind.User, "revoked soon", null);
+        var locked = await tokens.CreateAsync(other, ApiTokenKind.User, "owner locked soon", null);
+        using var client = app.CreateClient();
+        using var lockedClient = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", revoked.Secret);
+        lockedClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", locked.Secret);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/v1/accounts/{username}/mail/addresses")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await lockedClient.GetAsync($"/api/v1/accounts/{otherName}/mail/addresses")).StatusCode);
+
+        await tokens.RevokeAsync(owner, revoked.Token.Id);
+        await app.Services.GetRequiredService<Portal.Features.Users.UserAdminService>().SetLockedAsync(PortalAppFixture.Admin, other.UserId!, locked: true);
+        var afterRevocation = await client.GetAsync($"/api/v1/accounts/{username}/mail/addresses");
+        var afterLock = await lockedClient.GetAsync($"/api/v1/accounts/{otherName}/mail/addresses");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, afterRevocation.StatusCode);
+        Assert.Contains("token.revoked", await afterRevocation.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, afterLock.StatusCode);
+    }
+
+    [Fact]
     public async Task AnOwnerWithoutTheFeature_CannotCreateAToken()
     {
         var (owner, _) = await OwnerAsync([AccountFeatures.Email]);

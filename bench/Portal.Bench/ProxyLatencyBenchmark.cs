@@ -34,16 +34,27 @@ internal static class ProxyLatencyBenchmark
         using var direct = new PortalApi(child.HostUrl, token, PortalNode.AdminUserName);
         var viaParent = new List<double>();
         var straight = new List<double>();
+        var me = new List<double>();
+        var account = new List<double>();
         for (var i = 0; i < Warmup + Samples; i++)
         {
             var a = await TimeAsync(() => throughParent.GetAsync("api/v1/accounts/proxied/mail/addresses"));
             var b = await TimeAsync(() => direct.GetAsync("node-api/v1/accounts/proxied/mail/addresses"));
+            var c = await TimeAsync(() => throughParent.GetAsync("api/v1/me"));
+            var d = await TimeAsync(() => throughParent.GetAsync("api/v1/accounts/proxied"));
             if (i >= Warmup)
             {
                 viaParent.Add(a);
                 straight.Add(b);
+                me.Add(c);
+                account.Add(d);
             }
         }
+
+        me.Sort();
+        account.Sort();
+        Console.WriteLine($"  parent: GET /api/v1/me      p50 {P(me, 50),6:0.00} ms   p95 {P(me, 95),6:0.00} ms");
+        Console.WriteLine($"  parent: GET account         p50 {P(account, 50),6:0.00} ms   p95 {P(account, 95),6:0.00} ms");
 
         viaParent.Sort();
         straight.Sort();

@@ -33,5 +33,9 @@ public static class AccountAccess
 
     public static async Task<Account> FindVisibleAsync(PortalDbContext db, Actor actor, string username, CancellationToken ct) =>
         await db.Accounts.VisibleTo(actor).SingleOrDefaultAsync(a => a.Username == username, ct)
-        ?? throw new PortalNotFoundException($"There is no account \"{username}\" that you can see on this node.");
+        ?? throw NotVisible(username);
+
+    /// <summary>The answer for an account that does not exist or is not the actor's to see (the two read the same).</summary>
+    public static PortalNotFoundException NotVisible(string username) =>
+        new($"There is no account \"{username}\" that you can see on this node.");
 }

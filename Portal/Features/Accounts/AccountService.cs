@@ -31,6 +31,7 @@ public sealed partial class AccountService(
     AuditLog audit,
     AccountOrderCache orders,
     Mail.MailStatePublisher mailState,
+    ApiTokens.ApiTokenService tokens,
     TimeProvider clock,
     ILogger<AccountService> logger)
 {
@@ -317,6 +318,8 @@ public sealed partial class AccountService(
 
         await db.SaveChangesAsync(cancellationToken);
         orders.Invalidate();
+        // The owner's tokens follow the account's "API Tokens" feature from the next call on.
+        tokens.ForgetRecentChecks();
         await mailState.RepublishAsync(cancellationToken);
         await audit.RecordAsync(actor, "account.modify", username, AuditOutcome.Succeeded,
             $"Contact {account.ContactEmail}; features {string.Join(",", account.Features)}; IPv6 {(account.Ipv6Enabled ? "on" : "off")}; {account.Status}.", cancellationToken);

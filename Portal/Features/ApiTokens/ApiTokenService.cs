@@ -165,6 +165,7 @@ public sealed class ApiTokenService(
             token.RevokedAt = clock.GetUtcNow();
             token.RevokedBy = actor.Name;
             await db.SaveChangesAsync(cancellationToken);
+            ForgetRecentChecks();
         }
 
         await audit.RecordAsync(actor, action, token.Name, AuditOutcome.Succeeded, $"Token {id}", cancellationToken);
@@ -188,6 +189,7 @@ public sealed class ApiTokenService(
         }
 
         await db.SaveChangesAsync(cancellationToken);
+        ForgetRecentChecks();
     }
 
     /// <summary>How fresh a token's "last used" is: written at most once a minute per token.</summary>
@@ -204,6 +206,17 @@ public sealed class ApiTokenService(
             return new TokenValidation(TokenCheck.Malformed, null, null, null);
         }
 
+        var now = clock.GetUtcNow();
+        if (_recent.TryGetValue(id, out var recent) && now - recent.At < RecentCheckLifetime
+            && CryptographicOperations.FixedTimeEquals(recent.Check.Token!.SecretHash, Hash(secret))
+            && recent.Check.Token.Kind == kind
+            && (expectedUserName is null || string.Equals(expectedUserName, recent.Check.Token.OwnerUserName, StringComparison.Ordinal))
+            && (recent.Check.Token.ExpiresAt is not { } recentExpiry || recentExpiry > now)
+            && recent.Check.Token.LastUsedAt is { } recentUse && now - recentUse < LastUseResolution && recent.Check.Token.LastUsedFrom == from)
+        {
+            return recent.Check;
+        }
+
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var token = await db.ApiTokens.SingleOrDefaultAsync(t => t.Id == id, cancellationToken);
         if (token is null || !CryptographicOperations.FixedTimeEquals(token.SecretHash, Hash(secret)))
@@ -211,7 +224,6 @@ public sealed class ApiTokenService(
             return new TokenValidation(TokenCheck.Unknown, null, null, null);
         }
 
-        var now = clock.GetUtcNow();
         if (token.RevokedAt is not null)
         {
             return new TokenValidation(TokenCheck.Revoked, token, null, null);
@@ -263,8 +275,23 @@ public sealed class ApiTokenService(
             await db.SaveChangesAsync(cancellationToken);
         }
 
-        return new TokenValidation(TokenCheck.Valid, token, owner, roles);
+        var valid = new TokenValidation(TokenCheck.Valid, token, owner, roles);
+        _recent[id] = (valid, now);
+        return valid;
     }
+
+    /// <summary>
+    /// How long a valid check is reused for the same token (every API call checks its token, on the parent and again
+    /// on the child for a proxied call). Whatever this node changes that could refuse a token (revoking, retiring,
+    /// locking its owner, an account's features) forgets the checks at once; the lifetime only bounds how late a
+    /// change made outside this process (straight in the database) is seen.
+    /// </summary>
+    public static readonly TimeSpan RecentCheckLifetime = TimeSpan.FromSeconds(10);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, (TokenValidation Check, DateTimeOffset At)> _recent = new();
+
+    /// <summary>Forgets the recent valid checks, so the next call of every token is checked against the database.</summary>
+    public void ForgetRecentChecks() => _recent.Clear();
 
     /// <summary>The message a refused token gets, saying what to do.</summary>
     public static (string Code, string Message) Explain(TokenCheck check, string nodeName) => check switch

@@ -108,9 +108,12 @@ public sealed class MailFunctions(
     private async Task<(Account Account, LinkedNode? Node)> ResolveAsync(Actor actor, string username, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var account = await AccountAccess.FindVisibleAsync(db, actor, username, ct);
-        var node = account.MailNodeId is { } id ? await db.LinkedNodes.AsNoTracking().SingleAsync(n => n.Id == id, ct) : null;
-        return (account, node);
+        // The account and its mail node in one round trip: every proxied call starts here.
+        var found = await db.Accounts.AsNoTracking().VisibleTo(actor).Where(a => a.Username == username)
+            .Select(a => new { Account = a, Node = db.LinkedNodes.FirstOrDefault(n => n.Id == a.MailNodeId) })
+            .SingleOrDefaultAsync(ct)
+            ?? throw AccountAccess.NotVisible(username);
+        return (found.Account, found.Node);
     }
 
     /// <summary>A change on the child, after which the parent keeps the account's mail settings as they now are there.</summary>

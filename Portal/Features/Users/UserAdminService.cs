@@ -27,6 +27,7 @@ public sealed record UserPage(IReadOnlyList<UserRow> Items, int Total);
 public sealed partial class UserAdminService(
     IServiceScopeFactory scopes,
     IDbContextFactory<PortalDbContext> dbFactory,
+    ApiTokens.ApiTokenService tokens,
     AuditLog audit,
     TimeProvider clock)
 {
@@ -159,8 +160,9 @@ public sealed partial class UserAdminService(
             await users.ResetAccessFailedCountAsync(user);
         }
 
-        // Signs the user out of open sessions at the next validation.
+        // Signs the user out of open sessions at the next validation, and refuses their API tokens from the next call.
         await users.UpdateSecurityStampAsync(user);
+        tokens.ForgetRecentChecks();
         await audit.RecordAsync(actor, action, user.UserName, AuditOutcome.Succeeded, null, cancellationToken);
     }
 
