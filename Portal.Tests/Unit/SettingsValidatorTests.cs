@@ -21,6 +21,19 @@ public sealed class SettingsValidatorTests
     public void AllowedOrigins_MustBeOrigins(string origin, string message) =>
         Assert.Contains(Validate(s => s.Security.AllowedOrigins.Add(origin)), f => f.Contains(message, StringComparison.Ordinal));
 
+    [Theory]
+    [InlineData("proxy.example.com", false)]
+    [InlineData("10.0.0.0/33", false)]
+    [InlineData("10.0.0.5", true)]
+    [InlineData("10.0.0.0/24", true)]
+    [InlineData("2001:db8::/32", true)]
+    public void TrustedProxies_AreAddressesOrNetworks(string proxy, bool valid)
+    {
+        var failures = Validate(s => s.Security.TrustedProxies.Add(proxy));
+
+        Assert.Equal(valid, !failures.Any(f => f.Contains("TrustedProxies", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public void PlainHttpPublicUrl_IsAllowedOnlyWithTheDevelopmentSetting()
     {

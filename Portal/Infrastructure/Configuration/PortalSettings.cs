@@ -182,6 +182,12 @@ public sealed class SecuritySettings
     /// <summary>Requests to the public API one client address may make per minute, whatever token (or none) they carry.</summary>
     [Range(1, 1_000_000, ErrorMessage = "Portal:Security:ApiRequestsPerMinutePerAddress must be between 1 and 1000000.")]
     public int ApiRequestsPerMinutePerAddress { get; set; } = 1_200;
+
+    /// <summary>
+    /// Reverse proxies (addresses, or networks as address/prefix) whose X-Forwarded-For and X-Forwarded-Proto this
+    /// node believes. Empty: the connection's own address is the client's (the headers are ignored).
+    /// </summary>
+    public List<string> TrustedProxies { get; set; } = [];
 }
 
 public sealed class BootstrapSettings

@@ -59,6 +59,14 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
             }
         }
 
+        foreach (var proxy in options.Security.TrustedProxies)
+        {
+            if (!System.Net.IPAddress.TryParse(proxy, out _) && !System.Net.IPNetwork.TryParse(proxy, out _))
+            {
+                errors.Add($"Portal:Security:TrustedProxies: \"{proxy}\" is neither an address nor a network; write 10.0.0.5 or 10.0.0.0/24.");
+            }
+        }
+
         if (options.Development.ReportedVersion is { } reported)
         {
             if (!options.AllowInsecureHttp)

@@ -14,11 +14,40 @@ namespace Portal.Infrastructure.Hosting;
 
 public static class PortalPipeline
 {
+    /// <summary>Only the configured proxies are believed (the framework's default trusts loopback, which is cleared).</summary>
+    private static Microsoft.AspNetCore.Builder.ForwardedHeadersOptions ForwardedHeadersFrom(IEnumerable<string> proxies)
+    {
+        var options = new Microsoft.AspNetCore.Builder.ForwardedHeadersOptions
+        {
+            ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto,
+        };
+        options.KnownProxies.Clear();
+        options.KnownIPNetworks.Clear();
+        foreach (var proxy in proxies)
+        {
+            if (System.Net.IPAddress.TryParse(proxy, out var address))
+            {
+                options.KnownProxies.Add(address);
+            }
+            else
+            {
+                options.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(proxy));
+            }
+        }
+
+        return options;
+    }
+
     /// <summary>The request pipeline and endpoints of a node.</summary>
     public static WebApplication UsePortal(this WebApplication app)
     {
         // Reading the settings here validates them, so a misconfigured node stops before it listens.
         var settings = app.Services.GetRequiredService<IOptions<PortalSettings>>().Value;
+
+        if (settings.Security.TrustedProxies.Count > 0)
+        {
+            app.UseForwardedHeaders(ForwardedHeadersFrom(settings.Security.TrustedProxies));
+        }
 
         if (!app.Environment.IsDevelopment())
         {
