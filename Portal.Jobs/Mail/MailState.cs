@@ -35,6 +35,12 @@ public sealed class MailServicesSettings
 
     /// <summary>The Dovecot configuration file doveadm talks to (<c>doveadm -c FILE</c>).</summary>
     public string? DovecotConfig { get; set; }
+
+    /// <summary>postmap, to compile the Postfix maps after each publication; empty when this node runs no Postfix.</summary>
+    public string? Postmap { get; set; }
+
+    /// <summary>The Postfix configuration folder (<c>postmap -c DIR</c>).</summary>
+    public string? PostfixConfig { get; set; }
 }
 
 /// <summary>
@@ -51,6 +57,12 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
     public const string AliasMapFile = "postfix-virtual-alias-maps";
     public const string TransportFile = "postfix-transport";
 
+    /// <summary>
+    /// The maps Postfix reads as <c>hash:</c> tables, compiled with postmap after each change: the transport map (the
+    /// relay domains) first, so a domain leaving this node is a relay domain before it stops being a local one.
+    /// </summary>
+    public static readonly IReadOnlyList<string> PostfixMaps = [TransportFile, DomainsFile, MailboxMapFile, AliasMapFile];
+
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     public string StateDirectory => settings.StateDirectory;
@@ -61,12 +73,21 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
         try
         {
             Directory.CreateDirectory(settings.StateDirectory);
-            await WriteAsync(PasswdFile, RenderPasswd(state), cancellationToken);
-            await WriteAsync(ProxyFile, RenderProxies(state), cancellationToken);
-            await WriteAsync(DomainsFile, RenderDomains(state), cancellationToken);
-            await WriteAsync(MailboxMapFile, RenderMailboxMap(state), cancellationToken);
-            await WriteAsync(AliasMapFile, RenderAliases(state), cancellationToken);
-            await WriteAsync(TransportFile, RenderTransport(state), cancellationToken);
+            var dovecotChanged = await WriteAsync(PasswdFile, RenderPasswd(state), cancellationToken)
+                | await WriteAsync(ProxyFile, RenderProxies(state), cancellationToken);
+            var postfixChanged = false;
+            foreach (var (map, content) in new[]
+            {
+                (TransportFile, RenderTransport(state)),
+                (DomainsFile, RenderDomains(state)),
+                (MailboxMapFile, RenderMailboxMap(state)),
+                (AliasMapFile, RenderAliases(state)),
+            })
+            {
+                postfixChanged |= await WriteAsync(map, content, cancellationToken);
+            }
+
+            await ApplyAsync(dovecotChanged, postfixChanged, cancellationToken);
         }
         finally
         {
@@ -98,11 +119,13 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
 
     /// <summary>
     /// Dovecot passwd-file looked up by domain (<c>username_format=%d</c>): each domain another node serves is proxied
-    /// there, and that node checks the password (<c>nopassword=y</c>, with an empty password field).
+    /// there, and that node checks the password (<c>nopassword=y</c>, with an empty password field). The extra fields
+    /// are the eighth (user:password:uid:gid:gecos:home:shell:extra); in the seventh Dovecot took them for the shell
+    /// and refused every login, which only a real Dovecot showed.
     /// </summary>
     public static string RenderProxies(MailState state) =>
         string.Concat(state.Routes.OrderBy(r => r.Domain, StringComparer.Ordinal)
-            .Select(r => $"{r.Domain}::::::proxy=y host={r.NodeAddress} nopassword=y\n"));
+            .Select(r => $"{r.Domain}:::::::proxy=y host={r.NodeAddress} nopassword=y\n"));
 
     /// <summary>Postfix <c>virtual_mailbox_domains</c>: the domains whose mail is delivered here.</summary>
     public static string RenderDomains(MailState state) =>
@@ -146,18 +169,12 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
         var ran = new List<string>();
         foreach (var command in commands)
         {
-            var args = settings.DovecotConfig is { Length: > 0 } config ? ["-c", config, .. command] : command;
-            using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(settings.Doveadm, args)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            }) ?? throw new InvalidOperationException($"Could not run {settings.Doveadm}.");
-            await process.WaitForExitAsync(cancellationToken);
+            string[] args = settings.DovecotConfig is { Length: > 0 } config ? ["-c", config, .. command] : command;
+            var (exit, error) = await RunAsync(settings.Doveadm, args, cancellationToken);
             // doveadm answers 68 ("no user") when there was nothing to kick; anything else above 1 is a real failure.
-            if (process.ExitCode is not (0 or 68))
+            if (exit is not (0 or 68))
             {
-                var error = await process.StandardError.ReadToEndAsync(cancellationToken);
-                throw new InvalidOperationException($"doveadm {string.Join(' ', command)} failed ({process.ExitCode}): {error.Trim()}");
+                throw new InvalidOperationException($"doveadm {string.Join(' ', command)} failed ({exit}): {error}");
             }
 
             ran.Add(string.Join(' ', command));
@@ -166,12 +183,105 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
         return new SessionEnding(address, Ran: true, ran);
     }
 
-    private async Task WriteAsync(string name, string content, CancellationToken ct)
+    /// <summary>Whether this node's Dovecot answers doveadm (null: this node runs no Dovecot).</summary>
+    public async Task<(bool Up, string Detail)?> CheckDovecotAsync(CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(settings.Doveadm))
+        {
+            return null;
+        }
+
+        string[] args = settings.DovecotConfig is { Length: > 0 } config ? ["-c", config, "who"] : ["who"];
+        var (exit, error) = await RunAsync(settings.Doveadm, args, ct);
+        return exit == 0 ? (true, "Dovecot answers doveadm.") : (false, $"Dovecot does not answer doveadm ({exit}): {error}");
+    }
+
+    /// <summary>Whether this node's Postfix runs (null: this node runs no Postfix).</summary>
+    public async Task<(bool Up, string Detail)?> CheckPostfixAsync(CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(settings.Postmap))
+        {
+            return null;
+        }
+
+        var postfix = Path.Combine(Path.GetDirectoryName(settings.Postmap) ?? "", "postfix");
+        string[] args = settings.PostfixConfig is { Length: > 0 } config ? ["-c", config, "status"] : ["status"];
+        var (exit, error) = await RunAsync(postfix, args, ct);
+        return exit == 0 ? (true, "Postfix is running.") : (false, $"Postfix is not running ({exit}){(error.Length > 0 ? ": " + error : ".")}");
+    }
+
+    /// <summary>
+    /// Makes the servers use what was just written: postmap compiles the Postfix maps (when they changed, or were never
+    /// compiled) and Postfix reloads, since a running smtpd would answer from the old map; Dovecot reloads when its
+    /// passwd-files changed, since it looks at them at most once a second and a new mailbox must take mail at once. A
+    /// failure is the publication's failure: the caller's change or move step fails and can be retried.
+    /// </summary>
+    private async Task ApplyAsync(bool dovecotChanged, bool postfixChanged, CancellationToken ct)
+    {
+        if (!string.IsNullOrEmpty(settings.Postmap))
+        {
+            var compiled = false;
+            foreach (var map in PostfixMaps)
+            {
+                var file = Path.Combine(settings.StateDirectory, map);
+                if (postfixChanged || !File.Exists(file + ".db"))
+                {
+                    await RunOrThrowAsync(settings.Postmap, PostfixArgs("hash:" + file), ct);
+                    compiled = true;
+                }
+            }
+
+            if (compiled)
+            {
+                await RunOrThrowAsync(Path.Combine(Path.GetDirectoryName(settings.Postmap) ?? "", "postfix"), PostfixArgs("reload"), ct);
+            }
+        }
+
+        if (dovecotChanged && !string.IsNullOrEmpty(settings.Doveadm))
+        {
+            await RunOrThrowAsync(settings.Doveadm, settings.DovecotConfig is { Length: > 0 } config ? ["-c", config, "reload"] : ["reload"], ct);
+        }
+    }
+
+    private string[] PostfixArgs(string argument) => settings.PostfixConfig is { Length: > 0 } config ? ["-c", config, argument] : [argument];
+
+    private static async Task RunOrThrowAsync(string program, IReadOnlyList<string> args, CancellationToken ct)
+    {
+        var (exit, error) = await RunAsync(program, args, ct);
+        if (exit != 0)
+        {
+            throw new InvalidOperationException($"{Path.GetFileName(program)} {string.Join(' ', args)} failed ({exit}): {error}");
+        }
+    }
+
+    private static async Task<(int Exit, string Error)> RunAsync(string program, IReadOnlyList<string> args, CancellationToken ct)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException($"Could not run {program}.");
+        var error = process.StandardError.ReadToEndAsync(ct);
+        await process.StandardOutput.ReadToEndAsync(ct);
+        await process.WaitForExitAsync(ct);
+        return (process.ExitCode, (await error).Trim());
+    }
+
+    /// <summary>Writes a file whole (a temporary name renamed into place); false when it already said exactly that.</summary>
+    private async Task<bool> WriteAsync(string name, string content, CancellationToken ct)
     {
         var path = Path.Combine(settings.StateDirectory, name);
+        if (File.Exists(path) && await File.ReadAllTextAsync(path, ct) == content)
+        {
+            return false;
+        }
+
         var tmp = path + ".tmp-" + Environment.ProcessId;
         await File.WriteAllTextAsync(tmp, content, new UTF8Encoding(false), ct);
         File.Move(tmp, path, overwrite: true);
+        return true;
     }
 }
 

@@ -87,6 +87,7 @@ public abstract class ComponentTestContext : MudTestContext
         Services.AddSingleton<Portal.Features.Nodes.NodeLinkService>();
         Services.AddNodeApiClients();
         Services.AddSingleton<Portal.Features.Dns.DnsZoneService>();
+        Services.AddSingleton<Portal.Features.Dns.DnsPublisher>();
         Services.AddSingleton(new Portal.Jobs.Mail.MailServicesSettings { StateDirectory = Path.Combine(TestEnvironment.RunFolder, "bunit-mail-state-" + Guid.NewGuid().ToString("N")) });
         Services.AddSingleton<Portal.Jobs.Mail.MailServices>();
         Services.AddSingleton<Portal.Features.Mail.MailStatePublisher>();

@@ -61,7 +61,7 @@ public sealed class DedistributionTests(MoveFixture nodes)
         if (deletion.GetProperty("state").GetString() == "Scheduled")
         {
             var childState = Path.Combine(Path.GetDirectoryName(nodes.Mail.MailRoot)!, "mail-state");
-            Assert.Contains($"{domain}::::::proxy=y host=127.0.0.30 nopassword=y", File.ReadAllText(Path.Combine(childState, MailServices.ProxyFile)));
+            Assert.Contains($"{domain}:::::::proxy=y host=127.0.0.30 nopassword=y", File.ReadAllText(Path.Combine(childState, MailServices.ProxyFile)));
         }
 
         var deleted = await WaitForDeletionAsync(name, "Done", MoveFixture.Retention + TimeSpan.FromSeconds(60));

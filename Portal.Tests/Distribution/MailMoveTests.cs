@@ -42,7 +42,7 @@ public sealed class MailMoveTests(MoveFixture nodes)
 
         // Routing, DNS and the mail functions follow the child.
         var state = Path.Combine(Path.GetDirectoryName(nodes.Parent.MailRoot)!, "mail-state");
-        Assert.Contains($"{domain}::::::proxy=y host=127.0.0.31 nopassword=y", File.ReadAllText(Path.Combine(state, MailServices.ProxyFile)));
+        Assert.Contains($"{domain}:::::::proxy=y host=127.0.0.31 nopassword=y", File.ReadAllText(Path.Combine(state, MailServices.ProxyFile)));
         Assert.Contains($"{domain} smtp:[127.0.0.31]:25", File.ReadAllText(Path.Combine(state, MailServices.TransportFile)));
         Assert.DoesNotContain($"@{domain}:", File.ReadAllText(Path.Combine(state, MailServices.PasswdFile)));
         var childState = Path.Combine(Path.GetDirectoryName(nodes.Mail.MailRoot)!, "mail-state");

@@ -46,7 +46,7 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
         Assert.Contains($"bob@{domain}:", StateFile(nodes.Mail1, MailServices.PasswdFile));
         Assert.DoesNotContain($"bob@{domain}", StateFile(nodes.Parent, MailServices.PasswdFile));
         Assert.True(Directory.Exists(Path.Combine(nodes.Mail1.MailRoot, domain, "bob", "cur")));
-        Assert.Contains($"{domain}::::::proxy=y host={AccountsFixture.Mail1Address} nopassword=y", StateFile(nodes.Parent, MailServices.ProxyFile));
+        Assert.Contains($"{domain}:::::::proxy=y host={AccountsFixture.Mail1Address} nopassword=y", StateFile(nodes.Parent, MailServices.ProxyFile));
         Assert.Contains($"{domain} smtp:[{AccountsFixture.Mail1Address}]:25", StateFile(nodes.Parent, MailServices.TransportFile));
         Assert.DoesNotContain(domain, StateFile(nodes.Parent, MailServices.DomainsFile));
         Assert.Contains($"sales@{domain} bob@{domain}", StateFile(nodes.Mail1, MailServices.AliasMapFile));

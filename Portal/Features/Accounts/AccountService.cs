@@ -27,6 +27,7 @@ public sealed partial class AccountService(
     NodeLinkService links,
     INodeApiClientFactory clients,
     DnsZoneService zones,
+    DnsPublisher dns,
     IOptions<PortalSettings> settings,
     AuditLog audit,
     AccountOrderCache orders,
@@ -243,6 +244,17 @@ public sealed partial class AccountService(
 
         orders.Invalidate();
         await mailState.RepublishAsync(ct);
+        try
+        {
+            await dns.PublishAsync(account.Id, ct);
+        }
+        catch (Exception ex) when ((ex is InvalidOperationException or HttpRequestException or TaskCanceledException) && !ct.IsCancellationRequested)
+        {
+            // The account is made; its zone is published by the minute's job once the DNS server answers.
+            logger.LogWarning(ex, "The zone of {Account} could not be published yet", account.Username);
+            warnings.Add($"The DNS server did not take the zone of {account.Domain} yet ({ex.Message}); Portal publishes it again every minute.");
+        }
+
         return new CreatedAccount(AccountRow.From(account), generated, warnings);
     }
 

@@ -29,6 +29,7 @@ public sealed class DistributionService(
     NodeLinkService links,
     INodeApiClientFactory clients,
     DnsZoneService zones,
+    DnsPublisher dns,
     MailStatePublisher mailState,
     MailService mail,
     AccountOrderCache orders,
@@ -222,6 +223,11 @@ public sealed class DistributionService(
         }
 
         await mailState.RepublishAsync(ct);
+        foreach (var account in accounts)
+        {
+            await dns.PublishAsync(account.Id, ct);
+        }
+
         foreach (var account in accounts)
         {
             var lost = account.LastMailMessages is { } m

@@ -19,6 +19,7 @@ internal sealed class MailMoveSteps(
     MailStatePublisher mailState,
     MailServices mailServices,
     DnsZoneService zones,
+    DnsPublisher dns,
     NodeLinkService links,
     INodeApiClientFactory clients,
     AccountOrderCache orders,
@@ -70,8 +71,10 @@ internal sealed class MailMoveSteps(
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         orders.Invalidate();
-        // From here the parent proxies IMAP/POP3 and relays SMTP for the domain to the child.
+        // From here the parent proxies IMAP/POP3 and relays SMTP for the domain to the child, and the DNS server
+        // answers the child's address (a failure fails this step, which is retried).
         await mailState.RepublishAsync(ct);
+        await dns.PublishAsync(account.Id, ct);
     }
 
     public async Task<IReadOnlyList<string>> EndSessionsAsync(MailMove move, CancellationToken ct)

@@ -15,6 +15,7 @@ internal sealed class MailRelaySteps(
     MoveChecks checks,
     MailStatePublisher mailState,
     DnsZoneService zones,
+    DnsPublisher dns,
     NodeLinkService links,
     INodeApiClientFactory clients,
     AccountOrderCache orders,
@@ -53,7 +54,7 @@ internal sealed class MailRelaySteps(
 
     public async Task SwitchAsync(MailRelay move, CancellationToken ct)
     {
-        var (_, _, target) = await LoadRowsAsync(move.OperationId, ct);
+        var (row, _, target) = await LoadRowsAsync(move.OperationId, ct);
         // The target may keep a copy from an earlier stay that sent its mail on: it serves the mail again.
         await clients.Create(move.Target).SetMailRedirectAsync(move.Username, null, ct);
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
@@ -69,6 +70,7 @@ internal sealed class MailRelaySteps(
 
         orders.Invalidate();
         await mailState.RepublishAsync(ct);
+        await dns.PublishAsync(row.Id, ct);
         await clients.Create(move.Source).SetMailRedirectAsync(move.Username, target.PublicIPv4, ct);
     }
 

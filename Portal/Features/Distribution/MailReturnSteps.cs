@@ -17,6 +17,7 @@ internal sealed class MailReturnSteps(
     MailService mail,
     MailStatePublisher mailState,
     DnsZoneService zones,
+    DnsPublisher dns,
     NodeLinkService links,
     INodeApiClientFactory clients,
     NodeIdentityService identity,
@@ -99,6 +100,9 @@ internal sealed class MailReturnSteps(
             orders.Invalidate();
             await mailState.RepublishAsync(ct);
         }
+
+        // Also when the step runs again after the switch was committed: the DNS server must answer this node.
+        await dns.PublishAsync(account.Id, ct);
 
         // What still reaches the child (cached DNS, clients not yet reconnected) is proxied and relayed here.
         await clients.Create(move.Source).SetMailRedirectAsync(move.Username, settings.Value.Dns.PublicIPv4, ct);

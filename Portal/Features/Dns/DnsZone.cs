@@ -18,6 +18,9 @@ public sealed class DnsZone
 
     public DateTimeOffset UpdatedAt { get; set; }
 
+    /// <summary>The serial the DNS server last confirmed (null: never published); behind <see cref="Serial"/> means due.</summary>
+    public long? PublishedSerial { get; set; }
+
     public List<DnsRecord> Records { get; set; } = [];
 }
 

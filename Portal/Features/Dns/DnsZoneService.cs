@@ -13,6 +13,9 @@ public sealed record ZoneView(string Name, string UnicodeName, long Serial, Date
 
 public sealed record DnsRecordView(string Name, string Type, int Ttl, string Content);
 
+/// <summary>The records of one name and type, with absolute names: what a DNS server's API takes.</summary>
+public sealed record DnsRecordSet(string Name, string Type, int Ttl, IReadOnlyList<string> Contents);
+
 /// <summary>
 /// Keeps each account's zone: the domain and www point at the parent; mail., webmail., the MX and the SPF record follow
 /// the node that serves the account's mail, and are rewritten when it moves. Exports a standard zone file.
@@ -65,9 +68,8 @@ public sealed class DnsZoneService(IDbContextFactory<PortalDbContext> dbFactory,
         text.Append(CultureInfo.InvariantCulture, $"; Zone of {zone.UnicodeName}, kept by Portal node {settings.Value.NodeName}\n");
         text.Append(CultureInfo.InvariantCulture, $"$ORIGIN {zone.Name}.\n");
         text.Append(CultureInfo.InvariantCulture, $"$TTL {Dns.Ttl}\n");
-        var soaTarget = NameServers(zone.Name)[0];
-        var hostmaster = (Dns.Hostmaster ?? $"hostmaster@{zone.Name}").Replace('@', '.') + ".";
-        text.Append(CultureInfo.InvariantCulture, $"@\tIN\tSOA\t{soaTarget} {hostmaster} ({zone.Serial} 3600 900 1209600 300)\n");
+        var soa = SoaParts(zone.Name);
+        text.Append(CultureInfo.InvariantCulture, $"@\tIN\tSOA\t{soa.Target} {soa.Hostmaster} ({zone.Serial} {soa.Timers})\n");
         foreach (var record in zone.Records)
         {
             text.Append(CultureInfo.InvariantCulture, $"{record.Name}\t{record.Ttl}\tIN\t{record.Type}\t{record.Content}\n");
@@ -75,6 +77,22 @@ public sealed class DnsZoneService(IDbContextFactory<PortalDbContext> dbFactory,
 
         return text.ToString();
     }
+
+    /// <summary>The zone's record sets with absolute names, the SOA first.</summary>
+    public IReadOnlyList<DnsRecordSet> RecordSets(ZoneView zone)
+    {
+        var origin = zone.Name + ".";
+        var soa = SoaParts(zone.Name);
+        var sets = new List<DnsRecordSet> { new(origin, "SOA", Dns.Ttl, [$"{soa.Target} {soa.Hostmaster} {zone.Serial} {soa.Timers}"]) };
+        sets.AddRange(zone.Records
+            .GroupBy(r => (Name: r.Name == "@" ? origin : $"{r.Name}.{origin}", r.Type))
+            .Select(g => new DnsRecordSet(g.Key.Name, g.Key.Type, g.Min(r => r.Ttl), g.Select(r => r.Content).ToArray())));
+        return sets;
+    }
+
+    /// <summary>The SOA's primary name server, contact (as a name) and its refresh, retry, expire and negative TTL.</summary>
+    private (string Target, string Hostmaster, string Timers) SoaParts(string zoneName) =>
+        (NameServers(zoneName)[0], (Dns.Hostmaster ?? $"hostmaster@{zoneName}").Replace('@', '.') + ".", "3600 900 1209600 300");
 
     internal List<DnsRecord> BuildRecords(string domain, string mailIPv4)
     {

@@ -75,6 +75,15 @@ public sealed class MailSettings
     public string? DovecotConfig { get; set; }
 
     /// <summary>
+    /// Postfix's postmap, to compile the maps Portal publishes (hash: tables) after every change. Empty: this node runs
+    /// no Postfix (the maps are still written, as text).
+    /// </summary>
+    public string? Postmap { get; set; }
+
+    /// <summary>The Postfix configuration folder of this node's instance (postmap -c DIR, postfix -c DIR status).</summary>
+    public string? PostfixConfig { get; set; }
+
+    /// <summary>
     /// Where account owners whose mail is on this node read it on the web; "{domain}" is replaced by the account's domain
     /// (for example "https://webmail.{domain}/"). Empty: this node offers no webmail. Owners whose mail is on a child are
     /// sent to https://webmail.&lt;domain&gt;/, which DNS points at the child.
@@ -105,6 +114,21 @@ public sealed class DnsSettings
     /// <summary>Time to live of the records, in seconds.</summary>
     [Range(60, 604800, ErrorMessage = "Portal:Dns:Ttl must be between 60 and 604800 seconds.")]
     public int Ttl { get; set; } = 3600;
+
+    /// <summary>The PowerDNS authoritative server the zones are published to; off while its ApiUrl is empty.</summary>
+    public PowerDnsSettings PowerDns { get; set; } = new();
+}
+
+public sealed class PowerDnsSettings
+{
+    /// <summary>PowerDNS's HTTP API (its webserver), for example http://127.0.0.1:8081/. Empty: zones are kept in Portal only.</summary>
+    public string? ApiUrl { get; set; }
+
+    /// <summary>A file holding the API key (a secret: kept out of settings and logs).</summary>
+    public string? ApiKeyFile { get; set; }
+
+    /// <summary>The PowerDNS server id in its API.</summary>
+    public string ServerId { get; set; } = "localhost";
 }
 
 /// <summary>Settings for development and tests only; the node refuses them unless AllowInsecureHttp is on.</summary>

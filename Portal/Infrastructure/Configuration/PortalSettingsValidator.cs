@@ -59,6 +59,19 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
             }
         }
 
+        if (options.Dns.PowerDns.ApiUrl is { Length: > 0 } apiUrl)
+        {
+            if (!Uri.TryCreate(apiUrl, UriKind.Absolute, out var api) || api.Scheme is not ("http" or "https"))
+            {
+                errors.Add($"Portal:Dns:PowerDns:ApiUrl: \"{apiUrl}\" is not an http(s) address; give PowerDNS's webserver, for example http://127.0.0.1:8081/.");
+            }
+
+            if (string.IsNullOrEmpty(options.Dns.PowerDns.ApiKeyFile) || !File.Exists(options.Dns.PowerDns.ApiKeyFile))
+            {
+                errors.Add("Portal:Dns:PowerDns:ApiKeyFile must name an existing file holding PowerDNS's api-key when ApiUrl is set.");
+            }
+        }
+
         foreach (var proxy in options.Security.TrustedProxies)
         {
             if (!System.Net.IPAddress.TryParse(proxy, out _) && !System.Net.IPNetwork.TryParse(proxy, out _))

@@ -101,9 +101,13 @@ public static class PortalServices
                 Gid = portal.Mail.Gid,
                 Doveadm = portal.Mail.Doveadm,
                 DovecotConfig = portal.Mail.DovecotConfig,
+                Postmap = portal.Mail.Postmap,
+                PostfixConfig = portal.Mail.PostfixConfig,
             };
         });
         services.AddSingleton<MailServices>();
+        services.AddSingleton<DnsPublisher>();
+        services.AddHttpClient(DnsPublisher.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
         services.AddSingleton<MailStatePublisher>();
         services.AddSingleton<PasswordPolicyService>();
         services.AddSingleton<OwnPasswordService>();
@@ -168,7 +172,8 @@ public static class PortalServices
 
         services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database")
-            .AddCheck<JobStorageHealthCheck>("jobs");
+            .AddCheck<JobStorageHealthCheck>("jobs")
+            .AddMailServerChecks(settings);
 
         return builder;
     }

@@ -53,8 +53,17 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
         }
 
         // Registered here, in one place, so every node keeps its children's status current.
-        scope.ServiceProvider.GetRequiredService<IRecurringJobManager>()
-            .AddOrUpdate<NodeHealthJob>(NodeHealthJob.RecurringId, job => job.CheckAllAsync(CancellationToken.None), Cron.Minutely());
+        var recurring = scope.ServiceProvider.GetRequiredService<IRecurringJobManager>();
+        recurring.AddOrUpdate<NodeHealthJob>(NodeHealthJob.RecurringId, job => job.CheckAllAsync(CancellationToken.None), Cron.Minutely());
+        // Zones whose publication failed (or that changed while the DNS server was away) are published again.
+        if (scope.ServiceProvider.GetRequiredService<Features.Dns.DnsPublisher>().Enabled)
+        {
+            recurring.AddOrUpdate<Features.Dns.DnsPublisher>(Features.Dns.DnsPublisher.RecurringId, p => p.PublishDueAsync(CancellationToken.None), Cron.Minutely());
+        }
+        else
+        {
+            recurring.RemoveIfExists(Features.Dns.DnsPublisher.RecurringId);
+        }
     }
 
     /// <summary>

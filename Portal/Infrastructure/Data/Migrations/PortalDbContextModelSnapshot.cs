@@ -539,6 +539,9 @@ namespace Portal.Infrastructure.Data.Migrations
                         .HasMaxLength(253)
                         .HasColumnType("character varying(253)");
 
+                    b.Property<long?>("PublishedSerial")
+                        .HasColumnType("bigint");
+
                     b.Property<long>("Serial")
                         .HasColumnType("bigint");
 

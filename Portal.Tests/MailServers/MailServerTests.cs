@@ -1,0 +1,170 @@
+using System.Net;
+using DnsClient;
+using MailKit;
+using MailKit.Net.Imap;
+using MailKit.Net.Pop3;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+
+namespace Portal.Tests.MailServers;
+
+/// <summary>
+/// Real clients (MailKit's IMAP, POP3 and SMTP, DnsClient) against the real servers the nodes drive: before a move
+/// the parent serves the mail; after it, the parent proxies IMAP/POP3 and relays SMTP to the child and the DNS answers
+/// the child; after the way back, everything points at the parent again.
+/// </summary>
+[Collection(MailServersCollection.Name)]
+[Trait("Category", "MailServers")]
+public sealed class MailServerTests(MailServersFixture servers)
+{
+    private const string Parent = MailServersFixture.ParentAddress;
+    private const string Child = MailServersFixture.ChildAddress;
+
+    [Fact]
+    public async Task BeforeAMove_TheParentServesTheMail_OverImapPop3AndSmtp()
+    {
+        var (_, domain, address, password) = await servers.AccountAsync();
+
+        await SendAsync(Parent, address, "hello parent");
+
+        Assert.Equal(["hello parent"], await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count == 1));
+        Assert.Equal(1, await Pop3CountAsync(Parent, address, password));
+        // Delivered into the Maildir Portal keeps (Dovecot moved it from new/ to cur/ when it was read).
+        Assert.Single(Directory.GetFiles(Path.Combine(servers.Parent.MailRoot, domain, "alice"), "*", SearchOption.AllDirectories), f => f.Contains("/new/") || f.Contains("/cur/"));
+    }
+
+    [Fact]
+    public async Task AfterDistribution_ThePartentProxiesAndRelaysToTheChild_AndTheDnsAnswersTheChild_ThenAllPointsBack()
+    {
+        var (name, domain, address, password) = await servers.AccountAsync();
+        await SendAsync(Parent, address, "before the move");
+        await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count == 1);
+        using var openBeforeTheSwitch = await ImapAsync(Parent, address, password);
+
+        await servers.MoveAndWaitAsync(name, servers.ChildId);
+
+        // The session opened at the parent was ended at the switch; a new login at the parent reaches the child.
+        await Assert.ThrowsAnyAsync<Exception>(() => openBeforeTheSwitch.NoOpAsync());
+        Assert.Equal(["before the move"], await ImapSubjectsAsync(Parent, address, password));
+        Assert.Equal(1, await Pop3CountAsync(Parent, address, password));
+        Assert.False(Directory.Exists(Path.Combine(servers.Parent.MailRoot, domain, "alice")), "the parent's copy was removed after the move");
+        await SendAsync(Parent, address, "after the move");
+        Assert.Equal(["after the move", "before the move"], (await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count == 2)).Order());
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(servers.Child.MailRoot, domain, "alice"), "*", SearchOption.AllDirectories).Count(f => f.Contains("/new/") || f.Contains("/cur/")));
+        Assert.Equal(Child, await AddressAsync($"mail.{domain}"));
+        Assert.Equal(Child, await AddressAsync($"webmail.{domain}"));
+        Assert.Equal(Parent, await AddressAsync(domain));
+        Assert.Equal($"mail.{domain}.", await MailExchangeAsync(domain));
+
+        using var openOnTheChild = await ImapAsync(Child, address, password);
+        await servers.MoveAndWaitAsync(name, null);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => openOnTheChild.NoOpAsync());
+        Assert.Equal(Parent, await AddressAsync($"mail.{domain}"));
+        Assert.Equal(Parent, await AddressAsync($"webmail.{domain}"));
+        Assert.Equal(["after the move", "before the move"], (await ImapSubjectsAsync(Parent, address, password)).Order());
+        await SendAsync(Parent, address, "back home");
+        await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count == 3);
+        Assert.Contains(Directory.GetFiles(Path.Combine(servers.Parent.MailRoot, domain, "alice"), "*", SearchOption.AllDirectories), f => f.Contains("/new/"));
+    }
+
+    [Fact]
+    public async Task AWrongPassword_AnUnknownUser_AreRefusedAtTheParentAndAtTheChild()
+    {
+        var (name, _, address, password) = await servers.AccountAsync("bob");
+        var (_, _, localAddress, localPassword) = await servers.AccountAsync("carol");
+        await servers.MoveAndWaitAsync(name, servers.ChildId);
+
+        await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Parent, address, password + "x"));
+        await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Child, address, password + "x"));
+        await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Parent, "nobody@" + address.Split('@')[1], password));
+        await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Parent, localAddress, localPassword + "x"));
+        await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Parent, "nobody@nowhere.example.test", password));
+        // The right ones still get in, through the parent.
+        (await ImapAsync(Parent, address, password)).Dispose();
+        (await ImapAsync(Parent, localAddress, localPassword)).Dispose();
+    }
+
+    /// <summary>Sends like an MTA: a temporary refusal (4xx) is tried again a little later; a permanent one fails the test.</summary>
+    private static async Task SendAsync(string host, string to, string subject)
+    {
+        var message = new MimeMessage();
+        message.From.Add(MailboxAddress.Parse("sender@example.org"));
+        message.To.Add(MailboxAddress.Parse(to));
+        message.Subject = subject;
+        message.Body = new TextPart("plain") { Text = $"{subject}, sent at {DateTimeOffset.UtcNow:O}" };
+        for (var attempt = 1; ; attempt++)
+        {
+            using var smtp = new SmtpClient();
+            await smtp.ConnectAsync(host, 25, SecureSocketOptions.None);
+            try
+            {
+                await smtp.SendAsync(message);
+                await smtp.DisconnectAsync(true);
+                return;
+            }
+            catch (SmtpCommandException ex) when ((int)ex.StatusCode is >= 400 and < 500 && attempt < 20)
+            {
+                await Task.Delay(500);
+            }
+        }
+    }
+
+    private static async Task<ImapClient> ImapAsync(string host, string user, string password)
+    {
+        var imap = new ImapClient();
+        try
+        {
+            await imap.ConnectAsync(host, 143, SecureSocketOptions.None);
+            await imap.AuthenticateAsync(user, password);
+            return imap;
+        }
+        catch
+        {
+            imap.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<List<string>> ImapSubjectsAsync(string host, string user, string password)
+    {
+        using var imap = await ImapAsync(host, user, password);
+        await imap.Inbox.OpenAsync(FolderAccess.ReadOnly);
+        var subjects = imap.Inbox.Count == 0 ? [] : (await imap.Inbox.FetchAsync(0, -1, MessageSummaryItems.Envelope)).Select(m => m.Envelope?.Subject ?? "").ToList();
+        await imap.DisconnectAsync(true);
+        return subjects;
+    }
+
+    private static async Task<int> Pop3CountAsync(string host, string user, string password)
+    {
+        using var pop3 = new Pop3Client();
+        await pop3.ConnectAsync(host, 110, SecureSocketOptions.None);
+        await pop3.AuthenticateAsync(user, password);
+        var count = pop3.Count;
+        await pop3.DisconnectAsync(true);
+        return count;
+    }
+
+    private static LookupClient Dns => new(new LookupClientOptions(new NameServer(IPAddress.Parse(Parent), 53)) { UseCache = false, Retries = 0, Timeout = TimeSpan.FromSeconds(2) });
+
+    private static async Task<string?> AddressAsync(string name) =>
+        (await Dns.QueryAsync(name, QueryType.A)).Answers.ARecords().SingleOrDefault()?.Address.ToString();
+
+    private static async Task<string?> MailExchangeAsync(string domain) =>
+        (await Dns.QueryAsync(domain, QueryType.MX)).Answers.MxRecords().SingleOrDefault()?.Exchange.Value;
+
+    /// <summary>Mail delivery takes a moment: asks again until the condition holds (or returns what it last saw).</summary>
+    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> probe, Func<T, bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var last = await probe();
+        while (!condition(last) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+            last = await probe();
+        }
+
+        return last;
+    }
+}

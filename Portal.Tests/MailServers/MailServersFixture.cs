@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Portal.Tests.Nodes;
+using Portal.Tests.Support;
+
+namespace Portal.Tests.MailServers;
+
+/// <summary>
+/// A parent and a mail child, each with its own Dovecot and Postfix on its own loopback address (standard ports), and
+/// PowerDNS at the parent, all started by <c>scripts/mail-servers</c> (what the demo uses) and fed by the nodes.
+/// </summary>
+public sealed class MailServersFixture : IAsyncLifetime
+{
+    public const string ParentAddress = "127.0.0.22";
+    public const string ChildAddress = "127.0.0.23";
+
+    private readonly string _folder = Path.Combine(TestEnvironment.RunFolder, "mail-servers");
+
+    public PortalNode Parent { get; private set; } = default!;
+
+    public PortalNode Child { get; private set; } = default!;
+
+    public string ChildId { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        var parentSettings = await StartServersAsync("parent", ParentAddress, dns: true);
+        var childSettings = await StartServersAsync("child", ChildAddress, dns: false);
+        parentSettings["Portal:Dns:PublicIPv4"] = ParentAddress;
+        childSettings["Portal:Dns:PublicIPv4"] = ChildAddress;
+        var nodes = await Task.WhenAll(PortalNode.StartAsync("mparent", parentSettings), PortalNode.StartAsync("mchild", childSettings));
+        (Parent, Child) = (nodes[0], nodes[1]);
+        foreach (var node in nodes)
+        {
+            // Dovecot works on the mail as its own user; the node writes it as root.
+            await RunScriptAsync("grant", node.MailRoot);
+        }
+
+        (await Child.Api.PutAsync("api/v1/node/profile", new { profile = "Mail" })).Expect(HttpStatusCode.OK);
+        ChildId = (await LinkedNodesFixture.LinkAsync(Parent, Child, "mail-1")).Expect(HttpStatusCode.Created).Body.GetProperty("node").GetProperty("id").GetString()!;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Task.WhenAll(new[] { Parent, Child }.Where(n => n is not null).Select(n => n.DisposeAsync().AsTask()));
+        foreach (var node in new[] { "parent", "child" })
+        {
+            await RunScriptAsync("stop", Path.Combine(_folder, node));
+        }
+    }
+
+    /// <summary>A local account with one mailbox; returns its name, domain, address and password.</summary>
+    public async Task<(string Name, string Domain, string Address, string Password)> AccountAsync(string local = "alice")
+    {
+        var name = "ms" + Guid.NewGuid().ToString("N")[..8];
+        var domain = $"{name}.example.test";
+        var password = $"{local}-Kq7vZp3xWm9t";
+        (await Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}" })).Expect(HttpStatusCode.Created);
+        (await Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = local, password })).Expect(HttpStatusCode.Created);
+        return (name, domain, $"{local}@{domain}", password);
+    }
+
+    /// <summary>Changes the account's mail node (null: back to the parent) and waits until the move succeeded.</summary>
+    public async Task MoveAndWaitAsync(string account, string? nodeId)
+    {
+        var id = (await Parent.Api.PutAsync($"api/v1/accounts/{account}/mail-node", new { nodeId })).Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString();
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        JsonElement operation = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            operation = (await Parent.Api.GetAsync($"api/v1/operations/{id}")).Expect(HttpStatusCode.OK).Body;
+            var state = operation.GetProperty("state").GetString();
+            if (state == "Succeeded")
+            {
+                return;
+            }
+
+            Assert.True(state is not ("Failed" or "Cancelled"), $"{operation}\n{(await Parent.Api.GetAsync($"api/v1/operations/{id}/log")).Text}");
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"The move of {account} did not finish: {operation}");
+    }
+
+    private async Task<Dictionary<string, string>> StartServersAsync(string node, string address, bool dns)
+    {
+        var folder = Path.Combine(_folder, node);
+        await RunScriptAsync("start", node, address, folder, Path.Combine(folder, "mail-state"), dns ? "dns" : "");
+        return File.ReadAllLines(Path.Combine(folder, "settings"))
+            .Select(line => line.Split('=', 2))
+            .ToDictionary(kv => kv[0].Replace("__", ":", StringComparison.Ordinal), kv => kv[1]);
+    }
+
+    private static async Task RunScriptAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo(Path.Combine(TestEnvironment.RepositoryRoot, "scripts", "mail-servers"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in args.Where(a => a.Length > 0))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["MAIL_SERVERS_FAST_FAILURES"] = "1";
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"scripts/mail-servers {string.Join(' ', args)} failed ({process.ExitCode}): {await output}{await error}");
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class MailServersCollection : ICollectionFixture<MailServersFixture>
+{
+    public const string Name = "Real mail and DNS servers behind a parent and a child";
+}

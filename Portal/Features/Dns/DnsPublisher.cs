@@ -1,0 +1,148 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Serialization;
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Portal.Infrastructure.Configuration;
+using Portal.Infrastructure.Data;
+
+namespace Portal.Features.Dns;
+
+/// <summary>
+/// Publishes Portal's zones to a PowerDNS authoritative server over its HTTP API: a zone is created whole the first
+/// time, then its record sets are replaced and the ones Portal no longer has are deleted, so the server answers what
+/// Portal keeps and the old node's answers stop. Off (every call returns at once) while Portal:Dns:PowerDns:ApiUrl is
+/// empty. A failure throws: the change or move step that asked fails and is retried, and the minute's
+/// <see cref="PublishDueAsync"/> catches up with any zone whose serial is ahead of what the server confirmed.
+/// </summary>
+public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, IOptions<PortalSettings> settings, IHttpClientFactory httpClients, DnsZoneService zones, ILogger<DnsPublisher> logger)
+{
+    public const string HttpClientName = "powerdns";
+    public const string RecurringId = "dns-publish";
+
+    private PowerDnsSettings PowerDns => settings.Value.Dns.PowerDns;
+
+    public bool Enabled => !string.IsNullOrEmpty(PowerDns.ApiUrl);
+
+    /// <summary>Publishes the zone of an account, whatever was published before.</summary>
+    public async Task PublishAsync(long accountId, CancellationToken ct)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var zone = await db.DnsZones.Include(z => z.Records).SingleOrDefaultAsync(z => z.AccountId == accountId, ct);
+        if (zone is not null)
+        {
+            await PublishAsync(db, zone, ct);
+        }
+    }
+
+    /// <summary>Publishes every zone changed since the server last confirmed it (a minute's job, and after a failure).</summary>
+    [AutomaticRetry(Attempts = 0)]
+    [DisableConcurrentExecution(60)]
+    public async Task<int> PublishDueAsync(CancellationToken ct)
+    {
+        if (!Enabled)
+        {
+            return 0;
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var due = await db.DnsZones.Include(z => z.Records).Where(z => z.PublishedSerial == null || z.PublishedSerial < z.Serial).OrderBy(z => z.Id).Take(500).ToListAsync(ct);
+        foreach (var zone in due)
+        {
+            await PublishAsync(db, zone, ct);
+        }
+
+        return due.Count;
+    }
+
+    /// <summary>Whether the server answers its API with this node's key (for the health page).</summary>
+    public async Task<(bool Up, string Detail)> CheckAsync(CancellationToken ct)
+    {
+        try
+        {
+            using var response = await SendAsync(HttpMethod.Get, $"servers/{PowerDns.ServerId}", null, ct);
+            return response.IsSuccessStatusCode
+                ? (true, $"PowerDNS at {ApiBase} answers.")
+                : (false, $"PowerDNS at {ApiBase} answered {(int)response.StatusCode}{(response.StatusCode == HttpStatusCode.Unauthorized ? " (check the API key file)" : "")}.");
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
+        {
+            return (false, $"PowerDNS at {ApiBase} cannot be reached: {ex.Message}");
+        }
+    }
+
+    private async Task PublishAsync(PortalDbContext db, DnsZone zone, CancellationToken ct)
+    {
+        var name = zone.Name + ".";
+        var view = new ZoneView(zone.Name, zone.Name, zone.Serial, zone.UpdatedAt, zone.Records.Select(r => new DnsRecordView(r.Name, r.Type, r.Ttl, r.Content)).ToArray());
+        var wanted = zones.RecordSets(view).Select(set => new RrSet(set.Name, set.Type, set.Ttl, "REPLACE", set.Contents.Select(c => new RrRecord(c, false)).ToArray())).ToList();
+        var path = $"servers/{PowerDns.ServerId}/zones/{Uri.EscapeDataString(name)}";
+
+        using (var existing = await SendAsync(HttpMethod.Get, path, null, ct))
+        {
+            if (existing.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.UnprocessableEntity)
+            {
+                using var created = await SendAsync(HttpMethod.Post, $"servers/{PowerDns.ServerId}/zones", new NewZone(name, "Native", [], wanted.Select(r => r with { ChangeType = null }).ToArray()), ct);
+                await EnsureAsync(created, $"create zone {zone.Name}", ct);
+            }
+            else
+            {
+                await EnsureAsync(existing, $"read zone {zone.Name}", ct);
+                var current = (await existing.Content.ReadFromJsonAsync<ZoneDocument>(ct))?.RrSets ?? [];
+                var gone = current.Where(c => !wanted.Any(w => w.Name == c.Name && w.Type == c.Type))
+                    .Select(c => new RrSet(c.Name, c.Type, null, "DELETE", null));
+                using var patched = await SendAsync(HttpMethod.Patch, path, new { rrsets = wanted.Concat(gone).ToArray() }, ct);
+                await EnsureAsync(patched, $"update zone {zone.Name}", ct);
+            }
+        }
+
+        zone.PublishedSerial = zone.Serial;
+        await db.DnsZones.Where(z => z.Id == zone.Id).ExecuteUpdateAsync(u => u.SetProperty(z => z.PublishedSerial, zone.Serial), ct);
+        logger.LogInformation("Published zone {Zone} (serial {Serial}) to PowerDNS", zone.Name, zone.Serial);
+    }
+
+    private string ApiBase => PowerDns.ApiUrl!.TrimEnd('/') + "/api/v1/";
+
+    private string? _apiKey;
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        _apiKey ??= (await File.ReadAllTextAsync(PowerDns.ApiKeyFile!, ct)).Trim();
+        using var request = new HttpRequestMessage(method, ApiBase + path);
+        request.Headers.Add("X-API-Key", _apiKey);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body, options: Json);
+        }
+
+        return await httpClients.CreateClient(HttpClientName).SendAsync(request, ct);
+    }
+
+    private async Task EnsureAsync(HttpResponseMessage response, string what, CancellationToken ct)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            var detail = (await response.Content.ReadAsStringAsync(ct)).Trim();
+            throw new InvalidOperationException($"PowerDNS at {ApiBase} could not {what}: {(int)response.StatusCode} {detail[..Math.Min(detail.Length, 300)]}");
+        }
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    private sealed record RrRecord(string Content, bool Disabled);
+
+    private sealed record RrSet(string Name, string Type, int? Ttl, [property: JsonPropertyName("changetype")] string? ChangeType, RrRecord[]? Records);
+
+    private sealed record NewZone(string Name, string Kind, string[] Nameservers, [property: JsonPropertyName("rrsets")] RrSet[] RrSets);
+
+    private sealed record ZoneDocument([property: JsonPropertyName("rrsets")] RrSet[]? RrSets);
+}
