@@ -124,9 +124,10 @@ public sealed class MailCopyJob(
                 return $"Account {move.Username} and its mail settings are on {move.TargetAlias}.";
             }, cancellationToken);
 
-            await run.StepAsync("bulk", ct => SyncAsync(run, move, child, ct), cancellationToken);
+            await run.StepAsync("bulk", ct => SyncAsync(run, move, child, null, ct), cancellationToken);
             await run.StepAsync("switch", async ct =>
             {
+                await SwitchBaseline.CaptureAsync(run, t => child.GetMailManifestAsync(move.Username, withHashes: false, t), ct);
                 await steps.SwitchAsync(move, ct);
                 await run.LogAsync(OperationLogLevel.Info, $"mail., webmail. and MX of {move.Domain} now point at {move.TargetAlias}; this node relays and proxies its mail there.", ct);
                 return "DNS and mail routing point at the child.";
@@ -138,7 +139,7 @@ public sealed class MailCopyJob(
                 return ended.Count == 0 ? "No IMAP/POP3 server here to end sessions on." : $"Ended the sessions of {ended.Count} mailbox(es).";
             }, cancellationToken);
 
-            await run.StepAsync("delta", ct => SyncAsync(run, move, child, ct), cancellationToken);
+            await run.StepAsync("delta", ct => SyncAsync(run, move, child, SwitchBaseline.Load(run), ct), cancellationToken);
             var unverified = new List<string>();
             await run.StepAsync("verify", ct => VerifyAsync(run, move, child, unverified, ct), cancellationToken);
             await run.StepAsync("finish", async ct =>
@@ -187,14 +188,14 @@ public sealed class MailCopyJob(
     }
 
     /// <summary>One pass: plan the differences, stream the copies in batches, then rename and delete on the child.</summary>
-    private async Task<string?> SyncAsync(IOperationRun run, MailMove move, NodeApiClient child, CancellationToken ct)
+    private async Task<string?> SyncAsync(IOperationRun run, MailMove move, NodeApiClient child, MailManifest? baseline, CancellationToken ct)
     {
         var (copied, bytes, renamed, deleted) = (0, 0L, 0, 0);
         await RetryingAsync(run, async () =>
         {
             var local = MailSyncPlanner.Scan(move.MailRoot, move.Domain, move.LocalParts);
             var remote = await child.GetMailManifestAsync(move.Username, withHashes: false, ct);
-            var plan = MailSyncPlanner.Plan(local, remote);
+            var plan = MailSyncPlanner.Plan(local, remote, baseline);
             var total = plan.Copies.Count;
             var totalBytes = plan.CopyBytes;
             long doneFiles = 0, doneBytes = 0;

@@ -45,7 +45,8 @@ public sealed class NodeReceiverEnd(NodeApiClient node, string username) : IMail
 public static class MailPass
 {
     public static async Task<string> FromNodeAsync(
-        IOperationRun run, MoveRetry retry, NodeApiClient source, string username, IReadOnlyList<string> localParts, IMailReceiverEnd target, int batchFiles, CancellationToken ct)
+        IOperationRun run, MoveRetry retry, NodeApiClient source, string username, IReadOnlyList<string> localParts, IMailReceiverEnd target, int batchFiles, CancellationToken ct,
+        MailManifest? baseline = null)
     {
         var wanted = localParts.ToHashSet(StringComparer.Ordinal);
         var (copied, bytes, renamed, deleted) = (0, 0L, 0, 0);
@@ -54,7 +55,7 @@ public static class MailPass
             var theirs = await source.GetMailManifestAsync(username, withHashes: false, ct);
             var sender = theirs.Mailboxes.Where(m => wanted.Contains(m.LocalPart)).ToDictionary(
                 m => m.LocalPart, m => (IReadOnlyList<MailFile>)m.Files.Select(f => new MailFile(f.Path, f.Size)).ToList(), StringComparer.Ordinal);
-            var plan = MailSyncPlanner.Plan(sender, await target.ManifestAsync(ct));
+            var plan = MailSyncPlanner.Plan(sender, await target.ManifestAsync(ct), baseline);
             var done = 0;
             foreach (var batch in plan.Copies.Chunk(batchFiles))
             {

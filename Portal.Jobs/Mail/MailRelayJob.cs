@@ -94,6 +94,7 @@ public sealed class MailRelayJob(
             await run.WaitWhilePausedAsync(cancellationToken);
             await run.StepAsync("switch", async ct =>
             {
+                await SwitchBaseline.CaptureAsync(run, receiver.ManifestAsync, ct);
                 await retry.RunAsync(() => steps.SwitchAsync(move, ct), ct);
                 return $"DNS and mail routing point at {move.TargetAlias}; {move.SourceAlias} sends on what still reaches it.";
             }, cancellationToken);
@@ -104,7 +105,7 @@ public sealed class MailRelayJob(
                 return ended.Addresses == 0 ? $"No IMAP/POP3 server on {move.SourceAlias} to end sessions on." : $"Ended the sessions of {ended.Addresses} mailbox(es) on {move.SourceAlias}.";
             }, cancellationToken);
 
-            await run.StepAsync("delta", async ct => await MailPass.FromNodeAsync(run, retry, source, move.Username, localParts, receiver, settings.BatchFiles, ct), cancellationToken);
+            await run.StepAsync("delta", async ct => await MailPass.FromNodeAsync(run, retry, source, move.Username, localParts, receiver, settings.BatchFiles, ct, SwitchBaseline.Load(run)), cancellationToken);
 
             var (messages, bytes) = (0L, 0L);
             await run.StepAsync("verify", async ct =>

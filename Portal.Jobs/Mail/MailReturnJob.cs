@@ -176,6 +176,7 @@ public sealed class MailReturnJob(
             await run.WaitWhilePausedAsync(cancellationToken);
             await run.StepAsync("switch", async ct =>
             {
+                await SwitchBaseline.CaptureAsync(run, new LocalReceiverEnd(move.MailRoot, move.Domain, localParts).ManifestAsync, ct);
                 await retry.RunAsync(() => steps.SwitchBackAsync(move, configuration, ct), ct);
                 await run.LogAsync(OperationLogLevel.Info, $"mail., webmail. and MX of {move.Domain} point at this node again; {move.SourceAlias} proxies and relays what still reaches it here.", ct);
                 return "DNS and mail routing point at this node.";
@@ -188,7 +189,7 @@ public sealed class MailReturnJob(
             }, cancellationToken);
 
             await run.StepAsync("delta", async ct => await MailPass.FromNodeAsync(run, retry, child, move.Username, localParts,
-                new LocalReceiverEnd(move.MailRoot, move.Domain, localParts), settings.BatchFiles, ct), cancellationToken);
+                new LocalReceiverEnd(move.MailRoot, move.Domain, localParts), settings.BatchFiles, ct, SwitchBaseline.Load(run)), cancellationToken);
 
             var (messages, bytes) = (0L, 0L);
             await run.StepAsync("verify", async ct =>

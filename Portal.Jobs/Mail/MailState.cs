@@ -73,8 +73,9 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
         try
         {
             Directory.CreateDirectory(settings.StateDirectory);
-            var dovecotChanged = await WriteAsync(PasswdFile, RenderPasswd(state), cancellationToken)
-                | await WriteAsync(ProxyFile, RenderProxies(state), cancellationToken);
+            // The proxy entry before the user goes: a login or delivery in between finds one of the two, never none.
+            var dovecotChanged = await WriteAsync(ProxyFile, RenderProxies(state), cancellationToken)
+                | await WriteAsync(PasswdFile, RenderPasswd(state), cancellationToken);
             var postfixChanged = false;
             foreach (var (map, content) in new[]
             {

@@ -24,7 +24,12 @@ public readonly record struct PlannedCopy(string LocalPart, MailFile File);
 /// </summary>
 public static class MailSyncPlanner
 {
-    public static SyncPlan Plan(IReadOnlyDictionary<string, IReadOnlyList<MailFile>> local, MailManifest remote)
+    /// <param name="baseline">
+    /// For a pass after a move's switch: what the receiver had just before it (<see cref="SwitchBaseline"/>). From the
+    /// switch on, mail is delivered and read on the receiver too, so only a file still where the baseline saw it may be
+    /// renamed or deleted there; new mail and the owner's own changes on the receiver stay. Null: mirror the sender.
+    /// </param>
+    public static SyncPlan Plan(IReadOnlyDictionary<string, IReadOnlyList<MailFile>> local, MailManifest remote, MailManifest? baseline = null)
     {
         var copies = new List<PlannedCopy>();
         var renames = new List<MailRename>();
@@ -33,6 +38,8 @@ public static class MailSyncPlanner
         foreach (var (localPart, files) in local.OrderBy(m => m.Key, StringComparer.Ordinal))
         {
             var theirs = remoteByMailbox.GetValueOrDefault(localPart) ?? [];
+            var before = baseline?.Mailboxes.FirstOrDefault(m => m.LocalPart == localPart)?.Files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+            bool Untouched(string path) => baseline is null || (before?.Contains(path) ?? false);
             var theirByBase = new Dictionary<string, ManifestFile>(StringComparer.Ordinal);
             foreach (var file in theirs)
             {
@@ -48,13 +55,13 @@ public static class MailSyncPlanner
                 {
                     copies.Add(new PlannedCopy(localPart, file));
                 }
-                else if (their.Path != file.Path)
+                else if (their.Path != file.Path && Untouched(their.Path))
                 {
                     renames.Add(new MailRename(localPart, their.Path, file.Path));
                 }
             }
 
-            deletions.AddRange(theirs.Where(t => !ours.Contains(Maildir.MessageKey(t.Path))).Select(t => new MailDeletion(localPart, t.Path)));
+            deletions.AddRange(theirs.Where(t => !ours.Contains(Maildir.MessageKey(t.Path)) && Untouched(t.Path)).Select(t => new MailDeletion(localPart, t.Path)));
         }
 
         return new SyncPlan(copies, new MailChanges(renames, deletions));
@@ -178,5 +185,36 @@ public sealed class MailBatchContent(string mailRoot, string domain, IReadOnlyLi
         at += name.Length;
         BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(at), size);
         await stream.WriteAsync(header, ct);
+    }
+}
+
+/// <summary>
+/// What the receiver of a move had just before the switch, kept as the final pass's checkpoint: after the switch the
+/// receiver serves the account (mail arrives there, the owner reads and deletes there), and the final pass must not
+/// take any of that for something the sender deleted (see <see cref="MailSyncPlanner.Plan"/>).
+/// </summary>
+public static class SwitchBaseline
+{
+    public const string FinalPassStep = "delta";
+
+    /// <summary>Takes the receiver's manifest, once: a switch step run again after a failure keeps the first (still before the switch).</summary>
+    public static async Task CaptureAsync(Operations.IOperationRun run, Func<CancellationToken, Task<MailManifest>> receiver, CancellationToken ct)
+    {
+        if (run.GetCheckpoint(FinalPassStep) is not null)
+        {
+            return;
+        }
+
+        var manifest = await receiver(ct);
+        var paths = manifest.Mailboxes.ToDictionary(m => m.LocalPart, m => m.Files.Select(f => f.Path).ToArray(), StringComparer.Ordinal);
+        await run.SaveCheckpointAsync(FinalPassStep, System.Text.Json.JsonSerializer.Serialize(paths), ct);
+    }
+
+    /// <summary>The baseline; without one (a move begun before baselines were kept), nothing on the receiver may be renamed or deleted.</summary>
+    public static MailManifest Load(Operations.IOperationRun run)
+    {
+        var json = run.GetCheckpoint(FinalPassStep);
+        var paths = json is null ? [] : System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string[]>>(json) ?? [];
+        return new MailManifest(paths.Select(p => new MailboxManifest(p.Key, p.Value.Select(path => new ManifestFile(path, 0)).ToArray())).ToArray());
     }
 }

@@ -171,7 +171,8 @@ public sealed class MailMoveTests(MoveFixture nodes)
     [Fact]
     public async Task ASecondMoveOfTheSameAccount_IsRefusedWithTheRunningOne()
     {
-        var (name, _, _) = await nodes.AccountWithMailAsync(600);
+        // Enough mail that the pause lands in the bulk copy even while other tests keep both cores busy.
+        var (name, _, _) = await nodes.AccountWithMailAsync(3000);
         var id = await nodes.StartMoveAsync(name, nodes.Mail);
         await nodes.PauseInBulkAsync(id);
 

@@ -35,7 +35,7 @@ public sealed class MailServerTests(MailServersFixture servers)
     }
 
     [Fact]
-    public async Task AfterDistribution_ThePartentProxiesAndRelaysToTheChild_AndTheDnsAnswersTheChild_ThenAllPointsBack()
+    public async Task AfterDistribution_TheParentProxiesAndRelaysToTheChild_AndTheDnsAnswersTheChild_ThenAllPointsBack()
     {
         var (name, domain, address, password) = await servers.AccountAsync();
         await SendAsync(Parent, address, "before the move");
@@ -79,6 +79,7 @@ public sealed class MailServerTests(MailServersFixture servers)
         await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Parent, address, password + "x"));
         await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Child, address, password + "x"));
         await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Parent, "nobody@" + address.Split('@')[1], password));
+        await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Child, "nobody@" + address.Split('@')[1], password));
         await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Parent, localAddress, localPassword + "x"));
         await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Parent, "nobody@nowhere.example.test", password));
         // The right ones still get in, through the parent.
@@ -87,6 +88,74 @@ public sealed class MailServerTests(MailServersFixture servers)
     }
 
     /// <summary>Sends like an MTA: a temporary refusal (4xx) is tried again a little later; a permanent one fails the test.</summary>
+    [Fact]
+    public async Task ASuspendedAccount_CannotSignIn_AtTheParentNorAtTheChild()
+    {
+        var (name, _, address, password) = await servers.AccountAsync("dave");
+        await servers.MoveAndWaitAsync(name, servers.ChildId);
+        (await ImapAsync(Parent, address, password)).Dispose();
+
+        (await servers.Parent.Api.PutAsync($"api/v1/accounts/{name}", new { status = "Suspended" })).Expect(HttpStatusCode.OK);
+
+        await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Parent, address, password));
+        await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Child, address, password));
+        (await servers.Parent.Api.PutAsync($"api/v1/accounts/{name}", new { status = "Active" })).Expect(HttpStatusCode.OK);
+        (await ImapAsync(Parent, address, password)).Dispose();
+    }
+
+    [Fact]
+    public async Task AClientSendingAndReadingThroughoutADistributionAndADedistribution_LosesNoMessage()
+    {
+        var (name, _, address, password) = await servers.AccountAsync("erin");
+        using var stop = new CancellationTokenSource();
+        var sent = new List<string>();
+        var sender = Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var subject = $"m-{i:D4}";
+                await SendAsync(Parent, address, subject);
+                lock (sent)
+                {
+                    sent.Add(subject);
+                }
+
+                await Task.Delay(50);
+            }
+        });
+        var reads = 0;
+        var reader = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await ImapSubjectsAsync(Parent, address, password);
+                    reads++;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // A session ended at a switch, or a login while the proxy changes: a client reconnects.
+                }
+
+                await Task.Delay(200);
+            }
+        });
+
+        await Task.Delay(1000);
+        await servers.MoveAndWaitAsync(name, servers.ChildId);
+        await Task.Delay(1000);
+        await servers.MoveAndWaitAsync(name, null);
+        await Task.Delay(1000);
+        await stop.CancelAsync();
+        await Task.WhenAll(sender, reader);
+
+        var found = await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count >= sent.Count);
+        Assert.True(sent.Count > 20, $"only {sent.Count} messages were sent");
+        Assert.True(reads > 5, $"the client read only {reads} times");
+        Assert.Equal(sent.Order(), found.Order());
+    }
+
     private static async Task SendAsync(string host, string to, string subject)
     {
         var message = new MimeMessage();
