@@ -44,6 +44,12 @@ public interface IMailMoveSteps
     /// <summary>DNS, mail routing (SMTP relayed, IMAP/POP3 proxied) and the account's mail node now point at the child.</summary>
     Task SwitchAsync(MailMove move, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Whether the switch took effect (the account's row says where its mail is): a switch step can fail after its
+    /// commit (publishing to the mail or DNS servers), and then nothing may be undone.
+    /// </summary>
+    Task<bool> HasSwitchedAsync(MailMove move, CancellationToken cancellationToken);
+
     Task<IReadOnlyList<string>> EndSessionsAsync(MailMove move, CancellationToken cancellationToken);
 
     /// <summary>Removes the parent's copy of one verified mailbox.</summary>
@@ -162,7 +168,7 @@ public sealed class MailCopyJob(
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             string message;
-            if (!run.IsStepDone("switch"))
+            if (!run.IsStepDone("switch") && !await MoveFailures.SwitchedAsync(() => steps.HasSwitchedAsync(move, CancellationToken.None)))
             {
                 try
                 {

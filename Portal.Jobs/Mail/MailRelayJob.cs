@@ -24,6 +24,12 @@ public interface IMailRelaySteps
     /// <summary>DNS and routing point at the target, which serves the mail; the source sends on what still reaches it.</summary>
     Task SwitchAsync(MailRelay move, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Whether the switch took effect (the account's row says where its mail is): a switch step can fail after its
+    /// commit (publishing to the mail or DNS servers), and then nothing may be undone.
+    /// </summary>
+    Task<bool> HasSwitchedAsync(MailRelay move, CancellationToken cancellationToken);
+
     Task<DateTimeOffset> ScheduleSourceDeletionAsync(MailRelay move, long messages, long bytes, CancellationToken cancellationToken);
 
     /// <summary>A redistribution that failed before the switch: the target's partial copy (and twin) go.</summary>
@@ -136,7 +142,7 @@ public sealed class MailRelayJob(
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             string message;
-            if (!run.IsStepDone("switch"))
+            if (!run.IsStepDone("switch") && !await MoveFailures.SwitchedAsync(() => steps.HasSwitchedAsync(move, CancellationToken.None)))
             {
                 try
                 {

@@ -27,6 +27,12 @@ public interface IMailReturnSteps
     /// </summary>
     Task SwitchBackAsync(MailReturn move, MailConfiguration configuration, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Whether the switch took effect (the account's row says where its mail is): a switch step can fail after its
+    /// commit (publishing to the mail or DNS servers), and then nothing may be undone.
+    /// </summary>
+    Task<bool> HasSwitchedAsync(MailReturn move, CancellationToken cancellationToken);
+
     /// <summary>Schedules the deletion of the child's copy after the retention period; returns when it is due.</summary>
     Task<DateTimeOffset> ScheduleChildDeletionAsync(MailReturn move, long messages, long bytes, CancellationToken cancellationToken);
 
@@ -225,7 +231,7 @@ public sealed class MailReturnJob(
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             string message;
-            if (!run.IsStepDone("switch"))
+            if (!run.IsStepDone("switch") && !await MoveFailures.SwitchedAsync(() => steps.HasSwitchedAsync(move, CancellationToken.None)))
             {
                 File.Delete(archivePath);
                 if (Directory.Exists(unpackFolder))

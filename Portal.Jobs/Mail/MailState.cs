@@ -65,6 +65,11 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
 
     private readonly SemaphoreSlim _gate = new(1, 1);
 
+    // Set until the servers took what was written: the first publication after a start, and any after a failure,
+    // compiles and reloads even when the files already said the same (a crash may have come between write and apply).
+    private bool _dovecotPending = true;
+    private bool _postfixPending = true;
+
     public string StateDirectory => settings.StateDirectory;
 
     public async Task PublishAsync(MailState state, CancellationToken cancellationToken)
@@ -88,7 +93,11 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
                 postfixChanged |= await WriteAsync(map, content, cancellationToken);
             }
 
-            await ApplyAsync(dovecotChanged, postfixChanged, cancellationToken);
+            // What a failed (or never run, in this process) apply left undone is done with the next publication.
+            _dovecotPending |= dovecotChanged;
+            _postfixPending |= postfixChanged;
+            await ApplyAsync(_dovecotPending, _postfixPending, cancellationToken);
+            (_dovecotPending, _postfixPending) = (false, false);
         }
         finally
         {
@@ -194,7 +203,13 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
 
         string[] args = settings.DovecotConfig is { Length: > 0 } config ? ["-c", config, "who"] : ["who"];
         var (exit, error) = await RunAsync(settings.Doveadm, args, ct);
-        return exit == 0 ? (true, "Dovecot answers doveadm.") : (false, $"Dovecot does not answer doveadm ({exit}): {error}");
+        if (exit != 0)
+        {
+            // The detail (paths, sockets) goes to the log, not to the health answer.
+            logger.LogWarning("Dovecot does not answer doveadm ({Exit}): {Error}", exit, error);
+        }
+
+        return exit == 0 ? (true, "Dovecot answers doveadm.") : (false, $"Dovecot does not answer (doveadm exit {exit}); see the node's log.");
     }
 
     /// <summary>Whether this node's Postfix runs (null: this node runs no Postfix).</summary>
@@ -208,7 +223,12 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
         var postfix = Path.Combine(Path.GetDirectoryName(settings.Postmap) ?? "", "postfix");
         string[] args = settings.PostfixConfig is { Length: > 0 } config ? ["-c", config, "status"] : ["status"];
         var (exit, error) = await RunAsync(postfix, args, ct);
-        return exit == 0 ? (true, "Postfix is running.") : (false, $"Postfix is not running ({exit}){(error.Length > 0 ? ": " + error : ".")}");
+        if (exit != 0)
+        {
+            logger.LogWarning("Postfix is not running ({Exit}): {Error}", exit, error);
+        }
+
+        return exit == 0 ? (true, "Postfix is running.") : (false, $"Postfix is not running (postfix status exit {exit}); see the node's log.");
     }
 
     /// <summary>
@@ -225,7 +245,7 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
             foreach (var map in PostfixMaps)
             {
                 var file = Path.Combine(settings.StateDirectory, map);
-                if (postfixChanged || !File.Exists(file + ".db"))
+                if (postfixChanged)
                 {
                     await RunOrThrowAsync(settings.Postmap, PostfixArgs("hash:" + file), ct);
                     compiled = true;
@@ -263,7 +283,17 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
             start.ArgumentList.Add(arg);
         }
 
-        using var process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException($"Could not run {program}.");
+        System.Diagnostics.Process? started;
+        try
+        {
+            started = System.Diagnostics.Process.Start(start);
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new InvalidOperationException($"Could not run {program}: {ex.Message} Check the mail server settings (Portal:Mail).", ex);
+        }
+
+        using var process = started ?? throw new InvalidOperationException($"Could not run {program}.");
         var error = process.StandardError.ReadToEndAsync(ct);
         await process.StandardOutput.ReadToEndAsync(ct);
         await process.WaitForExitAsync(ct);

@@ -38,3 +38,20 @@ public sealed class MoveRetry(IOperationRun run, TimeProvider clock, TimeSpan wi
 
     private static string Brief(Exception ex) => ex.Message.Length > 200 ? ex.Message[..200] + "..." : ex.Message;
 }
+
+/// <summary>What a move's failure handler needs to decide whether it may undo anything.</summary>
+public static class MoveFailures
+{
+    /// <summary>Whether the switch took effect; when that cannot be told (the database is away), it is taken as done, so nothing is undone.</summary>
+    public static async Task<bool> SwitchedAsync(Func<Task<bool>> check)
+    {
+        try
+        {
+            return await check();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return true;
+        }
+    }
+}

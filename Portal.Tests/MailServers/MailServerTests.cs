@@ -89,6 +89,38 @@ public sealed class MailServerTests(MailServersFixture servers)
 
     /// <summary>Sends like an MTA: a temporary refusal (4xx) is tried again a little later; a permanent one fails the test.</summary>
     [Fact]
+    public async Task WhenPowerDnsIsDown_TheMoveStopsAtTheSwitchSayingSo_AndARetryFinishesIt()
+    {
+        var (name, domain, address, password) = await servers.AccountAsync("frank");
+        Assert.Equal(("Healthy", "Healthy", "Healthy"), await ServerHealthAsync(servers.Parent));
+        await servers.StopParentDnsAsync();
+        string id;
+        try
+        {
+            Assert.Equal(("Healthy", "Healthy", "Degraded"), await ServerHealthAsync(servers.Parent));
+            id = (await servers.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = servers.ChildId })).Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString()!;
+            var failed = await servers.WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Failed" or "Succeeded");
+
+            var log = (await servers.Parent.Api.GetAsync($"api/v1/operations/{id}/log")).Text;
+            Assert.Equal("Failed", failed.GetProperty("state").GetString());
+            Assert.Contains("PowerDNS", log);
+            // The switch was committed before DNS failed: nothing may be undone, and the admin is told to retry.
+            Assert.Contains("stopped after the switch", log);
+        }
+        finally
+        {
+            await servers.RestartParentServersAsync();
+        }
+
+        (await servers.Parent.Api.PostAsync($"api/v1/operations/{id}/retry")).Expect(HttpStatusCode.Accepted);
+        await servers.WaitOperationAsync(id, o => o.GetProperty("state").GetString() != "Failed");
+        var retried = await servers.WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Failed" or "Succeeded");
+        Assert.True(retried.GetProperty("state").GetString() == "Succeeded", (await servers.Parent.Api.GetAsync($"api/v1/operations/{id}/log")).Text);
+        Assert.Equal(Child, await AddressAsync($"mail.{domain}"));
+        (await ImapAsync(Parent, address, password)).Dispose();
+    }
+
+    [Fact]
     public async Task ASuspendedAccount_CannotSignIn_AtTheParentNorAtTheChild()
     {
         var (name, _, address, password) = await servers.AccountAsync("dave");
@@ -154,6 +186,15 @@ public sealed class MailServerTests(MailServersFixture servers)
         Assert.True(sent.Count > 20, $"only {sent.Count} messages were sent");
         Assert.True(reads > 5, $"the client read only {reads} times");
         Assert.Equal(sent.Order(), found.Order());
+    }
+
+    /// <summary>What the node's health endpoint says of its Dovecot, Postfix and PowerDNS.</summary>
+    private static async Task<(string? Dovecot, string? Postfix, string? PowerDns)> ServerHealthAsync(Support.PortalNode node)
+    {
+        using var http = new HttpClient { BaseAddress = node.BaseUrl };
+        var checks = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("healthz")).RootElement.GetProperty("checks");
+        string? Status(string name) => checks.TryGetProperty(name, out var check) ? check.GetProperty("status").GetString() : null;
+        return (Status("dovecot"), Status("postfix"), Status("powerdns"));
     }
 
     private static async Task SendAsync(string host, string to, string subject)

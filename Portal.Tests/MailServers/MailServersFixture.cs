@@ -64,23 +64,40 @@ public sealed class MailServersFixture : IAsyncLifetime
     /// <summary>Changes the account's mail node (null: back to the parent) and waits until the move succeeded.</summary>
     public async Task MoveAndWaitAsync(string account, string? nodeId)
     {
-        var id = (await Parent.Api.PutAsync($"api/v1/accounts/{account}/mail-node", new { nodeId })).Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString();
+        var id = (await Parent.Api.PutAsync($"api/v1/accounts/{account}/mail-node", new { nodeId })).Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString()!;
+        var done = await WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed" or "Cancelled");
+        Assert.True(done.GetProperty("state").GetString() == "Succeeded", $"{done}\n{(await Parent.Api.GetAsync($"api/v1/operations/{id}/log")).Text}");
+    }
+
+    /// <summary>Stops the parent's PowerDNS, as a crash would.</summary>
+    public async Task StopParentDnsAsync()
+    {
+        var pid = int.Parse(File.ReadAllText(Path.Combine(_folder, "parent", "pdns", "pdns.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        using var process = Process.GetProcessById(pid);
+        process.Kill();
+        await process.WaitForExitAsync();
+    }
+
+    /// <summary>Starts the parent's servers again (PowerDNS keeps its zones).</summary>
+    public Task RestartParentServersAsync() => StartServersAsync("parent", ParentAddress, dns: true);
+
+    /// <summary>Polls an operation of the parent until the condition holds.</summary>
+    public async Task<JsonElement> WaitOperationAsync(string id, Func<JsonElement, bool> condition)
+    {
         var deadline = DateTime.UtcNow.AddMinutes(2);
         JsonElement operation = default;
         while (DateTime.UtcNow < deadline)
         {
             operation = (await Parent.Api.GetAsync($"api/v1/operations/{id}")).Expect(HttpStatusCode.OK).Body;
-            var state = operation.GetProperty("state").GetString();
-            if (state == "Succeeded")
+            if (condition(operation))
             {
-                return;
+                return operation;
             }
 
-            Assert.True(state is not ("Failed" or "Cancelled"), $"{operation}\n{(await Parent.Api.GetAsync($"api/v1/operations/{id}/log")).Text}");
             await Task.Delay(100);
         }
 
-        throw new TimeoutException($"The move of {account} did not finish: {operation}");
+        throw new TimeoutException($"Operation {id}: {operation}");
     }
 
     private async Task<Dictionary<string, string>> StartServersAsync(string node, string address, bool dns)

@@ -51,6 +51,12 @@ internal sealed class MailMoveSteps(
         await child.ImportMailConfigurationAsync(account.Username, new MailConfigurationImport(await mail.ExportConfigurationAsync(account, ct), DisablePipes: true), ct);
     }
 
+    public async Task<bool> HasSwitchedAsync(MailMove move, CancellationToken ct)
+    {
+        var (account, _, parameters) = await LoadRowsAsync(move.OperationId, ct);
+        return account.MailNodeId == parameters.NodeId;
+    }
+
     public async Task SwitchAsync(MailMove move, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);

@@ -52,6 +52,12 @@ internal sealed class MailRelaySteps(
         await MailFunctions.RememberSettingsAsync(dbFactory, account.Id, configuration, ct);
     }
 
+    public async Task<bool> HasSwitchedAsync(MailRelay move, CancellationToken ct)
+    {
+        var (account, _, target) = await LoadRowsAsync(move.OperationId, ct);
+        return target is not null && account.MailNodeId == target.Id;
+    }
+
     public async Task SwitchAsync(MailRelay move, CancellationToken ct)
     {
         var (row, _, target) = await LoadRowsAsync(move.OperationId, ct);

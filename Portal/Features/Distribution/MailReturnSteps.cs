@@ -81,6 +81,9 @@ internal sealed class MailReturnSteps(
 
     public long FreeMailBytes() => MailDisk.Measure(settings.Value).Free;
 
+    public async Task<bool> HasSwitchedAsync(MailReturn move, CancellationToken ct) =>
+        (await LoadRowsAsync(move.OperationId, ct)).Account.MailNodeId is null;
+
     public async Task SwitchBackAsync(MailReturn move, MailConfiguration configuration, CancellationToken ct)
     {
         var (account, _) = await LoadRowsAsync(move.OperationId, ct);

@@ -68,12 +68,14 @@ public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, I
         {
             using var response = await SendAsync(HttpMethod.Get, $"servers/{PowerDns.ServerId}", null, ct);
             return response.IsSuccessStatusCode
-                ? (true, $"PowerDNS at {ApiBase} answers.")
-                : (false, $"PowerDNS at {ApiBase} answered {(int)response.StatusCode}{(response.StatusCode == HttpStatusCode.Unauthorized ? " (check the API key file)" : "")}.");
+                ? (true, "PowerDNS answers its API.")
+                : (false, $"PowerDNS answered {(int)response.StatusCode}{(response.StatusCode == HttpStatusCode.Unauthorized ? " (check the API key file)" : "")}.");
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
+        catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or TaskCanceledException or IOException)
         {
-            return (false, $"PowerDNS at {ApiBase} cannot be reached: {ex.Message}");
+            // The address and the error go to the log, not to the health answer.
+            logger.LogWarning(ex, "PowerDNS at {Api} cannot be reached", ApiBase);
+            return (false, "PowerDNS cannot be reached; see the node's log.");
         }
     }
 
@@ -121,7 +123,14 @@ public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, I
             request.Content = JsonContent.Create(body, options: Json);
         }
 
-        return await httpClients.CreateClient(HttpClientName).SendAsync(request, ct);
+        try
+        {
+            return await httpClients.CreateClient(HttpClientName).SendAsync(request, ct);
+        }
+        catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !ct.IsCancellationRequested))
+        {
+            throw new InvalidOperationException($"PowerDNS at {ApiBase} cannot be reached ({ex.Message}). Start it, or correct Portal:Dns:PowerDns:ApiUrl; the zone is published when this is run again.", ex);
+        }
     }
 
     private async Task EnsureAsync(HttpResponseMessage response, string what, CancellationToken ct)

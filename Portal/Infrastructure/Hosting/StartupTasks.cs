@@ -40,7 +40,16 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
         await scope.ServiceProvider.GetRequiredService<NodeIdentityService>().EnsureAsync(cancellationToken);
 
         // The mail servers' files reflect the database from the first moment on.
-        await scope.ServiceProvider.GetRequiredService<Features.Mail.MailStatePublisher>().RepublishAsync(cancellationToken);
+        try
+        {
+            await scope.ServiceProvider.GetRequiredService<Features.Mail.MailStatePublisher>().RepublishAsync(cancellationToken);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A mail server that is down must not keep the node from starting: the files are written, /healthz shows
+            // the server's state, and the next publication applies them again.
+            logger.LogError(ex, "The mail servers did not take this node's mail state at start-up");
+        }
 
         if (settings.Value.Bootstrap.AdminPasswordFile is { Length: > 0 } passwordFile)
         {
