@@ -38,10 +38,11 @@ public sealed class AccountFormTests : ComponentTestContext
         var cut = Render<AccountForm>();
         cut.WaitForAssertion(() => cut.Find("[data-testid=account-username]"), Patience);
 
-        cut.Find("[data-testid=account-username]").Input("Bad Name");
-        cut.Find("[data-testid=account-domain]").Input("nodot");
-        cut.Find("[data-testid=account-email]").Input("not-an-email");
-        cut.Find("[data-testid=account-create]").Click();
+        // Each find and its event in one go: the form may still render what it loads (rules, mail nodes) meanwhile.
+        await cut.InvokeAsync(() => cut.Find("[data-testid=account-username]").Input("Bad Name"));
+        await cut.InvokeAsync(() => cut.Find("[data-testid=account-domain]").Input("nodot"));
+        await cut.InvokeAsync(() => cut.Find("[data-testid=account-email]").Input("not-an-email"));
+        await cut.InvokeAsync(() => cut.Find("[data-testid=account-create]").Click());
 
         cut.WaitForAssertion(() =>
         {
@@ -95,12 +96,12 @@ public sealed class AccountFormTests : ComponentTestContext
     }
 
     [Fact]
-    public void AnInternationalDomain_ShowsItsStoredForm()
+    public async Task AnInternationalDomain_ShowsItsStoredForm()
     {
         var cut = Render<AccountForm>();
         cut.WaitForAssertion(() => cut.Find("[data-testid=account-domain]"), Patience);
 
-        cut.Find("[data-testid=account-domain]").Input("bücher.example");
+        await cut.InvokeAsync(() => cut.Find("[data-testid=account-domain]").Input("bücher.example"));
 
         cut.WaitForAssertion(() => Assert.Contains("Stored as xn--bcher-kva.example", cut.Markup), Patience);
     }
