@@ -179,8 +179,7 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
         var ran = new List<string>();
         foreach (var command in commands)
         {
-            string[] args = settings.DovecotConfig is { Length: > 0 } config ? ["-c", config, .. command] : command;
-            var (exit, error) = await RunAsync(settings.Doveadm, args, cancellationToken);
+            var (exit, error) = await RunAsync(settings.Doveadm, DoveadmArgs(command), cancellationToken);
             // doveadm answers 68 ("no user") when there was nothing to kick; anything else above 1 is a real failure.
             if (exit is not (0 or 68))
             {
@@ -201,8 +200,7 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
             return null;
         }
 
-        string[] args = settings.DovecotConfig is { Length: > 0 } config ? ["-c", config, "who"] : ["who"];
-        var (exit, error) = await RunAsync(settings.Doveadm, args, ct);
+        var (exit, error) = await RunAsync(settings.Doveadm, DoveadmArgs("who"), ct);
         if (exit != 0)
         {
             // The detail (paths, sockets) goes to the log, not to the health answer.
@@ -220,9 +218,7 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
             return null;
         }
 
-        var postfix = Path.Combine(Path.GetDirectoryName(settings.Postmap) ?? "", "postfix");
-        string[] args = settings.PostfixConfig is { Length: > 0 } config ? ["-c", config, "status"] : ["status"];
-        var (exit, error) = await RunAsync(postfix, args, ct);
+        var (exit, error) = await RunAsync(PostfixProgram, PostfixArgs("status"), ct);
         if (exit != 0)
         {
             logger.LogWarning("Postfix is not running ({Exit}): {Error}", exit, error);
@@ -254,17 +250,23 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
 
             if (compiled)
             {
-                await RunOrThrowAsync(Path.Combine(Path.GetDirectoryName(settings.Postmap) ?? "", "postfix"), PostfixArgs("reload"), ct);
+                await RunOrThrowAsync(PostfixProgram, PostfixArgs("reload"), ct);
             }
         }
 
         if (dovecotChanged && !string.IsNullOrEmpty(settings.Doveadm))
         {
-            await RunOrThrowAsync(settings.Doveadm, settings.DovecotConfig is { Length: > 0 } config ? ["-c", config, "reload"] : ["reload"], ct);
+            await RunOrThrowAsync(settings.Doveadm, DoveadmArgs("reload"), ct);
         }
     }
 
+    // Each command talks to this node's own instance (-c) when its configuration is given.
     private string[] PostfixArgs(string argument) => settings.PostfixConfig is { Length: > 0 } config ? ["-c", config, argument] : [argument];
+
+    private string[] DoveadmArgs(params string[] command) => settings.DovecotConfig is { Length: > 0 } config ? ["-c", config, .. command] : command;
+
+    /// <summary>postfix itself lives beside postmap.</summary>
+    private string PostfixProgram => Path.Combine(Path.GetDirectoryName(settings.Postmap) ?? "", "postfix");
 
     private static async Task RunOrThrowAsync(string program, IReadOnlyList<string> args, CancellationToken ct)
     {

@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using System.Net;
 using Portal.Features.ApiTokens;
 using Portal.Tests.Nodes;
@@ -65,6 +66,14 @@ public sealed class AccountsFixture : IAsyncLifetime
         db.ApiTokens.Add(row);
         await db.SaveChangesAsync();
         return token;
+    }
+
+    /// <summary>An API client acting as an account's owner (the user named like the account), with a seeded token.</summary>
+    public static async Task<PortalApi> OwnerApiAsync(PortalNode node, string userName)
+    {
+        await using var db = TestDatabases.OpenContext(node.ConnectionString);
+        var userId = await db.Users.Where(u => u.UserName == userName).Select(u => u.Id).SingleAsync();
+        return new PortalApi(node.BaseUrl, await SeedTokenAsync(node, userId, userName));
     }
 
     public Task<ApiResponse> CreateAccountAsync(PortalApi api, string name, object? routing = null, bool ipv6 = false, string[]? features = null, string? domain = null, string? owner = null) =>

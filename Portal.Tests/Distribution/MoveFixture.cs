@@ -111,31 +111,8 @@ public sealed class MoveFixture : IAsyncLifetime
     public async Task<JsonElement> OperationAsync(string id) => (await Parent.Api.GetAsync($"api/v1/operations/{id}")).Expect(HttpStatusCode.OK).Body;
 
     /// <summary>Polls the operation until the condition holds (or fails with the operation's state and log).</summary>
-    public async Task<JsonElement> WaitAsync(string id, Func<JsonElement, bool> condition, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(120));
-        JsonElement operation = default;
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                operation = await OperationAsync(id);
-                if (condition(operation))
-                {
-                    return operation;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // The parent is restarting.
-            }
-
-            await Task.Delay(50);
-        }
-
-        var log = (await Parent.Api.GetAsync($"api/v1/operations/{id}/log")).Text;
-        throw new TimeoutException($"Operation {id} did not reach the expected state: {operation}\nLog: {log}");
-    }
+    public Task<JsonElement> WaitAsync(string id, Func<JsonElement, bool> condition, TimeSpan? timeout = null) =>
+        Parent.Api.WaitOperationAsync(id, condition, timeout);
 
     public Task<JsonElement> WaitFinishedAsync(string id, TimeSpan? timeout = null) =>
         WaitAsync(id, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed", timeout);

@@ -63,18 +63,6 @@ public sealed class TransferTests(MoveFixture nodes)
         Assert.Equal(HttpStatusCode.NotFound, (await nodes.Other.Api.GetAsync($"api/v1/accounts/{local}")).Status);
     }
 
-    private async Task<System.Text.Json.JsonElement> WaitFinishedOnOtherAsync(string id)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (true)
-        {
-            var operation = (await nodes.Other.Api.GetAsync($"api/v1/operations/{id}")).Expect(HttpStatusCode.OK).Body;
-            if (operation.GetProperty("state").GetString() is "Succeeded" or "Failed" || DateTime.UtcNow > deadline)
-            {
-                return operation;
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    private Task<System.Text.Json.JsonElement> WaitFinishedOnOtherAsync(string id) =>
+        nodes.Other.Api.WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed");
 }

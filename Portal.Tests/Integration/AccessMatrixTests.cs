@@ -1,5 +1,4 @@
 using System.Net;
-using Microsoft.EntityFrameworkCore;
 using Portal.Tests.Accounts;
 using Portal.Tests.Support;
 
@@ -87,8 +86,6 @@ public sealed class AccessMatrixTests(AccountsFixture nodes)
             (await nodes.CreateAccountAsync(other, foreign)).Expect(HttpStatusCode.Created);
         }
 
-        await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
-        var ownerId = await db.Users.Where(u => u.UserName == own).Select(u => u.Id).SingleAsync();
-        return new Cast(reseller, new PortalApi(nodes.Parent.BaseUrl, await AccountsFixture.SeedTokenAsync(nodes.Parent, ownerId, own)), own, foreign);
+        return new Cast(reseller, await AccountsFixture.OwnerApiAsync(nodes.Parent, own), own, foreign);
     }
 }

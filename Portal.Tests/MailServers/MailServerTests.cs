@@ -99,7 +99,7 @@ public sealed class MailServerTests(MailServersFixture servers)
         {
             Assert.Equal(("Healthy", "Healthy", "Degraded"), await ServerHealthAsync(servers.Parent));
             id = (await servers.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = servers.ChildId })).Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString()!;
-            var failed = await servers.WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Failed" or "Succeeded");
+            var failed = await servers.Parent.Api.WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Failed" or "Succeeded");
 
             var log = (await servers.Parent.Api.GetAsync($"api/v1/operations/{id}/log")).Text;
             Assert.Equal("Failed", failed.GetProperty("state").GetString());
@@ -113,8 +113,8 @@ public sealed class MailServerTests(MailServersFixture servers)
         }
 
         (await servers.Parent.Api.PostAsync($"api/v1/operations/{id}/retry")).Expect(HttpStatusCode.Accepted);
-        await servers.WaitOperationAsync(id, o => o.GetProperty("state").GetString() != "Failed");
-        var retried = await servers.WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Failed" or "Succeeded");
+        await servers.Parent.Api.WaitOperationAsync(id, o => o.GetProperty("state").GetString() != "Failed");
+        var retried = await servers.Parent.Api.WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Failed" or "Succeeded");
         Assert.True(retried.GetProperty("state").GetString() == "Succeeded", (await servers.Parent.Api.GetAsync($"api/v1/operations/{id}/log")).Text);
         Assert.Equal(Child, await AddressAsync($"mail.{domain}"));
         (await ImapAsync(Parent, address, password)).Dispose();

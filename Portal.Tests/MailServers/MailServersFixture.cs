@@ -65,7 +65,7 @@ public sealed class MailServersFixture : IAsyncLifetime
     public async Task MoveAndWaitAsync(string account, string? nodeId)
     {
         var id = (await Parent.Api.PutAsync($"api/v1/accounts/{account}/mail-node", new { nodeId })).Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString()!;
-        var done = await WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed" or "Cancelled");
+        var done = await Parent.Api.WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed" or "Cancelled");
         Assert.True(done.GetProperty("state").GetString() == "Succeeded", $"{done}\n{(await Parent.Api.GetAsync($"api/v1/operations/{id}/log")).Text}");
     }
 
@@ -80,25 +80,6 @@ public sealed class MailServersFixture : IAsyncLifetime
 
     /// <summary>Starts the parent's servers again (PowerDNS keeps its zones).</summary>
     public Task RestartParentServersAsync() => StartServersAsync("parent", ParentAddress, dns: true);
-
-    /// <summary>Polls an operation of the parent until the condition holds.</summary>
-    public async Task<JsonElement> WaitOperationAsync(string id, Func<JsonElement, bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(2);
-        JsonElement operation = default;
-        while (DateTime.UtcNow < deadline)
-        {
-            operation = (await Parent.Api.GetAsync($"api/v1/operations/{id}")).Expect(HttpStatusCode.OK).Body;
-            if (condition(operation))
-            {
-                return operation;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"Operation {id}: {operation}");
-    }
 
     private async Task<Dictionary<string, string>> StartServersAsync(string node, string address, bool dns)
     {

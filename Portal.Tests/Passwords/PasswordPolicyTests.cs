@@ -188,10 +188,5 @@ public sealed class PasswordPolicyTests(AccountsFixture nodes)
     private static async Task SetMinimumsAsync(PortalNode node, object scopes, int? maxPasswordAgeDays = null) =>
         (await node.Api.PutAsync("api/v1/password-policy", new { scopes, maxPasswordAgeDays })).Expect(HttpStatusCode.OK);
 
-    private async Task<PortalApi> OwnerApiAsync(string name)
-    {
-        await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
-        var userId = await db.Users.Where(u => u.UserName == name).Select(u => u.Id).SingleAsync();
-        return new PortalApi(nodes.Parent.BaseUrl, await AccountsFixture.SeedTokenAsync(nodes.Parent, userId, name));
-    }
+    private Task<PortalApi> OwnerApiAsync(string name) => AccountsFixture.OwnerApiAsync(nodes.Parent, name);
 }

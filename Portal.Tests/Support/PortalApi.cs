@@ -49,6 +49,36 @@ public sealed class PortalApi(Uri baseUrl, string token, string? adminUserName =
         return http;
     }
 
+    /// <summary>
+    /// Polls an operation of this node until the condition holds; fails with the operation and its log after the
+    /// timeout (two minutes). A node that is restarting meanwhile is asked again.
+    /// </summary>
+    public async Task<JsonElement> WaitOperationAsync(string id, Func<JsonElement, bool> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(120));
+        JsonElement operation = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                operation = (await GetAsync($"api/v1/operations/{id}")).Expect(HttpStatusCode.OK).Body;
+                if (condition(operation))
+                {
+                    return operation;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // The node is restarting.
+            }
+
+            await Task.Delay(50);
+        }
+
+        var log = (await GetAsync($"api/v1/operations/{id}/log")).Text;
+        throw new TimeoutException($"Operation {id} did not reach the expected state: {operation}\nLog: {log}");
+    }
+
     public void Dispose() => _http.Dispose();
 }
 

@@ -209,10 +209,8 @@ public sealed class ApiTokenService(
         var now = clock.GetUtcNow();
         if (_recent.TryGetValue(id, out var recent) && now - recent.At < RecentCheckLifetime
             && CryptographicOperations.FixedTimeEquals(recent.Check.Token!.SecretHash, Hash(secret))
-            && recent.Check.Token.Kind == kind
-            && (expectedUserName is null || string.Equals(expectedUserName, recent.Check.Token.OwnerUserName, StringComparison.Ordinal))
-            && (recent.Check.Token.ExpiresAt is not { } recentExpiry || recentExpiry > now)
-            && recent.Check.Token.LastUsedAt is { } recentUse && now - recentUse < LastUseResolution && recent.Check.Token.LastUsedFrom == from)
+            && RefusalOf(recent.Check.Token, kind, expectedUserName, now) is null
+            && LastUseIsFresh(recent.Check.Token, from, now))
         {
             return recent.Check;
         }
@@ -229,19 +227,9 @@ public sealed class ApiTokenService(
             return new TokenValidation(TokenCheck.Revoked, token, null, null);
         }
 
-        if (token.ExpiresAt is { } expiry && expiry <= now)
+        if (RefusalOf(token, kind, expectedUserName, now) is { } refusal)
         {
-            return new TokenValidation(TokenCheck.Expired, token, null, null);
-        }
-
-        if (token.Kind != kind)
-        {
-            return new TokenValidation(TokenCheck.WrongKind, token, null, null);
-        }
-
-        if (expectedUserName is not null && !string.Equals(expectedUserName, token.OwnerUserName, StringComparison.Ordinal))
-        {
-            return new TokenValidation(TokenCheck.OwnerMismatch, token, null, null);
+            return new TokenValidation(refusal, token, null, null);
         }
 
         // The owner and their roles in one query: this runs on every API request.
@@ -268,7 +256,7 @@ public sealed class ApiTokenService(
         }
 
         // Last use is kept to the minute (and on a new address at once): a write per request would cost every call.
-        if (token.LastUsedAt is not { } last || now - last >= LastUseResolution || token.LastUsedFrom != from)
+        if (!LastUseIsFresh(token, from, now))
         {
             token.LastUsedAt = now;
             token.LastUsedFrom = from;
@@ -289,6 +277,16 @@ public sealed class ApiTokenService(
     public static readonly TimeSpan RecentCheckLifetime = TimeSpan.FromSeconds(10);
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, (TokenValidation Check, DateTimeOffset At)> _recent = new();
+
+    /// <summary>What this call asks of the token itself, checked on every call, a reused check's included.</summary>
+    private static TokenCheck? RefusalOf(ApiToken token, ApiTokenKind kind, string? expectedUserName, DateTimeOffset now) =>
+        token.ExpiresAt is { } expiry && expiry <= now ? TokenCheck.Expired
+        : token.Kind != kind ? TokenCheck.WrongKind
+        : expectedUserName is not null && !string.Equals(expectedUserName, token.OwnerUserName, StringComparison.Ordinal) ? TokenCheck.OwnerMismatch
+        : null;
+
+    private static bool LastUseIsFresh(ApiToken token, string? from, DateTimeOffset now) =>
+        token.LastUsedAt is { } last && now - last < LastUseResolution && token.LastUsedFrom == from;
 
     /// <summary>Forgets the recent valid checks, so the next call of every token is checked against the database.</summary>
     public void ForgetRecentChecks() => _recent.Clear();

@@ -82,8 +82,7 @@ public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, I
     private async Task PublishAsync(PortalDbContext db, DnsZone zone, CancellationToken ct)
     {
         var name = zone.Name + ".";
-        var view = new ZoneView(zone.Name, zone.Name, zone.Serial, zone.UpdatedAt, zone.Records.Select(r => new DnsRecordView(r.Name, r.Type, r.Ttl, r.Content)).ToArray());
-        var wanted = zones.RecordSets(view).Select(set => new RrSet(set.Name, set.Type, set.Ttl, "REPLACE", set.Contents.Select(c => new RrRecord(c, false)).ToArray())).ToList();
+        var wanted = zones.RecordSets(DnsZoneService.ViewOf(zone)).Select(set => new RrSet(set.Name, set.Type, set.Ttl, "REPLACE", set.Contents.Select(c => new RrRecord(c, false)).ToArray())).ToList();
         var path = $"servers/{PowerDns.ServerId}/zones/{Uri.EscapeDataString(name)}";
 
         using (var existing = await SendAsync(HttpMethod.Get, path, null, ct))

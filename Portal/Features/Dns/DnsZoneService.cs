@@ -53,6 +53,12 @@ public sealed class DnsZoneService(IDbContextFactory<PortalDbContext> dbFactory,
         var account = await AccountAccess.FindVisibleAsync(db, actor, username, cancellationToken);
         var zone = await db.DnsZones.AsNoTracking().Include(z => z.Records).SingleOrDefaultAsync(z => z.AccountId == account.Id, cancellationToken)
             ?? throw new PortalNotFoundException($"Account {username} has no DNS zone on this node.");
+        return ViewOf(zone);
+    }
+
+    /// <summary>A zone as the pages, the zone file and the DNS server see it: records ordered NS, A, CNAME, MX, the rest.</summary>
+    public static ZoneView ViewOf(DnsZone zone)
+    {
         var records = zone.Records.OrderBy(r => RecordOrder(r.Type)).ThenBy(r => r.Name).ThenBy(r => r.Id)
             .Select(r => new DnsRecordView(r.Name, r.Type, r.Ttl, r.Content)).ToArray();
         return new ZoneView(zone.Name, DomainNames.ToUnicode(zone.Name), zone.Serial, zone.UpdatedAt, records);
