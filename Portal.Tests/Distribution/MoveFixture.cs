@@ -120,7 +120,9 @@ public sealed class MoveFixture : IAsyncLifetime
     /// <summary>Pauses a move once its bulk copy has sent something, and waits until it stands still.</summary>
     public async Task PauseInBulkAsync(string id)
     {
-        await WaitAsync(id, o => o.GetProperty("currentStep").GetString() == "bulk" && o.GetProperty("itemsDone").GetInt64() > 0);
+        // Asked for as soon as the bulk copy starts: it takes effect between batches, after the first ones land. Waiting
+        // for sent mail first could miss a copy that a busy machine gets through in a second.
+        await WaitAsync(id, o => o.GetProperty("currentStep").GetString() == "bulk");
         (await Parent.Api.PostAsync($"api/v1/operations/{id}/pause")).Expect(HttpStatusCode.NoContent);
         await WaitAsync(id, o => o.GetProperty("state").GetString() == "Paused");
     }
