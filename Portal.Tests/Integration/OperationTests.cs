@@ -124,6 +124,45 @@ public sealed class OperationTests(PortalAppFixture app)
     }
 
     [Fact]
+    public async Task Journal_ACheckpointIsKeptApartFromTheOperationRow_AndGoesWhenItsStepIsDoneOrTheStepsAreReset()
+    {
+        var id = await CreateOperationAsync("checkpoint-table-test", ["copy", "verify"]);
+        var journal = app.Services.GetRequiredService<IOperationJournal>();
+        var large = new string('x', 200_000);
+        await using (var run = await journal.BeginAsync(id, CancellationToken.None))
+        {
+            await run.StartStepAsync("copy", CancellationToken.None);
+            await run.SaveCheckpointAsync("copy", large, CancellationToken.None);
+            await run.SaveCheckpointAsync("verify", "{}", CancellationToken.None);
+            await run.ReportAsync(new StepProgress(1, 2), CancellationToken.None);
+            Assert.Equal(large, run.GetCheckpoint("copy"));
+            Assert.Equal(["copy", "verify"], await CheckpointKeysAsync(id));
+            // The row written on every progress report does not carry the checkpoint.
+            Assert.True(await StepsJsonLengthAsync(id) < 10_000);
+
+            await run.CompleteStepAsync("copy", null, CancellationToken.None);
+            Assert.Null(run.GetCheckpoint("copy"));
+            Assert.Equal(["verify"], await CheckpointKeysAsync(id));
+
+            await run.ResetStepsAsync(CancellationToken.None);
+            Assert.Empty(await CheckpointKeysAsync(id));
+            Assert.Null(run.GetCheckpoint("verify"));
+        }
+    }
+
+    private async Task<List<string>> CheckpointKeysAsync(Guid id)
+    {
+        await using var db = await app.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
+        return await db.OperationCheckpoints.Where(c => c.OperationId == id).OrderBy(c => c.StepKey).Select(c => c.StepKey).ToListAsync();
+    }
+
+    private async Task<int> StepsJsonLengthAsync(Guid id)
+    {
+        await using var db = await app.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
+        return await db.Database.SqlQuery<int>($"SELECT length(steps::text) AS \"Value\" FROM operations WHERE \"Id\" = {id}").SingleAsync();
+    }
+
+    [Fact]
     public async Task Journal_RapidProgress_IsCoalescedIntoAFewUpdates()
     {
         var id = await CreateOperationAsync("coalesce-test", ["work"]);

@@ -112,8 +112,22 @@ public sealed class OperationStep
     public DateTimeOffset? FinishedAt { get; set; }
 
     public string? Summary { get; set; }
+}
 
-    public string? Checkpoint { get; set; }
+/// <summary>
+/// Where a step of an operation has got to, so that a later attempt resumes there. Kept apart from the operation's
+/// row: a checkpoint can be large (a move's switch baseline lists every message), and the row is written several
+/// times a second while the checkpoint changes rarely.
+/// </summary>
+public sealed class OperationCheckpoint
+{
+    public Guid OperationId { get; set; }
+
+    public required string StepKey { get; set; }
+
+    public required string Data { get; set; }
+
+    public DateTimeOffset SavedAt { get; set; }
 }
 
 public sealed class OperationResult
@@ -174,5 +188,16 @@ internal sealed class OperationLogEntryConfiguration : IEntityTypeConfiguration<
         builder.Property(e => e.Level).HasConversion<string>().HasMaxLength(16);
         builder.HasOne<Operation>().WithMany().HasForeignKey(e => e.OperationId).OnDelete(DeleteBehavior.Cascade);
         builder.HasIndex(e => new { e.OperationId, e.Id });
+    }
+}
+
+internal sealed class OperationCheckpointConfiguration : IEntityTypeConfiguration<OperationCheckpoint>
+{
+    public void Configure(EntityTypeBuilder<OperationCheckpoint> builder)
+    {
+        builder.ToTable("operation_checkpoints");
+        builder.HasKey(c => new { c.OperationId, c.StepKey });
+        builder.Property(c => c.StepKey).HasMaxLength(64);
+        builder.HasOne<Operation>().WithMany().HasForeignKey(c => c.OperationId).OnDelete(DeleteBehavior.Cascade);
     }
 }

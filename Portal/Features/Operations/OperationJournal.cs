@@ -45,7 +45,9 @@ public sealed class OperationJournal(
             step.State = StepState.Pending;
         }
 
-        var run = new Run(this, operation, lastLogId, now);
+        var checkpoints = await db.OperationCheckpoints.AsNoTracking().Where(c => c.OperationId == operationId)
+            .ToDictionaryAsync(c => c.StepKey, c => c.Data, StringComparer.Ordinal, cancellationToken);
+        var run = new Run(this, operation, lastLogId, now, checkpoints);
         await run.FlushAsync(cancellationToken);
         return run;
     }
@@ -105,10 +107,31 @@ public sealed class OperationJournal(
         StartedAt = s.StartedAt,
         FinishedAt = s.FinishedAt,
         Summary = s.Summary,
-        Checkpoint = s.Checkpoint,
     };
 
-    private sealed class Run(OperationJournal journal, Operation state, long lastLogId, DateTimeOffset startedAt) : IOperationRun
+    private async Task SaveCheckpointAsync(Guid operationId, string stepKey, string data, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var row = await db.OperationCheckpoints.SingleOrDefaultAsync(c => c.OperationId == operationId && c.StepKey == stepKey, ct);
+        if (row is null)
+        {
+            row = new OperationCheckpoint { OperationId = operationId, StepKey = stepKey, Data = data };
+            db.OperationCheckpoints.Add(row);
+        }
+
+        row.Data = data;
+        row.SavedAt = _clock.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>Drops the operation's checkpoints: of one step, or (null) of all.</summary>
+    private async Task DropCheckpointsAsync(Guid operationId, string? stepKey, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await db.OperationCheckpoints.Where(c => c.OperationId == operationId && (stepKey == null || c.StepKey == stepKey)).ExecuteDeleteAsync(ct);
+    }
+
+    private sealed class Run(OperationJournal journal, Operation state, long lastLogId, DateTimeOffset startedAt, Dictionary<string, string> checkpoints) : IOperationRun
     {
         private readonly DateTimeOffset _attemptStartedAt = startedAt;
         private readonly TimeSpan _interval = journal._progressInterval;
@@ -127,7 +150,11 @@ public sealed class OperationJournal(
 
         public bool IsStepDone(string stepKey) => Step(stepKey).State == StepState.Done;
 
-        public string? GetCheckpoint(string stepKey) => Step(stepKey).Checkpoint;
+        public string? GetCheckpoint(string stepKey)
+        {
+            Step(stepKey);
+            return checkpoints.GetValueOrDefault(stepKey);
+        }
 
         public async Task StartStepAsync(string stepKey, CancellationToken cancellationToken)
         {
@@ -172,8 +199,9 @@ public sealed class OperationJournal(
 
         public async Task SaveCheckpointAsync(string stepKey, string checkpointJson, CancellationToken cancellationToken)
         {
-            Step(stepKey).Checkpoint = checkpointJson;
-            await FlushAsync(cancellationToken);
+            Step(stepKey);
+            await journal.SaveCheckpointAsync(state.Id, stepKey, checkpointJson, cancellationToken);
+            checkpoints[stepKey] = checkpointJson;
         }
 
         public async Task CompleteStepAsync(string stepKey, string? summary, CancellationToken cancellationToken)
@@ -182,11 +210,15 @@ public sealed class OperationJournal(
             step.State = StepState.Done;
             step.FinishedAt = Now;
             step.Summary = summary;
-            step.Checkpoint = null;
             state.Rate = null;
             state.EstimatedRemaining = null;
             UpdatePercent(null);
             await FlushAsync(cancellationToken);
+            // Only once the step is recorded as done: a crash in between must not resume it without its checkpoint.
+            if (checkpoints.Remove(stepKey))
+            {
+                await journal.DropCheckpointsAsync(state.Id, stepKey, cancellationToken);
+            }
         }
 
         public async Task LogAsync(OperationLogLevel level, string message, CancellationToken cancellationToken)
@@ -236,8 +268,10 @@ public sealed class OperationJournal(
                 step.StartedAt = null;
                 step.FinishedAt = null;
                 step.Summary = null;
-                step.Checkpoint = null;
             }
+
+            checkpoints.Clear();
+            await journal.DropCheckpointsAsync(state.Id, null, cancellationToken);
 
             state.CurrentStep = null;
             UpdatePercent(null);

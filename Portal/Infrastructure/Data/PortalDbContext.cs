@@ -24,6 +24,8 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options)
 
     public DbSet<OperationLogEntry> OperationLog => Set<OperationLogEntry>();
 
+    public DbSet<OperationCheckpoint> OperationCheckpoints => Set<OperationCheckpoint>();
+
     public DbSet<NodeIdentity> NodeIdentity => Set<NodeIdentity>();
 
     public DbSet<LinkedNode> LinkedNodes => Set<LinkedNode>();

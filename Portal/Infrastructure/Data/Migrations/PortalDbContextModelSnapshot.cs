@@ -1010,6 +1010,27 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.ToTable("operations", (string)null);
                 });
 
+            modelBuilder.Entity("Portal.Features.Operations.OperationCheckpoint", b =>
+                {
+                    b.Property<Guid>("OperationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("StepKey")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("Data")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<DateTimeOffset>("SavedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("OperationId", "StepKey");
+
+                    b.ToTable("operation_checkpoints", (string)null);
+                });
+
             modelBuilder.Entity("Portal.Features.Operations.OperationLogEntry", b =>
                 {
                     b.Property<long>("Id")
@@ -1195,8 +1216,6 @@ namespace Portal.Infrastructure.Data.Migrations
                             b1.Property<int>("__synthesizedOrdinal")
                                 .ValueGeneratedOnAdd();
 
-                            b1.Property<string>("Checkpoint");
-
                             b1.Property<DateTimeOffset?>("FinishedAt");
 
                             b1.Property<string>("Key")
@@ -1229,6 +1248,15 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.Navigation("Results");
 
                     b.Navigation("Steps");
+                });
+
+            modelBuilder.Entity("Portal.Features.Operations.OperationCheckpoint", b =>
+                {
+                    b.HasOne("Portal.Features.Operations.Operation", null)
+                        .WithMany()
+                        .HasForeignKey("OperationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Portal.Features.Operations.OperationLogEntry", b =>
