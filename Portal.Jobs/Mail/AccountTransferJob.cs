@@ -84,8 +84,8 @@ public sealed class AccountTransferJob(
             await run.StepAsync("delta", async ct => await MailPass.FromNodeAsync(run, retry, source, transfer.Username, localParts, receiver, settings.BatchFiles, ct), cancellationToken);
             await run.StepAsync("verify", async ct =>
             {
-                var theirs = await retry.RunAsync(() => source.GetMailManifestAsync(transfer.Username, withHashes: true, ct), ct);
-                var ours = MailReceiver.Manifest(transfer.MailRoot, export.Account.Domain, localParts, withHashes: true);
+                var theirs = await retry.RunAsync(() => source.GetMailManifestAsync(transfer.Username, ManifestDetail.Hashes, ct), ct);
+                var ours = MailReceiver.Manifest(transfer.MailRoot, export.Account.Domain, localParts, ManifestDetail.Hashes);
                 var (messages, bytes) = await MailVerification.VerifyAsync(run, theirs, ours, count =>
                     $"{count} mailbox(es) are not here as they are on the source; run the transfer again to retry the final pass.", ct);
                 return $"All {messages} message(s), {Units.Bytes(bytes)}, are here byte for byte.";

@@ -133,7 +133,7 @@ public sealed class MailCopyJob(
             await run.StepAsync("bulk", ct => SyncAsync(run, move, child, null, ct), cancellationToken);
             await run.StepAsync("switch", async ct =>
             {
-                await SwitchBaseline.CaptureAsync(run, t => child.GetMailManifestAsync(move.Username, withHashes: false, t), ct);
+                await SwitchBaseline.CaptureAsync(run, t => child.GetMailManifestAsync(move.Username, ManifestDetail.Paths, t), ct);
                 await steps.SwitchAsync(move, ct);
                 await run.LogAsync(OperationLogLevel.Info, $"mail., webmail. and MX of {move.Domain} now point at {move.TargetAlias}; this node relays and proxies its mail there.", ct);
                 return "DNS and mail routing point at the child.";
@@ -199,9 +199,11 @@ public sealed class MailCopyJob(
         var (copied, bytes, renamed, deleted) = (0, 0L, 0, 0);
         await RetryingAsync(run, async () =>
         {
+            // The child lists its files while this node lists its own.
+            var listing = child.GetMailManifestAsync(move.Username, ManifestDetail.Paths, ct);
             var local = MailSyncPlanner.Scan(move.MailRoot, move.Domain, move.LocalParts);
-            var remote = await child.GetMailManifestAsync(move.Username, withHashes: false, ct);
-            var plan = MailSyncPlanner.Plan(local, remote, baseline);
+            var remote = await listing;
+            var plan = MailSyncPlanner.Measure(MailSyncPlanner.Plan(local, remote, baseline), move.MailRoot, move.Domain);
             var total = plan.Copies.Count;
             var totalBytes = plan.CopyBytes;
             long doneFiles = 0, doneBytes = 0;
@@ -320,11 +322,11 @@ public sealed class MailCopyJob(
         var progress = run.GetCheckpoint("verify") is { } json
             ? JsonSerializer.Deserialize<VerifyCheckpoint>(json)!
             : new VerifyCheckpoint([], []);
-        var remote = await RetryingAsync(run, () => child.GetMailManifestAsync(move.Username, withHashes: true, ct), ct);
+        var remote = await RetryingAsync(run, () => child.GetMailManifestAsync(move.Username, ManifestDetail.Hashes, ct), ct);
         var done = progress.Verified.Count + progress.Unverified.Count;
         foreach (var localPart in move.LocalParts.Where(l => !progress.Verified.Contains(l) && !progress.Unverified.Contains(l)))
         {
-            var ours = MailReceiver.Manifest(move.MailRoot, move.Domain, [localPart], withHashes: true).Mailboxes[0].Files;
+            var ours = MailReceiver.Manifest(move.MailRoot, move.Domain, [localPart], ManifestDetail.Hashes).Mailboxes[0].Files;
             var theirs = remote.Mailboxes.FirstOrDefault(m => m.LocalPart == localPart)?.Files ?? [];
             var theirHashes = theirs.GroupBy(f => Maildir.MessageKey(f.Path)).ToDictionary(g => g.Key, g => g.First().Sha256, StringComparer.Ordinal);
             var missing = ours.Where(f => !theirHashes.TryGetValue(Maildir.MessageKey(f.Path), out var sha) || sha != f.Sha256).ToList();

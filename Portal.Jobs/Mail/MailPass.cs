@@ -20,7 +20,7 @@ public sealed class LocalReceiverEnd(string mailRoot, string domain, IReadOnlyLi
     private readonly MailReceiver _receiver = new(mailRoot);
     private readonly HashSet<string> _localParts = localParts.ToHashSet(StringComparer.Ordinal);
 
-    public Task<MailManifest> ManifestAsync(CancellationToken ct) => Task.FromResult(MailReceiver.Manifest(mailRoot, domain, localParts, withHashes: false));
+    public Task<MailManifest> ManifestAsync(CancellationToken ct) => Task.FromResult(MailReceiver.Manifest(mailRoot, domain, localParts, ManifestDetail.Paths));
 
     public Task<BatchResult> ReceiveAsync(Stream batch, CancellationToken ct) => _receiver.ReceiveAsync(batch, domain, _localParts, ct);
 
@@ -30,7 +30,7 @@ public sealed class LocalReceiverEnd(string mailRoot, string domain, IReadOnlyLi
 /// <summary>Another child receives (a move between children): the batch the source sends is passed straight on.</summary>
 public sealed class NodeReceiverEnd(NodeApiClient node, string username) : IMailReceiverEnd
 {
-    public Task<MailManifest> ManifestAsync(CancellationToken ct) => node.GetMailManifestAsync(username, withHashes: false, ct);
+    public Task<MailManifest> ManifestAsync(CancellationToken ct) => node.GetMailManifestAsync(username, ManifestDetail.Paths, ct);
 
     public Task<BatchResult> ReceiveAsync(Stream batch, CancellationToken ct) => node.SendMailBatchStreamAsync(username, batch, ct);
 
@@ -52,7 +52,7 @@ public static class MailPass
         var (copied, bytes, renamed, deleted) = (0, 0L, 0, 0);
         await retry.RunAsync(async () =>
         {
-            var theirs = await source.GetMailManifestAsync(username, withHashes: false, ct);
+            var theirs = await source.GetMailManifestAsync(username, ManifestDetail.Sizes, ct);
             var sender = theirs.Mailboxes.Where(m => wanted.Contains(m.LocalPart)).ToDictionary(
                 m => m.LocalPart, m => (IReadOnlyList<MailFile>)m.Files.Select(f => new MailFile(f.Path, f.Size)).ToList(), StringComparer.Ordinal);
             var plan = MailSyncPlanner.Plan(sender, await target.ManifestAsync(ct), baseline);

@@ -190,13 +190,18 @@ public sealed class MailReceiver(string mailRoot)
     }
 
     /// <summary>What this node holds of the account's mailboxes; with hashes, for verification.</summary>
-    public static MailManifest Manifest(string mailRoot, string domain, IEnumerable<string> localParts, bool withHashes) =>
+    public static MailManifest Manifest(string mailRoot, string domain, IEnumerable<string> localParts, ManifestDetail detail) =>
         new(localParts.Order(StringComparer.Ordinal).Select(local =>
         {
             var mailbox = Maildir.MailboxPath(mailRoot, domain, local);
+            if (detail == ManifestDetail.Paths)
+            {
+                return new MailboxManifest(local, Maildir.EnumeratePaths(mailbox).Order(StringComparer.Ordinal).Select(p => new ManifestFile(p, ManifestFile.UnknownSize)).ToArray());
+            }
+
             var listed = Maildir.Enumerate(mailbox).ToArray();
             var files = new ManifestFile?[listed.Length];
-            if (withHashes)
+            if (detail == ManifestDetail.Hashes)
             {
                 // Hashing is most of the work: spread it over the cores.
                 Parallel.For(0, listed.Length, () => new byte[1024 * 1024], (i, _, buffer) =>

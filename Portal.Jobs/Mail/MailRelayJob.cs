@@ -81,7 +81,7 @@ public sealed class MailRelayJob(
             var localParts = configuration.Addresses.Select(a => a.LocalPart).ToList();
             await run.StepAsync("preflight", async ct =>
             {
-                var manifest = await retry.RunAsync(() => source.GetMailManifestAsync(move.Username, withHashes: false, ct), ct);
+                var manifest = await retry.RunAsync(() => source.GetMailManifestAsync(move.Username, ManifestDetail.Sizes, ct), ct);
                 var bytes = manifest.Mailboxes.Sum(m => m.Files.Sum(f => f.Size));
                 var result = await steps.PreflightAsync(move, bytes, ct);
                 await result.LogOrThrowAsync(run, ct);
@@ -116,8 +116,8 @@ public sealed class MailRelayJob(
             var (messages, bytes) = (0L, 0L);
             await run.StepAsync("verify", async ct =>
             {
-                var theirs = await retry.RunAsync(() => source.GetMailManifestAsync(move.Username, withHashes: true, ct), ct);
-                var ours = await retry.RunAsync(() => target.GetMailManifestAsync(move.Username, withHashes: true, ct), ct);
+                var theirs = await retry.RunAsync(() => source.GetMailManifestAsync(move.Username, ManifestDetail.Hashes, ct), ct);
+                var ours = await retry.RunAsync(() => target.GetMailManifestAsync(move.Username, ManifestDetail.Hashes, ct), ct);
                 (messages, bytes) = await MailVerification.VerifyAsync(run, theirs, ours, count =>
                     $"{count} mailbox(es) are not on {move.TargetAlias} as they are on {move.SourceAlias}; the old copy stays and no deletion is scheduled. Run the move again to retry the final pass.", ct);
                 return $"All {messages} message(s), {Units.Bytes(bytes)}, are on {move.TargetAlias} byte for byte.";

@@ -200,8 +200,8 @@ public sealed class MailReturnJob(
             var (messages, bytes) = (0L, 0L);
             await run.StepAsync("verify", async ct =>
             {
-                var theirs = await retry.RunAsync(() => child.GetMailManifestAsync(move.Username, withHashes: true, ct), ct);
-                var ours = MailReceiver.Manifest(move.MailRoot, move.Domain, localParts, withHashes: true);
+                var theirs = await retry.RunAsync(() => child.GetMailManifestAsync(move.Username, ManifestDetail.Hashes, ct), ct);
+                var ours = MailReceiver.Manifest(move.MailRoot, move.Domain, localParts, ManifestDetail.Hashes);
                 (messages, bytes) = await MailVerification.VerifyAsync(run, theirs, ours, count =>
                     $"{count} mailbox(es) are not here as they are on {move.SourceAlias}; the child's copy stays and no deletion is scheduled. Run the dedistribution again to retry the final pass.", ct);
                 return $"All {messages} message(s), {Units.Bytes(bytes)}, are here byte for byte.";

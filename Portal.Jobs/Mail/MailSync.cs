@@ -21,6 +21,8 @@ public readonly record struct PlannedCopy(string LocalPart, MailFile File);
 /// after it is written, so a message is known by its base name (the file name without flags): the same base name at
 /// another path is a flag change or a move between folders (a rename on the receiver), a base name the sender no
 /// longer has was deleted, and a new base name is new mail. The bulk copy and the final pass are the same plan.
+/// Sizes are compared only where both sides measured them: a pass lists paths alone (a directory read, no stat per
+/// file), since a file appears on a receiver only whole and checked, and the verification hashes every byte.
 /// </summary>
 public static class MailSyncPlanner
 {
@@ -51,7 +53,7 @@ public static class MailSyncPlanner
             {
                 var key = Maildir.MessageKey(file.Path);
                 ours.Add(key);
-                if (!theirByBase.TryGetValue(key, out var their) || their.Size != file.Size)
+                if (!theirByBase.TryGetValue(key, out var their) || (their.Size != ManifestFile.UnknownSize && file.Size != ManifestFile.UnknownSize && their.Size != file.Size))
                 {
                     copies.Add(new PlannedCopy(localPart, file));
                 }
@@ -67,9 +69,28 @@ public static class MailSyncPlanner
         return new SyncPlan(copies, new MailChanges(renames, deletions));
     }
 
-    /// <summary>The sender's mailboxes as they are now.</summary>
+    /// <summary>The sender's mailboxes as they are now, by path (sizes unknown: <see cref="Measure"/> the copies a plan keeps).</summary>
     public static Dictionary<string, IReadOnlyList<MailFile>> Scan(string mailRoot, string domain, IEnumerable<string> localParts) =>
-        localParts.ToDictionary(l => l, l => (IReadOnlyList<MailFile>)Maildir.Enumerate(Maildir.MailboxPath(mailRoot, domain, l)).ToList(), StringComparer.Ordinal);
+        localParts.ToDictionary(
+            l => l,
+            l => (IReadOnlyList<MailFile>)Maildir.EnumeratePaths(Maildir.MailboxPath(mailRoot, domain, l)).Select(p => new MailFile(p, ManifestFile.UnknownSize)).ToList(),
+            StringComparer.Ordinal);
+
+    /// <summary>The plan's copies with their sizes; a file gone since the scan (read and deleted, or renamed) is left to the next pass.</summary>
+    public static SyncPlan Measure(SyncPlan plan, string mailRoot, string domain)
+    {
+        var copies = new List<PlannedCopy>(plan.Copies.Count);
+        foreach (var copy in plan.Copies)
+        {
+            var file = new FileInfo(Path.Combine(Maildir.MailboxPath(mailRoot, domain, copy.LocalPart), copy.File.Path));
+            if (file.Exists)
+            {
+                copies.Add(copy with { File = copy.File with { Size = file.Length } });
+            }
+        }
+
+        return plan with { Copies = copies };
+    }
 }
 
 /// <summary>

@@ -5,7 +5,23 @@ public sealed record MailManifest(IReadOnlyList<MailboxManifest> Mailboxes);
 
 public sealed record MailboxManifest(string LocalPart, IReadOnlyList<ManifestFile> Files);
 
-public sealed record ManifestFile(string Path, long Size, string? Sha256 = null);
+/// <param name="Size">The file's size, or <see cref="UnknownSize"/> in a listing of paths only.</param>
+public sealed record ManifestFile(string Path, long Size, string? Sha256 = null)
+{
+    public const long UnknownSize = -1;
+}
+
+/// <summary>
+/// How much a manifest says of each file. Paths alone need no file to be opened or measured (one directory read per
+/// folder), which is what planning a pass on the receiver and the switch baseline need; sizes cost a stat per file,
+/// hashes a read of every byte.
+/// </summary>
+public enum ManifestDetail
+{
+    Paths,
+    Sizes,
+    Hashes,
+}
 
 /// <summary>The receiver's answer to one streamed batch.</summary>
 public sealed record BatchResult(int Accepted, long AcceptedBytes, IReadOnlyList<RejectedFile> Rejected);

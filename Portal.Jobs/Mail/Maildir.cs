@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.Enumeration;
 using System.Text;
 
 namespace Portal.Jobs.Mail;
@@ -100,7 +101,16 @@ public static class Maildir
     }
 
     /// <summary>Every message file of a mailbox, as paths relative to it (cur, new and the folders' cur and new).</summary>
-    public static IEnumerable<MailFile> Enumerate(string mailbox)
+    public static IEnumerable<MailFile> Enumerate(string mailbox) =>
+        EnumerateMessages(mailbox, (string prefix, ref FileSystemEntry entry) => new MailFile($"{prefix}/{entry.FileName}", entry.Length));
+
+    /// <summary>The same files as <see cref="Enumerate"/>, by path alone: directory reads only, no file is measured.</summary>
+    public static IEnumerable<string> EnumeratePaths(string mailbox) =>
+        EnumerateMessages(mailbox, (string prefix, ref FileSystemEntry entry) => $"{prefix}/{entry.FileName}");
+
+    private delegate T MessageTransform<out T>(string prefix, ref FileSystemEntry entry);
+
+    private static IEnumerable<T> EnumerateMessages<T>(string mailbox, MessageTransform<T> transform)
     {
         if (!Directory.Exists(mailbox))
         {
@@ -111,16 +121,20 @@ public static class Maildir
         {
             foreach (var sub in new[] { "cur", "new" })
             {
-                var dir = new DirectoryInfo(Path.Combine(mailbox, folder, sub));
-                if (!dir.Exists)
+                var dir = Path.Combine(mailbox, folder, sub);
+                if (!Directory.Exists(dir))
                 {
                     continue;
                 }
 
                 var prefix = folder.Length == 0 ? sub : $"{folder}/{sub}";
-                foreach (var file in dir.EnumerateFiles())
+                var files = new FileSystemEnumerable<T>(dir, (ref FileSystemEntry entry) => transform(prefix, ref entry))
                 {
-                    yield return new MailFile($"{prefix}/{file.Name}", file.Length);
+                    ShouldIncludePredicate = (ref FileSystemEntry entry) => !entry.IsDirectory,
+                };
+                foreach (var file in files)
+                {
+                    yield return file;
                 }
             }
         }

@@ -135,8 +135,13 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint)
 
     // --- mail copy ---
 
-    public Task<Mail.MailManifest> GetMailManifestAsync(string username, bool withHashes, CancellationToken ct) =>
-        SendAsync<Mail.MailManifest>(HttpMethod.Get, MailPath(username, $"manifest?hashes={(withHashes ? "true" : "false")}"), null, ct);
+    public Task<Mail.MailManifest> GetMailManifestAsync(string username, Mail.ManifestDetail detail, CancellationToken ct) =>
+        SendAsync<Mail.MailManifest>(HttpMethod.Get, MailPath(username, detail switch
+        {
+            Mail.ManifestDetail.Hashes => "manifest?hashes=true",
+            Mail.ManifestDetail.Paths => "manifest?sizes=false",
+            _ => "manifest",
+        }), null, ct);
 
     /// <summary>Sends one batch of message files as a single streamed request.</summary>
     public Task<Mail.BatchResult> SendMailBatchAsync(string username, Mail.MailBatchContent batch, CancellationToken ct)

@@ -47,6 +47,57 @@ public sealed class MailSyncPlannerTests
         Assert.Empty(plan.Changes.Renames);
     }
 
+    [Fact]
+    public void ByPathsAlone_TheSamePlanIsMade_AndSizesAreComparedOnlyWhereBothSidesMeasuredThem()
+    {
+        var sender = new Dictionary<string, IReadOnlyList<MailFile>>
+        {
+            ["alice"] = Sender["alice"].Select(f => f with { Size = ManifestFile.UnknownSize }).Append(new MailFile("new/3000.c", ManifestFile.UnknownSize)).ToList(),
+        };
+        var byPaths = Manifest(Receiver.Mailboxes[0].Files.Select(f => (f.Path, ManifestFile.UnknownSize)).ToArray());
+
+        var plan = MailSyncPlanner.Plan(sender, byPaths, Baseline);
+
+        Assert.Equal(["new/3000.c"], plan.Copies.Select(c => c.File.Path));
+        Assert.Equal(["new/999.z"], plan.Changes.Deletions.Select(d => d.Path));
+        Assert.Single(plan.Changes.Renames);
+
+        // A receiver's file of another size than the sender's (both measured) is sent again.
+        var shorter = Manifest(("cur/1000.a:2,S", 4), ("new/1001.b", 11));
+        Assert.Equal(["cur/1000.a:2,S"], MailSyncPlanner.Plan(Sender, shorter).Copies.Select(c => c.File.Path));
+    }
+
+    [Fact]
+    public void AScanListsPaths_AndMeasuringKeepsTheCopiesStillThereWithTheirSizes()
+    {
+        var root = Directory.CreateTempSubdirectory("portal-plan-").FullName;
+        try
+        {
+            var mailbox = Maildir.MailboxPath(root, "example.test", "alice");
+            Maildir.CreateMailbox(mailbox);
+            File.WriteAllText(Path.Combine(mailbox, "cur", "1000.a:2,S"), "twelve bytes");
+            File.WriteAllText(Path.Combine(mailbox, "new", "1001.b"), "x");
+            var scan = MailSyncPlanner.Scan(root, "example.test", ["alice"]);
+            Assert.All(scan["alice"], f => Assert.Equal(ManifestFile.UnknownSize, f.Size));
+            Assert.Equal(["cur/1000.a:2,S", "new/1001.b"], scan["alice"].Select(f => f.Path).Order(StringComparer.Ordinal));
+            Assert.Equal(
+                MailReceiver.Manifest(root, "example.test", ["alice"], ManifestDetail.Sizes).Mailboxes[0].Files.Select(f => f.Path),
+                MailReceiver.Manifest(root, "example.test", ["alice"], ManifestDetail.Paths).Mailboxes[0].Files.Select(f => f.Path));
+
+            var plan = MailSyncPlanner.Plan(scan, new MailManifest([]));
+            File.Delete(Path.Combine(mailbox, "new", "1001.b")); // read and deleted between the scan and the send
+            var measured = MailSyncPlanner.Measure(plan, root, "example.test");
+
+            var copy = Assert.Single(measured.Copies);
+            Assert.Equal(("cur/1000.a:2,S", 12L), (copy.File.Path, copy.File.Size));
+            Assert.Equal(12, measured.CopyBytes);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     private static MailManifest Manifest(params (string Path, long Size)[] files) =>
         new([new MailboxManifest("alice", files.Select(f => new ManifestFile(f.Path, f.Size)).ToArray())]);
 }

@@ -19,8 +19,8 @@ public static class MailCopyEndpoints
     public static void MapMailCopyNodeApi(this IEndpointRouteBuilder api)
     {
         var mail = api.MapGroup("/accounts/{username}/mail");
-        mail.MapGet("/manifest", async (string username, bool? hashes, TwinResolver twins, MailService service, IOptions<PortalSettings> settings, CancellationToken ct) =>
-            await ManifestAsync(await twins.FindAsync(username, ct), hashes == true, service, settings.Value, ct));
+        mail.MapGet("/manifest", async (string username, bool? hashes, bool? sizes, TwinResolver twins, MailService service, IOptions<PortalSettings> settings, CancellationToken ct) =>
+            await ManifestAsync(await twins.FindAsync(username, ct), DetailOf(hashes, sizes), service, settings.Value, ct));
 
         mail.MapPost("/batches", async (string username, HttpContext http, TwinResolver twins, MailService service, MailReceiver receiver, CancellationToken ct) =>
         {
@@ -152,9 +152,13 @@ public static class MailCopyEndpoints
             ?? throw new PortalNotFoundException($"There is no archive {id:N} of {username} here.");
     }
 
-    /// <summary>What this node holds of an account's mail, per mailbox (with hashes when asked).</summary>
-    internal static async Task<MailManifest> ManifestAsync(Account account, bool hashes, MailService service, PortalSettings settings, CancellationToken ct) =>
-        MailReceiver.Manifest(settings.MailRoot, account.Domain, await service.LocalPartsAsync(account, ct), hashes);
+    /// <summary>A manifest request's detail: <c>?hashes=true</c>, <c>?sizes=false</c> (paths only), or sizes by default.</summary>
+    internal static ManifestDetail DetailOf(bool? hashes, bool? sizes) =>
+        hashes == true ? ManifestDetail.Hashes : sizes == false ? ManifestDetail.Paths : ManifestDetail.Sizes;
+
+    /// <summary>What this node holds of an account's mail, per mailbox, in as much detail as asked.</summary>
+    internal static async Task<MailManifest> ManifestAsync(Account account, ManifestDetail detail, MailService service, PortalSettings settings, CancellationToken ct) =>
+        MailReceiver.Manifest(settings.MailRoot, account.Domain, await service.LocalPartsAsync(account, ct), detail);
 
     /// <summary>Streams the asked-for message files of an account as one batch; a path outside its mailboxes is refused.</summary>
     internal static async Task ExportAsync(Account account, MailExportRequest request, HttpContext http, MailService service, PortalSettings settings, CancellationToken ct)

@@ -36,8 +36,8 @@ public static class TransferSourceEndpoints
                 await mail.ExportConfigurationAsync(account, ct), messages, bytes);
         });
 
-        transfers.MapGet("/mail/manifest", async (string username, bool? hashes, IDbContextFactory<PortalDbContext> dbFactory, MailService service, IOptions<PortalSettings> settings, CancellationToken ct) =>
-            await MailCopyEndpoints.ManifestAsync(await FindLocalMailAsync(username, dbFactory, ct), hashes == true, service, settings.Value, ct));
+        transfers.MapGet("/mail/manifest", async (string username, bool? hashes, bool? sizes, IDbContextFactory<PortalDbContext> dbFactory, MailService service, IOptions<PortalSettings> settings, CancellationToken ct) =>
+            await MailCopyEndpoints.ManifestAsync(await FindLocalMailAsync(username, dbFactory, ct), MailCopyEndpoints.DetailOf(hashes, sizes), service, settings.Value, ct));
 
         transfers.MapPost("/mail/export", async (string username, MailExportRequest request, HttpContext http, IDbContextFactory<PortalDbContext> dbFactory, MailService service, IOptions<PortalSettings> settings, CancellationToken ct) =>
         {
