@@ -189,7 +189,7 @@ public sealed class MailReceiver(string mailRoot)
         return new ChangesResult(renamed, deleted);
     }
 
-    /// <summary>What this node holds of the account's mailboxes; with hashes, for verification.</summary>
+    /// <summary>What this node holds of the account's mailboxes: paths (to plan a pass), sizes, or hashes (to verify).</summary>
     public static MailManifest Manifest(string mailRoot, string domain, IEnumerable<string> localParts, ManifestDetail detail) =>
         new(localParts.Order(StringComparer.Ordinal).Select(local =>
         {
