@@ -1,4 +1,5 @@
 using Portal.Components.Identity;
+using Portal.Features.Mail;
 using Portal.Infrastructure.Configuration;
 using Portal.Infrastructure.Security;
 using Portal.Jobs.Common;
@@ -22,6 +23,38 @@ public sealed class SmallRulesTests
     [InlineData(7 * 86400 - 60, "6 d 23 h")]
     [InlineData(7300, "2 h 1 min")]
     public void Units_Duration(int seconds, string expected) => Assert.Equal(expected, Units.Duration(TimeSpan.FromSeconds(seconds)));
+
+    [Fact]
+    public async Task ServerChecks_AskEachServerOncePerLifetime_AndAgainAfterAFailure()
+    {
+        var clock = new SettableClock();
+        var cache = new ServerCheckCache(clock);
+        var asked = 0;
+        Task<(bool Up, string Detail)?> Check()
+        {
+            asked++;
+            return Task.FromResult<(bool Up, string Detail)?>((true, $"answer {asked}"));
+        }
+
+        Assert.Equal("answer 1", (await cache.GetAsync("dovecot", Check))!.Value.Detail);
+        clock.Now += ServerCheckCache.Lifetime / 2;
+        Assert.Equal("answer 1", (await cache.GetAsync("dovecot", Check))!.Value.Detail);
+        Assert.Equal("answer 2", (await cache.GetAsync("postfix", Check))!.Value.Detail);
+        clock.Now += ServerCheckCache.Lifetime;
+        Assert.Equal("answer 3", (await cache.GetAsync("dovecot", Check))!.Value.Detail);
+
+        // A check that threw is not handed out again.
+        clock.Now += ServerCheckCache.Lifetime;
+        await Assert.ThrowsAsync<InvalidOperationException>(() => cache.GetAsync("dovecot", () => Task.FromException<(bool Up, string Detail)?>(new InvalidOperationException())));
+        Assert.Equal("answer 4", (await cache.GetAsync("dovecot", Check))!.Value.Detail);
+    }
+
+    private sealed class SettableClock : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = new(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
 
     [Fact]
     public void Percentile_UsesNearestRank()

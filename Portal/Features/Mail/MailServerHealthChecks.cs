@@ -13,6 +13,7 @@ public static class MailServerHealthChecks
 {
     public static IHealthChecksBuilder AddMailServerChecks(this IHealthChecksBuilder checks, PortalSettings settings)
     {
+        checks.Services.AddSingleton<ServerCheckCache>();
         if (!string.IsNullOrEmpty(settings.Mail.Doveadm))
         {
             checks.AddCheck<DovecotHealthCheck>("dovecot", HealthStatus.Degraded);
@@ -36,20 +37,47 @@ public static class MailServerHealthChecks
         : r.Up ? HealthCheckResult.Healthy(r.Detail) : HealthCheckResult.Degraded(r.Detail);
 }
 
-internal sealed class DovecotHealthCheck(MailServices servers) : IHealthCheck
+/// <summary>
+/// Each server is asked at most once per <see cref="Lifetime"/>, however often the health endpoint is polled (a load
+/// balancer may ask every second, and asking Dovecot or Postfix starts a process); callers in the meantime share the
+/// last answer, or the one being fetched.
+/// </summary>
+public sealed class ServerCheckCache(TimeProvider clock)
 {
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
-        MailServerHealthChecks.From(await servers.CheckDovecotAsync(ct));
+    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(5);
+    private readonly Dictionary<string, (Task<(bool Up, string Detail)?> Check, DateTimeOffset At)> _last = new(StringComparer.Ordinal);
+
+    public Task<(bool Up, string Detail)?> GetAsync(string server, Func<Task<(bool Up, string Detail)?>> check)
+    {
+        lock (_last)
+        {
+            var now = clock.GetUtcNow();
+            if (_last.TryGetValue(server, out var last) && now - last.At < Lifetime && !last.Check.IsFaulted && !last.Check.IsCanceled)
+            {
+                return last.Check;
+            }
+
+            var fresh = check();
+            _last[server] = (fresh, now);
+            return fresh;
+        }
+    }
 }
 
-internal sealed class PostfixHealthCheck(MailServices servers) : IHealthCheck
+internal sealed class DovecotHealthCheck(MailServices servers, ServerCheckCache cache) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
-        MailServerHealthChecks.From(await servers.CheckPostfixAsync(ct));
+        MailServerHealthChecks.From(await cache.GetAsync("dovecot", () => servers.CheckDovecotAsync(CancellationToken.None)).WaitAsync(ct));
 }
 
-internal sealed class PowerDnsHealthCheck(DnsPublisher dns) : IHealthCheck
+internal sealed class PostfixHealthCheck(MailServices servers, ServerCheckCache cache) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
-        MailServerHealthChecks.From(await dns.CheckAsync(ct));
+        MailServerHealthChecks.From(await cache.GetAsync("postfix", () => servers.CheckPostfixAsync(CancellationToken.None)).WaitAsync(ct));
+}
+
+internal sealed class PowerDnsHealthCheck(DnsPublisher dns, ServerCheckCache cache) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
+        MailServerHealthChecks.From(await cache.GetAsync("powerdns", async () => await dns.CheckAsync(CancellationToken.None)).WaitAsync(ct));
 }
