@@ -114,6 +114,21 @@ public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, I
 
     private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
     {
+        var fresh = _apiKey is null;
+        var response = await SendOnceAsync(method, path, body, ct);
+        if (response.StatusCode == System.Net.HttpStatusCode.Unauthorized && !fresh)
+        {
+            // The key was changed (rotated) since it was read: read it again, once.
+            response.Dispose();
+            _apiKey = null;
+            response = await SendOnceAsync(method, path, body, ct);
+        }
+
+        return response;
+    }
+
+    private async Task<HttpResponseMessage> SendOnceAsync(HttpMethod method, string path, object? body, CancellationToken ct)
+    {
         _apiKey ??= (await File.ReadAllTextAsync(PowerDns.ApiKeyFile!, ct)).Trim();
         using var request = new HttpRequestMessage(method, ApiBase + path);
         request.Headers.Add("X-API-Key", _apiKey);
