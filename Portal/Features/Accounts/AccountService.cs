@@ -175,11 +175,7 @@ public sealed partial class AccountService(
 
         var generated = string.IsNullOrEmpty(request.Password) ? UserAdminService.GeneratePassword() : null;
         var password = generated ?? request.Password!;
-        foreach (var validator in users.PasswordValidators)
-        {
-            var check = await validator.ValidateAsync(users, new PortalUser { UserName = request.Username, Email = email }, password);
-            problems.AddRange(check.Errors.Select(e => e.Description));
-        }
+        problems.AddRange(await users.PasswordProblemsAsync(request.Username, email, password));
 
         if (problems.Count > 0)
         {
@@ -188,7 +184,7 @@ public sealed partial class AccountService(
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var user = new PortalUser { UserName = request.Username, Email = email, CreatedAt = clock.GetUtcNow(), PasswordChangedAt = clock.GetUtcNow(), LockoutEnabled = true };
-        Require(await users.CreateAsync(user, password));
+        Require(await users.CreateWithJudgedPasswordAsync(user, password));
         Require(await users.AddToRoleAsync(user, PortalRoles.User));
         var account = new Account
         {

@@ -70,11 +70,7 @@ public sealed partial class UserAdminService(
         var password = request.Password is { Length: > 0 } given ? given : generated!;
         if (problems.Count == 0)
         {
-            foreach (var validator in users.PasswordValidators)
-            {
-                var check = await validator.ValidateAsync(users, new PortalUser { UserName = target, Email = email }, password);
-                problems.AddRange(check.Errors.Select(e => e.Description));
-            }
+            problems.AddRange(await users.PasswordProblemsAsync(target, email, password));
         }
 
         if (problems.Count > 0)
@@ -84,7 +80,7 @@ public sealed partial class UserAdminService(
         }
 
         var user = new PortalUser { UserName = target, Email = email, CreatedAt = clock.GetUtcNow(), PasswordChangedAt = clock.GetUtcNow(), LockoutEnabled = true };
-        var created = await users.CreateAsync(user, password);
+        var created = await users.CreateWithJudgedPasswordAsync(user, password);
         if (created.Succeeded)
         {
             created = await users.AddToRoleAsync(user, request.Role);
