@@ -164,6 +164,15 @@ public sealed class MailCopyJob(
                 : $"The mail of {move.Username} now lives on {move.TargetAlias}, except {string.Join(", ", unverified)}, which did not verify and stay on this node; see the log.";
             await run.SucceedAsync(summary, cancellationToken);
             await steps.NotifyAsync(operationId, unverified.Count == 0, summary, CancellationToken.None);
+            // The parent's copies left service in the verify step; their files go now that nobody waits for the move.
+            try
+            {
+                MailTrash.Empty(move.MailRoot);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                logger.LogWarning(ex, "The mail trash of {MailRoot} could not be emptied; the next move empties it", move.MailRoot);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -40,6 +40,15 @@ public sealed class MailMoveTests(MoveFixture nodes)
             Assert.False(Directory.Exists(mailboxes[local]), $"the parent's copy of {local} should be gone");
         }
 
+        // Out of service at once, the parent's files are deleted once the move has ended (MailTrash).
+        var trash = Path.Combine(nodes.Parent.MailRoot, MailTrash.Folder);
+        for (var waited = 0; Directory.Exists(trash) && Directory.EnumerateFileSystemEntries(trash).Any() && waited < 30_000; waited += 200)
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.False(Directory.Exists(trash) && Directory.EnumerateFileSystemEntries(trash).Any(), "the parent's discarded mail should be deleted");
+
         // Routing, DNS and the mail functions follow the child.
         var state = Path.Combine(Path.GetDirectoryName(nodes.Parent.MailRoot)!, "mail-state");
         Assert.Contains($"{domain}:::::::proxy=y host=127.0.0.31 nopassword=y", File.ReadAllText(Path.Combine(state, MailServices.ProxyFile)));

@@ -100,12 +100,8 @@ internal sealed class MailMoveSteps(
 
     public Task RemoveLocalMailboxAsync(MailMove move, string localPart, CancellationToken ct)
     {
-        var mailbox = Maildir.MailboxPath(move.MailRoot, move.Domain, localPart);
-        if (Directory.Exists(mailbox))
-        {
-            Directory.Delete(mailbox, recursive: true);
-        }
-
+        // Out of service at once; the files go when the move has ended (MailCopyJob empties the trash).
+        MailTrash.Discard(move.MailRoot, Maildir.MailboxPath(move.MailRoot, move.Domain, localPart));
         return Task.CompletedTask;
     }
 
