@@ -1,4 +1,5 @@
 using Portal.Jobs.Mail;
+using Portal.Tests.Support;
 
 namespace Portal.Tests.Mail;
 
@@ -70,32 +71,26 @@ public sealed class MailSyncPlannerTests
     [Fact]
     public void AScanListsPaths_AndMeasuringKeepsTheCopiesStillThereWithTheirSizes()
     {
-        var root = Directory.CreateTempSubdirectory("portal-plan-").FullName;
-        try
-        {
-            var mailbox = Maildir.MailboxPath(root, "example.test", "alice");
-            Maildir.CreateMailbox(mailbox);
-            File.WriteAllText(Path.Combine(mailbox, "cur", "1000.a:2,S"), "twelve bytes");
-            File.WriteAllText(Path.Combine(mailbox, "new", "1001.b"), "x");
-            var scan = MailSyncPlanner.Scan(root, "example.test", ["alice"]);
-            Assert.All(scan["alice"], f => Assert.Equal(ManifestFile.UnknownSize, f.Size));
-            Assert.Equal(["cur/1000.a:2,S", "new/1001.b"], scan["alice"].Select(f => f.Path).Order(StringComparer.Ordinal));
-            Assert.Equal(
-                MailReceiver.Manifest(root, "example.test", ["alice"], ManifestDetail.Sizes).Mailboxes[0].Files.Select(f => f.Path),
-                MailReceiver.Manifest(root, "example.test", ["alice"], ManifestDetail.Paths).Mailboxes[0].Files.Select(f => f.Path));
+        using var folder = new TempFolder("portal-plan-");
+        var root = folder.Path;
+        var mailbox = Maildir.MailboxPath(root, "example.test", "alice");
+        Maildir.CreateMailbox(mailbox);
+        File.WriteAllText(Path.Combine(mailbox, "cur", "1000.a:2,S"), "twelve bytes");
+        File.WriteAllText(Path.Combine(mailbox, "new", "1001.b"), "x");
+        var scan = MailSyncPlanner.Scan(root, "example.test", ["alice"]);
+        Assert.All(scan["alice"], f => Assert.Equal(ManifestFile.UnknownSize, f.Size));
+        Assert.Equal(["cur/1000.a:2,S", "new/1001.b"], scan["alice"].Select(f => f.Path).Order(StringComparer.Ordinal));
+        Assert.Equal(
+            MailReceiver.Manifest(root, "example.test", ["alice"], ManifestDetail.Sizes).Mailboxes[0].Files.Select(f => f.Path),
+            MailReceiver.Manifest(root, "example.test", ["alice"], ManifestDetail.Paths).Mailboxes[0].Files.Select(f => f.Path));
 
-            var plan = MailSyncPlanner.Plan(scan, new MailManifest([]));
-            File.Delete(Path.Combine(mailbox, "new", "1001.b")); // read and deleted between the scan and the send
-            var measured = MailSyncPlanner.Measure(plan, root, "example.test");
+        var plan = MailSyncPlanner.Plan(scan, new MailManifest([]));
+        File.Delete(Path.Combine(mailbox, "new", "1001.b")); // read and deleted between the scan and the send
+        var measured = MailSyncPlanner.Measure(plan, root, "example.test");
 
-            var copy = Assert.Single(measured.Copies);
-            Assert.Equal(("cur/1000.a:2,S", 12L), (copy.File.Path, copy.File.Size));
-            Assert.Equal(12, measured.CopyBytes);
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
+        var copy = Assert.Single(measured.Copies);
+        Assert.Equal(("cur/1000.a:2,S", 12L), (copy.File.Path, copy.File.Size));
+        Assert.Equal(12, measured.CopyBytes);
     }
 
     private static MailManifest Manifest(params (string Path, long Size)[] files) =>

@@ -28,27 +28,21 @@ public sealed class MaildirTests
     [Fact]
     public void ADiscardedMailbox_LeavesItsPlaceAtOnce_AndGoesWhenTheTrashIsEmptied()
     {
-        var root = Directory.CreateTempSubdirectory("portal-trash-").FullName;
-        try
-        {
-            var mailbox = Maildir.MailboxPath(root, "example.test", "alice");
-            Maildir.CreateMailbox(mailbox);
-            File.WriteAllText(Path.Combine(mailbox, "cur", "1000.a:2,S"), "message");
+        using var folder = new TempFolder("portal-trash-");
+        var root = folder.Path;
+        var mailbox = Maildir.MailboxPath(root, "example.test", "alice");
+        Maildir.CreateMailbox(mailbox);
+        File.WriteAllText(Path.Combine(mailbox, "cur", "1000.a:2,S"), "message");
 
-            MailTrash.Discard(root, mailbox);
-            MailTrash.Discard(root, mailbox); // already gone: nothing to do
+        MailTrash.Discard(root, mailbox);
+        MailTrash.Discard(root, mailbox); // already gone: nothing to do
 
-            Assert.False(Directory.Exists(mailbox));
-            var discarded = Assert.Single(Directory.GetDirectories(Path.Combine(root, MailTrash.Folder)));
-            Assert.True(File.Exists(Path.Combine(discarded, "cur", "1000.a:2,S")));
-            Assert.Equal(1, MailTrash.Empty(root));
-            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(root, MailTrash.Folder)));
-            Assert.Equal(0, MailTrash.Empty(root));
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
+        Assert.False(Directory.Exists(mailbox));
+        var discarded = Assert.Single(Directory.GetDirectories(Path.Combine(root, MailTrash.Folder)));
+        Assert.True(File.Exists(Path.Combine(discarded, "cur", "1000.a:2,S")));
+        Assert.Equal(1, MailTrash.Empty(root));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(root, MailTrash.Folder)));
+        Assert.Equal(0, MailTrash.Empty(root));
     }
 
     [Fact]
