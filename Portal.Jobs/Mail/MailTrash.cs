@@ -19,7 +19,15 @@ public static class MailTrash
 
         var trash = Path.Combine(mailRoot, Folder);
         Directory.CreateDirectory(trash);
-        Directory.Move(path, Path.Combine(trash, Guid.NewGuid().ToString("N")));
+        try
+        {
+            Directory.Move(path, Path.Combine(trash, Guid.NewGuid().ToString("N")));
+        }
+        catch (IOException) when (Directory.Exists(path))
+        {
+            // Not on the trash's filesystem (a domain mounted apart): deleted where it is, the slow way.
+            Directory.Delete(path, recursive: true);
+        }
     }
 
     /// <summary>Deletes what is in the trash (what an interrupted emptying left too); returns how many folders went.</summary>
