@@ -235,23 +235,14 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
     /// </summary>
     private async Task ApplyAsync(bool dovecotChanged, bool postfixChanged, CancellationToken ct)
     {
-        if (!string.IsNullOrEmpty(settings.Postmap))
+        if (postfixChanged && !string.IsNullOrEmpty(settings.Postmap))
         {
-            var compiled = false;
             foreach (var map in PostfixMaps)
             {
-                var file = Path.Combine(settings.StateDirectory, map);
-                if (postfixChanged)
-                {
-                    await RunOrThrowAsync(settings.Postmap, PostfixArgs("hash:" + file), ct);
-                    compiled = true;
-                }
+                await RunOrThrowAsync(settings.Postmap, PostfixArgs("hash:" + Path.Combine(settings.StateDirectory, map)), ct);
             }
 
-            if (compiled)
-            {
-                await RunOrThrowAsync(PostfixProgram, PostfixArgs("reload"), ct);
-            }
+            await RunOrThrowAsync(PostfixProgram, PostfixArgs("reload"), ct);
         }
 
         if (dovecotChanged && !string.IsNullOrEmpty(settings.Doveadm))

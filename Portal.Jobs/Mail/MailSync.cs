@@ -236,6 +236,6 @@ public static class SwitchBaseline
     {
         var json = run.GetCheckpoint(FinalPassStep);
         var paths = json is null ? [] : System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string[]>>(json) ?? [];
-        return new MailManifest(paths.Select(p => new MailboxManifest(p.Key, p.Value.Select(path => new ManifestFile(path, 0)).ToArray())).ToArray());
+        return new MailManifest(paths.Select(p => new MailboxManifest(p.Key, p.Value.Select(path => new ManifestFile(path, ManifestFile.UnknownSize)).ToArray())).ToArray());
     }
 }

@@ -34,7 +34,7 @@ public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, I
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var zone = await db.DnsZones.Include(z => z.Records).SingleOrDefaultAsync(z => z.AccountId == accountId, ct);
+        var zone = await db.DnsZones.AsNoTracking().Include(z => z.Records).SingleOrDefaultAsync(z => z.AccountId == accountId, ct);
         if (zone is not null)
         {
             await PublishAsync(db, zone, ct);
@@ -52,7 +52,7 @@ public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, I
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var due = await db.DnsZones.Include(z => z.Records).Where(z => z.PublishedSerial == null || z.PublishedSerial < z.Serial).OrderBy(z => z.Id).Take(500).ToListAsync(ct);
+        var due = await db.DnsZones.AsNoTracking().Include(z => z.Records).Where(z => z.PublishedSerial == null || z.PublishedSerial < z.Serial).OrderBy(z => z.Id).Take(500).ToListAsync(ct);
         foreach (var zone in due)
         {
             await PublishAsync(db, zone, ct);
@@ -103,7 +103,6 @@ public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, I
             }
         }
 
-        zone.PublishedSerial = zone.Serial;
         await db.DnsZones.Where(z => z.Id == zone.Id).ExecuteUpdateAsync(u => u.SetProperty(z => z.PublishedSerial, zone.Serial), ct);
         logger.LogInformation("Published zone {Zone} (serial {Serial}) to PowerDNS", zone.Name, zone.Serial);
     }
@@ -116,7 +115,7 @@ public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, I
     {
         var fresh = _apiKey is null;
         var response = await SendOnceAsync(method, path, body, ct);
-        if (response.StatusCode == System.Net.HttpStatusCode.Unauthorized && !fresh)
+        if (response.StatusCode == HttpStatusCode.Unauthorized && !fresh)
         {
             // The key was changed (rotated) since it was read: read it again, once.
             response.Dispose();
