@@ -99,7 +99,6 @@ public sealed class MailServicesTests
     }
 
     [Fact]
-    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task EndSessions_RunsDoveadmKickAndProxyKick_WithTheConfiguredConfig()
     {
         var dir = Path.Combine(TestEnvironment.RunFolder, "doveadm-" + Guid.NewGuid().ToString("N"));

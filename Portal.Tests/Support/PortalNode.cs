@@ -127,8 +127,8 @@ public sealed partial class PortalNode : IAsyncDisposable
     private async Task LaunchAsync(int port)
     {
         _listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        // The marker argument is inert configuration; it lets `./portal test` (and a person with ps) find test nodes
-        // an aborted run left behind.
+        // The marker argument is inert configuration; with the pid recorded in this checkout's folder it lets
+        // `./portal test` (and a person with ps) find test nodes an aborted run left behind, and only those.
         var start = new ProcessStartInfo("dotnet", [TestEnvironment.PortalDll, $"--PortalTestNode={Name}"])
         {
             WorkingDirectory = Path.GetDirectoryName(TestEnvironment.PortalDll)!,
@@ -171,6 +171,7 @@ public sealed partial class PortalNode : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
+        RecordPid(process);
 
         var started = await _listening.Task.WaitAsync(TimeSpan.FromSeconds(90));
         Port = new Uri(started).Port;
@@ -241,7 +242,7 @@ public sealed partial class PortalNode : IAsyncDisposable
     /// comes from that range, and so do the source ports of outgoing connections: between the choice and the node's
     /// bind, a connection to PostgreSQL or to another node could take it (CI saw "address already in use").
     /// </summary>
-    private static int FreePort()
+    internal static int FreePort()
     {
         for (var attempt = 0; attempt < 1000; attempt++)
         {
@@ -276,6 +277,19 @@ public sealed partial class PortalNode : IAsyncDisposable
         {
             return "?";
         }
+    }
+
+    /// <summary>Where the running test nodes of this checkout are recorded (one empty file per pid).</summary>
+    private static string PidFolder => Environment.GetEnvironmentVariable("PORTAL_TEST_NODE_PIDS") is { Length: > 0 } folder
+        ? folder
+        : Path.Combine(TestEnvironment.RepositoryRoot, ".portal", "test-nodes");
+
+    private static void RecordPid(Process process)
+    {
+        var file = Path.Combine(PidFolder, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(PidFolder);
+        File.WriteAllText(file, "");
+        process.Exited += (_, _) => File.Delete(file);
     }
 
     [GeneratedRegex(@"Now listening on: (http://[0-9.]+:\d+)")]
