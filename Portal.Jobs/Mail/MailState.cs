@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Portal.Jobs.Common;
 
 namespace Portal.Jobs.Mail;
 
@@ -41,6 +42,9 @@ public sealed class MailServicesSettings
 
     /// <summary>The Postfix configuration folder (<c>postmap -c DIR</c>).</summary>
     public string? PostfixConfig { get; set; }
+
+    /// <summary>How long one run of doveadm, postfix or postmap may take before it is stopped (with what it started).</summary>
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>
@@ -259,38 +263,32 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
     /// <summary>postfix itself lives beside postmap.</summary>
     private string PostfixProgram => Path.Combine(Path.GetDirectoryName(settings.Postmap) ?? "", "postfix");
 
-    private static async Task RunOrThrowAsync(string program, IReadOnlyList<string> args, CancellationToken ct)
+    private async Task RunOrThrowAsync(string program, IReadOnlyList<string> args, CancellationToken ct)
     {
         var (exit, error) = await RunAsync(program, args, ct);
         if (exit != 0)
         {
-            throw new InvalidOperationException($"{Path.GetFileName(program)} {string.Join(' ', args)} failed ({exit}): {error}");
+            throw new InvalidOperationException($"{ExternalProgram.Describe(program, args)} failed ({exit}): {error}");
         }
     }
 
-    private static async Task<(int Exit, string Error)> RunAsync(string program, IReadOnlyList<string> args, CancellationToken ct)
+    /// <summary>Runs one mail-server tool within <see cref="MailServicesSettings.CommandTimeout"/>; a hung one is stopped and reported.</summary>
+    private async Task<(int Exit, string Error)> RunAsync(string program, IReadOnlyList<string> args, CancellationToken ct)
     {
-        var start = new System.Diagnostics.ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        System.Diagnostics.Process? started;
         try
         {
-            started = System.Diagnostics.Process.Start(start);
+            var result = await ExternalProgram.RunAsync(program, args, settings.CommandTimeout, ct);
+            return (result.ExitCode, result.Error);
         }
-        catch (System.ComponentModel.Win32Exception ex)
+        catch (ExternalProgramException ex)
         {
-            throw new InvalidOperationException($"Could not run {program}: {ex.Message} Check the mail server settings (Portal:Mail).", ex);
+            throw new InvalidOperationException($"{ex.Message} Check the mail server settings (Portal:Mail).", ex);
         }
-
-        using var process = started ?? throw new InvalidOperationException($"Could not run {program}.");
-        var error = process.StandardError.ReadToEndAsync(ct);
-        await process.StandardOutput.ReadToEndAsync(ct);
-        await process.WaitForExitAsync(ct);
-        return (process.ExitCode, (await error).Trim());
+        catch (ExternalProgramTimeoutException ex)
+        {
+            logger.LogError("{Command} hung: stopped after {Seconds} s", ex.Command, ex.Limit.TotalSeconds);
+            throw;
+        }
     }
 
     /// <summary>Writes a file whole (a temporary name renamed into place); false when it already said exactly that.</summary>

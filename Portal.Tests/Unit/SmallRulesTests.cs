@@ -30,23 +30,58 @@ public sealed class SmallRulesTests
         var clock = new SettableClock();
         var cache = new ServerCheckCache(clock);
         var asked = 0;
-        Task<(bool Up, string Detail)?> Check()
+        Task<(bool Up, string Detail)?> Check(CancellationToken ct)
         {
             asked++;
             return Task.FromResult<(bool Up, string Detail)?>((true, $"answer {asked}"));
         }
 
-        Assert.Equal("answer 1", (await cache.GetAsync("dovecot", Check))!.Value.Detail);
+        var none = CancellationToken.None;
+        Assert.Equal("answer 1", (await cache.GetAsync("dovecot", Check, none))!.Value.Detail);
         clock.Now += ServerCheckCache.Lifetime / 2;
-        Assert.Equal("answer 1", (await cache.GetAsync("dovecot", Check))!.Value.Detail);
-        Assert.Equal("answer 2", (await cache.GetAsync("postfix", Check))!.Value.Detail);
+        Assert.Equal("answer 1", (await cache.GetAsync("dovecot", Check, none))!.Value.Detail);
+        Assert.Equal("answer 2", (await cache.GetAsync("postfix", Check, none))!.Value.Detail);
         clock.Now += ServerCheckCache.Lifetime;
-        Assert.Equal("answer 3", (await cache.GetAsync("dovecot", Check))!.Value.Detail);
+        Assert.Equal("answer 3", (await cache.GetAsync("dovecot", Check, none))!.Value.Detail);
 
         // A check that threw is not handed out again.
         clock.Now += ServerCheckCache.Lifetime;
-        await Assert.ThrowsAsync<InvalidOperationException>(() => cache.GetAsync("dovecot", () => Task.FromException<(bool Up, string Detail)?>(new InvalidOperationException())));
-        Assert.Equal("answer 4", (await cache.GetAsync("dovecot", Check))!.Value.Detail);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => cache.GetAsync("dovecot", _ => Task.FromException<(bool Up, string Detail)?>(new InvalidOperationException()), none));
+        Assert.Equal("answer 4", (await cache.GetAsync("dovecot", Check, none))!.Value.Detail);
+    }
+
+    [Fact]
+    public async Task ServerChecks_PassTheCallersCancellation_AndAWaiterIsNotCancelledByAnother()
+    {
+        var cache = new ServerCheckCache(new SettableClock());
+        var started = new List<CancellationToken>();
+        async Task<(bool Up, string Detail)?> SlowCheck(CancellationToken ct)
+        {
+            started.Add(ct);
+            await Task.Delay(Timeout.Infinite, ct);
+            return (true, "never");
+        }
+
+        using var first = new CancellationTokenSource();
+        using var second = new CancellationTokenSource();
+        var firstCall = cache.GetAsync("dovecot", SlowCheck, first.Token);
+        var secondCall = cache.GetAsync("dovecot", SlowCheck, second.Token);
+        Assert.Single(started);
+        Assert.Equal(first.Token, started[0]);
+
+        // The caller that started the check goes away: the check stops with it, and the other caller asks again.
+        await first.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => firstCall);
+        for (var i = 0; i < 100 && started.Count < 2; i++)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(2, started.Count);
+        Assert.Equal(second.Token, started[1]);
+        Assert.False(secondCall.IsCompleted);
+        await second.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => secondCall);
     }
 
     private sealed class SettableClock : TimeProvider

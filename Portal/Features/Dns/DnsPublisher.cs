@@ -71,7 +71,7 @@ public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, I
                 ? (true, "PowerDNS answers its API.")
                 : (false, $"PowerDNS answered {(int)response.StatusCode}{(response.StatusCode == HttpStatusCode.Unauthorized ? " (check the API key file)" : "")}.");
         }
-        catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or TaskCanceledException or IOException)
+        catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or TaskCanceledException or IOException && !ct.IsCancellationRequested)
         {
             // The address and the error go to the log, not to the health answer.
             logger.LogWarning(ex, "PowerDNS at {Api} cannot be reached", ApiBase);

@@ -40,14 +40,32 @@ public static class MailServerHealthChecks
 /// <summary>
 /// Each server is asked at most once per <see cref="Lifetime"/>, however often the health endpoint is polled (a load
 /// balancer may ask every second, and asking Dovecot or Postfix starts a process); callers in the meantime share the
-/// last answer, or the one being fetched.
+/// last answer, or the one being fetched. A check runs with the cancellation of the caller that started it (and the
+/// process limits of <see cref="MailServices"/>); a caller whose own request is still wanted, when the check it waited
+/// for was cancelled by another caller, asks once more itself.
 /// </summary>
 public sealed class ServerCheckCache(TimeProvider clock)
 {
     public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(5);
     private readonly Dictionary<string, (Task<(bool Up, string Detail)?> Check, DateTimeOffset At)> _last = new(StringComparer.Ordinal);
 
-    public Task<(bool Up, string Detail)?> GetAsync(string server, Func<Task<(bool Up, string Detail)?>> check)
+    public async Task<(bool Up, string Detail)?> GetAsync(string server, Func<CancellationToken, Task<(bool Up, string Detail)?>> check, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var shared = Shared(server, check, ct);
+            try
+            {
+                return await shared.WaitAsync(ct);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested && attempt == 1)
+            {
+                // Cancelled by the caller that started it, not by ours: ask again.
+            }
+        }
+    }
+
+    private Task<(bool Up, string Detail)?> Shared(string server, Func<CancellationToken, Task<(bool Up, string Detail)?>> check, CancellationToken ct)
     {
         lock (_last)
         {
@@ -57,7 +75,7 @@ public sealed class ServerCheckCache(TimeProvider clock)
                 return last.Check;
             }
 
-            var fresh = check();
+            var fresh = check(ct);
             _last[server] = (fresh, now);
             return fresh;
         }
@@ -67,17 +85,17 @@ public sealed class ServerCheckCache(TimeProvider clock)
 internal sealed class DovecotHealthCheck(MailServices servers, ServerCheckCache cache) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
-        MailServerHealthChecks.From(await cache.GetAsync("dovecot", () => servers.CheckDovecotAsync(CancellationToken.None)).WaitAsync(ct));
+        MailServerHealthChecks.From(await cache.GetAsync("dovecot", servers.CheckDovecotAsync, ct));
 }
 
 internal sealed class PostfixHealthCheck(MailServices servers, ServerCheckCache cache) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
-        MailServerHealthChecks.From(await cache.GetAsync("postfix", () => servers.CheckPostfixAsync(CancellationToken.None)).WaitAsync(ct));
+        MailServerHealthChecks.From(await cache.GetAsync("postfix", servers.CheckPostfixAsync, ct));
 }
 
 internal sealed class PowerDnsHealthCheck(DnsPublisher dns, ServerCheckCache cache) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
-        MailServerHealthChecks.From(await cache.GetAsync("powerdns", async () => await dns.CheckAsync(CancellationToken.None)).WaitAsync(ct));
+        MailServerHealthChecks.From(await cache.GetAsync("powerdns", async t => await dns.CheckAsync(t), ct));
 }

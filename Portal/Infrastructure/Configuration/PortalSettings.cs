@@ -83,6 +83,10 @@ public sealed class MailSettings
     /// <summary>The Postfix configuration folder of this node's instance (postmap -c DIR, postfix -c DIR status).</summary>
     public string? PostfixConfig { get; set; }
 
+    /// <summary>How long one run of doveadm, postfix or postmap may take; a hung one is stopped, with what it started.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Portal:Mail:CommandTimeout must be between 00:00:01 and 00:10:00.")]
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// Where account owners whose mail is on this node read it on the web; "{domain}" is replaced by the account's domain
     /// (for example "https://webmail.{domain}/"). Empty: this node offers no webmail. Owners whose mail is on a child are

@@ -103,6 +103,7 @@ public static class PortalServices
                 DovecotConfig = portal.Mail.DovecotConfig,
                 Postmap = portal.Mail.Postmap,
                 PostfixConfig = portal.Mail.PostfixConfig,
+                CommandTimeout = portal.Mail.CommandTimeout,
             };
         });
         services.AddSingleton<MailServices>();

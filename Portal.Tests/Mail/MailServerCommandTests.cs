@@ -1,0 +1,113 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Portal.Jobs.Common;
+using Portal.Jobs.Mail;
+using Portal.Tests.Support;
+
+namespace Portal.Tests.Mail;
+
+/// <summary>
+/// Every run of a mail-server tool is bounded: a hung postmap (here a stand-in that sleeps, with a child of its own) is
+/// stopped with everything it started, the failure names it, and the mail-state lock it held is free again, so the
+/// next publication goes through.
+/// </summary>
+public sealed class MailServerCommandTests : IDisposable
+{
+    private static readonly MailState State = new(
+        ["example.test"],
+        [new MailUser("alice@example.test", "{SHA512-CRYPT}$6$salt$hash", "/srv/mail/example.test/alice", 0)],
+        [],
+        []);
+
+    private readonly TempFolder _temp = new("portal-commands-");
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task AHungPostmap_IsStoppedWithItsChildren_ReportedByName_AndTheNextPublicationSucceeds()
+    {
+        var (services, hang, calls, childPid) = StandIns(timeout: TimeSpan.FromSeconds(1));
+        File.WriteAllText(hang, "");
+
+        var started = DateTime.UtcNow;
+        var failure = await Assert.ThrowsAsync<ExternalProgramTimeoutException>(() => services.PublishAsync(State, CancellationToken.None));
+
+        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10));
+        Assert.StartsWith("postmap -c ", failure.Message);
+        Assert.Contains("did not finish within 1 s; Portal stopped it and the processes it had started", failure.Message);
+        var child = int.Parse(File.ReadAllText(childPid).Trim());
+        Assert.False(IsRunning(child), "the stand-in's own child (sleep) was stopped too");
+
+        // The server answers again: the same publication, which was left undone, now goes through.
+        File.Delete(hang);
+        await services.PublishAsync(State, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Contains("reload", File.ReadAllText(calls));
+    }
+
+    [Fact]
+    public async Task APublicationThatIsCancelled_StopsTheProgramAtOnce()
+    {
+        var (services, hang, _, childPid) = StandIns(timeout: TimeSpan.FromMinutes(5));
+        File.WriteAllText(hang, "");
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+
+        var started = DateTime.UtcNow;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => services.PublishAsync(State, cancel.Token));
+
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(10));
+        var child = int.Parse(File.ReadAllText(childPid).Trim());
+        Assert.False(IsRunning(child));
+    }
+
+    [Fact]
+    public async Task AProgramThatIsMissing_SaysWhichAndWhereToLook()
+    {
+        var services = new MailServices(
+            new MailServicesSettings { StateDirectory = Path.Combine(_temp.Path, "state"), Postmap = Path.Combine(_temp.Path, "no-such-postmap") },
+            NullLogger<MailServices>.Instance);
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => services.PublishAsync(State, CancellationToken.None));
+
+        Assert.Contains("no-such-postmap", failure.Message);
+        Assert.Contains("Check the mail server settings (Portal:Mail)", failure.Message);
+    }
+
+    /// <summary>Whether a process runs (a killed one may linger as a zombie until it is reaped: that does not count).</summary>
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..][0] != 'Z';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A postmap that hangs while a flag file exists (it starts a sleep of its own and waits for it, as a tool waiting
+    /// on a lock would) and a postfix beside it; both record their calls.
+    /// </summary>
+    private (MailServices Services, string Hang, string Calls, string ChildPid) StandIns(TimeSpan timeout)
+    {
+        var bin = Directory.CreateDirectory(Path.Combine(_temp.Path, "bin")).FullName;
+        var (hang, calls, childPid) = (Path.Combine(_temp.Path, "hang"), Path.Combine(_temp.Path, "calls"), Path.Combine(_temp.Path, "child-pid"));
+        Shell.WriteScript(Path.Combine(bin, "postmap"), $"""
+            echo "postmap $*" >> {calls}
+            if [ -e {hang} ]; then sleep 600 & echo $! > {childPid}; wait; fi
+            exit 0
+            """);
+        Shell.WriteScript(Path.Combine(bin, "postfix"), $"""echo "postfix $*" >> {calls}""");
+        var services = new MailServices(
+            new MailServicesSettings
+            {
+                StateDirectory = Path.Combine(_temp.Path, "state"),
+                Postmap = Path.Combine(bin, "postmap"),
+                PostfixConfig = Path.Combine(_temp.Path, "postfix"),
+                CommandTimeout = timeout,
+            },
+            NullLogger<MailServices>.Instance);
+        return (services, hang, calls, childPid);
+    }
+}
