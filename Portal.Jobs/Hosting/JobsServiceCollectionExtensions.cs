@@ -1,5 +1,6 @@
 using Hangfire;
 using Hangfire.PostgreSql;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.DependencyInjection;
 using Portal.Jobs.Nodes;
 using Portal.Jobs.SelfCheck;
@@ -53,17 +54,24 @@ public static class JobsServiceCollectionExtensions
     }
 
     /// <summary>
-    /// The HTTP clients for calling other nodes: short timeouts (a slow node must not hang a page or a job), and a
-    /// second client that skips certificate checks for links whose admin turned verification off.
+    /// The HTTP clients for calling other nodes: time limits, a circuit per node and retries of safe calls
+    /// (<see cref="NodeApiResilience"/>: a slow or broken node must not hang a page or a job), and a second client that
+    /// skips certificate checks for links whose admin turned verification off.
     /// </summary>
     public static IServiceCollection AddNodeApiClients(this IServiceCollection services)
     {
-        services.AddHttpClient(NodeApiClientFactory.VerifyingClient, c => c.Timeout = TimeSpan.FromSeconds(15));
-        services.AddHttpClient(NodeApiClientFactory.NonVerifyingClient, c => c.Timeout = TimeSpan.FromSeconds(15))
+        services.AddSingleton<NodeCircuits>();
+        // The resilience pipeline keeps the time (per attempt); the client's own limit is only a backstop above it.
+        services.AddHttpClient(NodeApiClientFactory.VerifyingClient, c => c.Timeout = TimeSpan.FromMinutes(5))
+            .AddResilienceHandler(NodeApiResilience.PipelineName, NodeApiResilience.Configure)
+            .SelectPipelineByAuthority();
+        services.AddHttpClient(NodeApiClientFactory.NonVerifyingClient, c => c.Timeout = TimeSpan.FromMinutes(5))
             .ConfigurePrimaryHttpMessageHandler(() => new HttpClientHandler
             {
                 ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator,
-            });
+            })
+            .AddResilienceHandler(NodeApiResilience.PipelineName + "-no-tls-verify", NodeApiResilience.Configure)
+            .SelectPipelineByAuthority();
         // Mail copies stream for as long as the mail takes; a dead connection is caught by the socket's own timeouts.
         services.AddHttpClient(NodeApiClientFactory.TransferClient, c => c.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(15) });

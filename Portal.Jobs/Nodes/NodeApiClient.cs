@@ -15,7 +15,8 @@ public sealed record NodeEndpoint(Uri BaseUrl, string AdminUserName, string Toke
 
 public interface INodeApiClientFactory
 {
-    NodeApiClient Create(NodeEndpoint endpoint);
+    /// <summary>A client for the node's API; each request may take <paramref name="timeout"/> (default 15 s).</summary>
+    NodeApiClient Create(NodeEndpoint endpoint, TimeSpan? timeout = null);
 
     /// <summary>A client for moving mail: long transfers, so no overall time limit (an idle connection still fails).</summary>
     NodeApiClient CreateForTransfer(NodeEndpoint endpoint);
@@ -25,7 +26,7 @@ public interface INodeApiClientFactory
 /// Calls one child's node API. Every failure becomes a <see cref="NodeApiException"/> whose message names the node
 /// and says what to do.
 /// </summary>
-public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint)
+public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSpan? timeout = null)
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -82,7 +83,7 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint)
     /// The same node, addressed as the source of an account transfer: its mail calls (manifest, export) reach its own
     /// accounts instead of a parent's twins.
     /// </summary>
-    public NodeApiClient AsTransferSource() => new(http, endpoint) { _accountScope = "transfers" };
+    public NodeApiClient AsTransferSource() => new(http, endpoint, timeout) { _accountScope = "transfers" };
 
     /// <summary>An account of this node, whole (owner, mail configuration, where its mail lives), for another parent to import.</summary>
     public Task<AccountExport> ExportAccountAsync(string username, CancellationToken ct) =>
@@ -254,6 +255,11 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint)
             request.Content = JsonContent.Create(body, body.GetType(), options: Json);
         }
 
+        if (timeout is { } limit)
+        {
+            request.Options.Set(NodeApiResilience.Timeout, limit);
+        }
+
         configure?.Invoke(request);
         HttpResponseMessage response;
         try
@@ -269,9 +275,19 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint)
         {
             throw new NodeUnreachableException($"{endpoint.BaseUrl} cannot be reached ({ex.Message}). Check the address, that Portal runs there, and that this node may connect to it.", ex);
         }
+        catch (Polly.Timeout.TimeoutRejectedException ex)
+        {
+            throw new NodeUnreachableException($"{endpoint.BaseUrl} did not answer within {ex.Timeout.TotalSeconds:0} s. Check that the node is up and not overloaded.", ex, timedOut: true);
+        }
+        catch (Polly.CircuitBreaker.BrokenCircuitException ex)
+        {
+            var wait = ex.RetryAfter is { } after ? $"{Math.Max(1, Math.Ceiling(after.TotalSeconds)):0} s" : "a while";
+            throw new NodeCircuitOpenException(
+                $"{endpoint.BaseUrl} failed {NodeApiResilience.FailuresToOpen} times in a row; Portal stops asking it for {wait}, then tries once whether it answers again.", ex.RetryAfter, ex);
+        }
         catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new NodeUnreachableException($"{endpoint.BaseUrl} did not answer within {http.Timeout.TotalSeconds:0} s. Check that the node is up and not overloaded.", ex);
+            throw new NodeUnreachableException($"{endpoint.BaseUrl} did not answer within {http.Timeout.TotalSeconds:0} s. Check that the node is up and not overloaded.", ex, timedOut: true);
         }
 
         if (response.IsSuccessStatusCode)
@@ -320,8 +336,8 @@ public sealed class NodeApiClientFactory(IHttpClientFactory httpClients) : INode
     public const string TransferClient = "node-api-transfer";
     public const string NonVerifyingTransferClient = "node-api-transfer-no-tls-verify";
 
-    public NodeApiClient Create(NodeEndpoint endpoint) =>
-        new(httpClients.CreateClient(endpoint.VerifyTls ? VerifyingClient : NonVerifyingClient), endpoint);
+    public NodeApiClient Create(NodeEndpoint endpoint, TimeSpan? timeout = null) =>
+        new(httpClients.CreateClient(endpoint.VerifyTls ? VerifyingClient : NonVerifyingClient), endpoint, timeout);
 
     public NodeApiClient CreateForTransfer(NodeEndpoint endpoint) =>
         new(httpClients.CreateClient(endpoint.VerifyTls ? TransferClient : NonVerifyingTransferClient), endpoint);

@@ -7,9 +7,23 @@ public abstract class NodeApiException(string message, Exception? inner = null) 
 }
 
 /// <summary>The node could not be reached (DNS, connection, TLS, timeout).</summary>
-public sealed class NodeUnreachableException(string message, Exception? inner = null) : NodeApiException(message, inner)
+public class NodeUnreachableException(string message, Exception? inner = null, bool timedOut = false) : NodeApiException(message, inner)
 {
     public override string Code => "node.unreachable";
+
+    /// <summary>The node took the connection but did not answer in time.</summary>
+    public bool TimedOut => timedOut;
+}
+
+/// <summary>
+/// The node failed several times in a row and its circuit is open: the call was not even tried, and will be again
+/// after <see cref="RetryAfter"/>.
+/// </summary>
+public sealed class NodeCircuitOpenException(string message, TimeSpan? retryAfter, Exception inner) : NodeUnreachableException(message, inner)
+{
+    public override string Code => "node.circuit_open";
+
+    public TimeSpan? RetryAfter => retryAfter;
 }
 
 /// <summary>The node refused the credentials (token invalid, expired, revoked, or not an admin's).</summary>

@@ -19,13 +19,12 @@ public sealed class MailFunctions(
     MailService local,
     NodeLinkService links,
     INodeApiClientFactory clients,
-    NodeCircuitBreaker breaker,
     Microsoft.Extensions.Options.IOptions<Infrastructure.Configuration.PortalSettings> settings)
 {
     public async Task<IReadOnlyList<EmailAccountRow>> ListAsync(Actor actor, string username, CancellationToken ct = default)
     {
         var (account, node) = await ResolveAsync(actor, username, ct);
-        return node is null ? await local.ListAsync(account, ct) : await RemoteAsync(node, (c, t) => c.ListMailAddressesAsync(username, t), safeToRetry: true, ct);
+        return node is null ? await local.ListAsync(account, ct) : await RemoteAsync(node, (c, t) => c.ListMailAddressesAsync(username, t), ct);
     }
 
     public async Task<EmailAccountRow> CreateAsync(Actor actor, string username, NewEmailAccount request, CancellationToken ct = default)
@@ -63,7 +62,7 @@ public sealed class MailFunctions(
     public async Task<IReadOnlyList<ForwarderRow>> ListForwardersAsync(Actor actor, string username, CancellationToken ct = default)
     {
         var (account, node) = await ResolveAsync(actor, username, ct);
-        return node is null ? await local.ListForwardersAsync(account, ct) : await RemoteAsync(node, (c, t) => c.ListForwardersAsync(username, t), safeToRetry: true, ct);
+        return node is null ? await local.ListForwardersAsync(account, ct) : await RemoteAsync(node, (c, t) => c.ListForwardersAsync(username, t), ct);
     }
 
     public async Task<ForwarderRow> AddForwarderAsync(Actor actor, string username, NewForwarder request, CancellationToken ct = default)
@@ -95,7 +94,7 @@ public sealed class MailFunctions(
     public async Task<PasswordPolicyView?> MailNodePasswordPolicyAsync(Actor actor, string username, CancellationToken ct = default)
     {
         var (_, node) = await ResolveAsync(actor, username, ct);
-        return node is null ? null : await RemoteAsync(node, (c, t) => c.GetPasswordPolicyAsync(t), safeToRetry: true, ct);
+        return node is null ? null : await RemoteAsync(node, (c, t) => c.GetPasswordPolicyAsync(t), ct);
     }
 
     /// <summary>Where the account's mail lives, for the owner's view: null here, else the child's alias.</summary>
@@ -119,7 +118,7 @@ public sealed class MailFunctions(
     /// <summary>A change on the child, after which the parent keeps the account's mail settings as they now are there.</summary>
     private async Task<T> ChangeRemoteAsync<T>(Account account, LinkedNode node, Func<NodeApiClient, CancellationToken, Task<T>> call, CancellationToken ct)
     {
-        var result = await RemoteAsync(node, call, safeToRetry: false, ct);
+        var result = await RemoteAsync(node, call, ct);
         try
         {
             var settings = await clients.Create(links.EndpointOf(node)).ExportMailConfigurationAsync(account.Username, ct);
@@ -142,86 +141,45 @@ public sealed class MailFunctions(
     }
 
     /// <summary>
-    /// One call to the child on the user's behalf: within <c>Portal:Distribution:ProxyTimeout</c>, once more after a
-    /// failed connection when the call only reads, and not at all while the child's circuit is open (it failed several
-    /// times in a row), so a broken child gives a quick, clear 502/504 rather than a hung page.
+    /// One call to the child on the user's behalf, within <c>Portal:Distribution:ProxyTimeout</c>. The node API client
+    /// retries a read after a failed connection and keeps a circuit per child (<see cref="NodeApiResilience"/>): a child
+    /// that failed several times in a row is not asked at all for a while, so a broken child gives a quick, clear
+    /// 502/504 rather than a hung page.
     /// </summary>
-    private async Task<T> RemoteAsync<T>(LinkedNode node, Func<NodeApiClient, CancellationToken, Task<T>> call, bool safeToRetry, CancellationToken ct)
+    private async Task<T> RemoteAsync<T>(LinkedNode node, Func<NodeApiClient, CancellationToken, Task<T>> call, CancellationToken ct)
     {
-        breaker.ThrowIfOpen(node.Id, node.Alias);
-        var client = clients.Create(links.EndpointOf(node));
-        for (var attempt = 1; ; attempt++)
+        var timeout = settings.Value.Distribution.ProxyTimeout;
+        var client = clients.Create(links.EndpointOf(node), timeout);
+        try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(settings.Value.Distribution.ProxyTimeout);
-            try
-            {
-                var result = await call(client, timeout.Token);
-                breaker.Succeeded(node.Id);
-                return result;
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                breaker.Failed(node.Id);
-                throw new PortalUpstreamException($"The mail server of this account ({node.Alias}) did not answer within {settings.Value.Distribution.ProxyTimeout.TotalSeconds:0} s. Try again in a few minutes.", timedOut: true, "mail.node_timeout");
-            }
-            catch (NodeUnreachableException ex) when (safeToRetry && attempt == 1 && ex.InnerException is not TaskCanceledException)
-            {
-                // A read can be asked again at once: the connection may just have been reset.
-            }
-            catch (NodeUnreachableException ex)
-            {
-                breaker.Failed(node.Id);
-                throw new PortalUpstreamException($"The mail server of this account ({node.Alias}) cannot be reached: {ex.Message} Try again in a few minutes.", timedOut: ex.InnerException is TaskCanceledException, "mail.node_unreachable");
-            }
-            catch (NodeRequestException ex) when (ex.Status is 400 or 409)
-            {
-                breaker.Succeeded(node.Id);
-                throw new PortalValidationException($"The mail node {node.Alias} refused: {ex.Message}", code: ex.Code);
-            }
-            catch (NodeRequestException ex) when (ex.Status == 404)
-            {
-                breaker.Succeeded(node.Id);
-                throw new PortalNotFoundException(ex.Message);
-            }
-            catch (NodeApiException ex)
-            {
-                breaker.Failed(node.Id);
-                throw new PortalUpstreamException($"The mail node {node.Alias} failed: {ex.Message}", timedOut: false);
-            }
+            return await call(client, ct);
         }
-    }
-}
-
-/// <summary>
-/// Per child: after <see cref="Threshold"/> failed calls in a row, calls are refused at once for <see cref="OpenFor"/>;
-/// then one is let through, and a success closes the circuit again.
-/// </summary>
-public sealed class NodeCircuitBreaker(TimeProvider clock)
-{
-    public const int Threshold = 3;
-
-    public static readonly TimeSpan OpenFor = TimeSpan.FromSeconds(30);
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, (int Failures, DateTimeOffset OpenUntil)> _state = new();
-
-    public void ThrowIfOpen(Guid nodeId, string alias)
-    {
-        if (_state.TryGetValue(nodeId, out var state) && state.Failures >= Threshold && clock.GetUtcNow() < state.OpenUntil)
+        catch (NodeCircuitOpenException ex)
         {
-            var wait = (int)Math.Ceiling((state.OpenUntil - clock.GetUtcNow()).TotalSeconds);
+            var wait = ex.RetryAfter is { } after ? $"{Math.Max(1, Math.Ceiling(after.TotalSeconds)):0} s" : "a while";
             throw new PortalUpstreamException(
-                $"The mail server of this account ({alias}) failed {state.Failures} times in a row; Portal stops asking it for {wait} s so pages stay quick. Try again then; if it goes on, tell your provider.",
+                $"The mail server of this account ({node.Alias}) failed {NodeApiResilience.FailuresToOpen} times in a row; Portal stops asking it for {wait} so pages stay quick. Try again then; if it goes on, tell your provider.",
                 timedOut: false, "mail.node_unavailable");
         }
-    }
-
-    public void Succeeded(Guid nodeId) => _state.TryRemove(nodeId, out _);
-
-    public void Failed(Guid nodeId) =>
-        _state.AddOrUpdate(nodeId, _ => (1, DateTimeOffset.MinValue), (_, s) =>
+        catch (NodeUnreachableException ex) when (ex.TimedOut)
         {
-            var failures = s.Failures + 1;
-            return (failures, failures >= Threshold ? clock.GetUtcNow() + OpenFor : s.OpenUntil);
-        });
+            throw new PortalUpstreamException($"The mail server of this account ({node.Alias}) did not answer within {timeout.TotalSeconds:0} s. Try again in a few minutes.", timedOut: true, "mail.node_timeout");
+        }
+        catch (NodeUnreachableException ex)
+        {
+            throw new PortalUpstreamException($"The mail server of this account ({node.Alias}) cannot be reached: {ex.Message} Try again in a few minutes.", timedOut: false, "mail.node_unreachable");
+        }
+        catch (NodeRequestException ex) when (ex.Status is 400 or 409)
+        {
+            throw new PortalValidationException($"The mail node {node.Alias} refused: {ex.Message}", code: ex.Code);
+        }
+        catch (NodeRequestException ex) when (ex.Status == 404)
+        {
+            throw new PortalNotFoundException(ex.Message);
+        }
+        catch (NodeApiException ex)
+        {
+            throw new PortalUpstreamException($"The mail node {node.Alias} failed: {ex.Message}", timedOut: false);
+        }
+    }
 }
