@@ -5,10 +5,16 @@ namespace Portal.Jobs.Mail;
 
 /// <summary>
 /// How a move rides out another node being away for a while: the work runs again, waiting longer each time (up to
-/// 30 s), until it succeeds or the retry window has passed; each wait is logged on the operation.
+/// 30 s, each wait jittered by a quarter either way, so the moves a node restart interrupted do not all come back in
+/// the same second), until it succeeds or the retry window has passed; each wait is logged on the operation.
 /// </summary>
 public sealed class MoveRetry(IOperationRun run, TimeProvider clock, TimeSpan window)
 {
+    public static readonly TimeSpan LongestWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>A wait of about <paramref name="wait"/>: between three quarters and five quarters of it.</summary>
+    public static TimeSpan Jittered(TimeSpan wait) => wait * (0.75 + 0.5 * Random.Shared.NextDouble());
+
     public Task RunAsync(Func<Task> work, CancellationToken ct) =>
         RunAsync(async () => { await work(); return true; }, ct);
 
@@ -24,10 +30,11 @@ public sealed class MoveRetry(IOperationRun run, TimeProvider clock, TimeSpan wi
             }
             catch (Exception ex) when (IsTransient(ex) && clock.GetUtcNow() - started < window)
             {
-                await run.LogAsync(OperationLogLevel.Warning, $"The child did not answer ({Brief(ex)}); trying again in {wait.TotalSeconds:0} s.", ct);
+                var delay = Jittered(wait);
+                await run.LogAsync(OperationLogLevel.Warning, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"The child did not answer ({Brief(ex)}); trying again in {delay.TotalSeconds:0.0} s."), ct);
                 await run.WaitWhilePausedAsync(ct);
-                await Task.Delay(wait, clock, ct);
-                wait = TimeSpan.FromSeconds(Math.Min(30, wait.TotalSeconds * 2));
+                await Task.Delay(delay, clock, ct);
+                wait = wait * 2 < LongestWait ? wait * 2 : LongestWait;
             }
         }
     }
