@@ -155,7 +155,8 @@ public sealed partial class PortalNode : IAsyncDisposable
         env["Portal__Security__ApiRequestsPerMinutePerAddress"] = "1000000";
         foreach (var (key, value) in _settings)
         {
-            env[key.Replace(":", "__")] = value;
+            // "{port}" in a setting is the node's HTTP port (ASPNETCORE_URLS with an https:// address beside it, say).
+            env[key.Replace(":", "__")] = value.Replace("{port}", port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
         }
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };

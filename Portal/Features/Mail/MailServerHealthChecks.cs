@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Portal.Features.Dns;
 using Portal.Infrastructure.Configuration;
+using Portal.Infrastructure.Hosting;
 using Portal.Jobs.Mail;
 
 namespace Portal.Features.Mail;
@@ -16,17 +17,17 @@ public static class MailServerHealthChecks
         checks.Services.AddSingleton<ServerCheckCache>();
         if (!string.IsNullOrEmpty(settings.Mail.Doveadm))
         {
-            checks.AddCheck<DovecotHealthCheck>("dovecot", HealthStatus.Degraded);
+            checks.AddCheck<DovecotHealthCheck>("dovecot", HealthStatus.Degraded, tags: [HealthResponse.Ready]);
         }
 
         if (!string.IsNullOrEmpty(settings.Mail.Postmap))
         {
-            checks.AddCheck<PostfixHealthCheck>("postfix", HealthStatus.Degraded);
+            checks.AddCheck<PostfixHealthCheck>("postfix", HealthStatus.Degraded, tags: [HealthResponse.Ready]);
         }
 
         if (!string.IsNullOrEmpty(settings.Dns.PowerDns.ApiUrl))
         {
-            checks.AddCheck<PowerDnsHealthCheck>("powerdns", HealthStatus.Degraded);
+            checks.AddCheck<PowerDnsHealthCheck>("powerdns", HealthStatus.Degraded, tags: [HealthResponse.Ready]);
         }
 
         return checks;

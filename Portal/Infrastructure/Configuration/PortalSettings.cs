@@ -53,6 +53,30 @@ public sealed class PortalSettings
     public DnsSettings Dns { get; set; } = new();
 
     public MailSettings Mail { get; set; } = new();
+
+    public TlsSettings Tls { get; set; } = new();
+}
+
+/// <summary>
+/// The panel's own certificate, for the https:// addresses it listens on (ASPNETCORE_URLS / --urls). Both files are
+/// read again when they change (a renewal needs no restart).
+/// </summary>
+public sealed class TlsSettings
+{
+    /// <summary>The certificate in PEM, followed by its chain. Empty: the node serves no HTTPS of its own.</summary>
+    public string? CertificateFile { get; set; }
+
+    /// <summary>Its private key in PEM (unencrypted; readable by the node's user only).</summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>
+    /// How long browsers keep to HTTPS after a visit (Strict-Transport-Security), sent with every HTTPS answer (served
+    /// here or by a trusted proxy that terminates TLS); 0 sends none.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "730.00:00:00", ErrorMessage = "Portal:Tls:HstsMaxAge must be between 00:00:00 and 730.00:00:00.")]
+    public TimeSpan HstsMaxAge { get; set; } = TimeSpan.FromDays(365);
+
+    public bool Enabled => !string.IsNullOrEmpty(CertificateFile);
 }
 
 /// <summary>How this node's mail servers are fed and driven.</summary>

@@ -21,6 +21,8 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
         Check(options.Development, errors);
         Check(options.Dns, errors);
         Check(options.Mail, errors);
+        Check(options.Tls, errors);
+        CheckTls(options.Tls, errors);
         if (options.Mail.StateDirectory is { Length: > 0 } stateDir && !Path.IsPathFullyQualified(stateDir))
         {
             errors.Add($"Portal:Mail:StateDirectory must be an absolute path; \"{stateDir}\" is relative.");
@@ -124,6 +126,29 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void CheckTls(TlsSettings tls, List<string> errors)
+    {
+        if (string.IsNullOrEmpty(tls.CertificateFile) != string.IsNullOrEmpty(tls.KeyFile))
+        {
+            errors.Add("Portal:Tls:CertificateFile and Portal:Tls:KeyFile go together: set both (the certificate and its private key, PEM), or neither.");
+            return;
+        }
+
+        if (!tls.Enabled)
+        {
+            return;
+        }
+
+        try
+        {
+            using var certificate = Security.PanelCertificate.Load(tls.CertificateFile!, tls.KeyFile!);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            errors.Add($"Portal:Tls: the certificate {tls.CertificateFile} with the key {tls.KeyFile} cannot be used: {ex.Message} Give a PEM certificate (with its chain) and its unencrypted PEM key, readable by the node's user.");
+        }
     }
 
     private static bool IsHttpUrl(string value, bool allowHttp) =>

@@ -44,17 +44,34 @@ internal sealed class JobStorageHealthCheck(JobStorage storage) : IHealthCheck
     }
 }
 
+/// <summary>
+/// The node's three health answers: <c>/healthz/live</c> (the process serves requests; for systemd and a load
+/// balancer's liveness probe: it runs no check), <c>/healthz/ready</c> (everything the node needs to do its work
+/// answers: the database, the job server, and the mail and DNS servers it drives; 503 otherwise, Degraded included),
+/// and <c>/healthz</c>, the full report (200 while the node serves its pages, Degraded included).
+/// </summary>
 internal static class HealthResponse
 {
+    /// <summary>The tag of the checks readiness depends on (all of them, today).</summary>
+    public const string Ready = "ready";
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
-    /// <summary>Status per check for monitoring; never exception text, which could leak internals.</summary>
-    public static HealthCheckOptions Options(string nodeName) => new()
+    public static void MapPortalHealth(this IEndpointRouteBuilder endpoints, string nodeName)
     {
+        endpoints.MapHealthChecks("/healthz", Options(nodeName, degradedIsReady: true));
+        endpoints.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = Options(nodeName, true).ResponseWriter });
+        endpoints.MapHealthChecks("/healthz/ready", Options(nodeName, degradedIsReady: false, check => check.Tags.Contains(Ready)));
+    }
+
+    /// <summary>Status per check for monitoring; never exception text, which could leak internals.</summary>
+    public static HealthCheckOptions Options(string nodeName, bool degradedIsReady, Func<HealthCheckRegistration, bool>? predicate = null) => new()
+    {
+        Predicate = predicate,
         ResultStatusCodes =
         {
             [HealthStatus.Healthy] = StatusCodes.Status200OK,
-            [HealthStatus.Degraded] = StatusCodes.Status200OK,
+            [HealthStatus.Degraded] = degradedIsReady ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable,
             [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
         },
         ResponseWriter = (context, report) =>

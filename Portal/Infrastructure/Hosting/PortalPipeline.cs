@@ -49,6 +49,12 @@ public static class PortalPipeline
             app.UseForwardedHeaders(ForwardedHeadersFrom(settings.Security.TrustedProxies));
         }
 
+        if (settings.Tls.Enabled)
+        {
+            // Health probes (a load balancer on an internal port, systemd) are answered on plain HTTP as well.
+            app.UseWhen(context => !context.Request.Path.StartsWithSegments("/healthz"), branch => branch.UseHttpsRedirection());
+        }
+
         if (!app.Environment.IsDevelopment())
         {
             app.UseExceptionHandler("/error", createScopeForErrors: true);
@@ -85,7 +91,7 @@ public static class PortalPipeline
         app.UseAntiforgery();
 
         app.MapStaticAssets();
-        app.MapHealthChecks("/healthz", HealthResponse.Options(settings.NodeName));
+        app.MapPortalHealth(settings.NodeName);
 
         app.MapHangfireDashboard("/hangfire", new DashboardOptions
         {

@@ -20,6 +20,8 @@ public static class PortalProgram
             var builder = WebApplication.CreateBuilder(hostArgs);
             // Serves MudBlazor's and Blazor's files from the build output in every environment, not only Development.
             builder.WebHost.UseStaticWebAssets();
+            // Under systemd (Type=notify): tells it when the node has started (migrations done, listening) and when it stops.
+            builder.Host.UseSystemd();
             builder.AddPortal();
             app = builder.Build();
             app.UsePortal();

@@ -62,6 +62,7 @@ public static class PortalServices
             .PersistKeysToDbContext<PortalDbContext>();
 
         AddIdentity(services, settings);
+        AddPanelTls(builder, settings.Tls);
 
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddMudServices();
@@ -115,7 +116,6 @@ public static class PortalServices
         services.AddSingleton<AccountPasswordRules>();
         services.AddSingleton<MailService>();
         services.AddSingleton<MailFunctions>();
-        services.AddSingleton<NodeCircuitBreaker>();
         services.AddSingleton<TwinResolver>();
         services.AddSingleton(sp =>
         {
@@ -172,11 +172,27 @@ public static class PortalServices
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 
         services.AddHealthChecks()
-            .AddCheck<DatabaseHealthCheck>("database")
-            .AddCheck<JobStorageHealthCheck>("jobs")
+            .AddCheck<DatabaseHealthCheck>("database", tags: [HealthResponse.Ready])
+            .AddCheck<JobStorageHealthCheck>("jobs", tags: [HealthResponse.Ready])
             .AddMailServerChecks(settings);
 
         return builder;
+    }
+
+    /// <summary>
+    /// With <c>Portal:Tls</c> set, every https:// address the node listens on serves the panel's certificate (read again
+    /// when its files change); the pipeline redirects plain HTTP to HTTPS (HSTS: <see cref="SecurityHeadersMiddleware"/>).
+    /// </summary>
+    private static void AddPanelTls(WebApplicationBuilder builder, TlsSettings tls)
+    {
+        if (!tls.Enabled)
+        {
+            return;
+        }
+
+        builder.Services.AddSingleton<PanelCertificate>();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https =>
+            https.ServerCertificateSelector = (_, _) => kestrel.ApplicationServices.GetRequiredService<PanelCertificate>().Current));
     }
 
     private static string ReadConnectionString(IConfiguration configuration)

@@ -3,10 +3,15 @@ namespace Portal.Infrastructure.Security;
 /// <summary>
 /// Headers every response carries. The content security policy allows scripts from this node only (no inline
 /// script); MudBlazor positions elements with inline styles, so styles allow 'unsafe-inline'. The Hangfire dashboard
-/// ships inline scripts, so its pages get a policy of their own.
+/// ships inline scripts, so its pages get a policy of their own. Every HTTPS answer (served here, or by a trusted proxy
+/// that terminates TLS) tells browsers to keep to HTTPS for <c>Portal:Tls:HstsMaxAge</c>.
 /// </summary>
-internal sealed class SecurityHeadersMiddleware(RequestDelegate next)
+internal sealed class SecurityHeadersMiddleware(RequestDelegate next, Microsoft.Extensions.Options.IOptions<Configuration.PortalSettings> settings)
 {
+    private readonly string? _strictTransportSecurity = settings.Value.Tls.HstsMaxAge > TimeSpan.Zero
+        ? $"max-age={(long)settings.Value.Tls.HstsMaxAge.TotalSeconds}"
+        : null;
+
     private const string AppPolicy =
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
         "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
@@ -26,9 +31,9 @@ internal sealed class SecurityHeadersMiddleware(RequestDelegate next)
             headers["Cross-Origin-Opener-Policy"] = "same-origin";
             headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()";
             headers.ContentSecurityPolicy = context.Request.Path.StartsWithSegments("/hangfire") ? DashboardPolicy : AppPolicy;
-            if (context.Request.IsHttps)
+            if (context.Request.IsHttps && _strictTransportSecurity is not null)
             {
-                headers.StrictTransportSecurity = "max-age=31536000";
+                headers.StrictTransportSecurity = _strictTransportSecurity;
             }
 
             return Task.CompletedTask;
