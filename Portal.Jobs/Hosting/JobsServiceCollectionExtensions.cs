@@ -20,6 +20,7 @@ public static class JobsServiceCollectionExtensions
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
+            .UseTelemetryFilterOnce()
             .UsePostgreSqlStorage(
                 options => options.UseNpgsqlConnection(connectionString),
                 new PostgreSqlStorageOptions
@@ -52,6 +53,10 @@ public static class JobsServiceCollectionExtensions
         services.AddNodeApiClients();
         return services;
     }
+
+    /// <summary>Hangfire's filters are process-wide: a second host in one process (tests) must not count every job twice.</summary>
+    private static IGlobalConfiguration UseTelemetryFilterOnce(this IGlobalConfiguration configuration) =>
+        GlobalJobFilters.Filters.Any(f => f.Instance is JobTelemetryFilter) ? configuration : configuration.UseFilter(new JobTelemetryFilter());
 
     /// <summary>
     /// The HTTP clients for calling other nodes: time limits, a circuit per node and retries of safe calls

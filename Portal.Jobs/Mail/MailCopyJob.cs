@@ -268,6 +268,7 @@ public sealed class MailCopyJob(
 
                 copied += result.Accepted;
                 bytes += result.AcceptedBytes;
+                PortalTelemetry.MailCopied(run.Kind, result.Accepted, result.AcceptedBytes);
                 foreach (var rejected in result.Rejected)
                 {
                     var key = $"{rejected.LocalPart}/{rejected.Path}";

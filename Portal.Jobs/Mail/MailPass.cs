@@ -69,6 +69,7 @@ public static class MailPass
 
                 copied += result.Accepted;
                 bytes += result.AcceptedBytes;
+                PortalTelemetry.MailCopied(run.Kind, result.Accepted, result.AcceptedBytes);
                 done += batch.Length;
                 await run.ReportAsync(new StepProgress(done, plan.Copies.Count, bytes, plan.CopyBytes), ct);
             }

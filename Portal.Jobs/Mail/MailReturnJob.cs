@@ -174,6 +174,7 @@ public sealed class MailReturnJob(
                 await MailArchive.ExtractAsync(archivePath, manifest!, localParts.ToHashSet(StringComparer.Ordinal), unpackFolder, ArchiveLimits.Default,
                     (files, bytes) => run.ReportAsync(new StepProgress(files, manifest!.Files.Count, bytes, manifest.ExpandedBytes), ct), ct);
                 var placed = MailArchive.PlaceInMailboxes(unpackFolder, move.MailRoot, move.Domain);
+                PortalTelemetry.MailCopied(run.Kind, placed, manifest!.ExpandedBytes);
                 File.Delete(archivePath);
                 return $"{placed} message(s) checked against the manifest and in place.";
             }, cancellationToken);

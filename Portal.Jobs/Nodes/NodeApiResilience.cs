@@ -34,6 +34,8 @@ public static class NodeApiResilience
     {
         var circuits = context.ServiceProvider.GetRequiredService<NodeCircuits>();
         var node = context.InstanceName;
+        // The pipeline is made at the first call to the node; its circuit starts closed.
+        circuits.Set(node, NodeCircuitState.Closed);
         builder
             .AddRetry(new HttpRetryStrategyOptions
             {

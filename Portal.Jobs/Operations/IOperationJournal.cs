@@ -25,6 +25,9 @@ public interface IOperationRun : IAsyncDisposable
 {
     Guid OperationId { get; }
 
+    /// <summary>The operation's kind (a job's <c>Kind</c>), for the metrics a job records.</summary>
+    string Kind { get; }
+
     /// <summary>When the operation was requested (enqueued); the self-check uses it for pick-up latency.</summary>
     DateTimeOffset RequestedAt { get; }
 

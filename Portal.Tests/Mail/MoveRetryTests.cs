@@ -58,6 +58,8 @@ public sealed partial class MoveRetryTests
 
         public Guid OperationId { get; } = Guid.NewGuid();
 
+        public string Kind => "mail-copy";
+
         public DateTimeOffset RequestedAt { get; } = DateTimeOffset.UtcNow;
 
         public DateTimeOffset AttemptStartedAt { get; } = DateTimeOffset.UtcNow;

@@ -4,6 +4,7 @@ using Portal.Features.Identity;
 using Portal.Features.Nodes;
 using Portal.Infrastructure.Data;
 using Portal.Infrastructure.Security;
+using Portal.Jobs.Common;
 using Portal.Jobs.Mail;
 using Portal.Jobs.Nodes;
 
@@ -150,12 +151,17 @@ public sealed class MailFunctions(
     {
         var timeout = settings.Value.Distribution.ProxyTimeout;
         var client = clients.Create(links.EndpointOf(node), timeout);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var outcome = "error";
         try
         {
-            return await call(client, ct);
+            var result = await call(client, ct);
+            outcome = "ok";
+            return result;
         }
         catch (NodeCircuitOpenException ex)
         {
+            outcome = "circuit_open";
             var wait = ex.RetryAfter is { } after ? $"{Math.Max(1, Math.Ceiling(after.TotalSeconds)):0} s" : "a while";
             throw new PortalUpstreamException(
                 $"The mail server of this account ({node.Alias}) failed {NodeApiResilience.FailuresToOpen} times in a row; Portal stops asking it for {wait} so pages stay quick. Try again then; if it goes on, tell your provider.",
@@ -163,23 +169,31 @@ public sealed class MailFunctions(
         }
         catch (NodeUnreachableException ex) when (ex.TimedOut)
         {
+            outcome = "timeout";
             throw new PortalUpstreamException($"The mail server of this account ({node.Alias}) did not answer within {timeout.TotalSeconds:0} s. Try again in a few minutes.", timedOut: true, "mail.node_timeout");
         }
         catch (NodeUnreachableException ex)
         {
+            outcome = "unreachable";
             throw new PortalUpstreamException($"The mail server of this account ({node.Alias}) cannot be reached: {ex.Message} Try again in a few minutes.", timedOut: false, "mail.node_unreachable");
         }
         catch (NodeRequestException ex) when (ex.Status is 400 or 409)
         {
+            outcome = "refused";
             throw new PortalValidationException($"The mail node {node.Alias} refused: {ex.Message}", code: ex.Code);
         }
         catch (NodeRequestException ex) when (ex.Status == 404)
         {
+            outcome = "not_found";
             throw new PortalNotFoundException(ex.Message);
         }
         catch (NodeApiException ex)
         {
             throw new PortalUpstreamException($"The mail node {node.Alias} failed: {ex.Message}", timedOut: false);
+        }
+        finally
+        {
+            PortalTelemetry.ProxyCall(node.Alias, outcome, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         }
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Portal.Infrastructure.Configuration;
 using Portal.Infrastructure.Data;
+using Portal.Jobs.Common;
 using Portal.Jobs.Operations;
 
 namespace Portal.Features.Operations;
@@ -49,6 +50,7 @@ public sealed class OperationJournal(
             .ToDictionaryAsync(c => c.StepKey, c => c.Data, StringComparer.Ordinal, cancellationToken);
         var run = new Run(this, operation, lastLogId, now, checkpoints);
         await run.FlushAsync(cancellationToken);
+        PortalTelemetry.MoveStarted(operation.Kind);
         return run;
     }
 
@@ -143,6 +145,8 @@ public sealed class OperationJournal(
         private bool _baselineSet;
 
         public Guid OperationId => state.Id;
+
+        public string Kind => state.Kind;
 
         public DateTimeOffset RequestedAt => state.RequestedAt;
 
@@ -288,6 +292,7 @@ public sealed class OperationJournal(
             state.EstimatedRemaining = null;
             state.FinishedAt = Now;
             await FlushAsync(cancellationToken);
+            PortalTelemetry.MoveEnded(state.Kind, succeeded: true, state.FinishedAt.Value - (state.StartedAt ?? state.RequestedAt));
         }
 
         public async Task FailAsync(string error, CancellationToken cancellationToken)
@@ -305,10 +310,12 @@ public sealed class OperationJournal(
             state.FinishedAt = Now;
             _lastLogId = await journal.AppendLogAsync(state.Id, OperationLogLevel.Error, error, cancellationToken);
             await FlushAsync(cancellationToken);
+            PortalTelemetry.MoveEnded(state.Kind, succeeded: false, state.FinishedAt.Value - (state.StartedAt ?? state.RequestedAt));
         }
 
         public async ValueTask DisposeAsync()
         {
+            PortalTelemetry.MoveStopped(state.Kind);
             if (_dirty)
             {
                 await FlushAsync(CancellationToken.None);

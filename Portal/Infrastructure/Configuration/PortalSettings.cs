@@ -55,6 +55,37 @@ public sealed class PortalSettings
     public MailSettings Mail { get; set; } = new();
 
     public TlsSettings Tls { get; set; } = new();
+
+    public TelemetrySettings Telemetry { get; set; } = new();
+}
+
+/// <summary>
+/// What the node tells monitoring: metrics always (at /metrics for an admin's API token, and on a listener of their
+/// own when <see cref="PrometheusListener"/> is set), traces and metrics to an OpenTelemetry collector when
+/// <see cref="OtlpEndpoint"/> is set, and one log line per request.
+/// </summary>
+public sealed class TelemetrySettings
+{
+    /// <summary>An OpenTelemetry collector (OTLP), for example http://collector:4318. Empty: no traces are kept.</summary>
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary>How to speak to it: HttpProtobuf (port 4318) or Grpc (port 4317).</summary>
+    public OtlpProtocolSetting OtlpProtocol { get; set; } = OtlpProtocolSetting.HttpProtobuf;
+
+    /// <summary>
+    /// A separate listener that serves the Prometheus metrics (at /metrics) without a token, for example
+    /// http://127.0.0.1:9464/ (keep it on an address only the monitoring can reach). Empty: metrics only at /metrics, for an admin's API token.
+    /// </summary>
+    public string? PrometheusListener { get; set; }
+
+    /// <summary>One structured log line per request (method, path without its query, status, time, user, client address).</summary>
+    public bool AccessLog { get; set; } = true;
+}
+
+public enum OtlpProtocolSetting
+{
+    HttpProtobuf,
+    Grpc,
 }
 
 /// <summary>

@@ -23,6 +23,17 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
         Check(options.Mail, errors);
         Check(options.Tls, errors);
         CheckTls(options.Tls, errors);
+        if (options.Telemetry.OtlpEndpoint is { Length: > 0 } otlp
+            && (!Uri.TryCreate(otlp, UriKind.Absolute, out var collector) || collector.Scheme is not ("http" or "https")))
+        {
+            errors.Add($"Portal:Telemetry:OtlpEndpoint: \"{otlp}\" is not an http(s) address; give the collector's, for example http://collector:4318.");
+        }
+
+        if (options.Telemetry.PrometheusListener is { Length: > 0 } listener
+            && (!Uri.TryCreate(listener, UriKind.Absolute, out var prefix) || prefix.Scheme != "http" || !listener.EndsWith('/')))
+        {
+            errors.Add($"Portal:Telemetry:PrometheusListener: \"{listener}\" is not a listener prefix; write http://ADDRESS:PORT/, for example http://127.0.0.1:9464/.");
+        }
         if (options.Mail.StateDirectory is { Length: > 0 } stateDir && !Path.IsPathFullyQualified(stateDir))
         {
             errors.Add($"Portal:Mail:StateDirectory must be an absolute path; \"{stateDir}\" is relative.");

@@ -49,6 +49,11 @@ public static class PortalPipeline
             app.UseForwardedHeaders(ForwardedHeadersFrom(settings.Security.TrustedProxies));
         }
 
+        // After the forwarded headers, so the line names the real client.
+        app.UsePortalAccessLog(settings.Telemetry);
+        // The gauges exist once made; they are read when metrics are collected.
+        app.Services.GetRequiredService<PortalGauges>();
+
         if (settings.Tls.Enabled)
         {
             // Health probes (a load balancer on an internal port, systemd) are answered on plain HTTP as well.
@@ -92,6 +97,7 @@ public static class PortalPipeline
 
         app.MapStaticAssets();
         app.MapPortalHealth(settings.NodeName);
+        app.MapPortalMetrics();
 
         app.MapHangfireDashboard("/hangfire", new DashboardOptions
         {

@@ -63,6 +63,8 @@ public static class PortalServices
 
         AddIdentity(services, settings);
         AddPanelTls(builder, settings.Tls);
+        builder.AddPortalObservability(settings);
+        services.AddPortalAccessLog();
 
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddMudServices();
@@ -292,5 +294,6 @@ public static class PortalServices
     }
 
     internal static bool IsApiPath(PathString path) =>
-        path.StartsWithSegments("/api") || path.StartsWithSegments("/node-api") || path.StartsWithSegments("/healthz");
+        path.StartsWithSegments("/api") || path.StartsWithSegments("/node-api") || path.StartsWithSegments("/healthz")
+        || path.StartsWithSegments(PortalObservability.MetricsPath);
 }
