@@ -134,10 +134,18 @@ public sealed class DedistributionTests(MoveFixture nodes)
         await nodes.MoveAndWaitAsync(name, nodes.Decay);
         var before = MailGenerator.Snapshot(Path.Combine(nodes.Decay.MailRoot, domain, "alice"));
 
-        var done = await nodes.WaitFinishedAsync(await nodes.StartReturnAsync(name));
+        var operation = await nodes.StartReturnAsync(name);
+        var done = await nodes.WaitFinishedAsync(operation);
 
         Assert.Equal("Failed", done.GetProperty("state").GetString());
         Assert.Contains("arrived damaged twice", done.GetProperty("error").GetString(), StringComparison.Ordinal);
+        // The admins are alerted (the one who started it once, not twice).
+        await using (var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString))
+        {
+            Assert.Null((await db.Alerts.SingleAsync(a => a.Key == $"move-failed:{operation}")).ResolvedAt);
+            Assert.Equal(1, await db.Notifications.CountAsync(n => n.Link == $"/admin/operations/{operation}"));
+        }
+
         Assert.Equal("decay", (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeAlias").GetString());
         Assert.False(Directory.Exists(Path.Combine(nodes.Parent.MailRoot, domain)));
         Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(nodes.Parent.MailRoot, MailReceiver.StagingFolder), $"return-*"));

@@ -114,6 +114,13 @@ public sealed class MailServerTests(MailServersFixture servers)
             Assert.Contains("PowerDNS", log);
             // The switch was committed before DNS failed: nothing may be undone, and the admin is told to retry.
             Assert.Contains("stopped after the switch", log);
+
+            // The admins' alerts came by email through the parent's own Postfix, into a mailbox it serves.
+            var alerts = await EventuallyAsync(
+                () => ImapSubjectsAsync(MailServersFixture.ParentAddress, MailServersFixture.AlertsAddress, MailServersFixture.AlertsPassword),
+                subjects => subjects.Any(s => s.Contains("PowerDNS is not answering", StringComparison.Ordinal)) && subjects.Any(s => s.Contains(name, StringComparison.Ordinal)));
+            Assert.Contains(alerts, s => s == "[Portal mparent] PowerDNS is not answering");
+            Assert.Contains(alerts, s => s.StartsWith("[Portal mparent]", StringComparison.Ordinal) && s.Contains(name, StringComparison.Ordinal));
         }
         finally
         {

@@ -23,11 +23,19 @@ public sealed class MailServersFixture : IAsyncLifetime
 
     public string ChildId { get; private set; } = "";
 
+    /// <summary>Where the parent's alerts go, through its own Postfix: a mailbox on the parent.</summary>
+    public const string AlertsAddress = "ops@msalerts.example.test";
+
+    public const string AlertsPassword = "ops-Kq7vZp3xWm9t-alerts";
+
     public async Task InitializeAsync()
     {
         var parentSettings = await StartServersAsync("parent", ParentAddress, dns: true);
         var childSettings = await StartServersAsync("child", ChildAddress, dns: false);
         parentSettings["Portal:Dns:PublicIPv4"] = ParentAddress;
+        parentSettings["Portal:Alerts:CheckInterval"] = "00:00:02";
+        parentSettings["Portal:Alerts:SmtpServer"] = $"{ParentAddress}:25";
+        parentSettings["Portal:Alerts:EmailTo:0"] = AlertsAddress;
         childSettings["Portal:Dns:PublicIPv4"] = ChildAddress;
         var nodes = await Task.WhenAll(PortalNode.StartAsync("mparent", parentSettings), PortalNode.StartAsync("mchild", childSettings));
         (Parent, Child) = (nodes[0], nodes[1]);
@@ -39,6 +47,8 @@ public sealed class MailServersFixture : IAsyncLifetime
 
         (await Child.Api.PutAsync("api/v1/node/profile", new { profile = "Mail" })).Expect(HttpStatusCode.OK);
         ChildId = (await LinkedNodesFixture.LinkAsync(Parent, Child, "mail-1")).Expect(HttpStatusCode.Created).Body.GetProperty("node").GetProperty("id").GetString()!;
+        (await Parent.Api.PostAsync("api/v1/accounts", new { username = "msalerts", domain = "msalerts.example.test", contactEmail = "o@msalerts.example.test" })).Expect(HttpStatusCode.Created);
+        (await Parent.Api.PostAsync("api/v1/accounts/msalerts/mail/addresses", new { localPart = "ops", password = AlertsPassword })).Expect(HttpStatusCode.Created);
     }
 
     public async Task DisposeAsync()

@@ -57,6 +57,32 @@ public sealed class PortalSettings
     public TlsSettings Tls { get; set; } = new();
 
     public TelemetrySettings Telemetry { get; set; } = new();
+
+    public AlertsSettings Alerts { get; set; } = new();
+}
+
+/// <summary>
+/// When the node's admins are told of a problem (a failed move, a child offline, a mail or DNS server down): in the
+/// panel always, and by email when <see cref="SmtpServer"/> is set.
+/// </summary>
+public sealed class AlertsSettings
+{
+    /// <summary>How often the node looks for problems (its children's state, its own servers).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Portal:Alerts:CheckInterval must be between 00:00:01 and 01:00:00.")]
+    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long a child may be offline before the admins are told.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Portal:Alerts:ChildOfflineAfter must be between 00:00:01 and 1.00:00:00.")]
+    public TimeSpan ChildOfflineAfter { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The SMTP server alerts are sent through, as host:port: the node's own Postfix (127.0.0.1:25). Empty: no emails.</summary>
+    public string? SmtpServer { get; set; }
+
+    /// <summary>The sender of alert emails. Empty: portal@ the node's host name.</summary>
+    public string? From { get; set; }
+
+    /// <summary>Who gets alert emails besides the admins of this node that have an email address.</summary>
+    public List<string> EmailTo { get; set; } = [];
 }
 
 /// <summary>
@@ -284,6 +310,10 @@ public sealed class BootstrapSettings
     /// written there (mode 0600). The password never appears in logs or on the command line.
     /// </summary>
     public string? AdminPasswordFile { get; set; }
+
+    /// <summary>The first admin's email address, where the node's alerts reach them (Portal:Alerts). Optional.</summary>
+    [EmailAddress(ErrorMessage = "Portal:Bootstrap:AdminEmail must be an email address, such as ops@example.com.")]
+    public string? AdminEmail { get; set; }
 
     /// <summary>
     /// A file for an API token of the first admin (for automation and tests). If the file does not exist, a token is

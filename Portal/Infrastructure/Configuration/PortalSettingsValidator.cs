@@ -22,6 +22,8 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
         Check(options.Dns, errors);
         Check(options.Mail, errors);
         Check(options.Tls, errors);
+        Check(options.Alerts, errors);
+        CheckAlerts(options.Alerts, errors);
         CheckTls(options.Tls, errors);
         if (options.Telemetry.OtlpEndpoint is { Length: > 0 } otlp
             && (!Uri.TryCreate(otlp, UriKind.Absolute, out var collector) || collector.Scheme is not ("http" or "https")))
@@ -137,6 +139,32 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void CheckAlerts(AlertsSettings alerts, List<string> errors)
+    {
+        if (alerts.SmtpServer is { Length: > 0 } smtp && !TryHostPort(smtp, out _, out _))
+        {
+            errors.Add($"Portal:Alerts:SmtpServer: \"{smtp}\" is not host:port; give the node's own Postfix, for example 127.0.0.1:25.");
+        }
+
+        foreach (var address in alerts.EmailTo.Append(alerts.From ?? "portal@example.com"))
+        {
+            if (!new EmailAddressAttribute().IsValid(address))
+            {
+                errors.Add($"Portal:Alerts: \"{address}\" is not an email address.");
+            }
+        }
+    }
+
+    /// <summary>"host:port" with a port between 1 and 65535.</summary>
+    internal static bool TryHostPort(string value, out string host, out int port)
+    {
+        var colon = value.LastIndexOf(':');
+        host = colon > 0 ? value[..colon] : "";
+        port = 0;
+        return colon > 0 && int.TryParse(value[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port)
+            && port is > 0 and < 65536 && Uri.CheckHostName(host.Trim('[', ']')) != UriHostNameType.Unknown;
     }
 
     private static void CheckTls(TlsSettings tls, List<string> errors)

@@ -46,6 +46,8 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options)
 
     public DbSet<Notification> Notifications => Set<Notification>();
 
+    public DbSet<Features.Alerts.Alert> Alerts => Set<Features.Alerts.Alert>();
+
     public DbSet<Features.Distribution.ChildAccountDeletion> ChildAccountDeletions => Set<Features.Distribution.ChildAccountDeletion>();
 
     public DbSet<Features.Passwords.PasswordPolicy> PasswordPolicies => Set<Features.Passwords.PasswordPolicy>();

@@ -164,8 +164,12 @@ public static class PortalServices
         services.AddSingleton<INodeProbe, NodeProbe>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<PortalSettings>>().Value.SelfCheck);
 
+        services.AddSingleton<Portal.Features.Alerts.AlertMailer>();
+        services.AddSingleton<Portal.Features.Alerts.AlertService>();
+
         // Runs before the job server (hosted services start in registration order), so jobs see a migrated database.
         services.AddHostedService<StartupTasks>();
+        services.AddHostedService<Portal.Features.Alerts.AlertWatcher>();
         services.AddPortalJobs(connectionString, settings.Jobs, $"{settings.NodeName}:{Environment.ProcessId}");
 
         // The APIs speak JSON with enums as names, like the node API client; bad requests throw so that

@@ -55,6 +55,12 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
         {
             var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
             var admin = await EnsureAdminAsync(users, settings.Value.Bootstrap.AdminUserName, passwordFile, scope.ServiceProvider.GetRequiredService<TimeProvider>());
+            if (settings.Value.Bootstrap.AdminEmail is { Length: > 0 } email && admin.Email != email)
+            {
+                // Where the node's alerts reach this admin (Portal:Alerts).
+                Check(await users.SetEmailAsync(admin, email), "set the first admin's email address");
+            }
+
             if (settings.Value.Bootstrap.AdminApiTokenFile is { Length: > 0 } tokenFile)
             {
                 await EnsureAdminApiTokenAsync(scope.ServiceProvider.GetRequiredService<ApiTokenService>(), admin, tokenFile, cancellationToken);
