@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace Portal.Jobs.Common;
 
@@ -21,20 +22,33 @@ public sealed class ExternalProgramTimeoutException(string command, TimeSpan lim
 
 /// <summary>
 /// The one way Portal runs another program (doveadm, postfix, postmap, ...): with a time limit, standard input closed,
-/// and on timeout or cancellation the program and every process it started are killed, so a hung server tool can never
-/// hold a lock (the mail-state publication's) or a job forever.
+/// in a process group of its own. On timeout or cancellation the whole group is asked to stop (SIGTERM, which sudo
+/// passes on to a command it runs as root, where Portal's user could not signal it) and then killed, so a hung server
+/// tool, or anything it started, can never hold a lock (the mail-state publication's) or a job forever.
 /// </summary>
-public static class ExternalProgram
+public static partial class ExternalProgram
 {
+    public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(2);
+
+    /// <summary>util-linux's setsid: the program runs as the leader of a new session and process group (same pid).</summary>
+    private const string Setsid = "/usr/bin/setsid";
+
     public static async Task<ProgramResult> RunAsync(string program, IReadOnlyList<string> args, TimeSpan timeout, CancellationToken ct)
     {
-        var start = new ProcessStartInfo(program)
+        var path = Resolve(program);
+        var grouped = OperatingSystem.IsLinux() && File.Exists(Setsid);
+        var start = new ProcessStartInfo(grouped ? Setsid : path)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (grouped)
+        {
+            start.ArgumentList.Add(path);
+        }
+
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
@@ -65,7 +79,7 @@ public static class ExternalProgram
         }
         catch (OperationCanceledException)
         {
-            Stop(process);
+            Stop(process, grouped);
             ct.ThrowIfCancellationRequested();
             throw new ExternalProgramTimeoutException(Describe(program, args), timeout);
         }
@@ -75,10 +89,40 @@ public static class ExternalProgram
     public static string Describe(string program, IReadOnlyList<string> args) =>
         string.Join(' ', args.Prepend(Path.GetFileName(program)));
 
-    private static void Stop(Process process)
+    /// <summary>The program's full path (as given, or found on PATH); a missing one is said plainly.</summary>
+    private static string Resolve(string program)
+    {
+        if (program.Contains('/', StringComparison.Ordinal))
+        {
+            return File.Exists(program) ? program : throw new ExternalProgramException($"Could not run {program}: there is no such file.");
+        }
+
+        return (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, program)).FirstOrDefault(File.Exists)
+            ?? throw new ExternalProgramException($"Could not run {program}: it is not on the PATH.");
+    }
+
+    private static void Stop(Process process, bool grouped)
     {
         try
         {
+            // The group's leader has the program's pid: -pid reaches every process still in the group.
+            var target = grouped ? -process.Id : process.Id;
+            if (OperatingSystem.IsLinux() && kill(target, SigTerm) == 0 && process.WaitForExit(StopGrace))
+            {
+                if (grouped)
+                {
+                    kill(target, SigKill); // what ignored the request (or outlived its parent) goes now
+                }
+
+                return;
+            }
+
+            if (grouped)
+            {
+                kill(target, SigKill);
+            }
+
             process.Kill(entireProcessTree: true);
             process.WaitForExit(TimeSpan.FromSeconds(5));
         }
@@ -87,4 +131,10 @@ public static class ExternalProgram
             // It ended by itself meanwhile.
         }
     }
+
+    private const int SigTerm = 15;
+    private const int SigKill = 9;
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int kill(int pid, int signal);
 }

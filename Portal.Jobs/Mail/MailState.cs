@@ -45,6 +45,12 @@ public sealed class MailServicesSettings
 
     /// <summary>How long one run of doveadm, postfix or postmap may take before it is stopped (with what it started).</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Run doveadm and postfix (not postmap, which only writes Portal's own maps) through <c>sudo -n</c>: a node that
+    /// runs as its own unprivileged user is allowed exactly those commands by deploy/sudoers.
+    /// </summary>
+    public bool Sudo { get; set; }
 }
 
 /// <summary>
@@ -243,7 +249,7 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
         {
             foreach (var map in PostfixMaps)
             {
-                await RunOrThrowAsync(settings.Postmap, PostfixArgs("hash:" + Path.Combine(settings.StateDirectory, map)), ct);
+                await RunOrThrowAsync(settings.Postmap, PostfixArgs("hash:" + Path.Combine(settings.StateDirectory, map)), ct, privileged: false);
             }
 
             await RunOrThrowAsync(PostfixProgram, PostfixArgs("reload"), ct);
@@ -263,9 +269,9 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
     /// <summary>postfix itself lives beside postmap.</summary>
     private string PostfixProgram => Path.Combine(Path.GetDirectoryName(settings.Postmap) ?? "", "postfix");
 
-    private async Task RunOrThrowAsync(string program, IReadOnlyList<string> args, CancellationToken ct)
+    private async Task RunOrThrowAsync(string program, IReadOnlyList<string> args, CancellationToken ct, bool privileged = true)
     {
-        var (exit, error) = await RunAsync(program, args, ct);
+        var (exit, error) = await RunAsync(program, args, ct, privileged);
         if (exit != 0)
         {
             throw new InvalidOperationException($"{ExternalProgram.Describe(program, args)} failed ({exit}): {error}");
@@ -273,8 +279,13 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
     }
 
     /// <summary>Runs one mail-server tool within <see cref="MailServicesSettings.CommandTimeout"/>; a hung one is stopped and reported.</summary>
-    private async Task<(int Exit, string Error)> RunAsync(string program, IReadOnlyList<string> args, CancellationToken ct)
+    private async Task<(int Exit, string Error)> RunAsync(string program, IReadOnlyList<string> args, CancellationToken ct, bool privileged = true)
     {
+        if (privileged && settings.Sudo)
+        {
+            (program, args) = ("/usr/bin/sudo", ["-n", program, .. args]);
+        }
+
         try
         {
             var result = await ExternalProgram.RunAsync(program, args, settings.CommandTimeout, ct);

@@ -164,6 +164,12 @@ public sealed class MailSettings
     /// <summary>The Postfix configuration folder of this node's instance (postmap -c DIR, postfix -c DIR status).</summary>
     public string? PostfixConfig { get; set; }
 
+    /// <summary>
+    /// Run doveadm and postfix through <c>sudo -n</c> (a node running as its own unprivileged user; deploy/sudoers
+    /// allows it exactly the commands Portal runs).
+    /// </summary>
+    public bool Sudo { get; set; }
+
     /// <summary>How long one run of doveadm, postfix or postmap may take; a hung one is stopped, with what it started.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Portal:Mail:CommandTimeout must be between 00:00:01 and 00:10:00.")]
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);

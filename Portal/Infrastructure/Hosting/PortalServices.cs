@@ -107,6 +107,7 @@ public static class PortalServices
                 Postmap = portal.Mail.Postmap,
                 PostfixConfig = portal.Mail.PostfixConfig,
                 CommandTimeout = portal.Mail.CommandTimeout,
+                Sudo = portal.Mail.Sudo,
             };
         });
         services.AddSingleton<MailServices>();
