@@ -36,6 +36,20 @@ public sealed class AlertTests : IAsyncLifetime
             }),
             PortalNode.StartAsync("achild"));
         (_parent, _child) = (started[0], started[1]);
+        try
+        {
+            await PrepareAsync();
+        }
+        catch
+        {
+            // xunit does not dispose a test class whose set-up failed: the nodes go now.
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task PrepareAsync()
+    {
         (await _child.Api.PutAsync("api/v1/node/profile", new { profile = "Mail" })).Expect(HttpStatusCode.OK);
         _childId = (await LinkedNodesFixture.LinkAsync(_parent, _child, "mail-1")).Expect(HttpStatusCode.Created).Body.GetProperty("node").GetProperty("id").GetString()!;
         // Every admin hears of a problem: a second one (admins are made by the node's owner, here in its database).

@@ -18,8 +18,11 @@ public sealed class FreshMachineTests
 {
     private static readonly string Script = Path.Combine(TestEnvironment.RepositoryRoot, "scripts", "fresh-machine");
 
+    /// <summary>Where the installed node's Dovecot and Postfix listen (an address no other test uses).</summary>
+    private const string MailAddress = "127.0.0.77";
+
     [Fact]
-    public async Task TheDemoCommand_OnABareDebian_InstallsWhatItNeeds_RunsBothNodes_AndStopsEverything()
+    public async Task TheDemoCommand_OnABareDebian_InstallsWhatItNeeds_RunsBothNodes_AndStopsEverything_ThenTheInstallRunsANodeAsItsOwnUser()
     {
         var root = $"/var/tmp/portal-fresh-{Guid.NewGuid():N}"[..31];
         var cache = Environment.GetEnvironmentVariable("PORTAL_FRESH_CACHE") ?? "/var/tmp/portal-fresh-cache/bookworm-minbase.tar";
@@ -55,8 +58,10 @@ public sealed class FreshMachineTests
             // Ctrl-C (the demo takes SIGTERM the same way) stops the nodes and the PostgreSQL it started.
             Process.Start("kill", ["-INT", demo.Id.ToString()])!.WaitForExit();
             Assert.True(demo.WaitForExit(60_000), $"the demo did not stop within 60 s:{Environment.NewLine}{output}");
-            var left = ProcessesInside(root).Where(p => !p.Contains("VBCSCompiler", StringComparison.Ordinal) && !p.Contains("MSBuild.dll", StringComparison.Ordinal)).ToList();
+            var left = ProcessesInside(root).Where(p => !p.Command.Contains("VBCSCompiler", StringComparison.Ordinal) && !p.Command.Contains("MSBuild.dll", StringComparison.Ordinal)).ToList();
             Assert.True(left.Count == 0, $"the demo left processes running: {string.Join(Environment.NewLine, left)}");
+
+            await InstallAndRunAsNodeUserAsync(root);
         }
         finally
         {
@@ -64,6 +69,69 @@ public sealed class FreshMachineTests
             Assert.True(destroyed.ExitCode == 0, destroyed.ToString());
             Assert.False(Directory.Exists(root));
         }
+    }
+
+    /// <summary>
+    /// The production path on the same bare machine: <c>./portal install</c> (run twice: it must be repeatable), then
+    /// the node started the way its systemd unit says (user, settings file, command; this root runs no systemd), with
+    /// the mail servers it configured, until it is ready: database over the Unix socket as its own user, job server,
+    /// Dovecot and Postfix asked through sudo.
+    /// </summary>
+    private static async Task InstallAndRunAsNodeUserAsync(string root)
+    {
+        var (http, https, pg) = (PortalNode.FreePort(), PortalNode.FreePort(), PortalNode.FreePort());
+        string[] install = ["run", root, "./portal", "install", "--name", "fresh", "--public-ip", MailAddress, "--mail-address", MailAddress,
+            "--http-port", http.ToString(), "--https-port", https.ToString(), "--pg-port", pg.ToString(), "--no-start"];
+        foreach (var attempt in new[] { "first", "second" })
+        {
+            var installed = await Shell.RunAsync(Script, install, timeout: TimeSpan.FromMinutes(10));
+            Assert.True(installed.ExitCode == 0, $"the {attempt} install failed: {installed}");
+        }
+
+        var unit = File.ReadAllLines(Path.Combine(root, "etc/systemd/system/portal.service"));
+        string Setting(string key) => unit.Single(l => l.StartsWith(key + "=", StringComparison.Ordinal))[(key.Length + 1)..];
+        var user = Setting("User");
+        Assert.Equal("portal", user);
+        var settings = File.ReadAllLines(Path.Combine(root, Setting("EnvironmentFile").TrimStart('/'))).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        Assert.DoesNotContain(settings, l => l.Contains("Password", StringComparison.OrdinalIgnoreCase) && !l.Contains("PasswordFile", StringComparison.Ordinal));
+
+        // What systemd would start before the node (its mail servers), with nothing of theirs on the test's pipes.
+        var servers = await Shell.RunAsync(Script, ["run", root, "bash", "-c", "dovecot </dev/null >/dev/null 2>&1 && postfix start </dev/null >/dev/null 2>&1"]);
+        Assert.True(servers.ExitCode == 0, servers.ToString());
+
+        var output = new StringBuilder();
+        using var node = StartInside(root, output, new(), ["runuser", "-u", user, "--", "env", $"HOME=/var/lib/portal", .. settings, .. Setting("ExecStart").Split(' ')]);
+        using var http_ = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://127.0.0.1:{http}/"), Timeout = TimeSpan.FromSeconds(10) };
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        HttpResponseMessage? ready = null;
+        while (ready?.StatusCode != HttpStatusCode.OK)
+        {
+            Assert.False(node.HasExited, $"the installed node stopped:{Environment.NewLine}{output}");
+            Assert.True(DateTime.UtcNow < deadline, $"the installed node was not ready within 2 minutes: {(ready is null ? "no answer" : await ready.Content.ReadAsStringAsync())}{Environment.NewLine}{output}");
+            await Task.Delay(1000);
+            try
+            {
+                ready = await http_.GetAsync("healthz/ready");
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                // Not listening yet.
+            }
+        }
+
+        var checks = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("checks");
+        Assert.Equal(["database", "dovecot", "jobs", "postfix"], checks.EnumerateObject().Select(c => c.Name).Order());
+        // Plain HTTP goes to HTTPS, served with the certificate the install made.
+        var redirect = await http_.GetAsync("auth/signin");
+        Assert.Equal(HttpStatusCode.TemporaryRedirect, redirect.StatusCode);
+        Assert.Equal($"https://127.0.0.1:{https}/auth/signin", redirect.Headers.Location!.ToString());
+
+        // The node runs as its own user, never root.
+        var portalUid = File.ReadAllLines(Path.Combine(root, "etc/passwd")).Single(l => l.StartsWith("portal:", StringComparison.Ordinal)).Split(':')[2];
+        // (runuser itself stays, as root, to close the session: the node is the process it started.)
+        var running = ProcessesInside(root).Single(p => p.Command.StartsWith("/usr/bin/dotnet /opt/portal/app/Portal.dll", StringComparison.Ordinal));
+        Assert.Equal(portalUid, running.Uid);
+        Assert.NotEqual("0", portalUid);
     }
 
     private static Process StartInside(string root, StringBuilder output, Dictionary<string, string> environment, params string[] command)
@@ -116,17 +184,18 @@ public sealed class FreshMachineTests
         }
     }
 
-    /// <summary>The command lines of the processes whose root folder is <paramref name="root"/>.</summary>
-    private static List<string> ProcessesInside(string root)
+    /// <summary>The command lines (and real user ids) of the processes whose root folder is <paramref name="root"/>.</summary>
+    private static List<(string Command, string Uid)> ProcessesInside(string root)
     {
-        var found = new List<string>();
+        var found = new List<(string, string)>();
         foreach (var dir in Directory.GetDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)))
         {
             try
             {
                 if (new DirectoryInfo(Path.Combine(dir, "root")).LinkTarget == root)
                 {
-                    found.Add(File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' '));
+                    var uid = File.ReadLines(Path.Combine(dir, "status")).First(l => l.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t', StringSplitOptions.RemoveEmptyEntries)[1];
+                    found.Add((File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' '), uid));
                 }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -42,6 +42,24 @@ public sealed class SetupScriptTests : IDisposable
     }
 
     [Fact]
+    public async Task TheServiceUnit_PassesSystemdsChecks_AndKeepsItsExposureLow()
+    {
+        var unit = Path.Combine(TestEnvironment.RepositoryRoot, "deploy", "portal.service");
+
+        var verified = await Shell.RunAsync("systemd-analyze", ["verify", unit]);
+        // The hardening as systemd scores it (0 safest, 10 most exposed): the unit may not drift above 5.
+        var security = await Shell.RunAsync("systemd-analyze", ["security", "--offline=true", "--threshold=50", unit]);
+
+        Assert.True(verified.ExitCode == 0 && verified.Output.Length == 0 && verified.Error.Length == 0, verified.ToString());
+        Assert.True(security.ExitCode == 0, security.ToString());
+        Assert.Matches(@"Overall exposure level for portal\.service: [0-4]\.\d", security.Output);
+        var lines = File.ReadAllLines(unit);
+        Assert.Contains("Type=notify", lines);
+        Assert.Contains("User=portal", lines);
+        Assert.Contains("ProtectSystem=full", lines);
+    }
+
+    [Fact]
     public async Task PostgresDiscovery_WithNoPostgres_InstallsItFromDebiansPackages()
     {
         var lib = Directory.CreateDirectory(Path.Combine(_temp.Path, "lib")).FullName;
