@@ -139,11 +139,18 @@ public sealed class DedistributionTests(MoveFixture nodes)
 
         Assert.Equal("Failed", done.GetProperty("state").GetString());
         Assert.Contains("arrived damaged twice", done.GetProperty("error").GetString(), StringComparison.Ordinal);
-        // The admins are alerted (the one who started it once, not twice).
+        // The admins are alerted (the one who started it once, not twice), just after the failure is recorded.
         await using (var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString))
         {
-            Assert.Null((await db.Alerts.SingleAsync(a => a.Key == $"move-failed:{operation}")).ResolvedAt);
-            Assert.Equal(1, await db.Notifications.CountAsync(n => n.Link == $"/admin/operations/{operation}"));
+            var key = $"move-failed:{operation}";
+            var link = $"/admin/operations/{operation}";
+            for (var waited = 0; waited < 100 && !await db.Notifications.AnyAsync(n => n.Link == link); waited++)
+            {
+                await Task.Delay(100);
+            }
+
+            Assert.Null((await db.Alerts.SingleAsync(a => a.Key == key)).ResolvedAt);
+            Assert.Equal(1, await db.Notifications.CountAsync(n => n.Link == link));
         }
 
         Assert.Equal("decay", (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeAlias").GetString());

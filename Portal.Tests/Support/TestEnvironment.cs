@@ -31,8 +31,8 @@ public static class TestEnvironment
         if (string.IsNullOrWhiteSpace(value))
         {
             // A developer running `dotnet test` by hand after `./portal test` (or `./portal pg start test`).
-            var passwordFile = File.Exists("/var/lib/portal/postgresql/test.password")
-                ? "/var/lib/portal/postgresql/test.password"
+            var passwordFile = File.Exists("/var/lib/portal-dev/postgresql/test.password")
+                ? "/var/lib/portal-dev/postgresql/test.password"
                 : Path.Combine(RepositoryRoot, ".portal", "postgresql", "test.password");
             if (!File.Exists(passwordFile))
             {

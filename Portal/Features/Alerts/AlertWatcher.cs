@@ -74,7 +74,7 @@ public sealed class AlertWatcher(
                     $"{child.Alias} ({child.BaseUrl}) has not answered since {since:yyyy-MM-dd HH:mm} UTC: {child.LastError ?? "no answer"}. " +
                     "Mail of the accounts it serves cannot be read or delivered through it meanwhile. Check that server and its Portal; " +
                     "if it is lost for good, bring its accounts back with forced dedistribution.",
-                    "/admin/nodes", ct);
+                    "/admin/linked-nodes", ct);
             }
             else if (child.Status == NodeStatus.Online)
             {
