@@ -70,7 +70,8 @@ public sealed class MailMoveTests(MoveFixture nodes)
     [Fact]
     public async Task Move_ChildStoppedInTheMiddle_RetriesAndCompletes_WithNoDuplicate()
     {
-        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(1200);
+        // Enough mail that the pause lands in the bulk copy (1,200 messages were copied in 0.3 s, before it, in a run).
+        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(3000);
         var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
         var id = await nodes.StartMoveAsync(name, nodes.Mail);
 
@@ -99,7 +100,7 @@ public sealed class MailMoveTests(MoveFixture nodes)
     [Fact]
     public async Task Move_ParentKilledMidCopy_ResumesFromItsCheckpointAfterARestart()
     {
-        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(1500);
+        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(3000);
         var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
         var id = await nodes.StartMoveAsync(name, nodes.Mail);
         await nodes.PauseInBulkAsync(id);

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using Portal.Features.ApiTokens;
@@ -21,11 +20,11 @@ public sealed partial class TelemetryTests(TelemetryFixture nodes)
     public async Task AnOwnersCallProxiedToTheChild_IsOneTraceWithSpansOnBothNodes()
     {
         var (name, ownerToken) = await nodes.DistributedAccountWithOwnerTokenAsync();
-        using var owner = Client(nodes.Parent, ownerToken);
+        using var owner = new PortalApi(nodes.Parent.BaseUrl, ownerToken);
 
         var response = await owner.GetAsync($"api/v1/accounts/{name}/mail/addresses");
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.Status);
         var (parentSpan, childSpan, hop) = await WaitForAsync(() =>
         {
             var spans = nodes.Collector.Spans;
@@ -55,20 +54,19 @@ public sealed partial class TelemetryTests(TelemetryFixture nodes)
     public async Task TheMetricsEndpoint_ListsTheMovesJobsProxyAndSignIns_ForAnAdminsTokenOnly()
     {
         var (name, ownerToken) = await nodes.DistributedAccountWithOwnerTokenAsync(messages: 25);
-        using (var owner = Client(nodes.Parent, ownerToken))
+        using (var owner = new PortalApi(nodes.Parent.BaseUrl, ownerToken))
         {
-            Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync($"api/v1/accounts/{name}/mail/addresses")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Status);
             // An owner's token does not read the node's metrics.
-            Assert.Equal(HttpStatusCode.Forbidden, (await owner.GetAsync("metrics")).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await owner.GetAsync("metrics")).Status);
         }
 
-        using (var stranger = Client(nodes.Parent, "pat_not-a-token"))
+        using (var stranger = new PortalApi(nodes.Parent.BaseUrl, "pat_not-a-token"))
         {
-            Assert.Equal(HttpStatusCode.Unauthorized, (await stranger.GetAsync("metrics")).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await stranger.GetAsync("metrics")).Status);
         }
 
-        using var admin = Client(nodes.Parent, File.ReadAllText(nodes.Parent.AdminApiTokenFile).Trim());
-        var text = await admin.GetStringAsync("metrics");
+        var text = (await nodes.Parent.Api.GetAsync("metrics")).Expect(HttpStatusCode.OK).Text;
 
         Assert.Matches(@"portal_moves_succeeded_total\{[^}]*kind=""mail-copy""[^}]*\} [1-9]", text);
         Assert.Matches(@"portal_moves_running\{[^}]*kind=""mail-copy""[^}]*\} 0", text);
@@ -86,7 +84,7 @@ public sealed partial class TelemetryTests(TelemetryFixture nodes)
     public async Task TheAccessLog_HasALinePerRequest_WithUserAndStatus_ButNotTheQueryOrTheToken()
     {
         var (_, ownerToken) = await nodes.DistributedAccountWithOwnerTokenAsync();
-        using var owner = Client(nodes.Parent, ownerToken);
+        using var owner = new PortalApi(nodes.Parent.BaseUrl, ownerToken);
         var marker = Guid.NewGuid().ToString("N");
 
         await owner.GetAsync($"api/v1/accounts?search={marker}&password=hunter2-{marker}");
@@ -100,13 +98,6 @@ public sealed partial class TelemetryTests(TelemetryFixture nodes)
         var log = File.ReadAllText(Path.Combine(nodes.Parent.Folder, "node.log"));
         Assert.DoesNotContain(marker, log, StringComparison.Ordinal);
         Assert.DoesNotContain(ownerToken, log, StringComparison.Ordinal);
-    }
-
-    private static HttpClient Client(PortalNode node, string token)
-    {
-        var http = new HttpClient { BaseAddress = node.BaseUrl };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return http;
     }
 
     private static double Value(string metrics, string series)
