@@ -61,6 +61,13 @@ public sealed class AccountTransferJob(
         try
         {
             var export = await retry.RunAsync(() => source.ExportAccountAsync(transfer.Username, cancellationToken), cancellationToken);
+            // Another parent is untrusted input: the account it sends passes the same rules as a user's before anything is done.
+            if (export.Account.Username != transfer.Username)
+            {
+                throw new UntrustedDataException($"{transfer.Source.BaseUrl.Host} sent account \"{MailRules.Printable(export.Account.Username)}\" when {transfer.Username} was asked for; nothing was taken.");
+            }
+
+            MailRules.EnsureAcceptable(export.Mail, export.Account.Domain, transfer.Source.BaseUrl.Host);
             var localParts = export.Mail.Addresses.Select(a => a.LocalPart).ToList();
             var receiver = new LocalReceiverEnd(transfer.MailRoot, export.Account.Domain, localParts);
             await run.StepAsync("preflight", async ct =>

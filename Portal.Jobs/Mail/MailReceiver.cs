@@ -16,6 +16,10 @@ public sealed class MailReceiver(string mailRoot)
 {
     /// <summary>Where files wait on the mail filesystem until they are complete and checked (never served).</summary>
     public const string StagingFolder = ".portal-staging";
+
+    /// <summary>The largest message a batch may carry: the same bound as an archive entry.</summary>
+    public static readonly long MaxMessageBytes = ArchiveLimits.Default.MaxEntryBytes;
+
     private int _corruptionsLeft;
 
     /// <summary>Development and tests: flip a byte of the next N files received, as a bad network link would.</summary>
@@ -35,6 +39,7 @@ public sealed class MailReceiver(string mailRoot)
         {
             var header = new byte[8];
             var sequence = 0;
+            long batchBytes = 0;
             while (true)
             {
                 await ReadExactlyAsync(body, header.AsMemory(0, 1), ct);
@@ -52,16 +57,26 @@ public sealed class MailReceiver(string mailRoot)
                 var path = await ReadStringAsync(body, header, ct);
                 await ReadExactlyAsync(body, header.AsMemory(0, 8), ct);
                 var size = BinaryPrimitives.ReadInt64LittleEndian(header);
-                if (size < 0)
+                // The sender is another node, untrusted: no message is larger than an archive entry may be, and a batch
+                // holds no more files, nor bytes (beyond one large message), than a batch is made of.
+                if (size < 0 || size > MaxMessageBytes)
                 {
-                    throw new InvalidDataException("A negative file size in a mail batch.");
+                    throw new InvalidDataException($"A file of {size} bytes in a mail batch; at most {MaxMessageBytes} are taken.");
                 }
+
+                if (sequence >= MailBatchFormat.ReceiverLimitFiles || (sequence > 0 && batchBytes + size > MailBatchFormat.ReceiverLimitBytes))
+                {
+                    throw new InvalidDataException($"A mail batch of more than {MailBatchFormat.ReceiverLimitFiles} files or {MailBatchFormat.ReceiverLimitBytes} bytes.");
+                }
+
+                batchBytes += size;
 
                 var staged = Path.Combine(staging, (sequence++).ToString(System.Globalization.CultureInfo.InvariantCulture));
                 var corrupt = Interlocked.Decrement(ref _corruptionsLeft) >= 0;
                 var actual = new byte[32];
-                // Large files get their space reserved up front; for a message it would be one more system call.
-                using (var file = File.OpenHandle(staged, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, size > 1024 * 1024 ? size : 0))
+                // Large files get (some of) their space reserved up front; for a message it would be one more system call.
+                var reserve = size > 1024 * 1024 ? Math.Min(size, MailBatchFormat.MaxBatchBytes) : 0;
+                using (var file = File.OpenHandle(staged, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, reserve))
                 {
                     if (size <= buffer.Length)
                     {

@@ -78,6 +78,8 @@ public sealed class MailRelayJob(
         try
         {
             var configuration = await retry.RunAsync(() => source.ExportMailConfigurationAsync(move.Username, cancellationToken), cancellationToken);
+            // The old child is untrusted input: nothing it says reaches the new child unless it passes the rules.
+            MailRules.EnsureAcceptable(configuration, move.Domain, move.SourceAlias);
             var localParts = configuration.Addresses.Select(a => a.LocalPart).ToList();
             await run.StepAsync("preflight", async ct =>
             {

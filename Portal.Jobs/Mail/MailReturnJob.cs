@@ -101,6 +101,8 @@ public sealed class MailReturnJob(
             }, cancellationToken);
 
             var configuration = await retry.RunAsync(() => child.ExportMailConfigurationAsync(move.Username, cancellationToken), cancellationToken);
+            // The child is untrusted input: its settings pass the same rules as a user's before anything is done.
+            MailRules.EnsureAcceptable(configuration, move.Domain, move.SourceAlias);
             localParts = configuration.Addresses.Select(a => a.LocalPart).ToList();
             if (!run.IsStepDone("schedule"))
             {
@@ -151,7 +153,7 @@ public sealed class MailReturnJob(
                 Directory.CreateDirectory(Path.GetDirectoryName(archivePath)!);
                 for (var attempt = 1; ; attempt++)
                 {
-                    await retry.RunAsync(() => child.DownloadMailArchiveAsync(move.Username, archiveId!.Value, archivePath,
+                    await retry.RunAsync(() => child.DownloadMailArchiveAsync(move.Username, archiveId!.Value, archivePath, manifest!.ArchiveBytes,
                         done => run.ReportAsync(new StepProgress(0, null, done, manifest!.ArchiveBytes), ct), ct), ct);
                     var sha = await MailArchive.HashFileAsync(archivePath, ct);
                     if (sha == manifest!.Sha256)
@@ -234,7 +236,12 @@ public sealed class MailReturnJob(
             string message;
             if (!run.IsStepDone("switch") && !await MoveFailures.SwitchedAsync(() => steps.HasSwitchedAsync(move, CancellationToken.None)))
             {
-                File.Delete(archivePath);
+                // A failure before the fetch (a child's refused settings, say) finds no staging folder: nothing to remove.
+                if (File.Exists(archivePath))
+                {
+                    File.Delete(archivePath);
+                }
+
                 if (Directory.Exists(unpackFolder))
                 {
                     Directory.Delete(unpackFolder, recursive: true);

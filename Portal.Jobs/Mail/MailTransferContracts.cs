@@ -52,6 +52,13 @@ public static class MailBatchFormat
     /// <summary>A batch is cut at this many bytes or files, whichever comes first; each batch is made durable at once.</summary>
     public const long MaxBatchBytes = 64L * 1024 * 1024;
     public const int MaxBatchFiles = 5_000;
+
+    /// <summary>
+    /// The most a receiver takes in one batch, whatever the sender says (another node is untrusted): what the largest
+    /// batch settings (Portal:Distribution:BatchMegabytes, BatchFiles) make, beyond a single large message.
+    /// </summary>
+    public const long ReceiverLimitBytes = 4096L * 1024 * 1024;
+    public const int ReceiverLimitFiles = 100_000;
 }
 
 /// <summary>The parent's request for an archive: its own operation's id, so a repeated request finds the same archive.</summary>

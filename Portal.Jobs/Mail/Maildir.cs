@@ -16,8 +16,27 @@ public static class Maildir
     /// <summary>Folders every new mailbox gets, as mail clients expect them.</summary>
     public static readonly string[] DefaultFolders = [".Drafts", ".Sent", ".Trash", ".Junk"];
 
-    public static string MailboxPath(string mailRoot, string domain, string localPart) =>
-        Path.Combine(mailRoot, domain, localPart);
+    /// <summary>
+    /// The one place a mailbox's path is made: the domain and the local part must follow <see cref="MailRules"/>, and
+    /// the resolved path must lie inside the domain's own folder under the mail root, so no name (from a user, or from
+    /// another node) can reach another account's mail.
+    /// </summary>
+    public static string MailboxPath(string mailRoot, string domain, string localPart)
+    {
+        if (!MailRules.IsDomain(domain) || !MailRules.IsLocalPart(localPart))
+        {
+            throw new UnsafeMailPathException($"\"{MailRules.Printable(localPart)}@{MailRules.Printable(domain)}\" is not a mailbox name Portal accepts; nothing was read or written for it.");
+        }
+
+        var domainFolder = Path.GetFullPath(Path.Combine(mailRoot, domain)) + Path.DirectorySeparatorChar;
+        var path = Path.GetFullPath(Path.Combine(domainFolder, localPart));
+        if (!path.StartsWith(domainFolder, StringComparison.Ordinal) || path.Length == domainFolder.Length)
+        {
+            throw new UnsafeMailPathException($"The mailbox {localPart}@{domain} would lie outside {domainFolder}; nothing was read or written for it.");
+        }
+
+        return path;
+    }
 
     /// <summary>Removes a domain's folder once its last mailbox has gone.</summary>
     public static void RemoveDomainFolderIfEmpty(string mailRoot, string domain)
@@ -175,6 +194,9 @@ public static class Maildir
         return first.StartsWith('.') ? first[1..] : "INBOX";
     }
 }
+
+/// <summary>A mailbox path that would leave its domain's folder (a bad name, from a user or another node).</summary>
+public sealed class UnsafeMailPathException(string message) : InvalidOperationException(message);
 
 /// <summary>A message file in a mailbox: its path relative to the mailbox and its size.</summary>
 public readonly record struct MailFile(string Path, long Size);

@@ -87,7 +87,7 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
 
     /// <summary>An account of this node, whole (owner, mail configuration, where its mail lives), for another parent to import.</summary>
     public Task<AccountExport> ExportAccountAsync(string username, CancellationToken ct) =>
-        SendAsync<AccountExport>(HttpMethod.Get, $"node-api/v1/transfers/{Uri.EscapeDataString(username)}", null, ct);
+        SendAsync<AccountExport>(HttpMethod.Get, $"node-api/v1/transfers/{Uri.EscapeDataString(username)}", null, ct, MaxManifestBytes);
 
     public Task<List<Mail.EmailAccountRow>> ListMailAddressesAsync(string username, CancellationToken ct) =>
         SendAsync<List<Mail.EmailAccountRow>>(HttpMethod.Get, MailPath(username, "addresses"), null, ct);
@@ -142,7 +142,7 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
             Mail.ManifestDetail.Hashes => "manifest?hashes=true",
             Mail.ManifestDetail.Paths => "manifest?sizes=false",
             _ => "manifest",
-        }), null, ct);
+        }), null, ct, MaxManifestBytes);
 
     /// <summary>Sends one batch of message files as a single streamed request.</summary>
     public Task<Mail.BatchResult> SendMailBatchAsync(string username, Mail.MailBatchContent batch, CancellationToken ct)
@@ -176,16 +176,17 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
         SendAsync<Mail.MailArchiveStatus>(HttpMethod.Get, MailPath(username, $"archives/{id:N}"), null, ct);
 
     public Task<Mail.MailArchiveManifest> GetMailArchiveManifestAsync(string username, Guid id, CancellationToken ct) =>
-        SendAsync<Mail.MailArchiveManifest>(HttpMethod.Get, MailPath(username, $"archives/{id:N}/manifest"), null, ct);
+        SendAsync<Mail.MailArchiveManifest>(HttpMethod.Get, MailPath(username, $"archives/{id:N}/manifest"), null, ct, MaxManifestBytes);
 
     public Task DeleteMailArchiveAsync(string username, Guid id, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Delete, MailPath(username, $"archives/{id:N}"), null, ct);
 
     /// <summary>
     /// Fetches the archive into <paramref name="path"/>, continuing after what an earlier, broken fetch left there
-    /// (an HTTP range request); a node that answers with the whole file instead starts it over.
+    /// (an HTTP range request); a node that answers with the whole file instead starts it over. No more than
+    /// <paramref name="expectedBytes"/> (what the archive's manifest says) is written: a node that sends more is refused.
     /// </summary>
-    public async Task DownloadMailArchiveAsync(string username, Guid id, string path, Func<long, ValueTask> progress, CancellationToken ct)
+    public async Task DownloadMailArchiveAsync(string username, Guid id, string path, long expectedBytes, Func<long, ValueTask> progress, CancellationToken ct)
     {
         var have = File.Exists(path) ? new FileInfo(path).Length : 0;
         using var response = await SendRawAsync(HttpMethod.Get, MailPath(username, $"archives/{id:N}/content"), null,
@@ -198,6 +199,12 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
         int read;
         while ((read = await body.ReadAsync(buffer, ct)) > 0)
         {
+            if (done + read > expectedBytes)
+            {
+                throw new NodeRequestException((int)response.StatusCode, "node.archive_too_long",
+                    $"{endpoint.BaseUrl} sent more than the {expectedBytes} bytes its archive's manifest says; the fetch was stopped and nothing was unpacked.");
+            }
+
             await file.WriteAsync(buffer.AsMemory(0, read), ct);
             done += read;
             await progress(done);
@@ -225,17 +232,91 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
     public Task DeleteMailDataAsync(string username, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Delete, MailPath(username, "data"), null, ct);
 
-    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
+    /// <summary>The largest JSON answer read from another node (untrusted): a reply; a manifest, which lists every message.</summary>
+    public const long MaxReplyBytes = 16L * 1024 * 1024;
+
+    public const long MaxManifestBytes = 1024L * 1024 * 1024;
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken, long maxBytes = MaxReplyBytes)
     {
-        using var response = await SendRawAsync(method, path, body, null, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        using var response = await SendRawAsync(method, path, body, null, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         try
         {
-            return await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken)
+            if (response.Content.Headers.ContentLength > maxBytes)
+            {
+                throw new ReplyTooLargeException();
+            }
+
+            // The body is read within a time of its own too: a node that sends its headers and then dawdles holds nothing.
+            using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            reading.CancelAfter(maxBytes > MaxReplyBytes ? TimeSpan.FromMinutes(10) : timeout ?? NodeApiResilience.DefaultTimeout);
+            await using var stream = new BoundedReadStream(await response.Content.ReadAsStreamAsync(reading.Token), maxBytes);
+            return await JsonSerializer.DeserializeAsync<T>(stream, Json, reading.Token)
                 ?? throw new JsonException("empty body");
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new NodeUnreachableException($"{endpoint.BaseUrl} did not finish its answer in time. Check that the node is up and not overloaded.", ex, timedOut: true);
         }
         catch (JsonException ex)
         {
             throw new NodeRequestException((int)response.StatusCode, "node.bad_response", $"{endpoint.BaseUrl} answered with something that is not Portal's node API ({ex.Message}). Check that the address is a Portal node.");
+        }
+        catch (ReplyTooLargeException)
+        {
+            throw new NodeRequestException((int)response.StatusCode, "node.reply_too_large", $"{endpoint.BaseUrl} answered with more than {maxBytes} bytes; Portal reads no more from another node and took nothing of it.");
+        }
+    }
+
+    private sealed class ReplyTooLargeException : Exception;
+
+    /// <summary>Reads at most a given number of bytes from a stream, and fails (instead of going on) past them.</summary>
+    private sealed class BoundedReadStream(Stream inner, long limit) : Stream
+    {
+        private long _read;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => _read; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Count(await inner.ReadAsync(buffer, cancellationToken));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        private int Count(int read)
+        {
+            _read += read;
+            return _read > limit ? throw new ReplyTooLargeException() : read;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
         }
     }
 

@@ -68,3 +68,19 @@ public sealed record PasswordPolicyView(string Node, int DefaultStrength, IReadO
 
 /// <summary>One scope's rule: its own minimum (null when it follows the default) and the minimum that applies.</summary>
 public sealed record PasswordScopeRule(string Scope, string Description, int? OwnMinimum, int MinimumStrength);
+
+/// <summary>
+/// What another node says about itself is untrusted input: its public IPv4 address goes into the Postfix transport map,
+/// the Dovecot proxy entries and DNS records, so it must be one plain IPv4 address, written as such.
+/// </summary>
+public static class ReportedAddress
+{
+    /// <summary>True for a dotted-quad IPv4 address in its canonical form, that is not "any", broadcast or multicast.</summary>
+    public static bool IsAcceptable(string? value) =>
+        value is not null
+        && System.Net.IPAddress.TryParse(value, out var ip)
+        && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+        && ip.ToString() == value
+        && !ip.Equals(System.Net.IPAddress.Any) && !ip.Equals(System.Net.IPAddress.Broadcast)
+        && ip.GetAddressBytes()[0] is < 224;
+}

@@ -383,14 +383,18 @@ public sealed class DedistributionTests(MoveFixture nodes)
 
         var manifest = await child.GetMailArchiveManifestAsync(name, archive, CancellationToken.None);
         var whole = Path.Combine(TestEnvironment.RunFolder, $"{archive:N}-whole");
-        await child.DownloadMailArchiveAsync(name, archive, whole, _ => ValueTask.CompletedTask, CancellationToken.None);
+        await child.DownloadMailArchiveAsync(name, archive, whole, manifest.ArchiveBytes, _ => ValueTask.CompletedTask, CancellationToken.None);
+        // A node that sends more than its manifest said is stopped there, whatever it sends.
+        var capped = await Assert.ThrowsAsync<Portal.Jobs.Nodes.NodeRequestException>(() => child.DownloadMailArchiveAsync(
+            name, archive, Path.Combine(TestEnvironment.RunFolder, $"{archive:N}-capped"), manifest.ArchiveBytes - 1, _ => ValueTask.CompletedTask, CancellationToken.None));
+        Assert.Equal("node.archive_too_long", capped.Code);
         // What a connection broken half-way leaves behind.
         var partial = Path.Combine(TestEnvironment.RunFolder, $"{archive:N}-partial");
         var half = manifest.ArchiveBytes / 2;
         await File.WriteAllBytesAsync(partial, (await File.ReadAllBytesAsync(whole))[..(int)half]);
         long? firstReport = null;
 
-        await child.DownloadMailArchiveAsync(name, archive, partial, done => { firstReport ??= done; return ValueTask.CompletedTask; }, CancellationToken.None);
+        await child.DownloadMailArchiveAsync(name, archive, partial, manifest.ArchiveBytes, done => { firstReport ??= done; return ValueTask.CompletedTask; }, CancellationToken.None);
 
         Assert.True(firstReport > half, $"the fetch continued from {half} bytes (first report {firstReport})");
         Assert.Equal(manifest.Sha256, await MailArchive.HashFileAsync(partial, CancellationToken.None));

@@ -31,6 +31,22 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
         Assert.False(Directory.Exists(Path.Combine(nodes.Parent.MailRoot, AccountsFixture.NewDomain(name), "alice")));
     }
 
+    [Theory]
+    [InlineData("a b@c.example")]
+    [InlineData("a\tb@c.example")]
+    [InlineData("a@c.example, d@e.example")]
+    public async Task AForwarderDestination_ThatIsNotExactlyOneAddress_IsRefused_AndNothingReachesPostfix(string destination)
+    {
+        var name = AccountsFixture.NewName("mf");
+        (await nodes.CreateAccountAsync(nodes.Parent.Api, name)).Expect(HttpStatusCode.Created);
+
+        var refused = await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/forwarders", new { localPart = "sales", destination });
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+        Assert.Contains("give one address, like name@example.com, without spaces or commas", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain($"sales@{AccountsFixture.NewDomain(name)}", StateFile(nodes.Parent, MailServices.AliasMapFile));
+    }
+
     [Fact]
     public async Task DistributedAccount_MailFunctionsThroughTheParent_LandOnTheChild()
     {

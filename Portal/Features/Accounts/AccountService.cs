@@ -463,9 +463,9 @@ public sealed partial class AccountService(
     public async Task SetTwinMailRedirectAsync(Actor parentActor, string username, string? address, CancellationToken cancellationToken = default)
     {
         var parent = await RequireParentAsync(cancellationToken);
-        if (address is not null && !System.Net.IPAddress.TryParse(address, out _))
+        if (address is not null && !Portal.Jobs.Nodes.ReportedAddress.IsAcceptable(address))
         {
-            throw new PortalValidationException($"\"{address}\" is not an IP address; mail of {username} can only be sent on to a node's public address.", code: "mail.redirect_invalid");
+            throw new PortalValidationException($"\"{Portal.Jobs.Mail.MailRules.Printable(address)}\" is not an IPv4 address; mail of {username} can only be sent on to a node's public address.", code: "mail.redirect_invalid");
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);

@@ -216,9 +216,19 @@ public sealed class DistributionService(
         orders.Invalidate();
         foreach (var account in accounts.Where(a => a.MailSettingsSnapshot is not null))
         {
-            // Their email accounts and forwarders come back empty, with the passwords last known here.
+            // Their email accounts and forwarders come back empty, with the passwords last known here. Settings the
+            // lost child reported are held to the rules: ones that break them are not restored, and the admin is told.
             var snapshot = System.Text.Json.JsonSerializer.Deserialize<MailConfiguration>(account.MailSettingsSnapshot!)!;
-            await mail.ImportConfigurationAsync(account, snapshot, disablePipes: true, ct);
+            try
+            {
+                await mail.ImportConfigurationAsync(account, snapshot, disablePipes: true, ct, from: $"{node?.Alias ?? "the lost child"} (the settings kept of {account.Username})");
+            }
+            catch (UntrustedDataException ex)
+            {
+                await audit.RecordAsync(actor, "account.force-dedistribute", account.Username, AuditOutcome.Refused,
+                    $"The account is local again, but its email accounts and forwarders were not restored: {ex.Message} Create them again.", ct);
+            }
+
             await MailFunctions.RememberSettingsAsync(dbFactory, account.Id, null, ct);
         }
 

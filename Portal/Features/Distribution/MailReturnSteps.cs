@@ -90,7 +90,7 @@ internal sealed class MailReturnSteps(
         if (account.MailNodeId is not null)
         {
             // Pipes stay as the child had them (disabled since the account left): the owner turns them on again.
-            await mail.ImportConfigurationAsync(account, configuration, disablePipes: false, ct);
+            await mail.ImportConfigurationAsync(account, configuration, disablePipes: false, ct, from: move.SourceAlias);
             await using var db = await dbFactory.CreateDbContextAsync(ct);
             await using var transaction = await db.Database.BeginTransactionAsync(ct);
             var tracked = await db.Accounts.SingleAsync(a => a.Id == account.Id, ct);

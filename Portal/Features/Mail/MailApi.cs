@@ -70,7 +70,7 @@ public static class MailApi
             await service.ExportConfigurationAsync(await twins.FindAsync(username, ct), ct));
         mail.MapPut("/configuration", async (string username, MailConfigurationImport import, TwinResolver twins, MailService service, CancellationToken ct) =>
         {
-            await service.ImportConfigurationAsync(await twins.FindAsync(username, ct), import.Configuration, import.DisablePipes, ct);
+            await service.ImportConfigurationAsync(await twins.FindAsync(username, ct), import.Configuration, import.DisablePipes, ct, from: "the parent");
             return new NodeApiOk();
         });
     }

@@ -20,7 +20,8 @@ public sealed class MailFunctions(
     MailService local,
     NodeLinkService links,
     INodeApiClientFactory clients,
-    Microsoft.Extensions.Options.IOptions<Infrastructure.Configuration.PortalSettings> settings)
+    Microsoft.Extensions.Options.IOptions<Infrastructure.Configuration.PortalSettings> settings,
+    ILogger<MailFunctions> logger)
 {
     public async Task<IReadOnlyList<EmailAccountRow>> ListAsync(Actor actor, string username, CancellationToken ct = default)
     {
@@ -123,11 +124,18 @@ public sealed class MailFunctions(
         try
         {
             var settings = await clients.Create(links.EndpointOf(node)).ExportMailConfigurationAsync(account.Username, ct);
+            // What a child reports is kept only if it passes the rules: a forced dedistribution would restore it.
+            MailRules.EnsureAcceptable(settings, account.Domain, node.Alias);
             await RememberSettingsAsync(dbFactory, account.Id, settings, ct);
         }
         catch (NodeApiException)
         {
             // The change is made; the snapshot catches up with the next one.
+        }
+        catch (UntrustedDataException ex)
+        {
+            // The change is made on the child; the parent keeps the last settings it could trust.
+            logger.LogWarning("Not keeping the mail settings {Node} reported for {Username}: {Problem}", node.Alias, account.Username, ex.Message);
         }
 
         return result;

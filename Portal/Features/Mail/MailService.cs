@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Portal.Features.Accounts;
@@ -15,7 +14,7 @@ namespace Portal.Features.Mail;
 /// The mail functions of accounts whose mail this node serves: email accounts (Maildir, SHA512-CRYPT password,
 /// quota) and forwarders. Every change republishes the node's mail state for Dovecot and Postfix.
 /// </summary>
-public sealed partial class MailService(
+public sealed class MailService(
     IDbContextFactory<PortalDbContext> dbFactory,
     MailStatePublisher publisher,
     PasswordPolicyService passwords,
@@ -23,9 +22,6 @@ public sealed partial class MailService(
     AuditLog audit,
     TimeProvider clock)
 {
-    [GeneratedRegex("^[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9])?$")]
-    private static partial Regex LocalPartPattern();
-
     private string MailRoot => settings.Value.MailRoot;
 
     public async Task<IReadOnlyList<EmailAccountRow>> ListAsync(Account account, CancellationToken ct = default)
@@ -44,9 +40,9 @@ public sealed partial class MailService(
         var local = request.LocalPart?.Trim().ToLowerInvariant() ?? "";
         var address = $"{local}@{account.Domain}";
         var problems = new List<string>();
-        if (!LocalPartPattern().IsMatch(local) || local.Contains(".."))
+        if (!MailRules.IsLocalPart(local))
         {
-            problems.Add("The part before @ may hold lowercase letters, digits, '.', '_', '+' and '-' (at most 64), starting and ending with a letter or digit.");
+            problems.Add(MailRules.LocalPartRule);
         }
 
         var weak = await passwords.ProblemAsync(PasswordScope.Email, request.Password, [local, account.Domain, account.Username], ct);
@@ -140,9 +136,9 @@ public sealed partial class MailService(
         var source = $"{local}@{account.Domain}";
         var destination = request.Destination?.Trim() ?? "";
         var problems = new List<string>();
-        if (!LocalPartPattern().IsMatch(local))
+        if (!MailRules.IsLocalPart(local))
         {
-            problems.Add("The part before @ may hold lowercase letters, digits, '.', '_', '+' and '-', starting and ending with a letter or digit.");
+            problems.Add(MailRules.LocalPartRule);
         }
 
         if (request.IsPipe)
@@ -151,14 +147,14 @@ public sealed partial class MailService(
             {
                 problems.Add("Forwarding to a program is not available while this account's mail is served by a separate mail server (the program would run there, not where your site is). Forward to an address instead.");
             }
-            else if (!destination.StartsWith('/') || destination.Contains('\n') || destination.Length > 1000)
+            else if (!MailRules.IsPipeCommand(destination))
             {
-                problems.Add("Give the program as an absolute path, for example /home/site/bin/ticket-import.");
+                problems.Add("Give the program as an absolute path on one line, for example /home/site/bin/ticket-import.");
             }
         }
-        else if (!new System.ComponentModel.DataAnnotations.EmailAddressAttribute().IsValid(destination))
+        else if (!MailRules.IsSingleAddress(destination))
         {
-            problems.Add($"\"{destination}\" is not an email address to forward to.");
+            problems.Add($"\"{MailRules.Printable(destination)}\" is not an email address to forward to: give one address, like name@example.com, without spaces or commas.");
         }
         else if (string.Equals(destination, source, StringComparison.OrdinalIgnoreCase))
         {
@@ -240,10 +236,12 @@ public sealed partial class MailService(
 
     /// <summary>
     /// Takes over an account's addresses and forwarders from another node (idempotent: what is there is replaced).
-    /// Pipes arrive disabled when the account's mail lives away from its web node.
+    /// Pipes arrive disabled when the account's mail lives away from its web node. Another node's data is refused
+    /// whole, before anything here changes, unless every item passes the rules a user's input does.
     /// </summary>
-    public async Task ImportConfigurationAsync(Account account, MailConfiguration configuration, bool disablePipes, CancellationToken ct = default)
+    public async Task ImportConfigurationAsync(Account account, MailConfiguration configuration, bool disablePipes, CancellationToken ct = default, string from = "another node")
     {
+        MailRules.EnsureAcceptable(configuration, account.Domain, from);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         db.EmailAccounts.RemoveRange(db.EmailAccounts.Where(e => e.AccountId == account.Id));
         db.Forwarders.RemoveRange(db.Forwarders.Where(f => f.AccountId == account.Id));

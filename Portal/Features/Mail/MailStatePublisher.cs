@@ -11,7 +11,7 @@ namespace Portal.Features.Mail;
 /// mailboxes served here, their forwarders, and the domains served by another node (proxied and relayed there): a
 /// child's, or on a child a twin's whose mail went back to the parent.
 /// </summary>
-public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFactory, MailServices services, IOptions<PortalSettings> settings)
+public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFactory, MailServices services, IOptions<PortalSettings> settings, ILogger<MailStatePublisher> logger)
 {
     public async Task<MailState> BuildAsync(CancellationToken ct = default)
     {
@@ -29,11 +29,27 @@ public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFact
         // On a child: twins whose mail went back to the parent (or on to another child) and wait for their deletion.
         routes.AddRange(await db.Accounts.AsNoTracking().Where(a => a.MailRedirectAddress != null)
             .Select(a => new MailRoute(a.Domain, a.MailRedirectAddress!)).ToListAsync(ct));
+        // What goes into the servers' files passes the rules, whatever the database holds (rows written before the
+        // rules, or by someone with the database): a bad row is left out and said, and never stops the others.
+        var goodUsers = users.Where(u => Acceptable(MailRules.IsLocalPart(u.LocalPart) && MailRules.IsDomain(u.Domain) && MailRules.IsPasswordHash(u.PasswordHash), "mailbox", u.Address)).ToList();
+        var goodForwards = forwards.Where(f => Acceptable(
+            (f.IsPipe ? MailRules.IsPipeCommand(f.Destination) : MailRules.IsSingleAddress(f.Destination)) && MailRules.IsSingleAddress(f.Source), "forwarder", f.Source)).ToList();
+        var goodRoutes = routes.Where(r => Acceptable(Portal.Jobs.Nodes.ReportedAddress.IsAcceptable(r.NodeAddress) && MailRules.IsDomain(r.Domain), "route", r.Domain)).ToList();
         return new MailState(
-            local.Select(a => a.Domain).ToArray(),
-            users.Select(u => new MailUser(u.Address, u.PasswordHash, Maildir.MailboxPath(mailRoot, u.Domain, u.LocalPart), u.QuotaBytes)).ToArray(),
-            forwards.Select(f => new MailForward(f.Source, f.Destination, f.IsPipe, f.Enabled)).ToArray(),
-            routes);
+            local.Select(a => a.Domain).Where(MailRules.IsDomain).ToArray(),
+            goodUsers.Select(u => new MailUser(u.Address, u.PasswordHash, Maildir.MailboxPath(mailRoot, u.Domain, u.LocalPart), u.QuotaBytes)).ToArray(),
+            goodForwards.Select(f => new MailForward(f.Source, f.Destination, f.IsPipe, f.Enabled)).ToArray(),
+            goodRoutes);
+    }
+
+    private bool Acceptable(bool ok, string what, string name)
+    {
+        if (!ok)
+        {
+            logger.LogWarning("Left out of the mail servers' files: the {What} {Name} breaks Portal's mail rules (fix or remove it)", what, MailRules.Printable(name));
+        }
+
+        return ok;
     }
 
     public async Task RepublishAsync(CancellationToken ct = default) => await services.PublishAsync(await BuildAsync(ct), ct);

@@ -41,13 +41,20 @@ public sealed class NodeDirectory(
 
         var was = node.Status;
         node.LastCheckAt = result.CheckedAt;
+        // The child's own account of itself is untrusted input: a report that breaks the rules counts as no answer.
+        if (result is { Online: true, Report: { } reported } && Refusal(node.Alias, reported) is { } refusal)
+        {
+            logger.LogWarning("Linked node {Alias}: {Refusal}", node.Alias, refusal);
+            result = result with { Online = false, Report = null, Error = refusal };
+        }
+
         if (result is { Online: true, Report: { } report })
         {
             node.Status = NodeStatus.Online;
             node.LastOnlineAt = result.CheckedAt;
             node.LastError = null;
             node.Version = report.Version;
-            node.Profile = Enum.TryParse<ServerProfile>(report.Profile, out var profile) ? profile : node.Profile;
+            node.Profile = Enum.Parse<ServerProfile>(report.Profile);
             node.MailFreeBytes = report.MailFreeBytes;
             node.MailTotalBytes = report.MailTotalBytes;
             node.PublicIPv4 = report.PublicIPv4 ?? node.PublicIPv4;
@@ -69,6 +76,22 @@ public sealed class NodeDirectory(
         }
 
         updates.Publish(new LinkedNodeChange(node.Id, NodeLinkService.ToRow(node, identity.Version)));
+    }
+
+    /// <summary>What is wrong with a health report, for the node's error; null when every field may be taken.</summary>
+    internal static string? Refusal(string alias, NodeHealthReport report)
+    {
+        if (report.PublicIPv4 is not null && !ReportedAddress.IsAcceptable(report.PublicIPv4))
+        {
+            return $"{alias} reported \"{Portal.Jobs.Mail.MailRules.Printable(report.PublicIPv4)}\" as its public IPv4 address; Portal refuses it (it would go into the mail routing and DNS). Check the node's Portal:Dns:PublicIPv4, and the node itself.";
+        }
+
+        if (!NodeVersion.TryParse(report.Version, out _) || !Enum.TryParse<ServerProfile>(report.Profile, out _) || report.MailFreeBytes < 0 || report.MailTotalBytes < 0)
+        {
+            return $"{alias} answered its health check with values Portal refuses (version \"{Portal.Jobs.Mail.MailRules.Printable(report.Version ?? "")}\", profile \"{Portal.Jobs.Mail.MailRules.Printable(report.Profile ?? "")}\").";
+        }
+
+        return null;
     }
 
     private LinkedNodeEndpoint ToEndpoint(LinkedNode node) =>

@@ -159,6 +159,19 @@ public sealed partial class NodeLinkService(
             throw new PortalValidationException(ex.Message, code: ex.Code);
         }
 
+        // The child's own account of itself is untrusted input.
+        if (info.PublicIPv4 is not null && !ReportedAddress.IsAcceptable(info.PublicIPv4))
+        {
+            throw new PortalValidationException(
+                $"{baseUrl} reports \"{Portal.Jobs.Mail.MailRules.Printable(info.PublicIPv4)}\" as its public IPv4 address; Portal refuses it (it would go into the mail routing and DNS). Set Portal:Dns:PublicIPv4 on that node to its address and link again.",
+                code: "link.bad_address");
+        }
+
+        if (!Enum.TryParse<ServerProfile>(info.Profile, out _))
+        {
+            throw new PortalValidationException($"{baseUrl} reports a server profile Portal does not know (\"{Portal.Jobs.Mail.MailRules.Printable(info.Profile ?? "")}\"). Check that it is a Portal node.", code: "link.bad_profile");
+        }
+
         if (info.NodeId == self.NodeId)
         {
             throw new PortalConflictException($"{baseUrl} is this node itself; a node cannot be linked to itself.", code: "node.self");
@@ -255,7 +268,8 @@ public sealed partial class NodeLinkService(
             LinkedBy = actor.Name,
             MailFreeBytes = health?.MailFreeBytes,
             MailTotalBytes = health?.MailTotalBytes,
-            PublicIPv4 = info.PublicIPv4,
+            // Checked before the link; the second answer (after recording the parent) is held to the same rule.
+            PublicIPv4 = ReportedAddress.IsAcceptable(info.PublicIPv4) ? info.PublicIPv4 : null,
         };
         db.LinkedNodes.Add(node);
         await db.SaveChangesAsync(ct);

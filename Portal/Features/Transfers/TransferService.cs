@@ -113,6 +113,21 @@ public sealed class TransferService(
     internal async Task<List<string>> ProblemsAsync(AccountExport export, CancellationToken ct)
     {
         var problems = new List<string>();
+        // The other parent is untrusted input: the account it sends passes the rules a user's input does.
+        if (!MailRules.IsDomain(export.Account.Domain))
+        {
+            problems.Add($"The source sent the domain \"{MailRules.Printable(export.Account.Domain)}\", which is not a domain name.");
+        }
+        else if (MailRules.Problems(export.Mail, export.Account.Domain) is { Count: > 0 } bad)
+        {
+            problems.Add($"The source sent mail settings Portal refuses: {string.Join("; ", bad.Take(10))}. Nothing was taken.");
+        }
+
+        if (export.OwnerPasswordHash is { } hash && !IsIdentityPasswordHash(hash))
+        {
+            problems.Add("The source sent its owner's password in a form Portal does not store (an ASP.NET Core Identity hash is expected).");
+        }
+
         if (export.MailNodeAlias is not null)
         {
             problems.Add($"The mail of {export.Account.Username} lives on the source's child {export.MailNodeAlias}; dedistribute it there first, then transfer it.");
@@ -130,6 +145,13 @@ public sealed class TransferService(
         }
 
         return problems;
+    }
+
+    /// <summary>An ASP.NET Core Identity password hash (version 3: base64 of a 0x01 marker, PBKDF2 parameters, salt, subkey).</summary>
+    private static bool IsIdentityPasswordHash(string hash)
+    {
+        var bytes = new byte[hash.Length];
+        return hash.Length is > 40 and < 512 && Convert.TryFromBase64String(hash, bytes, out var length) && length > 13 && bytes[0] == 0x01;
     }
 
     internal NodeEndpoint EndpointOf(string parametersJson)
@@ -193,7 +215,7 @@ internal sealed class AccountTransferSteps(
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
         {
             var account = await db.Accounts.AsNoTracking().SingleAsync(a => a.Username == export.Account.Username, ct);
-            await mail.ImportConfigurationAsync(account, export.Mail, disablePipes: false, ct);
+            await mail.ImportConfigurationAsync(account, export.Mail, disablePipes: false, ct, from: transfer.Source.BaseUrl.Host);
         }
     }
 

@@ -33,6 +33,14 @@ internal sealed class ApiExceptionFilter : IEndpointFilter
         {
             return ApiResults.Error(ex.TimedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway, ex.Code, ex.Message);
         }
+        catch (Portal.Jobs.Mail.UntrustedDataException ex)
+        {
+            return ApiResults.Error(StatusCodes.Status400BadRequest, "data.refused", ex.Message);
+        }
+        catch (Portal.Jobs.Mail.UnsafeMailPathException ex)
+        {
+            return ApiResults.Error(StatusCodes.Status400BadRequest, "mail.unsafe_name", ex.Message);
+        }
     }
 }
 

@@ -269,6 +269,7 @@ public sealed class DistributionSettings
     public TimeSpan RetryWindow { get; set; } = TimeSpan.FromMinutes(30);
 
     /// <summary>A mail copy streams its files in batches of at most this many MiB...</summary>
+    // Up to what a receiver takes (MailBatchFormat.ReceiverLimitBytes, ReceiverLimitFiles).
     [Range(1, 4096, ErrorMessage = "Portal:Distribution:BatchMegabytes must be between 1 and 4096.")]
     public int BatchMegabytes { get; set; } = 64;
 
