@@ -90,6 +90,8 @@ public sealed class PortalAppFixture : IAsyncLifetime
             builder.UseSetting("Portal:Mail:WebmailUrl", "https://mail.example.net/?domain={domain}");
             builder.UseSetting("Portal:Distribution:ProxyTimeout", "00:00:02");
             builder.UseSetting("Portal:Security:ApiRequestsPerMinutePerAddress", "1000000");
+            builder.UseSetting("Portal:Security:SignInAttemptsPerMinutePerAddress", "100000");
+            builder.UseSetting("Portal:Security:SignInAttemptsPerMinutePerUserName", "100000");
         }
     }
 }

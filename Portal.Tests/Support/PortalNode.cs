@@ -150,9 +150,11 @@ public sealed partial class PortalNode : IAsyncDisposable
         env["Portal__Bootstrap__AdminApiTokenFile"] = AdminApiTokenFile;
         env["Portal__Jobs__QueuePollInterval"] = "00:00:01";
         env["Portal__SelfCheck__DiskProbeBytes"] = (8 * 1024 * 1024).ToString();
-        // Tests poll the API far faster than anyone should; the rate limit tests set their own limits.
+        // Tests poll the API and sign in far faster than anyone should; the rate limit tests set their own limits.
         env["Portal__Security__ApiRequestsPerMinutePerToken"] = "1000000";
         env["Portal__Security__ApiRequestsPerMinutePerAddress"] = "1000000";
+        env["Portal__Security__SignInAttemptsPerMinutePerAddress"] = "100000";
+        env["Portal__Security__SignInAttemptsPerMinutePerUserName"] = "100000";
         foreach (var (key, value) in _settings)
         {
             // "{port}" in a setting is the node's HTTP port (ASPNETCORE_URLS with an https:// address beside it, say).

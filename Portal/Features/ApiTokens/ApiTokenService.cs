@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Portal.Features.Audit;
 using Portal.Features.Identity;
+using Portal.Features.Users;
 using Portal.Infrastructure.Data;
 using Portal.Infrastructure.Security;
 using Portal.Jobs.Nodes;
@@ -236,7 +237,10 @@ public sealed class ApiTokenService(
         var found = await db.Users.AsNoTracking().Where(u => u.Id == token.OwnerUserId)
             .Select(u => new { User = u, Roles = db.UserRoles.Where(ur => ur.UserId == u.Id).Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToList() })
             .SingleOrDefaultAsync(cancellationToken);
-        if (found is null || (found.User.LockoutEnabled && found.User.LockoutEnd > now))
+        // Only an admin's deliberate lock stops a user's tokens. The lockout that failed sign-ins cause is about the
+        // password, which a token is not: a stranger typing wrong passwords at the sign-in page must not be able to cut
+        // a parent off from its child (node tokens) or stop an owner's scripts.
+        if (found is null || UserLocks.IsDisabled(found.User))
         {
             return new TokenValidation(TokenCheck.Unknown, token, null, null);
         }

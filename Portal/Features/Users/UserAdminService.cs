@@ -16,6 +16,17 @@ public sealed record CreatedUser(string Id, string UserName, string Role, string
 
 public sealed record UserRow(string Id, string UserName, string? Email, string Role, bool LockedOut, DateTimeOffset CreatedAt);
 
+/// <summary>
+/// The two kinds of lock a user can have: an admin's (until unlocked: <see cref="DateTimeOffset.MaxValue"/>), which stops
+/// the user and their API tokens, and the lockout failed sign-ins cause (for a while), which stops only sign-in.
+/// </summary>
+public static class UserLocks
+{
+    public static readonly DateTimeOffset ByAnAdmin = DateTimeOffset.MaxValue;
+
+    public static bool IsDisabled(PortalUser user) => user.LockoutEnabled && user.LockoutEnd == ByAnAdmin;
+}
+
 public sealed record UserQuery(string? Search = null, string? Role = null, int Skip = 0, int Take = 25);
 
 public sealed record UserPage(IReadOnlyList<UserRow> Items, int Total);
@@ -150,7 +161,7 @@ public sealed partial class UserAdminService(
         }
 
         await users.SetLockoutEnabledAsync(user, true);
-        await users.SetLockoutEndDateAsync(user, locked ? DateTimeOffset.MaxValue : null);
+        await users.SetLockoutEndDateAsync(user, locked ? UserLocks.ByAnAdmin : null);
         if (!locked)
         {
             await users.ResetAccessFailedCountAsync(user);

@@ -299,6 +299,14 @@ public sealed class SecuritySettings
     [Range(1, 1_000_000, ErrorMessage = "Portal:Security:ApiRequestsPerMinutePerAddress must be between 1 and 1000000.")]
     public int ApiRequestsPerMinutePerAddress { get; set; } = 1_200;
 
+    /// <summary>Sign-in attempts one client address may make per minute (checked before the password).</summary>
+    [Range(1, 100_000, ErrorMessage = "Portal:Security:SignInAttemptsPerMinutePerAddress must be between 1 and 100000.")]
+    public int SignInAttemptsPerMinutePerAddress { get; set; } = 30;
+
+    /// <summary>Sign-in attempts for one user name per minute, from anywhere (checked before the password).</summary>
+    [Range(1, 100_000, ErrorMessage = "Portal:Security:SignInAttemptsPerMinutePerUserName must be between 1 and 100000.")]
+    public int SignInAttemptsPerMinutePerUserName { get; set; } = 10;
+
     /// <summary>
     /// Reverse proxies (addresses, or networks as address/prefix) whose X-Forwarded-For and X-Forwarded-Proto this
     /// node believes. Empty: the connection's own address is the client's (the headers are ignored).

@@ -84,6 +84,7 @@ public static class PortalPipeline
                 await next(context);
             }
         }));
+        app.UseSignInThrottle();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseWhen(ApiRateLimits.Applies, branch => branch.Use(async (context, next) =>

@@ -63,6 +63,7 @@ public static class PortalServices
 
         AddIdentity(services, settings);
         AddPanelTls(builder, settings.Tls);
+        services.AddSignInThrottle();
         builder.AddPortalObservability(settings);
         services.AddPortalAccessLog();
 
