@@ -372,8 +372,9 @@ public sealed class DedistributionTests(MoveFixture nodes)
     {
         var (name, _, _) = await nodes.AccountWithMailAsync(300);
         await nodes.MoveAndWaitAsync(name, nodes.Mail);
+        // As the parent calls it: only the token it linked with may.
         var child = new Portal.Jobs.Nodes.NodeApiClient(new HttpClient(), new Portal.Jobs.Nodes.NodeEndpoint(
-            nodes.Mail.HostUrl, PortalNode.AdminUserName, await Nodes.LinkedNodesFixture.NodeTokenAsync(nodes.Mail, "fetch-test"), VerifyTls: false));
+            nodes.Mail.HostUrl, PortalNode.AdminUserName, nodes.ParentTokens[nodes.Mail], VerifyTls: false));
         var archive = (await child.StartMailArchiveAsync(name, Guid.NewGuid(), CancellationToken.None)).Id;
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (!(await child.GetMailArchiveAsync(name, archive, CancellationToken.None)).Succeeded && DateTime.UtcNow < deadline)

@@ -33,6 +33,9 @@ public sealed class MoveFixture : IAsyncLifetime
 
     public Dictionary<PortalNode, string> NodeIds { get; } = [];
 
+    /// <summary>The node token the parent linked each child with: the only one that acts as the parent there.</summary>
+    public Dictionary<PortalNode, string> ParentTokens { get; } = [];
+
     public async Task InitializeAsync()
     {
         var nodes = await Task.WhenAll(
@@ -56,7 +59,8 @@ public sealed class MoveFixture : IAsyncLifetime
         foreach (var child in nodes.Skip(1).SkipLast(1))
         {
             (await child.Api.PutAsync("api/v1/node/profile", new { profile = "Mail" })).Expect(HttpStatusCode.OK);
-            NodeIds[child] = (await LinkedNodesFixture.LinkAsync(Parent, child, child.Name)).Expect(HttpStatusCode.Created).Body.GetProperty("node").GetProperty("id").GetString()!;
+            ParentTokens[child] = await LinkedNodesFixture.NodeTokenAsync(child);
+            NodeIds[child] = (await LinkedNodesFixture.LinkAsync(Parent, child, child.Name, ParentTokens[child])).Expect(HttpStatusCode.Created).Body.GetProperty("node").GetProperty("id").GetString()!;
         }
     }
 

@@ -16,7 +16,7 @@ public sealed class TransferTests(MoveFixture nodes)
         var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(400);
         (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/forwarders", new { localPart = "sales", destination = "alice@" + domain })).Expect(HttpStatusCode.Created);
         var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
-        var token = await LinkedNodesFixture.NodeTokenAsync(nodes.Parent, "transfer");
+        var token = await LinkedNodesFixture.TransferTokenAsync(nodes.Parent, name);
 
         var started = (await nodes.Other.Api.PostAsync("api/v1/transfers", new { address = nodes.Parent.HostUrl.ToString(), adminUserName = PortalNode.AdminUserName, token, username = name, verifyTls = false }))
             .Expect(HttpStatusCode.Accepted);
@@ -48,18 +48,20 @@ public sealed class TransferTests(MoveFixture nodes)
         var (local, _, _) = await nodes.AccountWithMailAsync(5);
         var (distributed, _, _) = await nodes.AccountWithMailAsync(5);
         await nodes.MoveAndWaitAsync(distributed, nodes.Mail);
-        var token = await LinkedNodesFixture.NodeTokenAsync(nodes.Parent, "transfer");
         object Request(string username, string secret) => new { address = nodes.Parent.HostUrl.ToString(), adminUserName = PortalNode.AdminUserName, token = secret, username, verifyTls = false };
 
         var badToken = await nodes.Other.Api.PostAsync("api/v1/transfers", Request(local, "pnt_not-a-token"));
-        var stillOnChild = await nodes.Other.Api.PostAsync("api/v1/transfers", Request(distributed, token));
-        var unknown = await nodes.Other.Api.PostAsync("api/v1/transfers", Request("nosuchaccount", token));
+        var stillOnChild = await nodes.Other.Api.PostAsync("api/v1/transfers", Request(distributed, await LinkedNodesFixture.TransferTokenAsync(nodes.Parent, distributed)));
+        var general = await nodes.Other.Api.PostAsync("api/v1/transfers", Request(local, await LinkedNodesFixture.NodeTokenAsync(nodes.Parent, "general")));
+        var otherAccount = await nodes.Other.Api.PostAsync("api/v1/transfers", Request("nosuchaccount", await LinkedNodesFixture.TransferTokenAsync(nodes.Parent, local)));
 
         Assert.Equal(HttpStatusCode.BadRequest, badToken.Status);
         Assert.Equal("transfer.preflight", badToken.Code);
         Assert.Contains("token", badToken.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("dedistribute it there first", stillOnChild.Message, StringComparison.Ordinal);
-        Assert.Contains("has no account \"nosuchaccount\"", unknown.Message, StringComparison.Ordinal);
+        // A token must be made for the transfer of exactly that account.
+        Assert.Contains($"Exporting {local} needs a token made for its transfer", general.Message, StringComparison.Ordinal);
+        Assert.Contains($"made for the transfer of {local} only", otherAccount.Message, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, (await nodes.Other.Api.GetAsync($"api/v1/accounts/{local}")).Status);
     }
 

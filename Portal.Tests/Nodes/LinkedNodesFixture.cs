@@ -84,6 +84,13 @@ public sealed class LinkedNodesFixture : IAsyncLifetime
         return created.Field("secret");
     }
 
+    /// <summary>A node token on <paramref name="node"/> for the transfer of one of its accounts, and nothing else.</summary>
+    public static async Task<string> TransferTokenAsync(PortalNode node, string account, DateTimeOffset? expiresAt = null)
+    {
+        var created = (await node.Api.PostAsync("api/v1/node-tokens", new { name = $"transfer of {account}", expiresAt, transferAccount = account })).Expect(HttpStatusCode.Created);
+        return created.Field("secret");
+    }
+
     /// <summary>Links <paramref name="child"/> to <paramref name="parent"/> through the parent's API.</summary>
     public static async Task<ApiResponse> LinkAsync(PortalNode parent, PortalNode child, string alias, string? token = null, string? address = null, string adminUserName = PortalNode.AdminUserName)
     {

@@ -38,6 +38,16 @@ public sealed class ApiToken
     public DateTimeOffset? RevokedAt { get; set; }
 
     public string? RevokedBy { get; set; }
+
+    /// <summary>
+    /// What a node token may do besides being a parent's: null for a general node token (the one a parent links with),
+    /// or "transfer:&lt;account&gt;" for a token that exports that one account to another parent, and nothing else.
+    /// </summary>
+    public string? Scope { get; set; }
+
+    public const string TransferScopePrefix = "transfer:";
+
+    public static string TransferScope(string username) => TransferScopePrefix + username;
 }
 
 internal sealed class ApiTokenConfiguration : IEntityTypeConfiguration<ApiToken>
@@ -53,6 +63,7 @@ internal sealed class ApiTokenConfiguration : IEntityTypeConfiguration<ApiToken>
         builder.Property(t => t.SecretHash).HasMaxLength(32);
         builder.Property(t => t.LastUsedFrom).HasMaxLength(64);
         builder.Property(t => t.RevokedBy).HasMaxLength(256);
+        builder.Property(t => t.Scope).HasMaxLength(300);
         builder.HasIndex(t => new { t.Kind, t.OwnerUserId });
     }
 }

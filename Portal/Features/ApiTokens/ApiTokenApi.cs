@@ -2,7 +2,8 @@ using Portal.Infrastructure.Security;
 
 namespace Portal.Features.ApiTokens;
 
-public sealed record NewToken(string Name, DateTimeOffset? ExpiresAt);
+/// <param name="TransferAccount">Node tokens only: the one account this token may export to another parent (nothing else).</param>
+public sealed record NewToken(string Name, DateTimeOffset? ExpiresAt, string? TransferAccount = null);
 
 public sealed record NewTokenResponse(ApiTokenRow Token, string Secret);
 
@@ -18,7 +19,7 @@ public static class ApiTokenApi
 
             api.MapPost(path, async (NewToken request, ApiTokenService tokens, ICurrentActor actor, CancellationToken ct) =>
             {
-                var created = await tokens.CreateAsync(await actor.GetAsync(), kind, request.Name, request.ExpiresAt, ct);
+                var created = await tokens.CreateAsync(await actor.GetAsync(), kind, request.Name, request.ExpiresAt, ct, request.TransferAccount);
                 return Results.Created($"/api/v1{path}/{created.Token.Id}", new NewTokenResponse(created.Token, created.Secret));
             });
 

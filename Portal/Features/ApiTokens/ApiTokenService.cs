@@ -13,7 +13,7 @@ namespace Portal.Features.ApiTokens;
 
 public sealed record CreatedToken(ApiTokenRow Token, string Secret);
 
-public sealed record ApiTokenRow(Guid Id, ApiTokenKind Kind, string Name, string OwnerUserName, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? LastUsedAt, string? LastUsedFrom, DateTimeOffset? RevokedAt, bool Active);
+public sealed record ApiTokenRow(Guid Id, ApiTokenKind Kind, string Name, string OwnerUserName, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? LastUsedAt, string? LastUsedFrom, DateTimeOffset? RevokedAt, bool Active, string? TransferAccount = null);
 
 public enum TokenCheck
 {
@@ -47,7 +47,14 @@ public sealed class ApiTokenService(
 {
     private const string Prefix = "ptk_";
 
-    public async Task<CreatedToken> CreateAsync(Actor actor, ApiTokenKind kind, string name, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default)
+    /// <summary>The longest a transfer token may live: long enough for a large transfer, short enough to be no standing key.</summary>
+    public static readonly TimeSpan MaxTransferTokenLifetime = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// Creates a token. A node token for <paramref name="transferAccount"/> exports that one local account to another
+    /// parent and opens nothing else; it lives 24 hours unless given a shorter or longer (at most 7 days) expiry.
+    /// </summary>
+    public async Task<CreatedToken> CreateAsync(Actor actor, ApiTokenKind kind, string name, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default, string? transferAccount = null)
     {
         var action = kind == ApiTokenKind.Node ? "node-token.create" : "api-token.create";
         name = name?.Trim() ?? "";
@@ -77,6 +84,26 @@ public sealed class ApiTokenService(
             problems.Add("The expiry must be in the future; leave it empty for a token that does not expire.");
         }
 
+        transferAccount = string.IsNullOrWhiteSpace(transferAccount) ? null : transferAccount.Trim().ToLowerInvariant();
+        if (transferAccount is not null)
+        {
+            expiresAt ??= clock.GetUtcNow().AddHours(24);
+            if (kind != ApiTokenKind.Node)
+            {
+                problems.Add("Only a node API token can be made for a transfer.");
+            }
+            else if (expiresAt > clock.GetUtcNow() + MaxTransferTokenLifetime)
+            {
+                problems.Add("A transfer token lives at most 7 days; give an earlier expiry.");
+            }
+
+            await using var check = await dbFactory.CreateDbContextAsync(cancellationToken);
+            if (!await check.Accounts.AnyAsync(a => a.Username == transferAccount && a.ParentNodeId == null, cancellationToken))
+            {
+                problems.Add($"This node has no account \"{transferAccount}\" of its own to transfer.");
+            }
+        }
+
         if (problems.Count > 0)
         {
             await audit.RecordAsync(actor, action, name, AuditOutcome.Refused, string.Join(" ", problems), cancellationToken);
@@ -84,6 +111,7 @@ public sealed class ApiTokenService(
         }
 
         var (token, secret) = Mint(kind, name, actor.UserId!, actor.Name, clock.GetUtcNow(), expiresAt);
+        token.Scope = transferAccount is null ? null : ApiToken.TransferScope(transferAccount);
         var id = token.Id;
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
@@ -91,7 +119,8 @@ public sealed class ApiTokenService(
             await db.SaveChangesAsync(cancellationToken);
         }
 
-        await audit.RecordAsync(actor, action, name, AuditOutcome.Succeeded, $"Token {id}" + (expiresAt is { } e ? $", expires {e:u}" : ""), cancellationToken);
+        await audit.RecordAsync(actor, action, name, AuditOutcome.Succeeded,
+            $"Token {id}" + (transferAccount is null ? "" : $", for the transfer of {transferAccount} only") + (expiresAt is { } e ? $", expires {e:u}" : ""), cancellationToken);
         return new CreatedToken(ToRow(token), secret);
     }
 
@@ -331,5 +360,6 @@ public sealed class ApiTokenService(
 
     private ApiTokenRow ToRow(ApiToken t) => new(
         t.Id, t.Kind, t.Name, t.OwnerUserName, t.CreatedAt, t.ExpiresAt, t.LastUsedAt, t.LastUsedFrom, t.RevokedAt,
-        t.RevokedAt is null && (t.ExpiresAt is null || t.ExpiresAt > clock.GetUtcNow()));
+        t.RevokedAt is null && (t.ExpiresAt is null || t.ExpiresAt > clock.GetUtcNow()),
+        t.Scope is { } scope && scope.StartsWith(ApiToken.TransferScopePrefix, StringComparison.Ordinal) ? scope[ApiToken.TransferScopePrefix.Length..] : null);
 }

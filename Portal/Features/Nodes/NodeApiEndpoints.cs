@@ -23,19 +23,27 @@ public static class NodeApiEndpoints
         var api = app.MapGroup("/node-api/v1")
             .RequireAuthorization(PortalPolicies.NodeApi)
             .AddEndpointFilter<ApiExceptionFilter>()
+            .AddEndpointFilter<NodeTokenFilters.ScopeLimit>()
             .ExcludeFromDescription();
 
+        // Open to any admin node token: what linking asks first, and what any node may read.
         api.MapGet("/info", async (NodeIdentityService identity, CancellationToken ct) => (await identity.GetAsync(ct)).ToInfo());
 
+        // Linking records the token it comes with; a parent already linked can only be linked again with that token.
         api.MapPost("/parent", async (LinkParentRequest request, NodeIdentityService identity, HttpContext http, CancellationToken ct) =>
-            (await identity.RecordParentAsync(NodeActor(http, request.ParentName), request, ct)).ToInfo());
+            (await identity.RecordParentAsync(NodeActor(http, request.ParentName), request, NodeTokenFilters.TokenId(http), ct)).ToInfo());
 
-        api.MapPost("/parent/unlink", async (UnlinkParentRequest request, NodeIdentityService identity, ApiTokenService tokens, HttpContext http, CancellationToken ct) =>
+        api.MapPasswordsNodeApi();
+        api.MapTransferSourceApi();
+
+        // Only the parent, with the token it linked with.
+        var parent = api.MapGroup("").AddEndpointFilter<NodeTokenFilters.ParentOnly>();
+        parent.MapPost("/parent/unlink", async (UnlinkParentRequest request, NodeIdentityService identity, ApiTokenService tokens, HttpContext http, CancellationToken ct) =>
         {
             var node = await identity.GetAsync(ct);
             var actor = NodeActor(http, node.Parent?.Name ?? "parent");
             node = await identity.ClearParentAsync(actor, request.ParentNodeId, ct);
-            if (Guid.TryParse(http.User.FindFirstValue(ApiTokenAuthenticationHandler.TokenIdClaim), out var tokenId))
+            if (NodeTokenFilters.TokenId(http) is { } tokenId)
             {
                 await tokens.RetireAsync(tokenId, request.Token, actor.Name, ct);
             }
@@ -43,28 +51,26 @@ public static class NodeApiEndpoints
             return node.ToInfo();
         });
 
-        api.MapGet("/accounts/existence", async (string username, string domain, AccountService accounts, CancellationToken ct) =>
+        parent.MapGet("/accounts/existence", async (string username, string domain, AccountService accounts, CancellationToken ct) =>
             await accounts.ExistenceAsync(username, domain, ct));
 
-        api.MapPost("/accounts", async (AccountTwin twin, AccountService accounts, HttpContext http, CancellationToken ct) =>
+        parent.MapPost("/accounts", async (AccountTwin twin, AccountService accounts, HttpContext http, CancellationToken ct) =>
             await accounts.CreateTwinAsync(NodeActor(http, "parent"), twin, ct));
 
-        api.MapGet("/accounts/{username}", async (string username, AccountService accounts, CancellationToken ct) =>
+        parent.MapGet("/accounts/{username}", async (string username, AccountService accounts, CancellationToken ct) =>
             await accounts.GetTwinAsync(username, ct) ?? throw new PortalNotFoundException($"There is no twin of account {username} here."));
 
-        api.MapPut("/accounts/{username}", async (string username, AccountTwin twin, AccountService accounts, HttpContext http, CancellationToken ct) =>
+        parent.MapPut("/accounts/{username}", async (string username, AccountTwin twin, AccountService accounts, HttpContext http, CancellationToken ct) =>
             await accounts.UpdateTwinAsync(NodeActor(http, "parent"), twin with { Username = username }, ct));
 
-        api.MapDelete("/accounts/{username}", async (string username, AccountService accounts, HttpContext http, CancellationToken ct) =>
+        parent.MapDelete("/accounts/{username}", async (string username, AccountService accounts, HttpContext http, CancellationToken ct) =>
         {
             await accounts.DeleteTwinAsync(NodeActor(http, "parent"), username, ct);
             return new NodeApiOk();
         });
 
-        api.MapMailNodeApi();
-        api.MapMailCopyNodeApi();
-        api.MapTransferSourceApi();
-        api.MapPasswordsNodeApi();
+        parent.MapMailNodeApi();
+        parent.MapMailCopyNodeApi();
 
         api.MapGet("/health", async (NodeIdentityService identity, IOptions<PortalSettings> settings, TimeProvider clock, CancellationToken ct) =>
         {

@@ -24,6 +24,9 @@ public sealed class NodeIdentity
 
     public LinkPurpose? LinkPurpose { get; set; }
 
+    /// <summary>The node token the parent linked with: the only one that may act as the parent afterwards.</summary>
+    public Guid? ParentTokenId { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public bool IsChild => ParentNodeId is not null;

@@ -17,7 +17,8 @@ public sealed record ThisNode(
     NodeParentInfo? Parent,
     LinkPurpose? Purpose,
     int ChildCount,
-    string PublicIPv4)
+    string PublicIPv4,
+    Guid? ParentTokenId = null)
 {
     public NodeRoles Roles => ServerProfiles.RolesOf(Profile);
 
@@ -113,7 +114,7 @@ public sealed class NodeIdentityService(
     /// The last step of linking, on the child: records the parent. Refuses a second parent, a link that would make a
     /// chain or a loop, a link to itself, and a profile that does not serve what the link is for.
     /// </summary>
-    public async Task<ThisNode> RecordParentAsync(Actor actor, LinkParentRequest request, CancellationToken cancellationToken = default)
+    public async Task<ThisNode> RecordParentAsync(Actor actor, LinkParentRequest request, Guid? tokenId, CancellationToken cancellationToken = default)
     {
         var node = await GetAsync(cancellationToken);
         string? refusal = null;
@@ -129,6 +130,10 @@ public sealed class NodeIdentityService(
         else if (node.Parent is { } parent && parent.NodeId != request.ParentNodeId)
         {
             (refusal, code) = ($"Node {node.Name} is already linked to parent {parent.Name} ({parent.Url}); a child has one parent. Unlink it there first.", "node.other_parent");
+        }
+        else if (node.Parent is not null && node.ParentTokenId is { } linkedWith && linkedWith != tokenId)
+        {
+            (refusal, code) = ($"Node {node.Name} is linked to {node.Parent.Name} through another token; only that token acts as its parent. If the parent lost its link, detach this node from it here (Node: parent) and link again.", "node.parent_token");
         }
         else if (node.IsParent)
         {
@@ -152,6 +157,7 @@ public sealed class NodeIdentityService(
             row.ParentUrl = request.ParentUrl;
             row.ParentLinkedAt ??= clock.GetUtcNow();
             row.LinkPurpose = purpose;
+            row.ParentTokenId = tokenId;
         }, cancellationToken);
         await audit.RecordAsync(actor, "node.parent.link", request.ParentName, AuditOutcome.Succeeded, $"Parent {request.ParentNodeId} at {request.ParentUrl}, for {purpose}.", cancellationToken);
         return await GetAsync(cancellationToken);
@@ -185,9 +191,16 @@ public sealed class NodeIdentityService(
             row.ParentUrl = null;
             row.ParentLinkedAt = null;
             row.LinkPurpose = null;
+            row.ParentTokenId = null;
         }, cancellationToken);
         await audit.RecordAsync(actor, "node.parent.unlink", node.Parent.Name, AuditOutcome.Succeeded, parentNodeId is null ? "Detached by an admin of this node." : "Unlinked by the parent.", cancellationToken);
         return await GetAsync(cancellationToken);
+    }
+
+    /// <summary>A link made before parents' tokens were recorded takes the first parent-only call's token as its parent's.</summary>
+    public async Task BindParentTokenAsync(Guid tokenId, CancellationToken cancellationToken)
+    {
+        await UpdateAsync(row => row.ParentTokenId ??= tokenId, cancellationToken);
     }
 
     private async Task UpdateAsync(Action<NodeIdentity> change, CancellationToken ct)
@@ -208,6 +221,6 @@ public sealed class NodeIdentityService(
         var parent = row.ParentNodeId is { } parentId
             ? new NodeParentInfo(parentId, row.ParentName ?? "", row.ParentUrl ?? "", row.ParentLinkedAt ?? row.CreatedAt)
             : null;
-        return new ThisNode(row.NodeId, settings.Value.NodeName, Version, row.Profile, parent, row.LinkPurpose, children, settings.Value.Dns.PublicIPv4);
+        return new ThisNode(row.NodeId, settings.Value.NodeName, Version, row.Profile, parent, row.LinkPurpose, children, settings.Value.Dns.PublicIPv4, row.ParentTokenId);
     }
 }

@@ -61,7 +61,7 @@ public sealed class TransferService(
 
         if (string.IsNullOrWhiteSpace(request.Token))
         {
-            problems.Add("Give an admin API token of the other parent (Node API tokens there).");
+            problems.Add("Give the token the other parent made for this account's transfer (Node API tokens there, \"Only for the transfer of account\").");
         }
 
         if (username.Length == 0)

@@ -31,6 +31,9 @@ internal sealed class ApiTokenAuthenticationHandler(
     public const string NodeScheme = "NodeToken";
     public const string UserScheme = "ApiToken";
     public const string TokenIdClaim = "portal:token-id";
+
+    /// <summary>What a node token is limited to (a transfer of one account); absent for a general token.</summary>
+    public const string TokenScopeClaim = "portal:token-scope";
     private const string FailureKey = "portal:token-failure";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -66,6 +69,11 @@ internal sealed class ApiTokenAuthenticationHandler(
             new(TokenIdClaim, check.Token!.Id.ToString()),
         };
         claims.AddRange(check.Roles!.Select(r => new Claim(ClaimTypes.Role, r)));
+        if (check.Token.Scope is { } scope)
+        {
+            claims.Add(new Claim(TokenScopeClaim, scope));
+        }
+
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, Scheme.Name));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name));
     }

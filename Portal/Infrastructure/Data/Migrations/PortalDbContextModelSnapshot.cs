@@ -408,6 +408,10 @@ namespace Portal.Infrastructure.Data.Migrations
                         .HasMaxLength(256)
                         .HasColumnType("character varying(256)");
 
+                    b.Property<string>("Scope")
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)");
+
                     b.Property<byte[]>("SecretHash")
                         .IsRequired()
                         .HasMaxLength(32)
@@ -886,6 +890,9 @@ namespace Portal.Infrastructure.Data.Migrations
                         .HasColumnType("character varying(100)");
 
                     b.Property<Guid?>("ParentNodeId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid?>("ParentTokenId")
                         .HasColumnType("uuid");
 
                     b.Property<string>("ParentUrl")
