@@ -16,6 +16,9 @@ public sealed class AccountsFixture : IAsyncLifetime
     public const string Mail1Address = "127.0.0.11";
     public const string Mail2Address = "127.0.0.12";
 
+    /// <summary>The domain of the parent's name servers (ns1. and ns2.), one of the panel's own names.</summary>
+    public const string ParentNameServerDomain = "hosting-parent.example.net";
+
     public PortalNode Parent { get; private set; } = default!;
 
     public PortalNode Mail1 { get; private set; } = default!;
@@ -29,7 +32,12 @@ public sealed class AccountsFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var nodes = await Task.WhenAll(
-            PortalNode.StartAsync("parent", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = ParentAddress }),
+            PortalNode.StartAsync("parent", new Dictionary<string, string>
+            {
+                ["Portal:Dns:PublicIPv4"] = ParentAddress,
+                ["Portal:Dns:NameServers:0"] = "ns1." + ParentNameServerDomain,
+                ["Portal:Dns:NameServers:1"] = "ns2." + ParentNameServerDomain,
+            }),
             PortalNode.StartAsync("mail1", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = Mail1Address }),
             PortalNode.StartAsync("mail2", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = Mail2Address }));
         (Parent, Mail1, Mail2) = (nodes[0], nodes[1], nodes[2]);

@@ -33,6 +33,7 @@ public sealed partial class AccountService(
     AccountOrderCache orders,
     Mail.MailStatePublisher mailState,
     ApiTokens.ApiTokenService tokens,
+    DomainRules domainRules,
     TimeProvider clock,
     ILogger<AccountService> logger)
 {
@@ -160,6 +161,10 @@ public sealed partial class AccountService(
         if (await db.Accounts.AnyAsync(a => a.Domain == domain, ct))
         {
             problems.Add($"The domain {DomainNames.ToUnicode(domain)} already belongs to an account on this node.");
+        }
+        else if (await domainRules.ProblemsAsync(domain, ownerName, ct) is { Count: > 0 } refused)
+        {
+            throw new PortalValidationException("The account was not created: " + string.Join(" ", refused), refused, "account.domain_refused");
         }
 
         var warnings = new List<string>();

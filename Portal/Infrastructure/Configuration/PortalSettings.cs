@@ -206,6 +206,12 @@ public sealed class DnsSettings
     [Range(60, 604800, ErrorMessage = "Portal:Dns:Ttl must be between 60 and 604800 seconds.")]
     public int Ttl { get; set; } = 3600;
 
+    /// <summary>
+    /// The Public Suffix List (Debian's publicsuffix package keeps it current): an account may not take a public suffix
+    /// as its domain.
+    /// </summary>
+    public string PublicSuffixList { get; set; } = "/usr/share/publicsuffix/public_suffix_list.dat";
+
     /// <summary>The PowerDNS authoritative server the zones are published to; off while its ApiUrl is empty.</summary>
     public PowerDnsSettings PowerDns { get; set; } = new();
 }

@@ -46,6 +46,11 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
             errors.Add($"Portal:Dns:PublicIPv4 must be an IPv4 address such as 192.0.2.10; \"{options.Dns.PublicIPv4}\" is not.");
         }
 
+        if (!File.Exists(options.Dns.PublicSuffixList))
+        {
+            errors.Add($"Portal:Dns:PublicSuffixList: {options.Dns.PublicSuffixList} does not exist; install Debian's publicsuffix package (apt-get install publicsuffix), or name the list's file.");
+        }
+
         foreach (var ns in options.Dns.NameServers)
         {
             if (Uri.CheckHostName(ns) != UriHostNameType.Dns || !ns.Contains('.'))

@@ -95,6 +95,7 @@ public static class PortalServices
         services.AddSingleton<AccountOrderCache>();
         services.AddSingleton<MailNodes>();
         services.AddSingleton<DnsZoneService>();
+        services.AddSingleton<DomainRules>();
         services.AddSingleton(sp =>
         {
             var portal = sp.GetRequiredService<IOptions<PortalSettings>>().Value;
