@@ -122,6 +122,22 @@ public sealed class HostileNodeTests(MoveFixture nodes)
         Assert.Equal(HttpStatusCode.NotFound, (await nodes.Other.Api.GetAsync($"api/v1/accounts/{name}")).Status);
     }
 
+    [Fact]
+    public async Task ATransferOfAPublicSuffix_IsRefusedAtOnce()
+    {
+        var name = "ps" + Guid.NewGuid().ToString("N")[..8];
+        var export = new Portal.Jobs.Nodes.AccountExport(
+            new Portal.Jobs.Nodes.AccountTwin(name, "github.io", "o@example.org", ["ApiTokens", "Email"], "Active"), false, name, null, null, null,
+            new MailConfiguration([], []), 0, 0);
+        await using var source = await StandInSourceAsync(export);
+
+        var refused = await nodes.Other.Api.PostAsync("api/v1/transfers", new { address = source.Url, adminUserName = PortalNode.AdminUserName, token = "pnt_any", username = name, verifyTls = false });
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+        Assert.Contains("github.io is a public suffix", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await nodes.Other.Api.GetAsync($"api/v1/accounts/{name}")).Status);
+    }
+
     /// <summary>A node answering only the export of one account, with what the test gives it.</summary>
     private static async Task<StandIn> StandInSourceAsync(Portal.Jobs.Nodes.AccountExport export)
     {

@@ -39,6 +39,7 @@ public sealed class TransferService(
     IBackgroundJobClient jobs,
     IDataProtectionProvider dataProtection,
     AuditLog audit,
+    Dns.DomainRules domainRules,
     IOptions<PortalSettings> settings)
 {
     private readonly IDataProtector _tokens = dataProtection.CreateProtector("Portal.Transfers.Token.v1");
@@ -142,6 +143,11 @@ public sealed class TransferService(
         if (await db.Accounts.AnyAsync(a => a.Domain == export.Account.Domain, ct))
         {
             problems.Add($"This node already has an account for {export.Account.Domain}.");
+        }
+        else if (MailRules.IsDomain(export.Account.Domain))
+        {
+            // A transferred account belongs to root (the admins) here, like one an admin creates.
+            problems.AddRange(await domainRules.ProblemsAsync(export.Account.Domain, "root", ct));
         }
 
         return problems;
