@@ -5,8 +5,11 @@ using Portal.Jobs.Common;
 
 namespace Portal.Jobs.Mail;
 
-/// <summary>A mailbox this node serves, as the IMAP server needs it.</summary>
-public sealed record MailUser(string Address, string PasswordHash, string MaildirPath, long QuotaBytes);
+/// <summary>
+/// A mailbox this node serves, as the IMAP server needs it. <paramref name="LoginRefused"/>: its account is suspended,
+/// so mail is delivered into it but nobody signs in.
+/// </summary>
+public sealed record MailUser(string Address, string PasswordHash, string MaildirPath, long QuotaBytes, bool LoginRefused = false);
 
 /// <summary>A forwarder: to an address, or (pipe) to a program.</summary>
 public sealed record MailForward(string Source, string Destination, bool IsPipe, bool Enabled);
@@ -14,12 +17,16 @@ public sealed record MailForward(string Source, string Destination, bool IsPipe,
 /// <summary>A domain whose mail another node serves: IMAP/POP3 are proxied and SMTP relayed there.</summary>
 public sealed record MailRoute(string Domain, string NodeAddress);
 
-/// <summary>Everything this node's mail servers need to know, rebuilt from the database and published whole.</summary>
+/// <summary>
+/// Everything this node's mail servers need to know, rebuilt from the database and published whole.
+/// <paramref name="RefusedDomains"/>: the domains of suspended accounts whose mail this node refuses (Portal:Mail:SuspendedAccountMail).
+/// </summary>
 public sealed record MailState(
     IReadOnlyList<string> LocalDomains,
     IReadOnlyList<MailUser> Users,
     IReadOnlyList<MailForward> Forwards,
-    IReadOnlyList<MailRoute> Routes);
+    IReadOnlyList<MailRoute> Routes,
+    IReadOnlyList<string>? RefusedDomains = null);
 
 public sealed class MailServicesSettings
 {
@@ -66,12 +73,16 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
     public const string MailboxMapFile = "postfix-virtual-mailbox-maps";
     public const string AliasMapFile = "postfix-virtual-alias-maps";
     public const string TransportFile = "postfix-transport";
+    public const string RecipientAccessFile = "postfix-recipient-access";
+
+    /// <summary>What Dovecot answers a login to a suspended account's mailbox (its extra fields cannot hold spaces).</summary>
+    public const string SuspendedLoginReason = "Account_suspended:_contact_your_hosting_provider.";
 
     /// <summary>
     /// The maps Postfix reads as <c>hash:</c> tables, compiled with postmap after each change: the transport map (the
     /// relay domains) first, so a domain leaving this node is a relay domain before it stops being a local one.
     /// </summary>
-    public static readonly IReadOnlyList<string> PostfixMaps = [TransportFile, DomainsFile, MailboxMapFile, AliasMapFile];
+    public static readonly IReadOnlyList<string> PostfixMaps = [TransportFile, DomainsFile, MailboxMapFile, AliasMapFile, RecipientAccessFile];
 
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -98,6 +109,7 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
                 (DomainsFile, RenderDomains(state)),
                 (MailboxMapFile, RenderMailboxMap(state)),
                 (AliasMapFile, RenderAliases(state)),
+                (RecipientAccessFile, RenderRecipientAccess(state)),
             })
             {
                 postfixChanged |= await WriteAsync(map, content, cancellationToken);
@@ -129,6 +141,12 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
             if (user.QuotaBytes > 0)
             {
                 text.Append(CultureInfo.InvariantCulture, $" userdb_quota_rule=*:bytes={user.QuotaBytes}");
+            }
+
+            if (user.LoginRefused)
+            {
+                // A passdb field: logins fail with this reason, while delivery (a userdb lookup) goes on.
+                text.Append(" nologin=y reason=").Append(SuspendedLoginReason);
             }
 
             text.Append('\n');
@@ -171,6 +189,14 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
 
         return text.ToString();
     }
+
+    /// <summary>
+    /// Postfix <c>check_recipient_access</c> (in <c>smtpd_recipient_restrictions</c>): mail for a suspended account's
+    /// domain is refused at once, permanently and saying why, when the node is set to refuse it.
+    /// </summary>
+    public static string RenderRecipientAccess(MailState state) =>
+        string.Concat((state.RefusedDomains ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
+            .Select(d => $"{d} 550 5.2.1 Mail for {d} is refused: the account is suspended.\n"));
 
     /// <summary>Postfix <c>transport_maps</c>: a domain another node serves goes there over SMTP (<c>[ip]:25</c>, no MX lookup).</summary>
     public static string RenderTransport(MailState state) =>

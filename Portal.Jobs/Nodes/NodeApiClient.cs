@@ -35,6 +35,9 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
 
     public NodeEndpoint Endpoint => endpoint;
 
+    /// <summary>The user on this node the calls are made for (sent as <see cref="NodeApiHeaders.OnBehalfOf"/>), if any.</summary>
+    public string? OnBehalfOf { get; set; }
+
     public Task<NodeInfo> GetInfoAsync(CancellationToken cancellationToken) =>
         SendAsync<NodeInfo>(HttpMethod.Get, "node-api/v1/info", null, cancellationToken);
 
@@ -327,6 +330,11 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
         using var request = new HttpRequestMessage(method, new Uri(endpoint.BaseUrl, path));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", endpoint.Token);
         request.Headers.Add(NodeApiHeaders.AdminUser, endpoint.AdminUserName);
+        if (NodeApiHeaders.IsAcceptableName(OnBehalfOf))
+        {
+            request.Headers.Add(NodeApiHeaders.OnBehalfOf, OnBehalfOf);
+        }
+
         if (body is HttpContent content)
         {
             request.Content = content;

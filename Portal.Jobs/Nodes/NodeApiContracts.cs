@@ -43,6 +43,16 @@ public sealed record NodeApiError(string Code, string Message);
 public static class NodeApiHeaders
 {
     public const string AdminUser = "X-Portal-Admin";
+
+    /// <summary>
+    /// The parent's user a proxied change is made for (its audit names them; the child's names the parent "on behalf
+    /// of" them). Information only: the node token decides what the call may do.
+    /// </summary>
+    public const string OnBehalfOf = "X-Portal-On-Behalf-Of";
+
+    /// <summary>A user name as the header may carry it: short, printable, no spaces; anything else is not believed.</summary>
+    public static bool IsAcceptableName(string? name) =>
+        name is { Length: > 0 and <= 64 } && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or '@');
 }
 
 /// <summary>The body of a node API answer that carries nothing but success.</summary>

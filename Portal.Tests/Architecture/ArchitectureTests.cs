@@ -11,7 +11,11 @@ public sealed class ArchitectureTests
     private static readonly Assembly Jobs = typeof(Portal.Jobs.Operations.IOperationJournal).Assembly;
 
     /// <summary>Pages anyone may open (signing in, errors, the API reference).</summary>
-    private static readonly string[] PublicRoutes = ["/auth/signin", "/auth/lockout", "/auth/denied", "/error", "/error/{StatusCode:int}", "/not-found", "/api-reference"];
+    // The second sign-in step is reached before there is a session (Identity's two-factor cookie says who).
+    private static readonly string[] PublicRoutes = ["/auth/signin", "/auth/two-factor", "/auth/lockout", "/auth/denied", "/error", "/error/{StatusCode:int}", "/not-found", "/api-reference"];
+
+    /// <summary>Pages for every signed-in user, whatever their role: they must still require a sign-in.</summary>
+    private static readonly string[] SignedInRoutes = ["/auth/two-factor/manage"];
 
     [Fact]
     public void Jobs_DoNotDependOnTheWebHost() =>
@@ -28,6 +32,13 @@ public sealed class ArchitectureTests
             if (area is { } a && !policies.Contains(a.Policy))
             {
                 problems.Add($"{page.Name} ({route}) lacks [Authorize(Policy = {a.Policy})]");
+            }
+            else if (area is null && SignedInRoutes.Contains(route, StringComparer.OrdinalIgnoreCase))
+            {
+                if (page.GetCustomAttributes<AuthorizeAttribute>(inherit: true).FirstOrDefault() is null)
+                {
+                    problems.Add($"{page.Name} ({route}) is for signed-in users but lacks [Authorize]");
+                }
             }
             else if (area is null && !PublicRoutes.Contains(route, StringComparer.OrdinalIgnoreCase))
             {

@@ -70,6 +70,7 @@ public abstract class ComponentTestContext : MudTestContext
         Services.AddSingleton<OperationControl>();
         Services.TryAddSingleton<Portal.Features.Nodes.NodeIdentityService>();
         Services.AddSingleton<Portal.Features.Passwords.PasswordPolicyService>();
+        Services.TryAddSingleton<Portal.Features.ApiTokens.ApiTokenService>();
         Services.AddSingleton<Portal.Features.Passwords.OwnPasswordService>();
     }
 
@@ -88,6 +89,7 @@ public abstract class ComponentTestContext : MudTestContext
         Services.AddNodeApiClients();
         Services.AddSingleton<Portal.Features.Dns.DnsZoneService>();
         Services.AddSingleton<Portal.Features.Dns.DnsPublisher>();
+        Services.AddSingleton<Portal.Features.Dns.DomainRules>();
         Services.AddSingleton(new Portal.Jobs.Mail.MailServicesSettings { StateDirectory = Path.Combine(TestEnvironment.RunFolder, "bunit-mail-state-" + Guid.NewGuid().ToString("N")) });
         Services.AddSingleton<Portal.Jobs.Mail.MailServices>();
         Services.AddSingleton<Portal.Features.Mail.MailStatePublisher>();

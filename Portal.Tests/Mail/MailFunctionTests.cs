@@ -72,6 +72,28 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
     }
 
     [Fact]
+    public async Task AProxiedChange_IsAuditedOnTheParentWithTheRealActor_AndOnTheChildAsTheParentOnTheirBehalf()
+    {
+        var name = AccountsFixture.NewName("mx");
+        (await nodes.CreateAccountAsync(nodes.Parent.Api, name, nodes.ToMail1)).Expect(HttpStatusCode.Created);
+        var owner = await AccountsFixture.OwnerApiAsync(nodes.Parent, name);
+        var address = $"carol@{AccountsFixture.NewDomain(name)}";
+
+        (await owner.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "carol", password = "carol-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
+
+        await using (var parent = TestDatabases.OpenContext(nodes.Parent.ConnectionString))
+        {
+            var entry = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(parent.AuditEntries.Where(e => e.Action == "email.create" && e.Target == address));
+            Assert.Equal(name, entry.ActorName);
+            Assert.Equal("On mail node mail-1.", entry.Details);
+        }
+
+        await using var child = TestDatabases.OpenContext(nodes.Mail1.ConnectionString);
+        var there = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(child.AuditEntries.Where(e => e.Action == "email.create" && e.Target == address));
+        Assert.EndsWith($"(parent, on behalf of {name})", there.ActorName, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Owners_ManageOnlyTheirOwnMail()
     {
         var mine = AccountsFixture.NewName("own");

@@ -136,18 +136,65 @@ public sealed class MailServerTests(MailServersFixture servers)
     }
 
     [Fact]
-    public async Task ASuspendedAccount_CannotSignIn_AtTheParentNorAtTheChild()
+    public async Task ASuspendedAccount_KeepsReceivingMail_ButNobodySignsIn_AndItsOpenSessionEnds()
     {
         var (name, _, address, password) = await servers.AccountAsync("dave");
+        using var open = await ImapAsync(Parent, address, password);
+        await open.Inbox.OpenAsync(FolderAccess.ReadOnly);
+
+        (await servers.Parent.Api.PutAsync($"api/v1/accounts/{name}", new { status = "Suspended", suspensionReason = "Invoice 42 is unpaid." })).Expect(HttpStatusCode.OK);
+
+        // The session that was open is ended; a new login is refused, saying why.
+        Assert.True(await EventuallyAsync(async () =>
+        {
+            try
+            {
+                await open.NoOpAsync();
+                return false;
+            }
+            catch (Exception ex) when (ex is IOException or ImapProtocolException or ImapCommandException or ServiceNotConnectedException)
+            {
+                return true;
+            }
+        }, ended => ended), "The IMAP session opened before the suspension is still served.");
+        var refused = await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Parent, address, password));
+        Assert.Contains("suspended", refused.Message, StringComparison.OrdinalIgnoreCase);
+        // Mail for it is accepted and kept (the parent's default), for when the account is active again.
+        await SendAsync(Parent, address, "while suspended");
+
+        (await servers.Parent.Api.PutAsync($"api/v1/accounts/{name}", new { status = "Active" })).Expect(HttpStatusCode.OK);
+        Assert.Equal(["while suspended"], await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count == 1));
+    }
+
+    [Fact]
+    public async Task ANodeSetToRefuseASuspendedAccountsMail_AnswersSendersAtOnceWithAPermanentPlainReason()
+    {
+        var (name, _, address, password) = await servers.AccountAsync("fay");
         await servers.MoveAndWaitAsync(name, servers.ChildId);
-        (await ImapAsync(Parent, address, password)).Dispose();
 
         (await servers.Parent.Api.PutAsync($"api/v1/accounts/{name}", new { status = "Suspended" })).Expect(HttpStatusCode.OK);
 
+        // The child's Postfix takes the new map with its next SMTP session (a few seconds at most).
+        var refused = await EventuallyAsync(async () =>
+        {
+            try
+            {
+                await SendAsync(Child, address, "refused");
+                return null;
+            }
+            catch (SmtpCommandException ex)
+            {
+                return ex;
+            }
+        }, ex => ex is not null);
+        Assert.Equal(550, (int)refused!.StatusCode);
+        Assert.Contains("the account is suspended", refused.Message, StringComparison.Ordinal);
         await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Parent, address, password));
         await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Child, address, password));
+
         (await servers.Parent.Api.PutAsync($"api/v1/accounts/{name}", new { status = "Active" })).Expect(HttpStatusCode.OK);
-        (await ImapAsync(Parent, address, password)).Dispose();
+        await SendAsync(Child, address, "accepted again");
+        Assert.Equal(["accepted again"], await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count == 1));
     }
 
     [Fact]

@@ -37,6 +37,8 @@ public sealed class MailServersFixture : IAsyncLifetime
         parentSettings["Portal:Alerts:SmtpServer"] = $"{ParentAddress}:25";
         parentSettings["Portal:Alerts:EmailTo:0"] = AlertsAddress;
         childSettings["Portal:Dns:PublicIPv4"] = ChildAddress;
+        // The parent keeps a suspended account's mail (the default); the child refuses it, saying why.
+        childSettings["Portal:Mail:SuspendedAccountMail"] = "Refuse";
         var nodes = await Task.WhenAll(PortalNode.StartAsync("mparent", parentSettings), PortalNode.StartAsync("mchild", childSettings));
         (Parent, Child) = (nodes[0], nodes[1]);
         foreach (var node in nodes)

@@ -126,6 +126,78 @@ public sealed class PasswordPolicyTests(AccountsFixture nodes)
     }
 
     [Fact]
+    public async Task WrongCurrentPasswords_CountTowardsTheLockout_ThenNothingChangesUntilItEnds()
+    {
+        var name = AccountsFixture.NewName("pwl");
+        (await nodes.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain = AccountsFixture.NewDomain(name), contactEmail = $"o@{AccountsFixture.NewDomain(name)}", password = "owner-Kq7vZp3xWm9t" }))
+            .Expect(HttpStatusCode.Created);
+        using var owner = await OwnerApiAsync(name);
+
+        // A stolen session or token guessing the current password: five wrong ones lock it (the node's default).
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal("password.current_wrong", (await owner.PutAsync("api/v1/me/password", new { currentPassword = $"guess-{i}-Kq7vZp3xWm9t", newPassword = "quiet-Lantern-Orbit-5521" })).Code);
+        }
+
+        var locked = await owner.PutAsync("api/v1/me/password", new { currentPassword = "owner-Kq7vZp3xWm9t", newPassword = "quiet-Lantern-Orbit-5521" });
+
+        Assert.Equal("password.locked_out", locked.Code);
+        using var browser = PortalHttp.CreateClient(nodes.Parent.BaseUrl);
+        Assert.Equal("/auth/lockout", (await browser.PostSignInAsync(name, "owner-Kq7vZp3xWm9t")).RedirectPath(browser));
+    }
+
+    [Fact]
+    public async Task AnOwnPasswordChange_CanRevokeAllOfTheUsersApiTokens_WithIt()
+    {
+        var name = AccountsFixture.NewName("pwr");
+        (await nodes.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain = AccountsFixture.NewDomain(name), contactEmail = $"o@{AccountsFixture.NewDomain(name)}", password = "owner-Kq7vZp3xWm9t" }))
+            .Expect(HttpStatusCode.Created);
+        using var owner = await OwnerApiAsync(name);
+        using var script = await OwnerApiAsync(name);
+
+        (await owner.PutAsync("api/v1/me/password", new { currentPassword = "owner-Kq7vZp3xWm9t", newPassword = "quiet-Lantern-Orbit-5521", revokeApiTokens = true })).Expect(HttpStatusCode.NoContent);
+
+        Assert.Equal("token.revoked", (await script.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Code);
+        Assert.Equal("token.revoked", (await owner.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Code);
+    }
+
+    [Fact]
+    public async Task TheAuditLog_KeepsThatAPasswordWasRefused_NeverItsGuessableParts()
+    {
+        var name = AccountsFixture.NewName("pwa");
+        const string weak = "Zebrafish1987";
+        (await nodes.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain = AccountsFixture.NewDomain(name), contactEmail = $"o@{AccountsFixture.NewDomain(name)}", password = "owner-Kq7vZp3xWm9t" }))
+            .Expect(HttpStatusCode.Created);
+        using var owner = await OwnerApiAsync(name);
+        try
+        {
+            await SetMinimumsAsync(nodes.Parent, new { account = 90, email = 90 });
+            var refusals = new[]
+            {
+                await owner.PutAsync("api/v1/me/password", new { currentPassword = "owner-Kq7vZp3xWm9t", newPassword = weak }),
+                await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "ann", password = weak }),
+                await nodes.Parent.Api.PostAsync("api/v1/accounts", new { username = name + "x", domain = "x" + AccountsFixture.NewDomain(name), contactEmail = "o@example.org", password = weak }),
+                await nodes.Parent.Api.PostAsync("api/v1/users", new { userName = name + "u", role = "Reseller", password = weak }),
+            };
+
+            // The person is told what makes it guessable...
+            Assert.All(refusals, r => Assert.Contains("1987", r.Message));
+            // ...the audit log only that it was refused.
+            await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
+            var details = await db.AuditEntries.Where(e => (e.Target != null && e.Target.Contains(name)) || e.ActorName == name)
+                .Where(e => e.Outcome == Portal.Features.Audit.AuditOutcome.Refused).Select(e => e.Details ?? "").ToListAsync();
+            Assert.True(details.Count >= 4, string.Join("\n", details));
+            Assert.All(details, d => Assert.DoesNotContain("1987", d, StringComparison.Ordinal));
+            Assert.All(details, d => Assert.DoesNotContain("ebra", d, StringComparison.OrdinalIgnoreCase));
+            Assert.Contains(details, d => d.Contains("The password was refused: too weak", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await SetMinimumsAsync(nodes.Parent, new { account = (int?)null, email = (int?)null });
+        }
+    }
+
+    [Fact]
     public async Task OnlyAdminsChangeTheRules_AndValuesOutOfRangeAreRefusedWithTheRange()
     {
         var (_, reseller) = await AccountsFixture.CreateResellerAsync(nodes.Parent);

@@ -49,6 +49,16 @@ public static class WebmailEndpoint
                 return Results.Content(Page("No hosting account belongs to this sign-in, so there is no mailbox to read."), "text/html; charset=utf-8", statusCode: 404);
             }
 
+            if (account.Status == Features.Accounts.AccountStatus.Suspended)
+            {
+                return Results.Content(Page(Features.Accounts.AccountSuspension.Explain(account.Username, account.SuspensionReason)), "text/html; charset=utf-8", statusCode: 403);
+            }
+
+            if (!account.Features.Contains(Features.Accounts.AccountFeatures.Webmail))
+            {
+                return Results.Content(Page($"The \"Webmail\" feature is off for your account {account.Username}. Read your mail with a mail program (IMAP), or ask your hosting provider to turn webmail on."), "text/html; charset=utf-8", statusCode: 403);
+            }
+
             return WebmailAddress(account, settings.Value.Mail.WebmailUrl) is { } address
                 ? Results.Redirect(address)
                 : Results.Content(Page("This server offers no webmail. Read your mail with a mail program (IMAP), or ask your provider."), "text/html; charset=utf-8", statusCode: 404);

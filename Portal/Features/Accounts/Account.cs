@@ -61,6 +61,14 @@ public sealed class Account
 
     public AccountStatus Status { get; set; }
 
+    /// <summary>While suspended: why, in the words the owner is shown when signing in or calling the API.</summary>
+    public string? SuspensionReason { get; set; }
+
+    public DateTimeOffset? SuspendedAt { get; set; }
+
+    /// <summary>While suspended: whether an admin suspended it (then only an admin lifts it, not the reseller).</summary>
+    public bool SuspendedByAdmin { get; set; }
+
     public long DiskUsageBytes { get; set; }
 
     /// <summary>On a parent: the child that serves the account's mail, or null when mail is local.</summary>
@@ -123,6 +131,7 @@ internal sealed class AccountConfiguration : IEntityTypeConfiguration<Account>
         builder.Property(a => a.UserId).HasMaxLength(450);
         builder.Property(a => a.ResellerId).HasMaxLength(450);
         builder.Property(a => a.Status).HasConversion<string>().HasMaxLength(16);
+        builder.Property(a => a.SuspensionReason).HasMaxLength(AccountSuspension.MaxReasonLength);
         builder.Ignore(a => a.IsTwin);
 
         // One index per sort key of the accounts grid, each carrying the id, so a page (however deep) is found by an

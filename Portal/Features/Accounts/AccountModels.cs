@@ -36,7 +36,8 @@ public sealed record NewAccount(
 
 public sealed record CreatedAccount(AccountRow Account, string? GeneratedPassword, IReadOnlyList<string> Warnings);
 
-public sealed record AccountChange(string? ContactEmail = null, IReadOnlyList<string>? Features = null, bool? Ipv6Enabled = null, AccountStatus? Status = null);
+/// <param name="SuspensionReason">With Status Suspended: why, as the owner is told (empty: a plain default).</param>
+public sealed record AccountChange(string? ContactEmail = null, IReadOnlyList<string>? Features = null, bool? Ipv6Enabled = null, AccountStatus? Status = null, string? SuspensionReason = null);
 
 public sealed record AccountRow(
     string Username,
@@ -50,7 +51,9 @@ public sealed record AccountRow(
     long DiskUsageBytes,
     bool Ipv6Enabled,
     IReadOnlyList<string> Features,
-    DateTimeOffset CreatedAt)
+    DateTimeOffset CreatedAt,
+    string? SuspensionReason = null,
+    bool SuspendedByAdmin = false)
 {
     public bool IsDistributed => MailNodeId is not null;
 
@@ -58,7 +61,7 @@ public sealed record AccountRow(
 
     internal static AccountRow From(Account a) => new(
         a.Username, a.Domain, DomainNames.ToUnicode(a.Domain), a.ContactEmail, a.OwnerName, a.MailNodeId, a.MailNodeAlias, a.Status,
-        a.DiskUsageBytes, a.Ipv6Enabled, a.Features.ToArray(), a.CreatedAt);
+        a.DiskUsageBytes, a.Ipv6Enabled, a.Features.ToArray(), a.CreatedAt, a.SuspensionReason, a.SuspendedByAdmin);
 }
 
 /// <summary>A child an account's mail can be routed to, with what an admin weighs: status, free disk, load.</summary>

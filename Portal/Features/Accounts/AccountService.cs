@@ -59,7 +59,7 @@ public sealed partial class AccountService(
         }
         catch (Exception ex) when (ex is PortalValidationException or PortalConflictException)
         {
-            await audit.RecordAsync(actor, "account.create", username, AuditOutcome.Refused, ex.Message, cancellationToken);
+            await audit.RecordAsync(actor, "account.create", username, AuditOutcome.Refused, (ex as PortalValidationException)?.AuditText ?? ex.Message, cancellationToken);
             throw;
         }
     }
@@ -180,11 +180,13 @@ public sealed partial class AccountService(
 
         var generated = string.IsNullOrEmpty(request.Password) ? UserAdminService.GeneratePassword() : null;
         var password = generated ?? request.Password!;
-        problems.AddRange(await users.PasswordProblemsAsync(request.Username, email, password));
-
-        if (problems.Count > 0)
+        var (weak, forAudit) = await users.PasswordProblemsAsync(request.Username, email, password);
+        if (weak.Count > 0)
         {
-            throw new PortalValidationException("The account was not created: " + string.Join(" ", problems), problems, "account.invalid");
+            throw new PortalValidationException("The account was not created: " + string.Join(" ", weak), weak, "account.invalid")
+            {
+                AuditText = "The account was not created: " + string.Join(" ", forAudit),
+            };
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
@@ -303,6 +305,8 @@ public sealed partial class AccountService(
             CheckDistributable(ipv6, features, problems);
         }
 
+        var status = change.Status ?? account.Status;
+        var reason = AccountSuspension.Reason(change.SuspensionReason, problems);
         if (problems.Count > 0)
         {
             var message = $"Account {username} was not changed: " + string.Join(" ", problems);
@@ -310,10 +314,37 @@ public sealed partial class AccountService(
             throw new PortalValidationException(message, problems, "account.invalid");
         }
 
+        // A reseller neither lifts nor rewords a suspension an admin made (its customer may be suspended for abuse).
+        if (account is { Status: AccountStatus.Suspended, SuspendedByAdmin: true } && !actor.IsAdmin
+            && (status == AccountStatus.Active || (reason is not null && reason != account.SuspensionReason)))
+        {
+            var message = $"Account {username} was suspended by an administrator ({account.SuspensionReason}); only an administrator can lift or change that suspension.";
+            await audit.RecordAsync(actor, "account.modify", username, AuditOutcome.Refused, message, cancellationToken);
+            throw new PortalForbiddenException(message, "account.suspended_by_admin");
+        }
+
+        var suspending = account.Status == AccountStatus.Active && status == AccountStatus.Suspended;
+        var lifting = account.Status == AccountStatus.Suspended && status == AccountStatus.Active;
         account.ContactEmail = change.ContactEmail?.Trim() ?? account.ContactEmail;
         account.Features = features;
         account.Ipv6Enabled = ipv6;
-        account.Status = change.Status ?? account.Status;
+        account.Status = status;
+        if (suspending)
+        {
+            account.SuspendedAt = clock.GetUtcNow();
+            account.SuspendedByAdmin = actor.IsAdmin;
+        }
+
+        if (status == AccountStatus.Suspended)
+        {
+            account.SuspensionReason = reason ?? account.SuspensionReason ?? AccountSuspension.DefaultReason;
+            // An admin who gives a suspension its reason makes it theirs: the reseller no longer lifts it.
+            account.SuspendedByAdmin |= actor.IsAdmin && reason is not null;
+        }
+        else
+        {
+            (account.SuspensionReason, account.SuspendedAt, account.SuspendedByAdmin) = (null, null, false);
+        }
         if (account.MailNodeId is { } nodeId)
         {
             var node = await db.LinkedNodes.AsNoTracking().SingleAsync(n => n.Id == nodeId, cancellationToken);
@@ -331,11 +362,22 @@ public sealed partial class AccountService(
 
         await db.SaveChangesAsync(cancellationToken);
         orders.Invalidate();
-        // The owner's tokens follow the account's "API Tokens" feature from the next call on.
+        // The owner's tokens follow the account's "API Tokens" feature and its suspension from the next call on.
         tokens.ForgetRecentChecks();
         await mailState.RepublishAsync(cancellationToken);
+        if (suspending)
+        {
+            await EndOwnerSessionsAsync(account, cancellationToken);
+        }
+
         await audit.RecordAsync(actor, "account.modify", username, AuditOutcome.Succeeded,
             $"Contact {account.ContactEmail}; features {string.Join(",", account.Features)}; IPv6 {(account.Ipv6Enabled ? "on" : "off")}; {account.Status}.", cancellationToken);
+        if (suspending || lifting)
+        {
+            await audit.RecordAsync(actor, suspending ? "account.suspend" : "account.unsuspend", username, AuditOutcome.Succeeded,
+                suspending ? account.SuspensionReason : null, cancellationToken);
+        }
+
         return AccountRow.From(account);
     }
 
@@ -412,7 +454,7 @@ public sealed partial class AccountService(
             ContactEmail = twin.ContactEmail,
             OwnerName = "root",
             Features = twin.Features.ToList(),
-            Status = Enum.Parse<AccountStatus>(twin.Status),
+            Status = AccountSuspension.ParseStatus(twin.Status, $"The parent {parent.Name}"),
             ParentNodeId = parent.NodeId,
             CreatedAt = clock.GetUtcNow(),
         };
@@ -430,14 +472,44 @@ public sealed partial class AccountService(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var account = await db.Accounts.SingleOrDefaultAsync(a => a.Username == twin.Username && a.ParentNodeId == parent.NodeId, cancellationToken)
             ?? throw new PortalNotFoundException($"Node {settings.Value.NodeName} has no twin of account {twin.Username}.");
+        var status = AccountSuspension.ParseStatus(twin.Status, $"The parent {parent.Name}");
+        var suspending = account.Status == AccountStatus.Active && status == AccountStatus.Suspended;
         account.ContactEmail = twin.ContactEmail;
         account.Features = twin.Features.ToList();
-        account.Status = Enum.Parse<AccountStatus>(twin.Status);
+        account.Status = status;
         await db.SaveChangesAsync(cancellationToken);
         orders.Invalidate();
         await mailState.RepublishAsync(cancellationToken);
+        if (suspending && account.MailRedirectAddress is null)
+        {
+            await mailState.EndSessionsAsync(account.Id, cancellationToken);
+        }
+
         await audit.RecordAsync(parentActor, "account.twin.modify", twin.Username, AuditOutcome.Succeeded, $"{account.Status}.", cancellationToken);
         return TwinOf(account);
+    }
+
+    /// <summary>
+    /// A suspension takes effect for what is already open too: the owner's panel sessions end at their next check (a
+    /// new security stamp; the UI checks every minute) and the IMAP/POP3 sessions of the account's mailboxes here end
+    /// now (those on a child end there, when its twin is suspended).
+    /// </summary>
+    private async Task EndOwnerSessionsAsync(Account account, CancellationToken ct)
+    {
+        if (account.UserId is { } userId)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+            if (await users.FindByIdAsync(userId) is { } owner)
+            {
+                await users.UpdateSecurityStampAsync(owner);
+            }
+        }
+
+        if (account.MailNodeId is null)
+        {
+            await mailState.EndSessionsAsync(account.Id, ct);
+        }
     }
 
     public async Task<AccountTwin?> GetTwinAsync(string username, CancellationToken cancellationToken = default)

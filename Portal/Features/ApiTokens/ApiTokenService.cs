@@ -28,9 +28,13 @@ public enum TokenCheck
 
     /// <summary>An account owner's token while the account's "API Tokens" feature is off.</summary>
     FeatureOff,
+
+    /// <summary>An account owner's token while the account is suspended.</summary>
+    Suspended,
 }
 
-public sealed record TokenValidation(TokenCheck Result, ApiToken? Token, PortalUser? Owner, IList<string>? Roles)
+/// <param name="Detail">What the owner is told beyond the check (a suspension's reason).</param>
+public sealed record TokenValidation(TokenCheck Result, ApiToken? Token, PortalUser? Owner, IList<string>? Roles, string? Detail = null)
 {
     public bool IsValid => Result == TokenCheck.Valid;
 }
@@ -201,6 +205,28 @@ public sealed class ApiTokenService(
         await audit.RecordAsync(actor, action, token.Name, AuditOutcome.Succeeded, $"Token {id}", cancellationToken);
     }
 
+    /// <summary>Revokes every active API token a user holds for the public API (never node tokens); returns how many.</summary>
+    public async Task<int> RevokeOwnAsync(Actor actor, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var now = clock.GetUtcNow();
+        var revoked = await db.ApiTokens
+            .Where(t => t.OwnerUserId == actor.UserId && t.Kind == ApiTokenKind.User && t.RevokedAt == null)
+            .ExecuteUpdateAsync(u => u.SetProperty(t => t.RevokedAt, now).SetProperty(t => t.RevokedBy, actor.Name), cancellationToken);
+        ForgetRecentChecks();
+        await audit.RecordAsync(actor, "api-token.revoke", actor.Name, AuditOutcome.Succeeded, $"All {revoked} of the user's API tokens.", cancellationToken);
+        return revoked;
+    }
+
+    /// <summary>How many active API tokens a user holds for the public API.</summary>
+    public async Task<int> CountOwnAsync(Actor actor, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var now = clock.GetUtcNow();
+        return await db.ApiTokens.CountAsync(t => t.OwnerUserId == actor.UserId && t.Kind == ApiTokenKind.User && t.RevokedAt == null
+            && (t.ExpiresAt == null || t.ExpiresAt > now), cancellationToken);
+    }
+
     /// <summary>Retires a node token when the parent that used it unlinks: at once, or in 24 hours.</summary>
     public async Task RetireAsync(Guid id, TokenRetirement retirement, string by, CancellationToken cancellationToken = default)
     {
@@ -275,12 +301,19 @@ public sealed class ApiTokenService(
         }
 
         var (owner, roles) = (found.User, (IList<string>)found.Roles);
-        // An account owner's tokens work while the account has the "API Tokens" feature (turning it off stops them).
+        // An account owner's tokens work while the account is active and has the "API Tokens" feature.
         if (roles.Count == 1 && roles[0] == PortalRoles.User
-            && await db.Accounts.Where(a => a.UserId == owner.Id).Select(a => a.Features).FirstOrDefaultAsync(cancellationToken) is { } features
-            && !features.Contains(Accounts.AccountFeatures.ApiTokens))
+            && await db.Accounts.Where(a => a.UserId == owner.Id).Select(a => new { a.Username, a.Features, a.Status, a.SuspensionReason }).FirstOrDefaultAsync(cancellationToken) is { } account)
         {
-            return new TokenValidation(TokenCheck.FeatureOff, token, owner, roles);
+            if (account.Status == Accounts.AccountStatus.Suspended)
+            {
+                return new TokenValidation(TokenCheck.Suspended, token, owner, roles, Accounts.AccountSuspension.Explain(account.Username, account.SuspensionReason));
+            }
+
+            if (!account.Features.Contains(Accounts.AccountFeatures.ApiTokens))
+            {
+                return new TokenValidation(TokenCheck.FeatureOff, token, owner, roles);
+            }
         }
 
         if (kind == ApiTokenKind.Node && !roles.Contains(PortalRoles.Admin))
@@ -325,7 +358,7 @@ public sealed class ApiTokenService(
     public void ForgetRecentChecks() => _recent.Clear();
 
     /// <summary>The message a refused token gets, saying what to do.</summary>
-    public static (string Code, string Message) Explain(TokenCheck check, string nodeName) => check switch
+    public static (string Code, string Message) Explain(TokenValidation check, string nodeName) => check.Result switch
     {
         TokenCheck.Malformed or TokenCheck.Unknown => ("token.invalid", $"The API token is not valid on node {nodeName}. Create a new token on that node (Node API tokens) and use it."),
         TokenCheck.Revoked => ("token.revoked", $"The API token was revoked on node {nodeName}. Create a new one there."),
@@ -333,6 +366,7 @@ public sealed class ApiTokenService(
         TokenCheck.WrongKind => ("token.not_admin", $"That token is not a node API token of node {nodeName}: only an admin's node API token may link or manage nodes."),
         TokenCheck.OwnerMismatch => ("token.user_mismatch", $"The API token does not belong to that user on node {nodeName}. Give the user name of the admin who created the token."),
         TokenCheck.NotAdmin => ("token.not_admin", $"The token's owner is not an admin on node {nodeName}; only an admin's token may link or manage nodes."),
+        TokenCheck.Suspended => ("account.suspended", $"{check.Detail} Its API tokens are refused on node {nodeName} until it is active again."),
         TokenCheck.FeatureOff => ("token.feature_off", $"The account's \"API Tokens\" feature is off on node {nodeName}, so its tokens are refused. Ask your provider to turn it on."),
         _ => ("token.invalid", "The API token was refused."),
     };

@@ -9,17 +9,20 @@ namespace Portal.Features.Identity;
 /// </summary>
 public static class NewUsers
 {
-    /// <summary>What every password validator (the node's policy among them) has against this password for this user.</summary>
-    public static async Task<IReadOnlyList<string>> PasswordProblemsAsync(this UserManager<PortalUser> users, string userName, string? email, string password)
+    /// <summary>
+    /// What every password validator (the node's policy among them) has against this password for this user: as the
+    /// person is told, and as the audit log may keep it (nothing of the password).
+    /// </summary>
+    public static async Task<(IReadOnlyList<string> Problems, IReadOnlyList<string> ForAudit)> PasswordProblemsAsync(this UserManager<PortalUser> users, string userName, string? email, string password)
     {
-        var problems = new List<string>();
+        var errors = new List<IdentityError>();
         foreach (var validator in users.PasswordValidators)
         {
             var check = await validator.ValidateAsync(users, new PortalUser { UserName = userName, Email = email }, password);
-            problems.AddRange(check.Errors.Select(e => e.Description));
+            errors.AddRange(check.Errors);
         }
 
-        return problems;
+        return (errors.Select(e => e.Description).ToArray(), Passwords.PasswordRefusal.ForAudit(errors));
     }
 
     /// <summary>Creates the user with a password <see cref="PasswordProblemsAsync"/> found nothing against.</summary>

@@ -88,9 +88,14 @@ public sealed class TwinResolver(IDbContextFactory<PortalDbContext> dbFactory, N
             ?? throw new PortalNotFoundException($"Node {node.Name} keeps no account {username} for {parent.Name}.");
     }
 
+    /// <summary>
+    /// The parent's admin calling, as the audit here names them: "(parent, on behalf of <user>)" when the parent says
+    /// for whom (<see cref="NodeApiHeaders.OnBehalfOf"/>, believed only in that well-formed shape), else "(via parent node)".
+    /// </summary>
     public static Actor Actor(HttpContext http)
     {
         var actor = Infrastructure.Security.Actor.From(http.User, http.Connection.RemoteIpAddress?.ToString());
-        return actor with { Name = $"{actor.Name} (via parent node)" };
+        var behalf = http.Request.Headers[NodeApiHeaders.OnBehalfOf].ToString();
+        return actor with { Name = NodeApiHeaders.IsAcceptableName(behalf) ? $"{actor.Name} (parent, on behalf of {behalf})" : $"{actor.Name} (via parent node)" };
     }
 }

@@ -20,6 +20,7 @@ public sealed class MailFunctions(
     MailService local,
     NodeLinkService links,
     INodeApiClientFactory clients,
+    Audit.AuditLog audit,
     Microsoft.Extensions.Options.IOptions<Infrastructure.Configuration.PortalSettings> settings,
     ILogger<MailFunctions> logger)
 {
@@ -31,33 +32,33 @@ public sealed class MailFunctions(
 
     public async Task<EmailAccountRow> CreateAsync(Actor actor, string username, NewEmailAccount request, CancellationToken ct = default)
     {
-        var (account, node) = await ResolveAsync(actor, username, ct);
-        return node is null ? await local.CreateAsync(actor, account, request, ct) : await ChangeRemoteAsync(account, node, (c, t) => c.CreateMailAddressAsync(username, request, t), ct);
+        var (account, node) = await ResolveForChangeAsync(actor, username, AccountFeatures.Email, "email.create", ct);
+        return node is null ? await local.CreateAsync(actor, account, request, ct) : await ChangeRemoteAsync(actor, "email.create", $"{request.LocalPart?.Trim().ToLowerInvariant()}@{account.Domain}", account, node, (c, t) => c.CreateMailAddressAsync(username, request, t), ct);
     }
 
     public async Task DeleteAsync(Actor actor, string username, string address, CancellationToken ct = default)
     {
-        var (account, node) = await ResolveAsync(actor, username, ct);
+        var (account, node) = await ResolveForChangeAsync(actor, username, AccountFeatures.Email, "email.delete", ct);
         if (node is null)
         {
             await local.DeleteAsync(actor, account, address, ct);
         }
         else
         {
-            await ChangeRemoteAsync(account, node, async (c, t) => { await c.DeleteMailAddressAsync(username, address, t); return true; }, ct);
+            await ChangeRemoteAsync(actor, "email.delete", address, account, node, async (c, t) => { await c.DeleteMailAddressAsync(username, address, t); return true; }, ct);
         }
     }
 
     public async Task ChangePasswordAsync(Actor actor, string username, string address, string password, CancellationToken ct = default)
     {
-        var (account, node) = await ResolveAsync(actor, username, ct);
+        var (account, node) = await ResolveForChangeAsync(actor, username, AccountFeatures.Email, "email.password", ct);
         if (node is null)
         {
             await local.ChangePasswordAsync(actor, account, address, password, ct);
         }
         else
         {
-            await ChangeRemoteAsync(account, node, async (c, t) => { await c.ChangeMailPasswordAsync(username, address, new PasswordChange(password), t); return true; }, ct);
+            await ChangeRemoteAsync(actor, "email.password", address, account, node, async (c, t) => { await c.ChangeMailPasswordAsync(username, address, new PasswordChange(password), t); return true; }, ct);
         }
     }
 
@@ -69,26 +70,26 @@ public sealed class MailFunctions(
 
     public async Task<ForwarderRow> AddForwarderAsync(Actor actor, string username, NewForwarder request, CancellationToken ct = default)
     {
-        var (account, node) = await ResolveAsync(actor, username, ct);
+        var (account, node) = await ResolveForChangeAsync(actor, username, AccountFeatures.Forwarders, "forwarder.create", ct);
         if (node is not null && request.IsPipe)
         {
             // Said here as well as on the child, so the refusal is the same whether or not the child is reachable.
             throw new PortalValidationException("Forwarding to a program is not available while this account's mail is served by a separate mail server (the program would run there, not where your site is). Forward to an address instead.", code: "forwarder.pipe_distributed");
         }
 
-        return node is null ? await local.AddForwarderAsync(actor, account, request, ct) : await ChangeRemoteAsync(account, node, (c, t) => c.AddForwarderAsync(username, request, t), ct);
+        return node is null ? await local.AddForwarderAsync(actor, account, request, ct) : await ChangeRemoteAsync(actor, "forwarder.create", $"{request.LocalPart?.Trim().ToLowerInvariant()}@{account.Domain}", account, node, (c, t) => c.AddForwarderAsync(username, request, t), ct);
     }
 
     public async Task DeleteForwarderAsync(Actor actor, string username, long id, CancellationToken ct = default)
     {
-        var (account, node) = await ResolveAsync(actor, username, ct);
+        var (account, node) = await ResolveForChangeAsync(actor, username, AccountFeatures.Forwarders, "forwarder.delete", ct);
         if (node is null)
         {
             await local.DeleteForwarderAsync(actor, account, id, ct);
         }
         else
         {
-            await ChangeRemoteAsync(account, node, async (c, t) => { await c.DeleteForwarderAsync(username, id, t); return true; }, ct);
+            await ChangeRemoteAsync(actor, "forwarder.delete", $"forwarder {id} of {username}", account, node, async (c, t) => { await c.DeleteForwarderAsync(username, id, t); return true; }, ct);
         }
     }
 
@@ -117,10 +118,61 @@ public sealed class MailFunctions(
         return (found.Account, found.Node);
     }
 
-    /// <summary>A change on the child, after which the parent keeps the account's mail settings as they now are there.</summary>
-    private async Task<T> ChangeRemoteAsync<T>(Account account, LinkedNode node, Func<NodeApiClient, CancellationToken, Task<T>> call, CancellationToken ct)
+    /// <summary>
+    /// The account, for a change of its mail: refused (and audited) while the account is suspended and the actor is its
+    /// owner, or while the account lacks the feature the change belongs to (whoever asks: a feature that is off is off
+    /// for the account, as the owner's API tokens are with "API Tokens"). Reading stays open, so nothing is hidden.
+    /// </summary>
+    private async Task<(Account Account, LinkedNode? Node)> ResolveForChangeAsync(Actor actor, string username, string feature, string action, CancellationToken ct)
     {
-        var result = await RemoteAsync(node, call, ct);
+        var (account, node) = await ResolveAsync(actor, username, ct);
+        var refusal = account.Status == AccountStatus.Suspended && IsOwner(actor) ? AccountSuspension.Refusal(account)
+            : !account.HasFeature(feature) ? FeatureOff(account, feature, IsOwner(actor))
+            : null;
+        if (refusal is not null)
+        {
+            await audit.RecordAsync(actor, action, username, Audit.AuditOutcome.Refused, refusal.Message, ct);
+            throw refusal;
+        }
+
+        return (account, node);
+    }
+
+    /// <summary>A refusal as the audit keeps it: a weak password's message names its guessable parts, so only that it was refused.</summary>
+    private static string AuditTextOf(Exception ex) => ex switch
+    {
+        PortalValidationException { Code: Passwords.PolicyPasswordValidator.Code } => "The password was refused: too weak for the mail node's rule.",
+        PortalValidationException { AuditText: { } text } => text,
+        _ => ex.Message,
+    };
+
+    private static bool IsOwner(Actor actor) => actor.IsInRole(PortalRoles.User) && !actor.IsAdmin && !actor.IsInRole(PortalRoles.Reseller);
+
+    internal static PortalForbiddenException FeatureOff(Account account, string feature, bool owner) => new(
+        owner
+            ? $"The \"{AccountFeatures.Describe(feature)}\" feature is off for your account {account.Username}. Ask your hosting provider to turn it on."
+            : $"The \"{AccountFeatures.Describe(feature)}\" feature is off for account {account.Username}; turn it on (Modify account, Features) first.",
+        "account.feature_off");
+
+    /// <summary>
+    /// A change on the child, made for the actor (the child's audit says "on behalf of" them) and audited here with
+    /// the actor, whatever its outcome; then the parent keeps the account's mail settings as they now are there.
+    /// </summary>
+    private async Task<T> ChangeRemoteAsync<T>(Actor actor, string action, string target, Account account, LinkedNode node, Func<NodeApiClient, CancellationToken, Task<T>> call, CancellationToken ct)
+    {
+        T result;
+        try
+        {
+            result = await RemoteAsync(node, call, ct, actor);
+        }
+        catch (Exception ex) when (ex is PortalValidationException or PortalNotFoundException or PortalForbiddenException or PortalUpstreamException)
+        {
+            await audit.RecordAsync(actor, action, target, ex is PortalUpstreamException ? Audit.AuditOutcome.Failed : Audit.AuditOutcome.Refused,
+                $"On mail node {node.Alias}: {AuditTextOf(ex)}", ct);
+            throw;
+        }
+
+        await audit.RecordAsync(actor, action, target, Audit.AuditOutcome.Succeeded, $"On mail node {node.Alias}.", ct);
         try
         {
             var settings = await clients.Create(links.EndpointOf(node)).ExportMailConfigurationAsync(account.Username, ct);
@@ -155,10 +207,11 @@ public sealed class MailFunctions(
     /// that failed several times in a row is not asked at all for a while, so a broken child gives a quick, clear
     /// 502/504 rather than a hung page.
     /// </summary>
-    private async Task<T> RemoteAsync<T>(LinkedNode node, Func<NodeApiClient, CancellationToken, Task<T>> call, CancellationToken ct)
+    private async Task<T> RemoteAsync<T>(LinkedNode node, Func<NodeApiClient, CancellationToken, Task<T>> call, CancellationToken ct, Actor? onBehalfOf = null)
     {
         var timeout = settings.Value.Distribution.ProxyTimeout;
         var client = clients.Create(links.EndpointOf(node), timeout);
+        client.OnBehalfOf = onBehalfOf?.Name;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var outcome = "error";
         try

@@ -45,27 +45,37 @@ public sealed class MailService(
             problems.Add(MailRules.LocalPartRule);
         }
 
-        var weak = await passwords.ProblemAsync(PasswordScope.Email, request.Password, [local, account.Domain, account.Username], ct);
+        var verdict = await passwords.EvaluateAsync(PasswordScope.Email, request.Password, [local, account.Domain, account.Username], ct);
+        var weak = verdict.Problem;
+        var audited = new List<string>(problems);
         if (weak is not null)
         {
             problems.Add(weak);
+            audited.Add(verdict.AuditProblem!);
         }
         if (request.QuotaMegabytes is < 0 or > 10_485_760)
         {
             problems.Add("The quota must be between 0 (none) and 10485760 MiB.");
+            audited.Add(problems[^1]);
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         if (problems.Count == 0 && await db.EmailAccounts.AnyAsync(e => e.Address == address, ct))
         {
             problems.Add($"{address} already exists.");
+            audited.Add(problems[^1]);
         }
 
         if (problems.Count > 0)
         {
-            await audit.RecordAsync(actor, "email.create", address, AuditOutcome.Refused, string.Join(" ", problems), ct);
-            var code = problems.Count == 1 && weak is not null ? PolicyPasswordValidator.Code : "email.invalid";
-            throw new PortalValidationException($"{address} was not created: " + string.Join(" ", problems), problems, code);
+            await audit.RecordAsync(actor, "email.create", address, AuditOutcome.Refused, string.Join(" ", audited), ct);
+            // A weak password makes the code password.too_weak even beside other problems: whoever audits the refusal
+            // (a parent, for a proxied change) then knows to keep nothing of the message.
+            var code = weak is not null ? PolicyPasswordValidator.Code : "email.invalid";
+            throw new PortalValidationException($"{address} was not created: " + string.Join(" ", problems), problems, code)
+            {
+                AuditText = $"{address} was not created: " + string.Join(" ", audited),
+            };
         }
 
         var now = clock.GetUtcNow();
@@ -108,9 +118,9 @@ public sealed class MailService(
 
     public async Task ChangePasswordAsync(Actor actor, Account account, string address, string password, CancellationToken ct = default)
     {
-        if (await passwords.ProblemAsync(PasswordScope.Email, password, [address, account.Username], ct) is { } weak)
+        if (await passwords.EvaluateAsync(PasswordScope.Email, password, [address, account.Username], ct) is { Problem: { } weak } verdict)
         {
-            await audit.RecordAsync(actor, "email.password", address, AuditOutcome.Refused, weak, ct);
+            await audit.RecordAsync(actor, "email.password", address, AuditOutcome.Refused, verdict.AuditProblem, ct);
             throw new PortalValidationException($"The password of {address} was not changed: {weak}", [weak], PolicyPasswordValidator.Code);
         }
 

@@ -18,14 +18,19 @@ public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFact
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var mailRoot = settings.Value.MailRoot;
         var local = await db.Accounts.AsNoTracking().Where(a => a.MailNodeId == null && a.MailRedirectAddress == null).Select(a => new { a.Id, a.Domain, a.Status }).ToListAsync(ct);
-        // A suspended account keeps its domain (mail for it is still accepted and kept) but nobody signs in to read it.
-        var localIds = local.Where(a => a.Status == Accounts.AccountStatus.Active).Select(a => a.Id).ToHashSet();
+        // A suspended account's mailboxes stay (its mail is still delivered and kept, unless this node refuses it),
+        // but nobody signs in to read it.
+        var localIds = local.Select(a => a.Id).ToHashSet();
+        var suspendedIds = local.Where(a => a.Status == Accounts.AccountStatus.Suspended).Select(a => a.Id).ToHashSet();
         var users = await db.EmailAccounts.AsNoTracking().Where(e => localIds.Contains(e.AccountId)).ToListAsync(ct);
         var forwards = await db.Forwarders.AsNoTracking().Where(f => localIds.Contains(f.AccountId)).ToListAsync(ct);
         var routes = await (from a in db.Accounts
                             join n in db.LinkedNodes on a.MailNodeId equals (Guid?)n.Id
                             where a.MailNodeId != null && n.PublicIPv4 != null
                             select new MailRoute(a.Domain, n.PublicIPv4!)).ToListAsync(ct);
+        var refused = settings.Value.Mail.SuspendedAccountMail == SuspendedMail.Refuse
+            ? await db.Accounts.AsNoTracking().Where(a => a.Status == Accounts.AccountStatus.Suspended).Select(a => a.Domain).ToListAsync(ct)
+            : [];
         // On a child: twins whose mail went back to the parent (or on to another child) and wait for their deletion.
         routes.AddRange(await db.Accounts.AsNoTracking().Where(a => a.MailRedirectAddress != null)
             .Select(a => new MailRoute(a.Domain, a.MailRedirectAddress!)).ToListAsync(ct));
@@ -37,9 +42,31 @@ public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFact
         var goodRoutes = routes.Where(r => Acceptable(Portal.Jobs.Nodes.ReportedAddress.IsAcceptable(r.NodeAddress) && MailRules.IsDomain(r.Domain), "route", r.Domain)).ToList();
         return new MailState(
             local.Select(a => a.Domain).Where(MailRules.IsDomain).ToArray(),
-            goodUsers.Select(u => new MailUser(u.Address, u.PasswordHash, Maildir.MailboxPath(mailRoot, u.Domain, u.LocalPart), u.QuotaBytes)).ToArray(),
+            goodUsers.Select(u => new MailUser(u.Address, u.PasswordHash, Maildir.MailboxPath(mailRoot, u.Domain, u.LocalPart), u.QuotaBytes,
+                LoginRefused: suspendedIds.Contains(u.AccountId))).ToArray(),
             goodForwards.Select(f => new MailForward(f.Source, f.Destination, f.IsPipe, f.Enabled)).ToArray(),
-            goodRoutes);
+            goodRoutes,
+            refused.Where(MailRules.IsDomain).ToArray());
+    }
+
+    /// <summary>
+    /// Ends the open IMAP/POP3 sessions of an account's mailboxes here (after a suspension: Dovecot refuses new logins,
+    /// but an open session would go on). A failure is logged, not thrown: the suspension itself is made.
+    /// </summary>
+    public async Task EndSessionsAsync(long accountId, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        foreach (var address in await db.EmailAccounts.AsNoTracking().Where(e => e.AccountId == accountId).Select(e => e.Address).ToListAsync(ct))
+        {
+            try
+            {
+                await services.EndSessionsAsync(address, ct);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or Portal.Jobs.Common.ExternalProgramException or Portal.Jobs.Common.ExternalProgramTimeoutException)
+            {
+                logger.LogWarning(ex, "The open IMAP/POP3 sessions of {Address} could not be ended", address);
+            }
+        }
     }
 
     private bool Acceptable(bool ok, string what, string name)

@@ -9,7 +9,9 @@ using Portal.Jobs.Nodes;
 namespace Portal.Features.Passwords;
 
 /// <summary>A node's answer for one password: its strength, what the scope requires here, and why it was refused.</summary>
-public sealed record PasswordVerdict(bool Accepted, int Strength, int Required, string Node, PasswordScope Scope, string? Problem);
+/// <param name="Problem">What the person is told, naming the guessable parts of the password.</param>
+/// <param name="AuditProblem">The same refusal without anything of the password, for the audit log.</param>
+public sealed record PasswordVerdict(bool Accepted, int Strength, int Required, string Node, PasswordScope Scope, string? Problem, string? AuditProblem = null);
 
 /// <summary>A change of this node's password rules; what is left null stays as it is.</summary>
 /// <param name="Scopes">Scope key to its own minimum; null makes the scope follow the default again.</param>
@@ -71,12 +73,12 @@ public sealed class PasswordPolicyService(
         var what = PasswordScopes.Describe(scope).ToLowerInvariant();
         if (string.IsNullOrEmpty(password))
         {
-            return new PasswordVerdict(false, 0, required, policy.Node, scope, "Give a password.");
+            return new PasswordVerdict(false, 0, required, policy.Node, scope, "Give a password.", "No password was given.");
         }
 
         if (password.Length > PasswordStrength.MaxLength)
         {
-            return new PasswordVerdict(false, 0, required, policy.Node, scope, $"A password may be at most {PasswordStrength.MaxLength} characters long.");
+            return new PasswordVerdict(false, 0, required, policy.Node, scope, $"A password may be at most {PasswordStrength.MaxLength} characters long.", "The password was too long.");
         }
 
         var estimate = PasswordStrength.Estimate(password, userInputs);
@@ -89,10 +91,10 @@ public sealed class PasswordPolicyService(
         var problem = $"The password is too weak for the rule of node {policy.Node} for {what}: its strength is {estimate.Strength}, " +
             $"and node {policy.Node} requires at least {required} (of {PasswordStrength.Max}).{parts} " +
             "Use a passphrase of four or more unrelated words, or a generated password.";
-        return new PasswordVerdict(false, estimate.Strength, required, policy.Node, scope, problem);
+        return new PasswordVerdict(false, estimate.Strength, required, policy.Node, scope, problem, PasswordRefusal.TooWeak(policy.Node, what, required));
     }
 
-    /// <summary>The refusal for a weak password, or nothing: for services that collect all problems of a request.</summary>
+    /// <summary>The refusal for a weak password, or nothing: for services that collect all problems of a request (not for the audit: see <see cref="PasswordVerdict.AuditProblem"/>).</summary>
     public async Task<string?> ProblemAsync(PasswordScope scope, string? password, IEnumerable<string?>? userInputs = null, CancellationToken ct = default) =>
         (await EvaluateAsync(scope, password, userInputs, ct)).Problem;
 

@@ -124,6 +124,11 @@ public sealed class TransferService(
             problems.Add($"The source sent mail settings Portal refuses: {string.Join("; ", bad.Take(10))}. Nothing was taken.");
         }
 
+        if (export.Account.Status is not (nameof(AccountStatus.Active) or nameof(AccountStatus.Suspended)))
+        {
+            problems.Add($"The source sent the account status \"{MailRules.Printable(export.Account.Status ?? "")}\"; only Active or Suspended is accepted.");
+        }
+
         if (export.OwnerPasswordHash is { } hash && !IsIdentityPasswordHash(hash))
         {
             problems.Add("The source sent its owner's password in a form Portal does not store (an ASP.NET Core Identity hash is expected).");
@@ -213,9 +218,10 @@ internal sealed class AccountTransferSteps(
             }
         }
 
-        if (Enum.Parse<AccountStatus>(export.Account.Status) is var status && status != AccountStatus.Active)
+        if (AccountSuspension.ParseStatus(export.Account.Status, transfer.Source.BaseUrl.Host) is var status && status != AccountStatus.Active)
         {
-            await accounts.ModifyAsync(requester, export.Account.Username, new AccountChange(Status: status), ct);
+            await accounts.ModifyAsync(requester, export.Account.Username,
+                new AccountChange(Status: status, SuspensionReason: $"Suspended on {transfer.Source.BaseUrl.Host} before it was transferred here."), ct);
         }
 
         await using (var db = await dbFactory.CreateDbContextAsync(ct))

@@ -14,7 +14,7 @@ public sealed record NewUser(string UserName, string? Email, string Role, string
 
 public sealed record CreatedUser(string Id, string UserName, string Role, string? GeneratedPassword);
 
-public sealed record UserRow(string Id, string UserName, string? Email, string Role, bool LockedOut, DateTimeOffset CreatedAt);
+public sealed record UserRow(string Id, string UserName, string? Email, string Role, bool LockedOut, DateTimeOffset CreatedAt, bool TwoFactorEnabled = false);
 
 /// <summary>
 /// The two kinds of lock a user can have: an admin's (until unlocked: <see cref="DateTimeOffset.MaxValue"/>), which stops
@@ -79,14 +79,17 @@ public sealed partial class UserAdminService(
 
         var generated = string.IsNullOrEmpty(request.Password) ? GeneratePassword() : null;
         var password = request.Password is { Length: > 0 } given ? given : generated!;
+        var audited = new List<string>(problems);
         if (problems.Count == 0)
         {
-            problems.AddRange(await users.PasswordProblemsAsync(target, email, password));
+            var (weak, forAudit) = await users.PasswordProblemsAsync(target, email, password);
+            problems.AddRange(weak);
+            audited.AddRange(forAudit);
         }
 
         if (problems.Count > 0)
         {
-            await audit.RecordAsync(actor, "user.create", target, AuditOutcome.Refused, string.Join(" ", problems), cancellationToken);
+            await audit.RecordAsync(actor, "user.create", target, AuditOutcome.Refused, string.Join(" ", audited), cancellationToken);
             throw new PortalValidationException("The user was not created: " + string.Join(" ", problems), problems);
         }
 
@@ -100,7 +103,7 @@ public sealed partial class UserAdminService(
         if (!created.Succeeded)
         {
             var errors = created.Errors.Select(e => e.Description).ToArray();
-            await audit.RecordAsync(actor, "user.create", target, AuditOutcome.Failed, string.Join(" ", errors), cancellationToken);
+            await audit.RecordAsync(actor, "user.create", target, AuditOutcome.Failed, string.Join(" ", Passwords.PasswordRefusal.ForAudit(created.Errors)), cancellationToken);
             throw new PortalValidationException("The user was not created: " + string.Join(" ", errors), errors);
         }
 
@@ -136,7 +139,7 @@ public sealed partial class UserAdminService(
         var total = await rows.CountAsync(cancellationToken);
         var page = await rows.OrderBy(x => x.u.UserName)
             .Skip(Math.Max(0, query.Skip)).Take(Math.Clamp(query.Take, 1, 200))
-            .Select(x => new UserRow(x.u.Id, x.u.UserName!, x.u.Email, x.Role, x.u.LockoutEnd != null && x.u.LockoutEnd > now, x.u.CreatedAt))
+            .Select(x => new UserRow(x.u.Id, x.u.UserName!, x.u.Email, x.Role, x.u.LockoutEnd != null && x.u.LockoutEnd > now, x.u.CreatedAt, x.u.TwoFactorEnabled))
             .ToListAsync(cancellationToken);
         return new UserPage(page, total);
     }

@@ -15,5 +15,12 @@ public static class UsersApi
             var created = await users.CreateAsync(await actor.GetAsync(), request, ct);
             return Results.Created($"/api/v1/users/{created.Id}", created);
         });
+
+        // A user who lost their authenticator and recovery codes signs in with the password again, and sets it up anew.
+        api.MapPost("/users/{userName}/two-factor/reset", async (string userName, Identity.TwoFactorService twoFactor, ICurrentActor actor) =>
+        {
+            await twoFactor.ResetAsync(await actor.GetAsync(), userName);
+            return Results.NoContent();
+        });
     }
 }

@@ -23,7 +23,7 @@ internal sealed class ApiExceptionFilter : IEndpointFilter
         }
         catch (PortalForbiddenException ex)
         {
-            return ApiResults.Error(StatusCodes.Status403Forbidden, "forbidden", ex.Message);
+            return ApiResults.Error(StatusCodes.Status403Forbidden, ex.Code, ex.Message);
         }
         catch (PortalNotFoundException ex)
         {

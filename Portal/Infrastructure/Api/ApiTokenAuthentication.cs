@@ -58,7 +58,7 @@ internal sealed class ApiTokenAuthenticationHandler(
         var check = await tokens.ValidateAsync(presented, Options.Kind, userName, Context.Connection.RemoteIpAddress?.ToString(), Context.RequestAborted);
         if (!check.IsValid)
         {
-            var (code, message) = ApiTokenService.Explain(check.Result, settings.Value.NodeName);
+            var (code, message) = ApiTokenService.Explain(check, settings.Value.NodeName);
             return Fail(code, message);
         }
 

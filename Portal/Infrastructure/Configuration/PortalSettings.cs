@@ -56,6 +56,8 @@ public sealed class PortalSettings
 
     public TlsSettings Tls { get; set; } = new();
 
+    public DataProtectionSettings DataProtection { get; set; } = new();
+
     public TelemetrySettings Telemetry { get; set; } = new();
 
     public AlertsSettings Alerts { get; set; } = new();
@@ -137,6 +139,26 @@ public sealed class TlsSettings
 }
 
 /// <summary>How this node's mail servers are fed and driven.</summary>
+/// <summary>Where the certificate lives that encrypts the Data Protection keys in the database.</summary>
+public sealed class DataProtectionSettings
+{
+    /// <summary>
+    /// A PEM file with the certificate and its private key (made on first start if missing, readable by the node's user
+    /// only). Empty: "secrets/data-protection-keys.pem" next to the mail root. Back it up with the node: the stored
+    /// keys, and the node tokens and sessions they protect, cannot be read without it.
+    /// </summary>
+    public string? CertificateFile { get; set; }
+
+    public string CertificateFileFor(string mailRoot) =>
+        CertificateFile is { Length: > 0 } file ? file : Path.Combine(Path.GetDirectoryName(mailRoot.TrimEnd('/')) ?? "/", "secrets", "data-protection-keys.pem");
+}
+
+public enum SuspendedMail
+{
+    Keep,
+    Refuse,
+}
+
 public sealed class MailSettings
 {
     /// <summary>Folder for the files Dovecot and Postfix read (passwd-file, maps). Empty: "mail-state" next to the mail root.</summary>
@@ -180,6 +202,14 @@ public sealed class MailSettings
     /// sent to https://webmail.&lt;domain&gt;/, which DNS points at the child.
     /// </summary>
     public string? WebmailUrl { get; set; }
+
+    /// <summary>
+    /// What this node's mail server does with mail for a suspended account: Keep (the default) accepts and stores it, so a
+    /// customer who pays again has lost nothing; Refuse answers senders at once with a permanent "550 5.2.1" and a
+    /// plain reason, instead of the bounce days later that an unknown mailbox would give. Set it alike on every node of
+    /// a linked set: each node applies its own to the accounts whose mail it receives.
+    /// </summary>
+    public SuspendedMail SuspendedAccountMail { get; set; } = SuspendedMail.Keep;
 
     /// <summary>Quota of a new email account when none is given, in MiB (0: none).</summary>
     [Range(0, 10_485_760, ErrorMessage = "Portal:Mail:DefaultQuotaMegabytes must be between 0 and 10485760.")]
@@ -289,6 +319,12 @@ public sealed class SecuritySettings
     /// <summary>Failed sign-ins in a row before an account is locked out.</summary>
     [Range(1, 100, ErrorMessage = "Portal:Security:MaxFailedSignIns must be between 1 and 100.")]
     public int MaxFailedSignIns { get; set; } = 5;
+
+    /// <summary>
+    /// Admins of this node must sign in with a second factor (an authenticator app's code, or a recovery code): an admin
+    /// without it is sent to set it up before any admin page opens, and cannot turn it off. API tokens are unaffected.
+    /// </summary>
+    public bool RequireTwoFactorForAdmins { get; set; }
 
     /// <summary>How long a locked-out account stays locked.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00", ErrorMessage = "Portal:Security:LockoutDuration must be between 00:00:01 and 30.00:00:00.")]

@@ -86,6 +86,7 @@ public static class PortalPipeline
         }));
         app.UseSignInThrottle();
         app.UseAuthentication();
+        app.UseAdminTwoFactorGate();
         app.UseAuthorization();
         app.UseWhen(ApiRateLimits.Applies, branch => branch.Use(async (context, next) =>
         {

@@ -57,9 +57,14 @@ public static class PortalServices
         services.AddDbContextFactory<PortalDbContext>((sp, options) =>
             options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>(), npgsql => npgsql.MigrationsHistoryTable("__ef_migrations_history")));
 
+        // The keys are encrypted where they are stored, with a certificate kept outside the database (made on first start).
+        var keyCertificate = KeyEncryptionCertificate.Load(settings.DataProtection.CertificateFileFor(settings.MailRoot));
+        services.AddSingleton(keyCertificate);
         services.AddDataProtection()
             .SetApplicationName("portal")
-            .PersistKeysToDbContext<PortalDbContext>();
+            .PersistKeysToDbContext<PortalDbContext>()
+            .ProtectKeysWithCertificate(keyCertificate.Certificate)
+            .UnprotectKeysWithAnyCertificate(keyCertificate.Certificate);
 
         AddIdentity(services, settings);
         AddPanelTls(builder, settings.Tls);
@@ -156,6 +161,8 @@ public static class PortalServices
         services.AddSingleton<NotificationUpdates>();
         services.AddSingleton<NotificationService>();
         services.AddSingleton<IAuthorizationHandler, NotOnChildNodeHandler>();
+        services.AddSingleton<IAuthorizationHandler, AdminTwoFactorHandler>();
+        services.AddScoped<TwoFactorService>();
         services.AddSingleton<OperationUpdates>();
         services.AddSingleton<IOperationJournal, OperationJournal>();
         services.AddSingleton<OperationLauncher>();
@@ -264,7 +271,7 @@ public static class PortalServices
             .AddRoles<IdentityRole>()
             .AddPasswordValidator<PolicyPasswordValidator>()
             .AddEntityFrameworkStores<PortalDbContext>()
-            .AddSignInManager()
+            .AddSignInManager<PortalSignInManager>()
             .AddDefaultTokenProviders();
 
         services.ConfigureApplicationCookie(options =>
@@ -297,6 +304,18 @@ public static class PortalServices
             };
         });
         services.ConfigureExternalCookie(options => options.Cookie.Name = $"portal.{settings.NodeName}.external");
+        // The second step's cookies (who passed the password; a browser remembered for two-factor), named per node like
+        // the session: two nodes on one host name (other ports) must not read each other's.
+        foreach (var (scheme, suffix) in new[] { (IdentityConstants.TwoFactorUserIdScheme, "2fa"), (IdentityConstants.TwoFactorRememberMeScheme, "2fa-remember") })
+        {
+            services.Configure<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions>(scheme, options =>
+            {
+                options.Cookie.Name = $"portal.{settings.NodeName}.{suffix}";
+                options.Cookie.SameSite = SameSiteMode.Strict;
+                options.Cookie.SecurePolicy = settings.AllowInsecureHttp ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
+            });
+        }
+
         services.Configure<SecurityStampValidatorOptions>(options => options.ValidationInterval = TimeSpan.FromMinutes(1));
     }
 

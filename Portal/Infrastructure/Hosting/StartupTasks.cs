@@ -28,6 +28,13 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
             await MigrateAsync(db, logger, cancellationToken);
         }
 
+        // Keys stored in the clear (before their encryption, or by an older Portal) are encrypted where they lie.
+        var encryptor = scope.ServiceProvider.GetRequiredService<IOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>>().Value.XmlEncryptor;
+        if (encryptor is not null && await KeyEncryptionCertificate.EncryptStoredKeysAsync(db, encryptor, cancellationToken) is > 0 and var encrypted)
+        {
+            logger.LogInformation("Encrypted {Count} Data Protection key(s) that were stored in the clear", encrypted);
+        }
+
         var roles = scope.ServiceProvider.GetRequiredService<RoleManager<IdentityRole>>();
         foreach (var role in PortalRoles.All)
         {

@@ -1,7 +1,11 @@
 namespace Portal.Infrastructure.Security;
 
 /// <summary>The actor may not do this. Pages show the message; APIs answer 403 with it.</summary>
-public sealed class PortalForbiddenException(string message) : Exception(message);
+public sealed class PortalForbiddenException(string message, string code = "forbidden") : Exception(message)
+{
+    /// <summary>A stable code for API clients (for example <c>account.suspended</c>).</summary>
+    public string Code { get; } = code;
+}
 
 /// <summary>
 /// A request the rules refuse (bad input, a conflict). The message says what is wrong and what to do; pages show it
@@ -13,6 +17,9 @@ public sealed class PortalValidationException(string message, IReadOnlyList<stri
 
     /// <summary>A stable code for API clients (for example <c>link.version_too_old</c>).</summary>
     public string Code { get; } = code;
+
+    /// <summary>What the audit log keeps instead of the message, when the message shows something it must not (parts of a password).</summary>
+    public string? AuditText { get; init; }
 }
 
 /// <summary>The thing asked for does not exist (or is not the actor's to see). APIs answer 404.</summary>

@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+using Portal.Infrastructure.Configuration;
 using Portal.Features.Identity;
 using Portal.Features.Nodes;
 using Portal.Infrastructure.Api;
@@ -39,7 +41,12 @@ public static class PortalPolicies
             options.AddPolicy(policy, p =>
             {
                 p.RequireAuthenticatedUser().RequireRole(role);
-                if (role != PortalRoles.Admin)
+                if (role == PortalRoles.Admin)
+                {
+                    // On a node that requires it, an admin without two-factor sign-in reaches no admin page.
+                    p.AddRequirements(new AdminTwoFactorRequirement());
+                }
+                else
                 {
                     // On a child node, resellers and account owners work on the parent only.
                     p.AddRequirements(new NotOnChildNodeRequirement());
@@ -61,6 +68,58 @@ public static class PortalPolicies
 }
 
 public sealed class NotOnChildNodeRequirement : IAuthorizationRequirement;
+
+public sealed class AdminTwoFactorRequirement : IAuthorizationRequirement;
+
+/// <summary>
+/// Portal:Security:RequireTwoFactorForAdmins, checked against the database on every admin page (pages opened inside a
+/// live connection included, where no HTTP request passes <see cref="AdminTwoFactorGate"/>).
+/// </summary>
+internal sealed class AdminTwoFactorHandler(IOptions<PortalSettings> settings, IServiceScopeFactory scopes) : AuthorizationHandler<AdminTwoFactorRequirement>
+{
+    protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, AdminTwoFactorRequirement requirement)
+    {
+        if (!settings.Value.Security.RequireTwoFactorForAdmins || await AdminTwoFactorGate.HasTwoFactorAsync(scopes, context.User))
+        {
+            context.Succeed(requirement);
+        }
+        else
+        {
+            context.Fail(new AuthorizationFailureReason(this, "This node requires two-factor sign-in of its administrators."));
+        }
+    }
+}
+
+/// <summary>
+/// Sends an admin without two-factor sign-in, on a node that requires it, from any admin page to its set-up
+/// (rather than to a bare 403), before the authorization that would refuse the page.
+/// </summary>
+public static class AdminTwoFactorGate
+{
+    public const string SetupPath = "/auth/two-factor/manage";
+
+    public static void UseAdminTwoFactorGate(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        var security = context.RequestServices.GetRequiredService<IOptions<PortalSettings>>().Value.Security;
+        if (security.RequireTwoFactorForAdmins && HttpMethods.IsGet(context.Request.Method)
+            && (PortalPolicies.AreaOf(context.Request.Path)?.Role == PortalRoles.Admin || context.Request.Path.StartsWithSegments("/hangfire"))
+            && context.User.Identity?.IsAuthenticated == true && context.User.IsInRole(PortalRoles.Admin)
+            && !await HasTwoFactorAsync(context.RequestServices.GetRequiredService<IServiceScopeFactory>(), context.User))
+        {
+            context.Response.Redirect(SetupPath + "?required=1");
+            return;
+        }
+
+        await next(context);
+    });
+
+    internal static async Task<bool> HasTwoFactorAsync(IServiceScopeFactory scopes, System.Security.Claims.ClaimsPrincipal principal)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<PortalUser>>();
+        return await users.GetUserAsync(principal) is { TwoFactorEnabled: true };
+    }
+}
 
 internal sealed class NotOnChildNodeHandler(NodeIdentityService identity) : AuthorizationHandler<NotOnChildNodeRequirement>
 {

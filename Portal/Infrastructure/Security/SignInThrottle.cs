@@ -14,6 +14,9 @@ public static class SignInThrottle
 {
     public const string Path = "/auth/signin";
 
+    /// <summary>The second step (an authenticator or recovery code), limited per address too.</summary>
+    public const string TwoFactorPath = "/auth/two-factor";
+
     /// <summary>The sign-in form's user name field.</summary>
     private const string UserNameField = "Input.UserName";
 
@@ -30,7 +33,11 @@ public static class SignInThrottle
             };
             options.GlobalLimiter = PartitionedRateLimiter.CreateChained(
                 Limiter((context, security) => ("address:" + (context.Connection.RemoteIpAddress?.ToString() ?? "-"), security.SignInAttemptsPerMinutePerAddress)),
-                Limiter((context, security) => ("name:" + context.Request.Form[UserNameField].ToString().Trim().ToLowerInvariant(), security.SignInAttemptsPerMinutePerUserName)));
+                // The second step's form has no user name (the two-factor cookie says who): its guesses are bounded by
+                // the address limit and by the lockout that wrong codes count towards.
+                Limiter((context, security) => IsPasswordStep(context)
+                    ? ("name:" + context.Request.Form[UserNameField].ToString().Trim().ToLowerInvariant(), security.SignInAttemptsPerMinutePerUserName)
+                    : (null, 0)));
         });
         return services;
     }
@@ -47,9 +54,12 @@ public static class SignInThrottle
     }
 
     private static bool IsAttempt(HttpContext context) =>
-        HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Equals(Path, StringComparison.OrdinalIgnoreCase) && context.Request.HasFormContentType;
+        HttpMethods.IsPost(context.Request.Method) && context.Request.HasFormContentType
+        && (context.Request.Path.Equals(Path, StringComparison.OrdinalIgnoreCase) || context.Request.Path.Equals(TwoFactorPath, StringComparison.OrdinalIgnoreCase));
 
-    private static PartitionedRateLimiter<HttpContext> Limiter(Func<HttpContext, SecuritySettings, (string Key, int Limit)> partition) =>
+    private static bool IsPasswordStep(HttpContext context) => context.Request.Path.Equals(Path, StringComparison.OrdinalIgnoreCase);
+
+    private static PartitionedRateLimiter<HttpContext> Limiter(Func<HttpContext, SecuritySettings, (string? Key, int Limit)> partition) =>
         PartitionedRateLimiter.Create<HttpContext, string>(context =>
         {
             if (!IsAttempt(context))
@@ -59,6 +69,11 @@ public static class SignInThrottle
 
             var security = context.RequestServices.GetRequiredService<IOptions<PortalSettings>>().Value.Security;
             var (key, limit) = partition(context, security);
+            if (key is null)
+            {
+                return RateLimitPartition.GetNoLimiter("other");
+            }
+
             return RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
             {
                 PermitLimit = limit,
