@@ -87,7 +87,13 @@ public sealed class AccountTransferJob(
                 return $"Account {transfer.Username}, its owner {export.OwnerUserName}, {localParts.Count} email account(s) and {export.Mail.Forwarders.Count} forwarder(s) are here.";
             }, cancellationToken);
 
-            await run.StepAsync("mail", async ct => await MailPass.FromNodeAsync(run, retry, source, transfer.Username, localParts, receiver, settings.BatchFiles, ct), cancellationToken);
+            await run.StepAsync("mail", async ct =>
+            {
+                var copied = await MailPass.FromNodeAsync(run, retry, source, transfer.Username, localParts, receiver, settings.BatchFiles, ct);
+                // Before this node's mail servers serve the mailboxes for the first time (the admin points DNS here after the transfer).
+                await MailPass.StateFromNodeAsync(run, retry, source, transfer.Username, localParts, receiver, ct);
+                return copied;
+            }, cancellationToken);
             await run.StepAsync("delta", async ct => await MailPass.FromNodeAsync(run, retry, source, transfer.Username, localParts, receiver, settings.BatchFiles, ct), cancellationToken);
             await run.StepAsync("verify", async ct =>
             {

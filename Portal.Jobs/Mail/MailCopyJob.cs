@@ -134,6 +134,12 @@ public sealed class MailCopyJob(
             await run.StepAsync("switch", async ct =>
             {
                 await SwitchBaseline.CaptureAsync(run, t => child.GetMailManifestAsync(move.Username, ManifestDetail.Paths, t), ct);
+                // The mailboxes' state as late as possible, while the child serves nothing of them yet.
+                if (!await steps.HasSwitchedAsync(move, ct))
+                {
+                    await SendStateAsync(run, move, child, ct);
+                }
+
                 await steps.SwitchAsync(move, ct);
                 await run.LogAsync(OperationLogLevel.Info, $"mail., webmail. and MX of {move.Domain} now point at {move.TargetAlias}; this node relays and proxies its mail there.", ct);
                 return "DNS and mail routing point at the child.";
@@ -307,6 +313,35 @@ public sealed class MailCopyJob(
         var text = $"{copied} message(s), {Units.Bytes(bytes)} copied; {renamed} renamed (flags, folders); {deleted} deleted.";
         await run.LogAsync(OperationLogLevel.Info, text, ct);
         return text;
+    }
+
+    /// <summary>
+    /// Sends the mailboxes' Dovecot state (UIDs and UIDVALIDITY, keywords, subscriptions: <see cref="MaildirState"/>),
+    /// so mail clients find every folder as they knew it. A child too old to take it is said in the log.
+    /// </summary>
+    private async Task SendStateAsync(IOperationRun run, MailMove move, NodeApiClient child, CancellationToken ct)
+    {
+        var files = move.LocalParts.SelectMany(local => MaildirState.Enumerate(Maildir.MailboxPath(move.MailRoot, move.Domain, local))
+            .Select(f => new PlannedCopy(local, f))).ToList();
+        if (files.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var result = await RetryingAsync(run, () => child.SendMailStateAsync(move.Username, new MailBatchContent(move.MailRoot, move.Domain, files), ct), ct);
+            if (result.Rejected.Count > 0)
+            {
+                throw new IOException($"{result.Rejected.Count} state file(s) were refused by {move.TargetAlias} (first: {result.Rejected[0].LocalPart}/{result.Rejected[0].Path}: {result.Rejected[0].Reason})");
+            }
+
+            await run.LogAsync(OperationLogLevel.Info, $"{result.Accepted} state file(s) (UIDs, keywords, subscriptions) sent: mail clients keep what they know of each folder.", ct);
+        }
+        catch (NodeRequestException ex) when (ex.Status == 404)
+        {
+            await run.LogAsync(OperationLogLevel.Warning, $"{move.TargetAlias} does not take mailbox state yet (an older Portal): mail clients will see the moved mailboxes as new.", ct);
+        }
     }
 
     private List<PlannedCopy> TakeBatch(Queue<PlannedCopy> queue)

@@ -11,6 +11,9 @@ public interface IMailReceiverEnd
 
     Task<BatchResult> ReceiveAsync(Stream batch, CancellationToken ct);
 
+    /// <summary>Takes Dovecot state files (<see cref="MaildirState"/>), before the move's switch.</summary>
+    Task<BatchResult> ReceiveStateAsync(Stream batch, CancellationToken ct);
+
     Task<ChangesResult> ApplyAsync(MailChanges changes, CancellationToken ct);
 }
 
@@ -24,6 +27,8 @@ public sealed class LocalReceiverEnd(string mailRoot, string domain, IReadOnlyLi
 
     public Task<BatchResult> ReceiveAsync(Stream batch, CancellationToken ct) => _receiver.ReceiveAsync(batch, domain, _localParts, ct);
 
+    public Task<BatchResult> ReceiveStateAsync(Stream batch, CancellationToken ct) => _receiver.ReceiveAsync(batch, domain, _localParts, ct, state: true);
+
     public Task<ChangesResult> ApplyAsync(MailChanges changes, CancellationToken ct) => Task.FromResult(_receiver.Apply(changes, domain, _localParts));
 }
 
@@ -33,6 +38,8 @@ public sealed class NodeReceiverEnd(NodeApiClient node, string username) : IMail
     public Task<MailManifest> ManifestAsync(CancellationToken ct) => node.GetMailManifestAsync(username, ManifestDetail.Paths, ct);
 
     public Task<BatchResult> ReceiveAsync(Stream batch, CancellationToken ct) => node.SendMailBatchStreamAsync(username, batch, ct);
+
+    public Task<BatchResult> ReceiveStateAsync(Stream batch, CancellationToken ct) => node.SendMailStateStreamAsync(username, batch, ct);
 
     public Task<ChangesResult> ApplyAsync(MailChanges changes, CancellationToken ct) => node.ApplyMailChangesAsync(username, changes, ct);
 }
@@ -86,5 +93,45 @@ public static class MailPass
         var text = $"{copied} message(s), {Units.Bytes(bytes)} brought over; {renamed} renamed (flags, folders); {deleted} deleted.";
         await run.LogAsync(OperationLogLevel.Info, text, ct);
         return text;
+    }
+
+    /// <summary>
+    /// Brings the source's Dovecot state files (UIDs and UIDVALIDITY, keywords, subscriptions) to the receiver, so a
+    /// mail client finds the mailbox as it knew it. Only before the switch: afterwards the receiver's Dovecot owns them.
+    /// A source too old to list them is said in the log, and the move goes on (clients then see new UIDs).
+    /// </summary>
+    public static async Task StateFromNodeAsync(
+        IOperationRun run, MoveRetry retry, NodeApiClient source, string username, IReadOnlyList<string> localParts, IMailReceiverEnd target, CancellationToken ct)
+    {
+        var wanted = localParts.ToHashSet(StringComparer.Ordinal);
+        var files = 0;
+        try
+        {
+            await retry.RunAsync(async () =>
+            {
+                var state = await source.GetMailStateAsync(username, ct);
+                var request = new MailExportRequest(state.Mailboxes.Where(m => wanted.Contains(m.LocalPart))
+                    .SelectMany(m => m.Files.Select(f => new MailFileRequest(m.LocalPart, f.Path, f.Size))).ToList());
+                if (request.Files.Count == 0)
+                {
+                    return;
+                }
+
+                var result = await source.ExportMailAsync(username, request, body => target.ReceiveStateAsync(body, ct), ct);
+                if (result.Rejected.Count > 0)
+                {
+                    throw new IOException($"{result.Rejected.Count} state file(s) were refused (first: {result.Rejected[0].LocalPart}/{result.Rejected[0].Path}: {result.Rejected[0].Reason})");
+                }
+
+                files = result.Accepted;
+            }, ct);
+        }
+        catch (NodeRequestException ex) when (ex.Status == 404)
+        {
+            await run.LogAsync(OperationLogLevel.Warning, $"A node of this move does not handle mailbox state yet (an older Portal: {ex.Message}); mail clients will see the moved mailboxes as new.", ct);
+            return;
+        }
+
+        await run.LogAsync(OperationLogLevel.Info, $"{files} state file(s) (UIDs, keywords, subscriptions) brought over: mail clients keep what they know of each folder.", ct);
     }
 }

@@ -25,7 +25,12 @@ public sealed class MailReceiver(string mailRoot)
     /// <summary>Development and tests: flip a byte of the next N files received, as a bad network link would.</summary>
     public void CorruptNextFiles(int count) => Interlocked.Exchange(ref _corruptionsLeft, count);
 
-    public async Task<BatchResult> ReceiveAsync(Stream source, string domain, ISet<string> localParts, CancellationToken ct)
+    /// <param name="state">
+    /// A batch of Dovecot state files (<see cref="MaildirState"/>) rather than messages: only those paths are taken,
+    /// each checked to look like what Dovecot writes, and the folder's index caches are dropped when one lands. A
+    /// move sends state only before its switch, while this node does not serve the mailbox yet.
+    /// </param>
+    public async Task<BatchResult> ReceiveAsync(Stream source, string domain, ISet<string> localParts, CancellationToken ct, bool state = false)
     {
         // Many small reads (frame headers): served from a buffer instead of one call to the connection each. Not
         // disposed: the request body belongs to the server.
@@ -33,6 +38,7 @@ public sealed class MailReceiver(string mailRoot)
         var staging = Path.Combine(mailRoot, StagingFolder, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(staging);
         var accepted = new List<(string Staged, string Target, long Size)>();
+        var placedState = new List<(string LocalPart, string Path)>();
         var rejected = new List<RejectedFile>();
         var buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);
         try
@@ -59,9 +65,9 @@ public sealed class MailReceiver(string mailRoot)
                 var size = BinaryPrimitives.ReadInt64LittleEndian(header);
                 // The sender is another node, untrusted: no message is larger than an archive entry may be, and a batch
                 // holds no more files, nor bytes (beyond one large message), than a batch is made of.
-                if (size < 0 || size > MaxMessageBytes)
+                if (size < 0 || size > MaxMessageBytes || (state && size > MaildirState.MaxUidListBytes))
                 {
-                    throw new InvalidDataException($"A file of {size} bytes in a mail batch; at most {MaxMessageBytes} are taken.");
+                    throw new InvalidDataException($"A file of {size} bytes in a mail batch; at most {(state ? MaildirState.MaxUidListBytes : MaxMessageBytes)} are taken.");
                 }
 
                 if (sequence >= MailBatchFormat.ReceiverLimitFiles || (sequence > 0 && batchBytes + size > MailBatchFormat.ReceiverLimitBytes))
@@ -123,18 +129,26 @@ public sealed class MailReceiver(string mailRoot)
                 {
                     problem = $"{localPart}@{domain} is not a mailbox of this account here.";
                 }
-                else if (!Maildir.IsSafeRelativePath(path))
+                else if (state ? !MaildirState.IsStatePath(path) : !Maildir.IsSafeRelativePath(path))
                 {
-                    problem = "The path is not a message path inside a mailbox.";
+                    problem = state ? "The path is not a Dovecot state file of a mailbox." : "The path is not a message path inside a mailbox.";
                 }
                 else if (!CryptographicOperations.FixedTimeEquals(expected, actual))
                 {
                     problem = "The content did not match its SHA-256 (damaged in transit).";
                 }
+                else if (state && MaildirState.ContentProblem(path, await File.ReadAllBytesAsync(staged, ct)) is { } bad)
+                {
+                    problem = bad;
+                }
 
                 if (problem is null)
                 {
                     accepted.Add((staged, Path.Combine(Maildir.MailboxPath(mailRoot, domain, localPart), path), size));
+                    if (state)
+                    {
+                        placedState.Add((localPart, path));
+                    }
                 }
                 else
                 {
@@ -153,6 +167,14 @@ public sealed class MailReceiver(string mailRoot)
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 File.Move(staged, target, overwrite: true);
+            }
+
+            if (state)
+            {
+                foreach (var (localPart, path) in placedState)
+                {
+                    MaildirState.ForgetIndexes(Maildir.MailboxPath(mailRoot, domain, localPart), path);
+                }
             }
 
             if (accepted.Count > 0)
@@ -236,6 +258,12 @@ public sealed class MailReceiver(string mailRoot)
 
             return new MailboxManifest(local, files.OfType<ManifestFile>().OrderBy(f => f.Path, StringComparer.Ordinal).ToArray());
         }).ToArray());
+
+    /// <summary>The Dovecot state files of the account's mailboxes here (<see cref="MaildirState"/>), with their sizes.</summary>
+    public static MailManifest StateManifest(string mailRoot, string domain, IEnumerable<string> localParts) =>
+        new(localParts.Order(StringComparer.Ordinal).Select(local => new MailboxManifest(local,
+            MaildirState.Enumerate(Maildir.MailboxPath(mailRoot, domain, local)).OrderBy(f => f.Path, StringComparer.Ordinal)
+                .Select(f => new ManifestFile(f.Path, f.Size)).ToArray())).ToArray());
 
     /// <summary>A file's SHA-256 (hex), or null if it vanished meanwhile (a message deleted by its reader).</summary>
     public static string? HashFile(string path, byte[]? buffer = null)

@@ -103,6 +103,12 @@ public sealed class MailRelayJob(
             await run.StepAsync("switch", async ct =>
             {
                 await SwitchBaseline.CaptureAsync(run, receiver.ManifestAsync, ct);
+                // The mailboxes' state as late as possible, while the new child serves nothing of them yet.
+                if (!await steps.HasSwitchedAsync(move, ct))
+                {
+                    await MailPass.StateFromNodeAsync(run, retry, source, move.Username, localParts, receiver, ct);
+                }
+
                 await retry.RunAsync(() => steps.SwitchAsync(move, ct), ct);
                 return $"DNS and mail routing point at {move.TargetAlias}; {move.SourceAlias} sends on what still reaches it.";
             }, cancellationToken);

@@ -185,7 +185,14 @@ public sealed class MailReturnJob(
             await run.WaitWhilePausedAsync(cancellationToken);
             await run.StepAsync("switch", async ct =>
             {
-                await SwitchBaseline.CaptureAsync(run, new LocalReceiverEnd(move.MailRoot, move.Domain, localParts).ManifestAsync, ct);
+                var here = new LocalReceiverEnd(move.MailRoot, move.Domain, localParts);
+                await SwitchBaseline.CaptureAsync(run, here.ManifestAsync, ct);
+                // The mailboxes' state as late as possible, while this node serves nothing of them yet.
+                if (!await steps.HasSwitchedAsync(move, ct))
+                {
+                    await MailPass.StateFromNodeAsync(run, retry, child, move.Username, localParts, here, ct);
+                }
+
                 await retry.RunAsync(() => steps.SwitchBackAsync(move, configuration, ct), ct);
                 await run.LogAsync(OperationLogLevel.Info, $"mail., webmail. and MX of {move.Domain} point at this node again; {move.SourceAlias} proxies and relays what still reaches it here.", ct);
                 return "DNS and mail routing point at this node.";

@@ -162,6 +162,25 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
         return SendAsync<Mail.BatchResult>(HttpMethod.Post, MailPath(username, "batches"), content, ct);
     }
 
+    /// <summary>The Dovecot state files of the account's mailboxes on this node (UIDs, keywords, subscriptions), with sizes.</summary>
+    public Task<Mail.MailManifest> GetMailStateAsync(string username, CancellationToken ct) =>
+        SendAsync<Mail.MailManifest>(HttpMethod.Get, MailPath(username, "state"), null, ct, MaxReplyBytes);
+
+    /// <summary>Sends the account's Dovecot state files (<see cref="Mail.MaildirState"/>) as one batch, before a move's switch.</summary>
+    public Task<Mail.BatchResult> SendMailStateAsync(string username, Mail.MailBatchContent batch, CancellationToken ct)
+    {
+        batch.Headers.ContentType = new MediaTypeHeaderValue(Mail.MailBatchFormat.MediaType);
+        return SendAsync<Mail.BatchResult>(HttpMethod.Post, MailPath(username, "state"), batch, ct);
+    }
+
+    /// <summary>Passes the state files another node streams straight on to this node.</summary>
+    public Task<Mail.BatchResult> SendMailStateStreamAsync(string username, Stream batch, CancellationToken ct)
+    {
+        var content = new StreamContent(batch, 1024 * 1024);
+        content.Headers.ContentType = new MediaTypeHeaderValue(Mail.MailBatchFormat.MediaType);
+        return SendAsync<Mail.BatchResult>(HttpMethod.Post, MailPath(username, "state"), content, ct);
+    }
+
     public Task<Mail.ChangesResult> ApplyMailChangesAsync(string username, Mail.MailChanges changes, CancellationToken ct) =>
         SendAsync<Mail.ChangesResult>(HttpMethod.Post, MailPath(username, "changes"), changes, ct);
 

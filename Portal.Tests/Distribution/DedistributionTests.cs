@@ -31,6 +31,7 @@ public sealed class DedistributionTests(MoveFixture nodes)
             generator.Flag(mailbox, 40);
             generator.Trash(mailbox, 10);
             generator.Delete(mailbox, 20);
+            MailGenerator.WriteState(mailbox, 1795940540);
         }
 
         var expected = onChild.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
@@ -220,6 +221,7 @@ public sealed class DedistributionTests(MoveFixture nodes)
             generator.Deliver(mailbox, 25);
             generator.Flag(mailbox, 30);
             generator.Delete(mailbox, 15);
+            MailGenerator.WriteState(mailbox, 1795940777);
         }
 
         var expected = onSource.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));

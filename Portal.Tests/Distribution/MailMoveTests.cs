@@ -24,6 +24,8 @@ public sealed class MailMoveTests(MoveFixture nodes)
             generator.Flag(mailbox, 80);
             generator.Trash(mailbox, 15);
             generator.Delete(mailbox, 50);
+            // What the parent's Dovecot keeps for clients (UIDs, keywords, subscriptions) travels too, as it is at the switch.
+            MailGenerator.WriteState(mailbox, 1795940603);
         }
 
         var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));

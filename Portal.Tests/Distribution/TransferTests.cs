@@ -15,6 +15,11 @@ public sealed class TransferTests(MoveFixture nodes)
     {
         var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(400);
         (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/forwarders", new { localPart = "sales", destination = "alice@" + domain })).Expect(HttpStatusCode.Created);
+        foreach (var mailbox in mailboxes.Values)
+        {
+            MailGenerator.WriteState(mailbox, 1795940999);
+        }
+
         var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
         var token = await LinkedNodesFixture.TransferTokenAsync(nodes.Parent, name);
 

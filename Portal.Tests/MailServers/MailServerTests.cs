@@ -250,6 +250,106 @@ public sealed class MailServerTests(MailServersFixture servers)
         Assert.Equal(sent.Order(), found.Order());
     }
 
+    [Fact]
+    public async Task AMailClient_FindsTheSameUidsKeywordsSubscriptionsAndUidls_AfterAMoveAndBack_WithMailArrivingMeanwhile()
+    {
+        var (name, _, address, password) = await servers.AccountAsync("gina");
+        for (var i = 0; i < 4; i++)
+        {
+            await SendAsync(Parent, address, $"old-{i}");
+        }
+
+        await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count == 4);
+        using (var imap = await ImapAsync(Parent, address, password))
+        {
+            // What a user does in a mail client: a keyword on a message, a message kept in Sent, a folder subscribed.
+            await imap.Inbox.OpenAsync(FolderAccess.ReadWrite);
+            var first = (await imap.Inbox.SearchAsync(MailKit.Search.SearchQuery.SubjectContains("old-1")))[0];
+            await imap.Inbox.StoreAsync(first, new StoreFlagsRequest(StoreAction.Add, MessageFlags.Flagged) { Keywords = { "project-x" } });
+            var sent = await imap.GetFolderAsync("Sent");
+            await sent.SubscribeAsync();
+            await sent.AppendAsync(new AppendRequest(Message("sent-0")));
+            await imap.DisconnectAsync(true);
+        }
+
+        var before = await ClientViewAsync(Parent, address, password);
+        await Pop3UidlsAsync(Parent, address, password);
+
+        foreach (var (node, arriving) in new[] { (servers.ChildId, "during-out"), ((string?)null, "during-back") })
+        {
+            var moving = servers.MoveAndWaitAsync(name, node);
+            await SendAsync(Parent, address, arriving);
+            await moving;
+            var after = await EventuallyAsync(() => ClientViewAsync(Parent, address, password), v => v.Messages.ContainsKey(("INBOX", arriving)));
+
+            // Every folder keeps its UIDVALIDITY, every message its UID and keywords; what arrived meanwhile comes after them.
+            Assert.Equal(before.UidValidity, after.UidValidity);
+            foreach (var (key, message) in before.Messages)
+            {
+                Assert.Equal(message, after.Messages[key]);
+            }
+
+            Assert.All(after.Messages.Where(m => !before.Messages.ContainsKey(m.Key)),
+                m => Assert.True(m.Value.Uid > before.Messages.Where(b => b.Key.Folder == m.Key.Folder).Max(b => b.Value.Uid), $"{m.Key} got UID {m.Value.Uid}"));
+            Assert.Equal(before.Subscribed, after.Subscribed);
+            Assert.Contains("project-x", after.Messages[("INBOX", "old-1")].Keywords);
+            Assert.Empty(before.Uidls.Except(after.Uidls));
+            before = after;
+        }
+    }
+
+    /// <summary>What a mail client keeps of a mailbox: per folder its UIDVALIDITY, each message's UID and keywords, the subscriptions, the POP3 UIDLs.</summary>
+    private sealed record ClientView(
+        IReadOnlyDictionary<string, uint> UidValidity,
+        IReadOnlyDictionary<(string Folder, string Subject), (uint Uid, string Keywords)> Messages,
+        IReadOnlyList<string> Subscribed,
+        IReadOnlySet<string> Uidls);
+
+    private static async Task<ClientView> ClientViewAsync(string host, string user, string password)
+    {
+        using var imap = await ImapAsync(host, user, password);
+        var validity = new SortedDictionary<string, uint>(StringComparer.Ordinal);
+        var messages = new Dictionary<(string, string), (uint, string)>();
+        foreach (var folder in new[] { imap.Inbox, await imap.GetFolderAsync("Sent") })
+        {
+            await folder.OpenAsync(FolderAccess.ReadOnly);
+            validity[folder.FullName] = folder.UidValidity;
+            if (folder.Count > 0)
+            {
+                foreach (var summary in await folder.FetchAsync(0, -1, MessageSummaryItems.UniqueId | MessageSummaryItems.Envelope | MessageSummaryItems.Flags))
+                {
+                    messages[(folder.FullName, summary.Envelope?.Subject ?? "")] = (summary.UniqueId.Id, string.Join(",", summary.Keywords.Order(StringComparer.Ordinal)));
+                }
+            }
+
+            await folder.CloseAsync();
+        }
+
+        var subscribed = (await imap.GetFoldersAsync(imap.PersonalNamespaces[0], StatusItems.None, subscribedOnly: true)).Select(f => f.FullName).Order(StringComparer.Ordinal).ToList();
+        await imap.DisconnectAsync(true);
+        return new ClientView(validity, messages, subscribed, await Pop3UidlsAsync(host, user, password));
+    }
+
+    private static async Task<IReadOnlySet<string>> Pop3UidlsAsync(string host, string user, string password)
+    {
+        using var pop3 = new Pop3Client();
+        await pop3.ConnectAsync(host, 110, SecureSocketOptions.None);
+        await pop3.AuthenticateAsync(user, password);
+        var uidls = (await pop3.GetMessageUidsAsync()).ToHashSet(StringComparer.Ordinal);
+        await pop3.DisconnectAsync(true);
+        return uidls;
+    }
+
+    private static MimeMessage Message(string subject)
+    {
+        var message = new MimeMessage();
+        message.From.Add(MailboxAddress.Parse("sender@example.org"));
+        message.To.Add(MailboxAddress.Parse("someone@example.org"));
+        message.Subject = subject;
+        message.Body = new TextPart("plain") { Text = subject };
+        return message;
+    }
+
     /// <summary>What the node's health endpoint says of its Dovecot, Postfix and PowerDNS.</summary>
     private static async Task<(string? Dovecot, string? Postfix, string? PowerDns)> ServerHealthAsync(Support.PortalNode node)
     {

@@ -119,10 +119,37 @@ public sealed class MailGenerator(int seed = 7)
         return result;
     }
 
+    /// <summary>
+    /// Writes the Dovecot state files a mail client's view rests on, as Dovecot would (a uidlist of the folder's messages
+    /// by base name, keywords; at the root subscriptions and the UIDVALIDITY seed); <see cref="Snapshot"/> includes them.
+    /// </summary>
+    public static void WriteState(string mailbox, uint uidValidity)
+    {
+        foreach (var folder in Folders.Where(f => Directory.Exists(Path.Combine(mailbox, f))))
+        {
+            var dir = Path.Combine(mailbox, folder);
+            var names = new[] { "cur", "new" }.Where(d => Directory.Exists(Path.Combine(dir, d)))
+                .SelectMany(d => Directory.EnumerateFiles(Path.Combine(dir, d))).Select(f => Path.GetFileName(f).Split(':')[0]).Order(StringComparer.Ordinal).ToList();
+            var uidlist = new System.Text.StringBuilder($"3 V{uidValidity} N{names.Count + 101} G{Guid.NewGuid():N}\n");
+            for (var i = 0; i < names.Count; i++)
+            {
+                uidlist.Append(System.Globalization.CultureInfo.InvariantCulture, $"{i + 100} W{1000 + i} :{names[i]}\n");
+            }
+
+            File.WriteAllText(Path.Combine(dir, "dovecot-uidlist"), uidlist.ToString());
+            File.WriteAllText(Path.Combine(dir, "dovecot-keywords"), "0 project-x\n1 $Label1\n");
+        }
+
+        File.WriteAllText(Path.Combine(mailbox, "subscriptions"), "V\t2\n\nSent\nArchive\n");
+        File.WriteAllText(Path.Combine(mailbox, "dovecot-uidvalidity"), uidValidity.ToString("x", System.Globalization.CultureInfo.InvariantCulture) + "\n");
+        File.WriteAllText(Path.Combine(mailbox, "dovecot-uidvalidity." + uidValidity.ToString("x", System.Globalization.CultureInfo.InvariantCulture)), "");
+    }
+
     private IEnumerable<string> Pick(string mailbox, int count)
     {
+        // Messages only (in cur and new), never a state file.
         var all = Directory.EnumerateFiles(mailbox, "*", SearchOption.AllDirectories)
-            .Where(f => !f.Contains("/tmp/", StringComparison.Ordinal)).OrderBy(f => f, StringComparer.Ordinal).ToList();
+            .Where(f => Path.GetFileName(Path.GetDirectoryName(f)) is "cur" or "new").OrderBy(f => f, StringComparer.Ordinal).ToList();
         return all.OrderBy(_ => _random.Next()).Take(count).ToList();
     }
 

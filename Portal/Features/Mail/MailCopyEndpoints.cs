@@ -35,6 +35,20 @@ public static class MailCopyEndpoints
             return await receiver.ReceiveAsync(http.Request.Body, twin.Domain, localParts, ct);
         });
 
+        // Dovecot's state files (UIDs, keywords, subscriptions): listed for a move to carry, and taken before its switch.
+        mail.MapGet("/state", async (string username, TwinResolver twins, MailService service, IOptions<PortalSettings> settings, CancellationToken ct) =>
+        {
+            var twin = await twins.FindAsync(username, ct);
+            return MailReceiver.StateManifest(settings.Value.MailRoot, twin.Domain, await service.LocalPartsAsync(twin, ct));
+        });
+
+        mail.MapPost("/state", async (string username, HttpContext http, TwinResolver twins, MailService service, MailReceiver receiver, CancellationToken ct) =>
+        {
+            var twin = await twins.FindAsync(username, ct);
+            var localParts = (await service.LocalPartsAsync(twin, ct)).ToHashSet(StringComparer.Ordinal);
+            return await receiver.ReceiveAsync(http.Request.Body, twin.Domain, localParts, ct, state: true);
+        });
+
         mail.MapPost("/changes", async (string username, MailChanges changes, TwinResolver twins, MailService service, MailReceiver receiver, CancellationToken ct) =>
         {
             var twin = await twins.FindAsync(username, ct);
@@ -164,7 +178,7 @@ public static class MailCopyEndpoints
     internal static async Task ExportAsync(Account account, MailExportRequest request, HttpContext http, MailService service, PortalSettings settings, CancellationToken ct)
     {
         var localParts = (await service.LocalPartsAsync(account, ct)).ToHashSet(StringComparer.Ordinal);
-        var refused = request.Files.FirstOrDefault(f => !localParts.Contains(f.LocalPart) || !Maildir.IsSafeRelativePath(f.Path));
+        var refused = request.Files.FirstOrDefault(f => !localParts.Contains(f.LocalPart) || !(Maildir.IsSafeRelativePath(f.Path) || MaildirState.IsStatePath(f.Path)));
         if (refused is not null)
         {
             throw new PortalValidationException($"{refused.LocalPart}/{refused.Path} is not a message of {account.Username}'s mailboxes.", code: "mail.path_invalid");

@@ -39,6 +39,12 @@ public static class TransferSourceEndpoints
         transfers.MapGet("/mail/manifest", async (string username, bool? hashes, bool? sizes, IDbContextFactory<PortalDbContext> dbFactory, MailService service, IOptions<PortalSettings> settings, CancellationToken ct) =>
             await MailCopyEndpoints.ManifestAsync(await FindLocalMailAsync(username, dbFactory, ct), MailCopyEndpoints.DetailOf(hashes, sizes), service, settings.Value, ct));
 
+        transfers.MapGet("/mail/state", async (string username, IDbContextFactory<PortalDbContext> dbFactory, MailService service, IOptions<PortalSettings> settings, CancellationToken ct) =>
+        {
+            var account = await FindLocalMailAsync(username, dbFactory, ct);
+            return MailReceiver.StateManifest(settings.Value.MailRoot, account.Domain, await service.LocalPartsAsync(account, ct));
+        });
+
         transfers.MapPost("/mail/export", async (string username, MailExportRequest request, HttpContext http, IDbContextFactory<PortalDbContext> dbFactory, MailService service, IOptions<PortalSettings> settings, CancellationToken ct) =>
         {
             await MailCopyEndpoints.ExportAsync(await FindLocalMailAsync(username, dbFactory, ct), request, http, service, settings.Value, ct);
