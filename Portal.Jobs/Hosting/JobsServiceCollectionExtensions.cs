@@ -33,6 +33,8 @@ public static class JobsServiceCollectionExtensions
                     UseSlidingInvisibilityTimeout = true,
                 }));
 
+        // Before the job server: what a stopped process had fetched is handed back first.
+        services.AddHostedService(sp => new InterruptedJobs(connectionString, settings, sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<InterruptedJobs>>()));
         services.AddHangfireServer(options =>
         {
             options.ServerName = serverName;

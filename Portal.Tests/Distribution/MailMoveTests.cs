@@ -111,9 +111,11 @@ public sealed class MailMoveTests(MoveFixture nodes)
         await nodes.Parent.KillAsync();
         await nodes.Parent.RestartAsync();
         await nodes.ResumeAsync(id);
-        var done = await nodes.WaitFinishedAsync(id, TimeSpan.FromSeconds(180));
+        // Taken back at the restart (the job server's invisibility timeout is 5 minutes, as in production).
+        var done = await nodes.WaitFinishedAsync(id, TimeSpan.FromSeconds(90));
 
         Assert.Equal("Succeeded", done.GetProperty("state").GetString());
+        Assert.Contains(await LogAsync(id), l => l.Contains("Interrupted at \"Copy the mail (the parent keeps serving)\"", StringComparison.Ordinal));
         Assert.True(done.GetProperty("attempts").GetInt32() >= 2, "the job ran again after the restart");
         Assert.Equal("Done", before.GetProperty("steps").EnumerateArray().First(s => s.GetProperty("key").GetString() == "twin").GetProperty("state").GetString());
         foreach (var (local, snapshot) in expected)

@@ -44,7 +44,6 @@ public sealed class MoveFixture : IAsyncLifetime
                 ["Portal:Dns:PublicIPv4"] = "127.0.0.30",
                 ["Portal:Distribution:BatchFiles"] = "150",
                 ["Portal:Distribution:RetryWindow"] = "00:01:30",
-                ["Portal:Jobs:InvisibilityTimeout"] = "00:00:10",
                 ["Portal:Jobs:SchedulePollInterval"] = "00:00:01",
                 ["Portal:Development:ReportedMailFreeBytes"] = (40L * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Portal:Distribution:ChildAccountRetention"] = Retention.ToString(),

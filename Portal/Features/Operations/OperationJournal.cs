@@ -36,6 +36,11 @@ public sealed class OperationJournal(
             .OrderByDescending(l => l.Id).Select(l => l.Id).FirstOrDefaultAsync(cancellationToken);
 
         var now = _clock.GetUtcNow();
+        // Still Running when a job begins it: the process that ran it stopped in the middle (the node was restarted or
+        // killed). Said on the page and in the log, with the step it stopped in.
+        var interrupted = operation.State is OperationState.Running or OperationState.Paused && operation.Attempts > 0
+            ? operation.Steps.FirstOrDefault(s => s.State == StepState.Running)
+            : null;
         // A job resumed while paused shows it at its first pause check; until then it runs.
         operation.State = OperationState.Running;
         operation.StartedAt ??= now;
@@ -50,6 +55,10 @@ public sealed class OperationJournal(
             .ToDictionaryAsync(c => c.StepKey, c => c.Data, StringComparer.Ordinal, cancellationToken);
         var run = new Run(this, operation, lastLogId, now, checkpoints);
         await run.FlushAsync(cancellationToken);
+        if (interrupted is not null)
+        {
+            await run.LogAsync(OperationLogLevel.Warning, $"Interrupted at \"{interrupted.Title}\" (this node stopped while it ran); resuming from there.", cancellationToken);
+        }
         PortalTelemetry.MoveStarted(operation.Kind);
         return run;
     }
