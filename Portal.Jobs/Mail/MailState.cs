@@ -86,9 +86,9 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
 
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    // Set until the servers took what was written: the first publication after a start, and any after a failure,
-    // compiles and reloads even when the files already said the same (a crash may have come between write and apply).
-    private bool _dovecotPending = true;
+    // Set until Postfix took what was written: the first publication after a start, and any after a failure, compiles
+    // and reloads even when the files already said the same (a crash may have come between write and apply). Dovecot
+    // needs no such thing: it reads its passwd-files again by itself (below).
     private bool _postfixPending = true;
 
     public string StateDirectory => settings.StateDirectory;
@@ -102,6 +102,11 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
             // The proxy entry before the user goes: a login or delivery in between finds one of the two, never none.
             var dovecotChanged = await WriteAsync(ProxyFile, RenderProxies(state), cancellationToken)
                 | await WriteAsync(PasswdFile, RenderPasswd(state), cancellationToken);
+            if (dovecotChanged)
+            {
+                await UntilDovecotReadsAgainAsync(cancellationToken);
+            }
+
             var postfixChanged = false;
             foreach (var (map, content) in new[]
             {
@@ -116,10 +121,9 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
             }
 
             // What a failed (or never run, in this process) apply left undone is done with the next publication.
-            _dovecotPending |= dovecotChanged;
             _postfixPending |= postfixChanged;
-            await ApplyAsync(_dovecotPending, _postfixPending, cancellationToken);
-            (_dovecotPending, _postfixPending) = (false, false);
+            await ApplyAsync(_postfixPending, cancellationToken);
+            _postfixPending = false;
         }
         finally
         {
@@ -264,12 +268,12 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
     }
 
     /// <summary>
-    /// Makes the servers use what was just written: postmap compiles the Postfix maps (when they changed, or were never
-    /// compiled) and Postfix reloads, since a running smtpd would answer from the old map; Dovecot reloads when its
-    /// passwd-files changed, since it looks at them at most once a second and a new mailbox must take mail at once. A
-    /// failure is the publication's failure: the caller's change or move step fails and can be retried.
+    /// Makes Postfix use what was just written: postmap compiles the maps (when they changed, or were never compiled)
+    /// and Postfix reloads, since a running smtpd would answer from the old map (a Postfix reload is graceful: a
+    /// delivery in flight finishes). A failure is the publication's failure: the caller's change or move step fails and
+    /// can be retried.
     /// </summary>
-    private async Task ApplyAsync(bool dovecotChanged, bool postfixChanged, CancellationToken ct)
+    private async Task ApplyAsync(bool postfixChanged, CancellationToken ct)
     {
         if (postfixChanged && !string.IsNullOrEmpty(settings.Postmap))
         {
@@ -280,12 +284,32 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
 
             await RunOrThrowAsync(PostfixProgram, PostfixArgs("reload"), ct);
         }
-
-        if (dovecotChanged && !string.IsNullOrEmpty(settings.Doveadm))
-        {
-            await RunOrThrowAsync(settings.Doveadm, DoveadmArgs("reload"), ct);
-        }
     }
+
+    /// <summary>
+    /// Dovecot is never reloaded for a change of its passwd-files: a reload ends its LMTP sessions, and a message LMTP
+    /// had already saved was answered "421 Shutting down", so Postfix delivered it again (through the new route after
+    /// a move's switch: the message twice). Dovecot's auth process instead looks at each passwd-file again at its
+    /// first lookup in each new second, and reads it when its mtime (whole seconds) or size changed
+    /// (<c>passwd_file_sync</c> in Dovecot's db-passwd-file.c). So this waits until the second after the write has
+    /// begun: from then on every lookup sees the new file, before Postfix is told about a new mailbox or route. And
+    /// since publications go one at a time, the next write falls in a later second: its mtime differs even when its
+    /// size does not (a changed password hash has the same size).
+    /// </summary>
+    private async Task UntilDovecotReadsAgainAsync(CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(settings.Doveadm))
+        {
+            return; // no Dovecot is driven here
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        var nextSecond = new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero).AddSeconds(1);
+        await Task.Delay(nextSecond - now + DovecotClockMargin, ct);
+    }
+
+    /// <summary>Past the second's turn, for the time Dovecot's event loop takes to notice it.</summary>
+    private static readonly TimeSpan DovecotClockMargin = TimeSpan.FromMilliseconds(50);
 
     // Each command talks to this node's own instance (-c) when its configuration is given.
     private string[] PostfixArgs(string argument) => settings.PostfixConfig is { Length: > 0 } config ? ["-c", config, argument] : [argument];

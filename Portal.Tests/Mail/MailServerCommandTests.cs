@@ -71,6 +71,32 @@ public sealed class MailServerCommandTests : IDisposable
         Assert.Contains("Check the mail server settings (Portal:Mail)", failure.Message);
     }
 
+    [Fact]
+    public async Task PasswordChanges_AreNeverADovecotReload_EachWriteHasItsOwnMtimeSecond_AndThePublicationEndsOnceDovecotReadsIt()
+    {
+        var bin = Directory.CreateDirectory(Path.Combine(_temp.Path, "dbin")).FullName;
+        var calls = Path.Combine(_temp.Path, "doveadm-calls");
+        Shell.WriteScript(Path.Combine(bin, "doveadm"), $"""echo "doveadm $*" >> {calls}""");
+        var state = Path.Combine(_temp.Path, "dstate");
+        var services = new MailServices(new MailServicesSettings { StateDirectory = state, Doveadm = Path.Combine(bin, "doveadm") }, NullLogger<MailServices>.Instance);
+        var passwd = Path.Combine(state, MailServices.PasswdFile);
+
+        var seconds = new List<long>();
+        foreach (var hash in new[] { "$6$salt$aaaa", "$6$salt$bbbb", "$6$salt$cccc" })
+        {
+            // The same size each time, as a changed SHA512-CRYPT hash has: Dovecot would see only the mtime change.
+            await services.PublishAsync(State with { Users = [State.Users[0] with { PasswordHash = "{SHA512-CRYPT}" + hash }] }, CancellationToken.None);
+            var written = File.GetLastWriteTimeUtc(passwd).Ticks / TimeSpan.TicksPerSecond;
+            seconds.Add(written);
+            // Dovecot's first lookup from now on reads the file again: a new second has begun since it was written.
+            Assert.True(DateTime.UtcNow.Ticks / TimeSpan.TicksPerSecond > written, "the publication returned before Dovecot would read the file");
+            Assert.Contains(hash, File.ReadAllText(passwd));
+        }
+
+        Assert.Equal(seconds.Count, seconds.Distinct().Count());
+        Assert.False(File.Exists(calls) && File.ReadAllText(calls).Contains("reload", StringComparison.Ordinal), "Dovecot was reloaded");
+    }
+
     /// <summary>Whether a process runs (a killed one may linger as a zombie until it is reaped: that does not count).</summary>
     private static bool IsRunning(int pid)
     {

@@ -197,26 +197,18 @@ public sealed class MailServerTests(MailServersFixture servers)
         Assert.Equal(["accepted again"], await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count == 1));
     }
 
+    /// <summary>
+    /// Four senders deliver as fast as the parent's Postfix takes mail across every switch of every move kind here (to a
+    /// child, from child to child, back to the parent) while a client reads: every message arrives, and only once. A
+    /// reload of Dovecot at a switch used to answer a delivery LMTP had already saved "421 Shutting down", and Postfix
+    /// delivered it again through the new route.
+    /// </summary>
     [Fact]
-    public async Task AClientSendingAndReadingThroughoutADistributionAndADedistribution_LosesNoMessage()
+    public async Task AtAHighDeliveryRate_EveryMessageArrivesExactlyOnce_AcrossEverySwitchOfEveryMoveKind_WhileAClientReads()
     {
         var (name, _, address, password) = await servers.AccountAsync("erin");
         using var stop = new CancellationTokenSource();
-        var sent = new List<string>();
-        var sender = Task.Run(async () =>
-        {
-            for (var i = 0; !stop.IsCancellationRequested; i++)
-            {
-                var subject = $"m-{i:D4}";
-                await SendAsync(Parent, address, subject);
-                lock (sent)
-                {
-                    sent.Add(subject);
-                }
-
-                await Task.Delay(50);
-            }
-        });
+        var (senders, sent) = SteadyStream(address, "m", stop.Token);
         var reads = 0;
         var reader = Task.Run(async () =>
         {
@@ -236,17 +228,63 @@ public sealed class MailServerTests(MailServersFixture servers)
             }
         });
 
-        await Task.Delay(1000);
-        await servers.MoveAndWaitAsync(name, servers.ChildId);
-        await Task.Delay(1000);
-        await servers.MoveAndWaitAsync(name, null);
+        var started = DateTime.UtcNow;
+        foreach (var node in new string?[] { servers.ChildId, servers.SecondChildId, null })
+        {
+            await Task.Delay(1000);
+            await servers.MoveAndWaitAsync(name, node);
+        }
+
         await Task.Delay(1000);
         await stop.CancelAsync();
-        await Task.WhenAll(sender, reader);
+        await Task.WhenAll([.. senders, reader]);
+        var rate = sent.Count / (DateTime.UtcNow - started).TotalSeconds;
 
-        var found = await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count >= sent.Count);
-        Assert.True(sent.Count > 20, $"only {sent.Count} messages were sent");
+        var found = await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count >= sent.Count, TimeSpan.FromSeconds(60));
+        Assert.True(rate > 20, $"only {rate:F0} messages a second were sent");
         Assert.True(reads > 5, $"the client read only {reads} times");
+        Assert.Empty(found.GroupBy(s => s).Where(g => g.Count() > 1).Select(g => $"{g.Key} x{g.Count()}"));
+        Assert.Equal(sent.Order(), found.Order());
+    }
+
+    /// <summary>
+    /// Every change of the node's mail users (here another account's password, 12 times) used to reload Dovecot, which
+    /// answered LMTP deliveries it had already saved "421 Shutting down": Postfix delivered them again. Now Dovecot
+    /// reads its changed passwd-file by itself, and mail flowing in meanwhile arrives once; the new password works at
+    /// once, the old one no longer does.
+    /// </summary>
+    [Fact]
+    public async Task WhileAnotherAccountsPasswordChangesAgainAndAgain_MailFlowingInArrivesExactlyOnce_AndEachNewPasswordWorksAtOnce()
+    {
+        var (_, _, address, password) = await servers.AccountAsync("fred");
+        var (other, _, otherAddress, _) = await servers.AccountAsync("olga");
+        using var stop = new CancellationTokenSource();
+        var (senders, sent) = SteadyStream(address, "p", stop.Token);
+
+        var previous = "";
+        for (var i = 0; i < 12; i++)
+        {
+            var next = $"olga-{i:D2}-Kq7vZp3xWm9t";
+            (await servers.Parent.Api.PutAsync($"api/v1/accounts/{other}/mail/addresses/{otherAddress}/password", new { password = next })).Expect(HttpStatusCode.NoContent);
+            using (var imap = await ImapAsync(Parent, otherAddress, next))
+            {
+                await imap.DisconnectAsync(true);
+            }
+
+            if (previous.Length > 0)
+            {
+                await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Parent, otherAddress, previous));
+            }
+
+            previous = next;
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(senders);
+
+        var found = await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count >= sent.Count, TimeSpan.FromSeconds(60));
+        Assert.True(sent.Count > 200, $"only {sent.Count} messages were sent");
+        Assert.Empty(found.GroupBy(s => s).Where(g => g.Count() > 1).Select(g => $"{g.Key} x{g.Count()}"));
         Assert.Equal(sent.Order(), found.Order());
     }
 
@@ -426,10 +464,34 @@ public sealed class MailServerTests(MailServersFixture servers)
     private static async Task<string?> MailExchangeAsync(string domain) =>
         (await Dns.QueryAsync(domain, QueryType.MX)).Answers.MxRecords().SingleOrDefault()?.Exchange.Value;
 
-    /// <summary>Mail delivery takes a moment: asks again until the condition holds (or returns what it last saw).</summary>
-    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> probe, Func<T, bool> condition)
+    /// <summary>
+    /// Four senders, each sending one message after another (its own SMTP session each, about 40 a second in all here:
+    /// a steady stream the parent's Postfix keeps up with), until stopped; each message's subject is its own.
+    /// </summary>
+    private static (List<Task> Senders, List<string> Sent) SteadyStream(string to, string prefix, CancellationToken stop)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var sent = new List<string>();
+        var senders = Enumerable.Range(0, 4).Select(s => Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var subject = $"{prefix}-{s}-{i:D5}";
+                await SendAsync(Parent, to, subject);
+                lock (sent)
+                {
+                    sent.Add(subject);
+                }
+
+                await Task.Delay(50, CancellationToken.None);
+            }
+        })).ToList();
+        return (senders, sent);
+    }
+
+    /// <summary>Mail delivery takes a moment: asks again until the condition holds (or returns what it last saw).</summary>
+    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> probe, Func<T, bool> condition, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(20));
         var last = await probe();
         while (!condition(last) && DateTime.UtcNow < deadline)
         {

@@ -7,13 +7,14 @@ using Portal.Tests.Support;
 namespace Portal.Tests.MailServers;
 
 /// <summary>
-/// A parent and a mail child, each with its own Dovecot and Postfix on its own loopback address (standard ports), and
-/// PowerDNS at the parent, all started by <c>scripts/mail-servers</c> (what the demo uses) and fed by the nodes.
+/// A parent and two mail children, each with its own Dovecot and Postfix on its own loopback address (standard ports),
+/// and PowerDNS at the parent, all started by <c>scripts/mail-servers</c> (what the demo uses) and fed by the nodes.
 /// </summary>
 public sealed class MailServersFixture : IAsyncLifetime
 {
     public const string ParentAddress = "127.0.0.22";
     public const string ChildAddress = "127.0.0.23";
+    public const string SecondChildAddress = "127.0.0.24";
 
     private readonly string _folder = Path.Combine(TestEnvironment.RunFolder, "mail-servers");
 
@@ -22,6 +23,11 @@ public sealed class MailServersFixture : IAsyncLifetime
     public PortalNode Child { get; private set; } = default!;
 
     public string ChildId { get; private set; } = "";
+
+    /// <summary>A second mail child, for moves from child to child.</summary>
+    public PortalNode SecondChild { get; private set; } = default!;
+
+    public string SecondChildId { get; private set; } = "";
 
     /// <summary>Where the parent's alerts go, through its own Postfix: a mailbox on the parent.</summary>
     public const string AlertsAddress = "ops@msalerts.example.test";
@@ -32,6 +38,7 @@ public sealed class MailServersFixture : IAsyncLifetime
     {
         var parentSettings = await StartServersAsync("parent", ParentAddress, dns: true);
         var childSettings = await StartServersAsync("child", ChildAddress, dns: false);
+        var secondChildSettings = await StartServersAsync("child2", SecondChildAddress, dns: false);
         parentSettings["Portal:Dns:PublicIPv4"] = ParentAddress;
         parentSettings["Portal:Alerts:CheckInterval"] = "00:00:02";
         parentSettings["Portal:Alerts:SmtpServer"] = $"{ParentAddress}:25";
@@ -39,24 +46,31 @@ public sealed class MailServersFixture : IAsyncLifetime
         childSettings["Portal:Dns:PublicIPv4"] = ChildAddress;
         // The parent keeps a suspended account's mail (the default); the child refuses it, saying why.
         childSettings["Portal:Mail:SuspendedAccountMail"] = "Refuse";
-        var nodes = await Task.WhenAll(PortalNode.StartAsync("mparent", parentSettings), PortalNode.StartAsync("mchild", childSettings));
-        (Parent, Child) = (nodes[0], nodes[1]);
+        secondChildSettings["Portal:Dns:PublicIPv4"] = SecondChildAddress;
+        var nodes = await Task.WhenAll(
+            PortalNode.StartAsync("mparent", parentSettings), PortalNode.StartAsync("mchild", childSettings), PortalNode.StartAsync("mchild2", secondChildSettings));
+        (Parent, Child, SecondChild) = (nodes[0], nodes[1], nodes[2]);
         foreach (var node in nodes)
         {
             // Dovecot works on the mail as its own user; the node writes it as root.
             await RunScriptAsync("grant", node.MailRoot);
         }
 
-        (await Child.Api.PutAsync("api/v1/node/profile", new { profile = "Mail" })).Expect(HttpStatusCode.OK);
+        foreach (var child in new[] { Child, SecondChild })
+        {
+            (await child.Api.PutAsync("api/v1/node/profile", new { profile = "Mail" })).Expect(HttpStatusCode.OK);
+        }
+
         ChildId = (await LinkedNodesFixture.LinkAsync(Parent, Child, "mail-1")).Expect(HttpStatusCode.Created).Body.GetProperty("node").GetProperty("id").GetString()!;
+        SecondChildId = (await LinkedNodesFixture.LinkAsync(Parent, SecondChild, "mail-2")).Expect(HttpStatusCode.Created).Body.GetProperty("node").GetProperty("id").GetString()!;
         (await Parent.Api.PostAsync("api/v1/accounts", new { username = "msalerts", domain = "msalerts.example.test", contactEmail = "o@msalerts.example.test" })).Expect(HttpStatusCode.Created);
         (await Parent.Api.PostAsync("api/v1/accounts/msalerts/mail/addresses", new { localPart = "ops", password = AlertsPassword })).Expect(HttpStatusCode.Created);
     }
 
     public async Task DisposeAsync()
     {
-        await Task.WhenAll(new[] { Parent, Child }.Where(n => n is not null).Select(n => n.DisposeAsync().AsTask()));
-        foreach (var node in new[] { "parent", "child" })
+        await Task.WhenAll(new[] { Parent, Child, SecondChild }.Where(n => n is not null).Select(n => n.DisposeAsync().AsTask()));
+        foreach (var node in new[] { "parent", "child", "child2" })
         {
             await RunScriptAsync("stop", Path.Combine(_folder, node));
         }
