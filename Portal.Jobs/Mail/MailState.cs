@@ -93,21 +93,27 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
 
     public string StateDirectory => settings.StateDirectory;
 
+    /// <summary>
+    /// Writes the state and makes the servers use it. Once begun, a publication is finished even if the caller gives
+    /// up (a request whose client went away, a job stopping): it follows a change already committed to the database,
+    /// and a publication cut between writing a map and compiling it left a node relaying a domain the database said
+    /// it served (seen in the chaos test: a mail loop between three nodes). The commands are bounded by their timeout.
+    /// </summary>
     public async Task PublishAsync(MailState state, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
+        var ct = CancellationToken.None;
         try
         {
             Directory.CreateDirectory(settings.StateDirectory);
             // The proxy entry before the user goes: a login or delivery in between finds one of the two, never none.
-            var dovecotChanged = await WriteAsync(ProxyFile, RenderProxies(state), cancellationToken)
-                | await WriteAsync(PasswdFile, RenderPasswd(state), cancellationToken);
+            var dovecotChanged = await WriteAsync(ProxyFile, RenderProxies(state), ct)
+                | await WriteAsync(PasswdFile, RenderPasswd(state), ct);
             if (dovecotChanged)
             {
-                await UntilDovecotReadsAgainAsync(cancellationToken);
+                await UntilDovecotReadsAgainAsync(ct);
             }
 
-            var postfixChanged = false;
             foreach (var (map, content) in new[]
             {
                 (TransportFile, RenderTransport(state)),
@@ -117,12 +123,12 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
                 (RecipientAccessFile, RenderRecipientAccess(state)),
             })
             {
-                postfixChanged |= await WriteAsync(map, content, cancellationToken);
+                // Pending as soon as a file changed: what a failed (or never run, in this process) apply left undone
+                // is done by the next publication, even though the files then already say the same.
+                _postfixPending |= await WriteAsync(map, content, ct);
             }
 
-            // What a failed (or never run, in this process) apply left undone is done with the next publication.
-            _postfixPending |= postfixChanged;
-            await ApplyAsync(_postfixPending, cancellationToken);
+            await ApplyAsync(_postfixPending, ct);
             _postfixPending = false;
         }
         finally
@@ -279,11 +285,27 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
         {
             foreach (var map in PostfixMaps)
             {
-                await RunOrThrowAsync(settings.Postmap, PostfixArgs("hash:" + Path.Combine(settings.StateDirectory, map)), ct, privileged: false);
+                await CompileMapAsync(Path.Combine(settings.StateDirectory, map), ct);
             }
 
             await RunOrThrowAsync(PostfixProgram, PostfixArgs("reload"), ct);
         }
+    }
+
+    /// <summary>
+    /// Compiles a map beside the one Postfix reads and renames it into place: postmap rewrites a table in place, and
+    /// Berkeley DB's caching lets a running Postfix process read a table half old, half new despite postmap's lock
+    /// (Postfix's DATABASE_README, "Updating Berkeley DB files safely"). Seen here: at a switch, a message was taken
+    /// for a relay domain without a transport and bounced. A process that has the old file open keeps reading it whole
+    /// until Postfix restarts it for the new one.
+    /// </summary>
+    private async Task CompileMapAsync(string map, CancellationToken ct)
+    {
+        var next = map + ".next";
+        File.Copy(map, next, overwrite: true);
+        await RunOrThrowAsync(settings.Postmap!, PostfixArgs("hash:" + next), ct, privileged: false);
+        File.Move(next + ".db", map + ".db", overwrite: true);
+        File.Delete(next);
     }
 
     /// <summary>

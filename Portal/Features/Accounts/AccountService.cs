@@ -550,6 +550,9 @@ public sealed partial class AccountService(
             ?? throw new PortalNotFoundException($"Node {settings.Value.NodeName} has no twin of account {username}.");
         if (account.MailRedirectAddress == address)
         {
+            // Asked again (the parent's step runs again after a failure or a restart): the servers are made to say
+            // what the database says, in case the first request's publication did not get through.
+            await mailState.RepublishAsync(cancellationToken);
             return;
         }
 
