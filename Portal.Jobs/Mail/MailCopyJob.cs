@@ -114,6 +114,7 @@ public sealed class MailCopyJob(
         await using var run = await journal.BeginAsync(operationId, cancellationToken);
         var move = await steps.LoadAsync(operationId, cancellationToken);
         var child = clients.CreateForTransfer(move.Target);
+        var ledger = new TransitLedger();
         try
         {
             await run.StepAsync("preflight", async ct =>
@@ -130,7 +131,7 @@ public sealed class MailCopyJob(
                 return $"Account {move.Username} and its mail settings are on {move.TargetAlias}.";
             }, cancellationToken);
 
-            await run.StepAsync("bulk", ct => SyncAsync(run, move, child, null, ct), cancellationToken);
+            await run.StepAsync("bulk", ct => SyncAsync(run, move, child, null, ledger, ct), cancellationToken);
             await run.StepAsync("switch", async ct =>
             {
                 await SwitchBaseline.CaptureAsync(run, t => child.GetMailManifestAsync(move.Username, ManifestDetail.Paths, t), ct);
@@ -151,9 +152,9 @@ public sealed class MailCopyJob(
                 return ended.Count == 0 ? "No IMAP/POP3 server here to end sessions on." : $"Ended the sessions of {ended.Count} mailbox(es).";
             }, cancellationToken);
 
-            await run.StepAsync("delta", ct => SyncAsync(run, move, child, SwitchBaseline.Load(run), ct), cancellationToken);
+            await run.StepAsync("delta", ct => SyncAsync(run, move, child, SwitchBaseline.Load(run), ledger, ct), cancellationToken);
             var unverified = new List<string>();
-            await run.StepAsync("verify", ct => VerifyAsync(run, move, child, unverified, ct), cancellationToken);
+            await run.StepAsync("verify", ct => VerifyAsync(run, move, child, unverified, ledger, ct), cancellationToken);
             await run.StepAsync("finish", async ct =>
             {
                 if (unverified.Count == 0)
@@ -209,7 +210,7 @@ public sealed class MailCopyJob(
     }
 
     /// <summary>One pass: plan the differences, stream the copies in batches, then rename and delete on the child.</summary>
-    private async Task<string?> SyncAsync(IOperationRun run, MailMove move, NodeApiClient child, MailManifest? baseline, CancellationToken ct)
+    private async Task<string?> SyncAsync(IOperationRun run, MailMove move, NodeApiClient child, MailManifest? baseline, TransitLedger ledger, CancellationToken ct)
     {
         var (copied, bytes, renamed, deleted) = (0, 0L, 0, 0);
         await RetryingAsync(run, async () =>
@@ -275,6 +276,7 @@ public sealed class MailCopyJob(
                 copied += result.Accepted;
                 bytes += result.AcceptedBytes;
                 PortalTelemetry.MailCopied(run.Kind, result.Accepted, result.AcceptedBytes);
+                ledger.Add(finished.Batch, result.Rejected);
                 foreach (var rejected in result.Rejected)
                 {
                     var key = $"{rejected.LocalPart}/{rejected.Path}";
@@ -361,24 +363,35 @@ public sealed class MailCopyJob(
     /// <summary>
     /// Every message of the parent's mailbox must be on the child, byte for byte (SHA-256), whatever its flags: mail that
     /// arrived on the child since is fine. A mailbox that verifies loses its copy here; one that does not stays.
+    /// Messages this run copied were checked byte for byte as they arrived (the child hashed what it wrote against the
+    /// hash of what this node read: <see cref="TransitLedger"/>, and a message file's content never changes); when
+    /// every message of the account is such, both sides compare names and sizes instead of reading all the mail again.
+    /// After a restart the ledger is empty and both sides hash everything.
     /// </summary>
-    private async Task<string?> VerifyAsync(IOperationRun run, MailMove move, NodeApiClient child, List<string> unverified, CancellationToken ct)
+    private async Task<string?> VerifyAsync(IOperationRun run, MailMove move, NodeApiClient child, List<string> unverified, TransitLedger ledger, CancellationToken ct)
     {
         var progress = run.GetCheckpoint("verify") is { } json
             ? JsonSerializer.Deserialize<VerifyCheckpoint>(json)!
             : new VerifyCheckpoint([], []);
-        var remote = await RetryingAsync(run, () => child.GetMailManifestAsync(move.Username, ManifestDetail.Hashes, ct), ct);
+        var pending = move.LocalParts.Where(l => !progress.Verified.Contains(l) && !progress.Unverified.Contains(l)).ToList();
+        var sized = MailReceiver.Manifest(move.MailRoot, move.Domain, pending, ManifestDetail.Sizes).Mailboxes;
+        var detail = sized.All(m => m.Files.All(f => ledger.Covers(m.LocalPart, f))) ? ManifestDetail.Sizes : ManifestDetail.Hashes;
+        var remote = await RetryingAsync(run, () => child.GetMailManifestAsync(move.Username, detail, ct), ct);
         var done = progress.Verified.Count + progress.Unverified.Count;
-        foreach (var localPart in move.LocalParts.Where(l => !progress.Verified.Contains(l) && !progress.Unverified.Contains(l)))
+        foreach (var localPart in pending)
         {
-            var ours = MailReceiver.Manifest(move.MailRoot, move.Domain, [localPart], ManifestDetail.Hashes).Mailboxes[0].Files;
+            var ours = detail == ManifestDetail.Sizes
+                ? sized.First(m => m.LocalPart == localPart).Files
+                : MailReceiver.Manifest(move.MailRoot, move.Domain, [localPart], ManifestDetail.Hashes).Mailboxes[0].Files;
             var theirs = remote.Mailboxes.FirstOrDefault(m => m.LocalPart == localPart)?.Files ?? [];
-            var theirHashes = theirs.GroupBy(f => Maildir.MessageKey(f.Path)).ToDictionary(g => g.Key, g => g.First().Sha256, StringComparer.Ordinal);
-            var missing = ours.Where(f => !theirHashes.TryGetValue(Maildir.MessageKey(f.Path), out var sha) || sha != f.Sha256).ToList();
+            var theirFiles = theirs.GroupBy(f => Maildir.MessageKey(f.Path)).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+            var missing = ours.Where(f => !theirFiles.TryGetValue(Maildir.MessageKey(f.Path), out var there)
+                || (detail == ManifestDetail.Hashes ? there.Sha256 != f.Sha256 : there.Size != f.Size)).ToList();
             var address = $"{localPart}@{move.Domain}";
             if (missing.Count == 0)
             {
-                await run.LogAsync(OperationLogLevel.Info, $"{address}: all {ours.Count} message(s), {Units.Bytes(ours.Sum(f => f.Size))}, are on {move.TargetAlias} byte for byte ({theirs.Count} there in all).", ct);
+                var how = detail == ManifestDetail.Hashes ? "byte for byte" : "each checked by SHA-256 as it arrived";
+                await run.LogAsync(OperationLogLevel.Info, $"{address}: all {ours.Count} message(s), {Units.Bytes(ours.Sum(f => f.Size))}, are on {move.TargetAlias} {how} ({theirs.Count} there in all).", ct);
                 await steps.RemoveLocalMailboxAsync(move, localPart, ct);
                 progress.Verified.Add(localPart);
             }
