@@ -1,7 +1,7 @@
 using Portal.Bench;
 
 // Benchmarks print figures, each against a baseline measured in the same run (see docs/benchmarks.md).
-// Run them with `./portal bench [name]`; names: jobs-pickup, accounts-grid, mail-copy, proxy-latency.
+// Run them with `./portal bench [name]`; names: jobs-pickup, accounts-grid, mail-copy, proxy-latency, chaos.
 var name = args.FirstOrDefault() ?? "all";
 if (name == "enqueue-child")
 {
@@ -9,17 +9,21 @@ if (name == "enqueue-child")
     return 0;
 }
 
+// What follows the name goes to the benchmark (mail-copy: tmpfs|disk, --pairs=N).
+var rest = args.Skip(1).ToArray();
 var benchmarks = new Dictionary<string, Func<Task>>
 {
     ["jobs-pickup"] = JobPickupBenchmark.RunAsync,
     ["accounts-grid"] = AccountsGridBenchmark.RunAsync,
-    ["mail-copy"] = MailCopyBenchmark.RunAsync,
+    ["mail-copy"] = () => MailCopyBenchmark.RunAsync(rest),
     ["proxy-latency"] = ProxyLatencyBenchmark.RunAsync,
+    ["chaos"] = () => ChaosBenchmark.RunAsync(rest),
 };
 
 if (name == "all")
 {
-    foreach (var run in benchmarks.Values)
+    // The chaos soak is long and needs the real mail servers: it runs only by its name.
+    foreach (var run in benchmarks.Where(b => b.Key != "chaos").Select(b => b.Value))
     {
         await run();
     }

@@ -1,0 +1,91 @@
+using System.Net;
+using System.Text.Json;
+using Portal.Tests.Support;
+using Xunit;
+using static Portal.Tests.MailServers.MailClients;
+
+namespace Portal.Tests.MailServers;
+
+/// <summary>One chaos run (the test above and the soak benchmark share it): what was sent, doubled, missing.</summary>
+public sealed record ChaosReport(int Sent, int Moves, IReadOnlyList<string> Kills, IReadOnlyList<string> Doubled, IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected);
+
+public static class ChaosRun
+{
+    public static async Task<ChaosReport> RunAsync(MailServersFixture servers, int seed, int kills, Action<string> say)
+    {
+        var random = new Random(seed);
+        var (name, domain, address, password) = await servers.AccountAsync("carl");
+        // Some mail already there, so that copying takes a moment and a kill can land inside it.
+        new MailGenerator(seed).Fill(Path.Combine(servers.Parent.MailRoot, domain, "carl"), 1500, minKb: 2, maxKb: 20);
+        var before = (await ImapSubjectsAsync(MailServersFixture.ParentAddress, address, password)).Count;
+
+        using var stop = new CancellationTokenSource();
+        var (senders, sent) = SteadyStream(MailServersFixture.ParentAddress, address, "c", stop.Token);
+        var done = new List<string>();
+        var moves = 0;
+        var route = new (string? NodeId, PortalNode? Node)[] { (servers.ChildId, servers.Child), (servers.SecondChildId, servers.SecondChild), (null, null) };
+        PortalNode? current = null;
+        while (done.Count < kills)
+        {
+            var (nodeId, node) = route[moves++ % route.Length];
+            var id = (await servers.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId })).Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString()!;
+            var kind = nodeId is null ? "dedistribution" : current is null ? "distribution" : "child to child";
+            var involved = new[] { servers.Parent, current, node }.OfType<PortalNode>().ToArray();
+            var victim = involved[random.Next(involved.Length)];
+            await Task.Delay(random.Next(0, 3000));
+            var step = await CurrentStepAsync(servers.Parent, id);
+            await victim.KillAsync();
+            await Task.Delay(random.Next(0, 1500));
+            await victim.RestartAsync();
+            var point = $"{victim.Name} killed in the {kind}'s \"{step}\"";
+            done.Add(point);
+            say($"kill {done.Count}: {point}");
+            await FinishAsync(servers.Parent, id, point);
+            current = node;
+        }
+
+        await Task.Delay(1000);
+        await stop.CancelAsync();
+        await Task.WhenAll(senders);
+        if (current is not null)
+        {
+            // The account ends at home, so the count below reads through the parent as an owner would.
+            var home = (await servers.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = (string?)null })).Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString()!;
+            await FinishAsync(servers.Parent, home, "the way home");
+            moves++;
+        }
+
+        var found = await EventuallyAsync(() => ImapSubjectsAsync(MailServersFixture.ParentAddress, address, password), s => s.Count >= sent.Count + before, TimeSpan.FromSeconds(90));
+        var streamed = found.Where(s => s.StartsWith("c-", StringComparison.Ordinal)).ToList();
+        var doubled = streamed.GroupBy(s => s).Where(g => g.Count() > 1).Select(g => $"{g.Key} x{g.Count()}").ToList();
+        var missing = sent.Except(streamed).ToList();
+        var unexpected = found.Count - streamed.Count == before ? [] : new List<string> { $"{found.Count - streamed.Count} other messages instead of the {before} that were there before" };
+        say($"{sent.Count} messages sent during {moves} moves; {streamed.Count} read back; {doubled.Count} doubled, {missing.Count} missing.");
+        return new ChaosReport(sent.Count, moves, done, doubled, missing, unexpected);
+    }
+
+    private static async Task<string> CurrentStepAsync(PortalNode parent, string id)
+    {
+        var operation = (await parent.Api.GetAsync($"api/v1/operations/{id}")).Body;
+        return operation.GetProperty("state").GetString() is "Succeeded" ? "(already done)"
+            : operation.TryGetProperty("currentStep", out var step) && step.ValueKind == JsonValueKind.String ? step.GetString()! : "(not started)";
+    }
+
+    /// <summary>Waits for the operation to succeed; one that failed is retried, as an admin would.</summary>
+    private static async Task FinishAsync(PortalNode parent, string id, string point)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var end = await parent.Api.WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed" or "Cancelled", TimeSpan.FromMinutes(3));
+            var state = end.GetProperty("state").GetString();
+            if (state == "Succeeded")
+            {
+                return;
+            }
+
+            var log = (await parent.Api.GetAsync($"api/v1/operations/{id}/log")).Text;
+            Assert.True(state == "Failed" && attempt < 2, $"After {point} the operation ended {state}:\n{end}\n{log}");
+            (await parent.Api.PostAsync($"api/v1/operations/{id}/retry")).Expect(HttpStatusCode.NoContent);
+        }
+    }
+}
