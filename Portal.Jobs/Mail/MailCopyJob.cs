@@ -75,6 +75,9 @@ public sealed class MailMoveSettings
 
     /// <summary>How often a file damaged in transit is sent again before the move gives up.</summary>
     public int ResendAttempts { get; set; } = 3;
+
+    /// <summary>How many moves run with one linked node at once (<see cref="NodeMoveSlots"/>).</summary>
+    public int MovesPerNode { get; set; } = 2;
 }
 
 /// <summary>
@@ -89,6 +92,7 @@ public sealed class MailCopyJob(
     IMailMoveSteps steps,
     INodeApiClientFactory clients,
     MailMoveSettings settings,
+    NodeMoveSlots slots,
     TimeProvider clock,
     ILogger<MailCopyJob> logger)
 {
@@ -114,6 +118,7 @@ public sealed class MailCopyJob(
         await using var run = await journal.BeginAsync(operationId, cancellationToken);
         var move = await steps.LoadAsync(operationId, cancellationToken);
         var child = clients.CreateForTransfer(move.Target);
+        await using var slot = await slots.EnterAsync(run, cancellationToken, (move.Target, move.TargetAlias));
         var ledger = new TransitLedger();
         try
         {

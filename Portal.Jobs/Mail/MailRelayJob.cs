@@ -48,6 +48,7 @@ public sealed class MailRelayJob(
     IMailRelaySteps steps,
     INodeApiClientFactory clients,
     MailMoveSettings settings,
+    NodeMoveSlots slots,
     TimeProvider clock,
     ILogger<MailRelayJob> logger)
 {
@@ -74,6 +75,7 @@ public sealed class MailRelayJob(
         var move = await steps.LoadAsync(operationId, cancellationToken);
         var source = clients.CreateForTransfer(move.Source);
         var target = clients.CreateForTransfer(move.Target);
+        await using var slot = await slots.EnterAsync(run, cancellationToken, (move.Source, move.SourceAlias), (move.Target, move.TargetAlias));
         var retry = new MoveRetry(run, clock, settings.RetryWindow);
         try
         {

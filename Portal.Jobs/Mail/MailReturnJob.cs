@@ -55,6 +55,7 @@ public sealed class MailReturnJob(
     IMailReturnSteps steps,
     INodeApiClientFactory clients,
     MailMoveSettings settings,
+    NodeMoveSlots slots,
     TimeProvider clock,
     ILogger<MailReturnJob> logger)
 {
@@ -85,6 +86,7 @@ public sealed class MailReturnJob(
         await using var run = await journal.BeginAsync(operationId, cancellationToken);
         var move = await steps.LoadAsync(operationId, cancellationToken);
         var child = clients.CreateForTransfer(move.Source);
+        await using var slot = await slots.EnterAsync(run, cancellationToken, (move.Source, move.SourceAlias));
         var retry = new MoveRetry(run, clock, settings.RetryWindow);
         var archivePath = Path.Combine(move.MailRoot, MailReceiver.StagingFolder, $"return-{operationId:N}.tar.zst");
         var unpackFolder = Path.Combine(move.MailRoot, MailReceiver.StagingFolder, $"return-{operationId:N}");

@@ -39,9 +39,13 @@ public sealed class MoveRetry(IOperationRun run, TimeProvider clock, TimeSpan wi
         }
     }
 
+    /// <summary>
+    /// Whether waiting may help: the other node away or failing for now. A full disk there (507) is not: the move stops
+    /// and says so, and what it copied is removed, which frees the space again.
+    /// </summary>
     public static bool IsTransient(Exception ex) =>
         ex is NodeUnreachableException or HttpRequestException or IOException { InnerException: not null }
-        || (ex is NodeRequestException { Status: >= 500 });
+        || (ex is NodeRequestException { Status: >= 500 and not DiskFull.Status });
 
     private static string Brief(Exception ex) => ex.Message.Length > 200 ? ex.Message[..200] + "..." : ex.Message;
 }

@@ -164,6 +164,34 @@ public sealed class MailMoveTests(MoveFixture nodes)
         Assert.Contains(db.Notifications, n => n.Link == $"/admin/operations/{done.GetProperty("id").GetString()}" && n.Kind == Portal.Features.Notifications.NotificationKind.Error);
     }
 
+    /// <summary>
+    /// The child's disk fills up during the copy (it had said it had room; another tenant's mail, say): the move stops
+    /// at once with the reason instead of retrying for half an hour, the parent keeps serving the mail untouched, and
+    /// what was copied is removed, which frees the child's disk again.
+    /// </summary>
+    [Fact]
+    public async Task WhenTheChildsDiskFillsUpDuringTheCopy_TheMoveStopsAtOnceSayingSo_AndTheParentKeepsServing()
+    {
+        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(300);
+        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+
+        // Well within the retry window (90 s here): no waiting for a disk to empty by itself.
+        var done = await nodes.WaitFinishedAsync(await nodes.StartMoveAsync(name, nodes.Full), TimeSpan.FromSeconds(60));
+
+        Assert.Equal("Failed", done.GetProperty("state").GetString());
+        var error = done.GetProperty("error").GetString();
+        Assert.Contains("The mail disk of this node is full", error);
+        Assert.Contains("Nothing changed here: this node still serves the mail", error);
+        Assert.Equal(JsonValueKind.Null, (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeId").ValueKind);
+        foreach (var (local, snapshot) in expected)
+        {
+            Assert.Equal(snapshot, MailGenerator.Snapshot(mailboxes[local]));
+            Assert.False(Directory.Exists(Path.Combine(nodes.FullDisk, domain, local)), "the partial copy was removed");
+        }
+
+        Assert.True(new DriveInfo(nodes.FullDisk).AvailableFreeSpace > 3L * 1024 * 1024, "the child's disk has its space back");
+    }
+
     [Fact]
     public async Task Preflight_ReportsEveryProblemAtOnce_BeforeAnythingChanges()
     {

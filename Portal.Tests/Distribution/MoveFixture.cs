@@ -6,8 +6,9 @@ using Portal.Tests.Support;
 namespace Portal.Tests.Distribution;
 
 /// <summary>
-/// A parent with five mail children, each a process: a plain one, one that damages the first files it receives, one
-/// that damages every file, one that reports almost no free disk, and one whose mail archives get damaged. The parent
+/// A parent with six mail children, each a process: a plain one, one that damages the first files it receives, one
+/// that damages every file, one that reports almost no free disk, one whose mail archives get damaged, and one whose
+/// mail lives on a 4 MiB filesystem while it reports 1 GiB free (a disk that fills up during a copy). The parent
 /// sends small batches (so a test can pause a copy in the middle), takes over a dead server's jobs after ten seconds,
 /// reports 40 MiB free for its own mail (so a large dedistribution does not fit), and keeps a child's copy of a
 /// dedistributed account for 30 seconds. A second parent takes accounts transferred from the first.
@@ -26,6 +27,11 @@ public sealed class MoveFixture : IAsyncLifetime
 
     public PortalNode Decay { get; private set; } = default!;
 
+    /// <summary>A child whose mail disk fills up: 4 MiB of tmpfs, reported as 1 GiB free.</summary>
+    public PortalNode Full { get; private set; } = default!;
+
+    private readonly string _fullDisk = Path.Combine(TestEnvironment.RunFolder, "full-disk");
+
     /// <summary>Another parent, with no children: accounts are transferred from <see cref="Parent"/> to it.</summary>
     public PortalNode Other { get; private set; } = default!;
 
@@ -38,6 +44,9 @@ public sealed class MoveFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        Directory.CreateDirectory(_fullDisk);
+        var mounted = await Shell.RunAsync("mount", ["-t", "tmpfs", "-o", "size=4m", "portal-test-full-disk", _fullDisk]);
+        Assert.True(mounted.ExitCode == 0, $"A 4 MiB tmpfs for the full-disk child could not be mounted (the tests run as root): {mounted}");
         var nodes = await Task.WhenAll(
             PortalNode.StartAsync("parent", new Dictionary<string, string>
             {
@@ -53,8 +62,9 @@ public sealed class MoveFixture : IAsyncLifetime
             PortalNode.StartAsync("broken", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.33", ["Portal:Development:CorruptReceivedMailFiles"] = "1000" }),
             PortalNode.StartAsync("tiny", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.34", ["Portal:Development:ReportedMailFreeBytes"] = "1048576" }),
             PortalNode.StartAsync("decay", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.35", ["Portal:Development:CorruptMailArchives"] = "true" }),
+            PortalNode.StartAsync("full", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.36", ["Portal:MailRoot"] = _fullDisk, ["Portal:Development:ReportedMailFreeBytes"] = (1L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture) }),
             PortalNode.StartAsync("other", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.40" }));
-        (Parent, Mail, Flaky, Broken, Tiny, Decay, Other) = (nodes[0], nodes[1], nodes[2], nodes[3], nodes[4], nodes[5], nodes[6]);
+        (Parent, Mail, Flaky, Broken, Tiny, Decay, Full, Other) = (nodes[0], nodes[1], nodes[2], nodes[3], nodes[4], nodes[5], nodes[6], nodes[7]);
         foreach (var child in nodes.Skip(1).SkipLast(1))
         {
             (await child.Api.PutAsync("api/v1/node/profile", new { profile = "Mail" })).Expect(HttpStatusCode.OK);
@@ -63,8 +73,14 @@ public sealed class MoveFixture : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync() =>
-        await Task.WhenAll(new[] { Parent, Mail, Flaky, Broken, Tiny, Decay, Other }.Where(n => n is not null).Select(n => n.DisposeAsync().AsTask()));
+    public async Task DisposeAsync()
+    {
+        await Task.WhenAll(new[] { Parent, Mail, Flaky, Broken, Tiny, Decay, Full, Other }.Where(n => n is not null).Select(n => n.DisposeAsync().AsTask()));
+        await Shell.RunAsync("umount", [_fullDisk]);
+    }
+
+    /// <summary>Where the <see cref="Full"/> child keeps its mail.</summary>
+    public string FullDisk => _fullDisk;
 
     /// <summary>A local account with mailboxes filled with generated mail; returns its name, domain and mailbox paths.</summary>
     public async Task<(string Name, string Domain, Dictionary<string, string> Mailboxes)> AccountWithMailAsync(int messages, string[]? localParts = null, bool ipv6 = false, string[]? features = null)

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Portal.Jobs.Mail;
 using Portal.Jobs.Nodes;
 using Portal.Jobs.Operations;
+using Portal.Tests.Support;
 
 namespace Portal.Tests.Mail;
 
@@ -52,48 +53,4 @@ public sealed partial class MoveRetryTests
     }
 
     /// <summary>An operation run that keeps the lines logged to it; nothing else is used by a retry.</summary>
-    private sealed class RecordingRun : IOperationRun
-    {
-        public List<string> Lines { get; } = [];
-
-        public Guid OperationId { get; } = Guid.NewGuid();
-
-        public string Kind => "mail-copy";
-
-        public DateTimeOffset RequestedAt { get; } = DateTimeOffset.UtcNow;
-
-        public DateTimeOffset AttemptStartedAt { get; } = DateTimeOffset.UtcNow;
-
-        public Task LogAsync(OperationLogLevel level, string message, CancellationToken cancellationToken)
-        {
-            Lines.Add(message);
-            return Task.CompletedTask;
-        }
-
-        public Task WaitWhilePausedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public bool IsStepDone(string stepKey) => throw new NotSupportedException();
-
-        public string? GetCheckpoint(string stepKey) => throw new NotSupportedException();
-
-        public Task StartStepAsync(string stepKey, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public ValueTask ReportAsync(StepProgress progress, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task SaveCheckpointAsync(string stepKey, string checkpointJson, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task CompleteStepAsync(string stepKey, string? summary, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task SetResultAsync(string name, string value, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<bool> IsPauseRequestedAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task ResetStepsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task SucceedAsync(string? summary, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task FailAsync(string error, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
 }

@@ -40,7 +40,7 @@ public static class ChaosRun
             var point = $"{victim.Name} killed in the {kind}'s \"{step}\"";
             done.Add(point);
             say($"kill {done.Count}: {point}");
-            await FinishAsync(servers.Parent, id, point);
+            await FinishAsync(servers.Parent, id, point, say);
             current = node;
         }
 
@@ -51,7 +51,7 @@ public static class ChaosRun
         {
             // The account ends at home, so the count below reads through the parent as an owner would.
             var home = (await servers.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = (string?)null })).Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString()!;
-            await FinishAsync(servers.Parent, home, "the way home");
+            await FinishAsync(servers.Parent, home, "the way home", say);
             moves++;
         }
 
@@ -72,7 +72,7 @@ public static class ChaosRun
     }
 
     /// <summary>Waits for the operation to succeed; one that failed is retried, as an admin would.</summary>
-    private static async Task FinishAsync(PortalNode parent, string id, string point)
+    private static async Task FinishAsync(PortalNode parent, string id, string point, Action<string> say)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -85,7 +85,8 @@ public static class ChaosRun
 
             var log = (await parent.Api.GetAsync($"api/v1/operations/{id}/log")).Text;
             Assert.True(state == "Failed" && attempt < 2, $"After {point} the operation ended {state}:\n{end}\n{log}");
-            (await parent.Api.PostAsync($"api/v1/operations/{id}/retry")).Expect(HttpStatusCode.NoContent);
+            (await parent.Api.PostAsync($"api/v1/operations/{id}/retry")).Expect(HttpStatusCode.Accepted);
+            say($"after {point} the operation failed ({end.GetProperty("error").GetString()}); retried, as an admin would");
         }
     }
 }

@@ -60,6 +60,9 @@ public sealed partial class PortalNode : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The node's process id while it runs (benchmarks read its memory from /proc).</summary>
+    public int? ProcessId => _process is { HasExited: false } process ? process.Id : null;
+
     /// <summary>Starts a node on a fresh database.</summary>
     public static async Task<PortalNode> StartAsync(string name, IDictionary<string, string>? settings = null, string? connectionString = null)
     {

@@ -1,7 +1,7 @@
 using Portal.Bench;
 
 // Benchmarks print figures, each against a baseline measured in the same run (see docs/benchmarks.md).
-// Run them with `./portal bench [name]`; names: jobs-pickup, accounts-grid, mail-copy, proxy-latency, chaos.
+// Run them with `./portal bench [name]`; names: jobs-pickup, accounts-grid, mail-copy, proxy-latency, chaos, fleet.
 var name = args.FirstOrDefault() ?? "all";
 if (name == "enqueue-child")
 {
@@ -18,12 +18,13 @@ var benchmarks = new Dictionary<string, Func<Task>>
     ["mail-copy"] = () => MailCopyBenchmark.RunAsync(rest),
     ["proxy-latency"] = ProxyLatencyBenchmark.RunAsync,
     ["chaos"] = () => ChaosBenchmark.RunAsync(rest),
+    ["fleet"] = () => FleetBenchmark.RunAsync(rest),
 };
 
 if (name == "all")
 {
-    // The chaos soak is long and needs the real mail servers: it runs only by its name.
-    foreach (var run in benchmarks.Where(b => b.Key != "chaos").Select(b => b.Value))
+    // The chaos soak (real mail servers) and the fleet are long: they run only by their names.
+    foreach (var run in benchmarks.Where(b => b.Key is not ("chaos" or "fleet")).Select(b => b.Value))
     {
         await run();
     }

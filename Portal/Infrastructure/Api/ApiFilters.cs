@@ -4,7 +4,7 @@ using Portal.Infrastructure.Security;
 
 namespace Portal.Infrastructure.Api;
 
-/// <summary>Turns the services' refusals into API errors: 400, 403, 404 or 409 with a code and what to do.</summary>
+/// <summary>Turns the services' refusals into API errors: 400, 403, 404, 409 (or 507 for a full disk) with a code and what to do.</summary>
 internal sealed class ApiExceptionFilter : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
@@ -40,6 +40,12 @@ internal sealed class ApiExceptionFilter : IEndpointFilter
         catch (Portal.Jobs.Mail.UnsafeMailPathException ex)
         {
             return ApiResults.Error(StatusCodes.Status400BadRequest, "mail.unsafe_name", ex.Message);
+        }
+        catch (IOException ex) when (Portal.Jobs.Mail.DiskFull.Is(ex))
+        {
+            // A write here failed for want of space: said plainly, so a move stops (and removes its copy) at once.
+            return ApiResults.Error(Portal.Jobs.Mail.DiskFull.Status, Portal.Jobs.Mail.DiskFull.Code,
+                $"The mail disk of this node is full ({ex.Message}). Free space on it, or choose another node, and try again.");
         }
     }
 }

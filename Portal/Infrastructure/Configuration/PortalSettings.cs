@@ -312,6 +312,13 @@ public sealed class DistributionSettings
     /// <summary>...and at most this many files; each batch is made durable at once.</summary>
     [Range(1, 100_000, ErrorMessage = "Portal:Distribution:BatchFiles must be between 1 and 100000.")]
     public int BatchFiles { get; set; } = 5_000;
+
+    /// <summary>
+    /// How many moves run with one linked node at once; more wait their turn (their log says so) while moves to other
+    /// nodes take the job workers (Portal:Jobs:WorkerCount).
+    /// </summary>
+    [Range(1, 64, ErrorMessage = "Portal:Distribution:MovesPerNode must be between 1 and 64.")]
+    public int MovesPerNode { get; set; } = 2;
 }
 
 public sealed class SecuritySettings

@@ -142,8 +142,10 @@ public static class PortalServices
                 BatchBytes = distribution.BatchMegabytes * 1024L * 1024,
                 BatchFiles = distribution.BatchFiles,
                 RetryWindow = distribution.RetryWindow,
+                MovesPerNode = distribution.MovesPerNode,
             };
         });
+        services.AddSingleton<NodeMoveSlots>();
         services.AddSingleton<MoveChecks>();
         services.AddSingleton<IMailMoveSteps, MailMoveSteps>();
         services.AddSingleton<IMailReturnSteps, MailReturnSteps>();
