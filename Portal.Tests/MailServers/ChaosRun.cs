@@ -6,9 +6,15 @@ using static Portal.Tests.MailServers.MailClients;
 
 namespace Portal.Tests.MailServers;
 
-/// <summary>One chaos run (the test above and the soak benchmark share it): what was sent, doubled, missing.</summary>
+/// <summary>One chaos run (ChaosTests and the soak benchmark share it): what was sent, doubled, missing.</summary>
 public sealed record ChaosReport(int Sent, int Moves, IReadOnlyList<string> Kills, IReadOnlyList<string> Doubled, IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected);
 
+/// <summary>
+/// Moves an account parent -> child -> second child -> parent, round and round, while four senders deliver to it
+/// through the parent's Postfix; in each move one of the Portal processes it involves (chosen by the seed) is killed
+/// 0-3 s in and started again 0-1.5 s later. A move that fails is retried, as an admin would. At the end the account
+/// is brought home and every message sent is read back through the parent by its subject.
+/// </summary>
 public static class ChaosRun
 {
     public static async Task<ChaosReport> RunAsync(MailServersFixture servers, int seed, int kills, Action<string> say)
