@@ -148,37 +148,30 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
         }), null, ct, MaxManifestBytes);
 
     /// <summary>Sends one batch of message files as a single streamed request.</summary>
-    public Task<Mail.BatchResult> SendMailBatchAsync(string username, Mail.MailBatchContent batch, CancellationToken ct)
-    {
-        batch.Headers.ContentType = new MediaTypeHeaderValue(Mail.MailBatchFormat.MediaType);
-        return SendAsync<Mail.BatchResult>(HttpMethod.Post, MailPath(username, "batches"), batch, ct);
-    }
+    public Task<Mail.BatchResult> SendMailBatchAsync(string username, Mail.MailBatchContent batch, CancellationToken ct) =>
+        PostBatchAsync(username, "batches", batch, ct);
 
     /// <summary>Passes a batch another node streams (in <see cref="Mail.MailBatchFormat"/>) straight on to this node.</summary>
-    public Task<Mail.BatchResult> SendMailBatchStreamAsync(string username, Stream batch, CancellationToken ct)
-    {
-        var content = new StreamContent(batch, 1024 * 1024);
-        content.Headers.ContentType = new MediaTypeHeaderValue(Mail.MailBatchFormat.MediaType);
-        return SendAsync<Mail.BatchResult>(HttpMethod.Post, MailPath(username, "batches"), content, ct);
-    }
+    public Task<Mail.BatchResult> SendMailBatchStreamAsync(string username, Stream batch, CancellationToken ct) =>
+        PostBatchAsync(username, "batches", new StreamContent(batch, 1024 * 1024), ct);
 
     /// <summary>The Dovecot state files of the account's mailboxes on this node (UIDs, keywords, subscriptions), with sizes.</summary>
     public Task<Mail.MailManifest> GetMailStateAsync(string username, CancellationToken ct) =>
         SendAsync<Mail.MailManifest>(HttpMethod.Get, MailPath(username, "state"), null, ct, MaxReplyBytes);
 
     /// <summary>Sends the account's Dovecot state files (<see cref="Mail.MaildirState"/>) as one batch, before a move's switch.</summary>
-    public Task<Mail.BatchResult> SendMailStateAsync(string username, Mail.MailBatchContent batch, CancellationToken ct)
-    {
-        batch.Headers.ContentType = new MediaTypeHeaderValue(Mail.MailBatchFormat.MediaType);
-        return SendAsync<Mail.BatchResult>(HttpMethod.Post, MailPath(username, "state"), batch, ct);
-    }
+    public Task<Mail.BatchResult> SendMailStateAsync(string username, Mail.MailBatchContent batch, CancellationToken ct) =>
+        PostBatchAsync(username, "state", batch, ct);
 
     /// <summary>Passes the state files another node streams straight on to this node.</summary>
-    public Task<Mail.BatchResult> SendMailStateStreamAsync(string username, Stream batch, CancellationToken ct)
+    public Task<Mail.BatchResult> SendMailStateStreamAsync(string username, Stream batch, CancellationToken ct) =>
+        PostBatchAsync(username, "state", new StreamContent(batch, 1024 * 1024), ct);
+
+    /// <summary>Posts content in <see cref="Mail.MailBatchFormat"/> to one of the account's mail endpoints.</summary>
+    private Task<Mail.BatchResult> PostBatchAsync(string username, string endpoint, HttpContent content, CancellationToken ct)
     {
-        var content = new StreamContent(batch, 1024 * 1024);
         content.Headers.ContentType = new MediaTypeHeaderValue(Mail.MailBatchFormat.MediaType);
-        return SendAsync<Mail.BatchResult>(HttpMethod.Post, MailPath(username, "state"), content, ct);
+        return SendAsync<Mail.BatchResult>(HttpMethod.Post, MailPath(username, endpoint), content, ct);
     }
 
     public Task<Mail.ChangesResult> ApplyMailChangesAsync(string username, Mail.MailChanges changes, CancellationToken ct) =>

@@ -50,4 +50,37 @@ internal static class Stats
 
     public static string Summary(IReadOnlyList<double> ms) =>
         $"p50 {Percentile(ms, 0.5),8:0.0} ms   p95 {Percentile(ms, 0.95),8:0.0} ms   max {ms.Max(),8:0.0} ms";
+
+    /// <summary>The middle value (the mean of the two middle ones for an even count).</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    /// <summary>The spread of the values: "min-max".</summary>
+    public static string Spread(IEnumerable<double> values)
+    {
+        var list = values.ToList();
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{list.Min():0.00}-{list.Max():0.00}");
+    }
+}
+
+/// <summary>What the benchmarks share besides statistics: their options, and shell commands they time.</summary>
+internal static class BenchTools
+{
+    /// <summary>The value of an option <c>--name=N</c>, or null when it is not given.</summary>
+    public static int? Option(string[] args, string prefix) =>
+        args.FirstOrDefault(a => a.StartsWith(prefix, StringComparison.Ordinal)) is { } value ? int.Parse(value[prefix.Length..], System.Globalization.CultureInfo.InvariantCulture) : null;
+
+    /// <summary>Runs a bash command; one that fails stops the benchmark, naming it.</summary>
+    public static async Task ShellAsync(string script)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("bash", ["-c", script]))!;
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"'{script[..Math.Min(200, script.Length)]}' exited with {process.ExitCode}.");
+        }
+    }
 }

@@ -14,8 +14,8 @@ internal static class ChaosBenchmark
 {
     public static async Task RunAsync(string[] args)
     {
-        var kills = Option(args, "--kills=") ?? 60;
-        var seed = Option(args, "--seed=") ?? Random.Shared.Next();
+        var kills = BenchTools.Option(args, "--kills=") ?? 60;
+        var seed = BenchTools.Option(args, "--seed=") ?? Random.Shared.Next();
         Console.WriteLine($"chaos: {kills} kills of the parent's or a child's Portal process at random moments of moves of every kind, seed {seed} (--seed={seed} replays it)");
         var servers = new MailServersFixture();
         await servers.InitializeAsync();
@@ -38,7 +38,4 @@ internal static class ChaosBenchmark
             await servers.DisposeAsync();
         }
     }
-
-    private static int? Option(string[] args, string prefix) =>
-        args.FirstOrDefault(a => a.StartsWith(prefix, StringComparison.Ordinal)) is { } value ? int.Parse(value[prefix.Length..], CultureInfo.InvariantCulture) : null;
 }

@@ -17,10 +17,10 @@ internal static class FleetBenchmark
 {
     public static async Task RunAsync(string[] args)
     {
-        var children = Option(args, "--children=") ?? 4;
-        var accounts = Option(args, "--accounts=") ?? 10_000;
-        var moves = Math.Min(accounts, Option(args, "--moves=") ?? 1_000);
-        var messages = Option(args, "--messages=") ?? 20;
+        var children = BenchTools.Option(args, "--children=") ?? 4;
+        var accounts = BenchTools.Option(args, "--accounts=") ?? 10_000;
+        var moves = Math.Min(accounts, BenchTools.Option(args, "--moves=") ?? 1_000);
+        var messages = BenchTools.Option(args, "--messages=") ?? 20;
         Console.WriteLine($"fleet: a parent, {children} children, {accounts} accounts, {moves} of them ({messages} messages each) moved to the children at once");
 
         await using var parent = await PortalNode.StartAsync("fleet-parent");
@@ -68,12 +68,12 @@ internal static class FleetBenchmark
             // The baseline: the same mailboxes with tar to the same disk, made durable.
             var target = Path.Combine(parent.Folder, "tar-fleet");
             Directory.CreateDirectory(target);
-            await ShellAsync("sync");
+            await BenchTools.ShellAsync("sync");
             watch.Restart();
-            await ShellAsync($"tar -C '{parent.MailRoot}' -cf - {string.Join(' ', mailboxes.Select(Path.GetFileName))} | tar -C '{target}' -xf - && sync -f '{target}'");
+            await BenchTools.ShellAsync($"tar -C '{parent.MailRoot}' -cf - {string.Join(' ', mailboxes.Select(Path.GetFileName))} | tar -C '{target}' -xf - && sync -f '{target}'");
             var tar = watch.Elapsed.TotalSeconds;
             Directory.Delete(target, recursive: true);
-            await ShellAsync("sync");
+            await BenchTools.ShellAsync("sync");
 
             // Every move requested at once, round the children.
             watch.Restart();
@@ -159,17 +159,4 @@ internal static class FleetBenchmark
         var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
     }
-
-    private static async Task ShellAsync(string script)
-    {
-        using var process = Process.Start(new ProcessStartInfo("bash", ["-c", script]))!;
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"'{script[..Math.Min(200, script.Length)]}' exited with {process.ExitCode}.");
-        }
-    }
-
-    private static int? Option(string[] args, string prefix) =>
-        args.FirstOrDefault(a => a.StartsWith(prefix, StringComparison.Ordinal)) is { } value ? int.Parse(value[prefix.Length..], CultureInfo.InvariantCulture) : null;
 }

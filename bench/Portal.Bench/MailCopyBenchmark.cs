@@ -23,7 +23,7 @@ internal static class MailCopyBenchmark
 
     public static async Task RunAsync(string[] args)
     {
-        var pairs = args.Select(a => a.StartsWith("--pairs=", StringComparison.Ordinal) ? int.Parse(a[8..], CultureInfo.InvariantCulture) : 0).FirstOrDefault(p => p > 0, 5);
+        var pairs = BenchTools.Option(args, "--pairs=") is int given and > 0 ? given : 5;
         var media = args.FirstOrDefault(a => a is "tmpfs" or "disk") is { } only ? [only] : new[] { "tmpfs", "disk" };
         foreach (var medium in media)
         {
@@ -83,11 +83,11 @@ internal static class MailCopyBenchmark
                 $"  pair {i + 1} ({(tarFirst ? "tar first" : "move first")}): tar+sync {tar,6:0.00} s, bulk {move.Bulk,6:0.00} s ({pair.BulkRatio:0.00}x), final pass {move.Delta:0.000} s, verify {move.Verify:0.00} s, whole move {move.Whole,6:0.00} s ({pair.WholeRatio:0.00}x)"));
         }
 
-        Console.WriteLine($"  tar c | tar x; sync -f        median {Median(rows.Select(r => r.Tar)),6:0.00} s   spread {Spread(rows.Select(r => r.Tar))}");
-        Console.WriteLine($"  bulk copy / baseline          median {Median(rows.Select(r => r.BulkRatio)),6:0.00}x  spread {Spread(rows.Select(r => r.BulkRatio))}   (target <= 2.0x, stretch 1.5x)");
-        Console.WriteLine($"  whole move / baseline         median {Median(rows.Select(r => r.WholeRatio)),6:0.00}x  spread {Spread(rows.Select(r => r.WholeRatio))}   (target <= 3.0x)");
-        Console.WriteLine($"  final pass, unchanged mailbox median {Median(rows.Select(r => r.Delta)),6:0.000} s  (target < 0.5 s)");
-        Console.WriteLine($"  verify (SHA-256 both sides)   median {Median(rows.Select(r => r.Verify)),6:0.00} s");
+        Console.WriteLine($"  tar c | tar x; sync -f        median {Stats.Median(rows.Select(r => r.Tar)),6:0.00} s   spread {Stats.Spread(rows.Select(r => r.Tar))}");
+        Console.WriteLine($"  bulk copy / baseline          median {Stats.Median(rows.Select(r => r.BulkRatio)),6:0.00}x  spread {Stats.Spread(rows.Select(r => r.BulkRatio))}   (target <= 2.0x, stretch 1.5x)");
+        Console.WriteLine($"  whole move / baseline         median {Stats.Median(rows.Select(r => r.WholeRatio)),6:0.00}x  spread {Stats.Spread(rows.Select(r => r.WholeRatio))}   (target <= 3.0x)");
+        Console.WriteLine($"  final pass, unchanged mailbox median {Stats.Median(rows.Select(r => r.Delta)),6:0.000} s  (target < 0.5 s)");
+        Console.WriteLine($"  verify (SHA-256 both sides)   median {Stats.Median(rows.Select(r => r.Verify)),6:0.00} s");
     }
 
     private sealed record Pair(double Tar, double Bulk, double Delta, double Verify, double Whole)
@@ -111,7 +111,7 @@ internal static class MailCopyBenchmark
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(mailbox)!);
-        await ShellAsync($"cp -al '{template}' '{mailbox}'");
+        await BenchTools.ShellAsync($"cp -al '{template}' '{mailbox}'");
         await SettleAsync();
 
         var watch = Stopwatch.StartNew();
@@ -143,7 +143,7 @@ internal static class MailCopyBenchmark
         }
 
         Directory.Delete(onChild, recursive: true);
-        await ShellAsync("sync");
+        await BenchTools.ShellAsync("sync");
         var step = operation.GetProperty("steps").EnumerateArray().ToDictionary(s => s.GetProperty("key").GetString()!, Seconds);
         return new MoveTimes(step["bulk"], step["delta"], step["verify"], watch.Elapsed.TotalSeconds);
     }
@@ -157,10 +157,10 @@ internal static class MailCopyBenchmark
         Directory.CreateDirectory(target);
         await SettleAsync();
         var watch = Stopwatch.StartNew();
-        await ShellAsync($"tar -C '{source}' -cf - . | tar -C '{target}' -xf - && sync -f '{target}'");
+        await BenchTools.ShellAsync($"tar -C '{source}' -cf - . | tar -C '{target}' -xf - && sync -f '{target}'");
         var seconds = watch.Elapsed.TotalSeconds;
         Directory.Delete(target, recursive: true);
-        await ShellAsync("sync");
+        await BenchTools.ShellAsync("sync");
         return seconds;
     }
 
@@ -171,7 +171,7 @@ internal static class MailCopyBenchmark
     /// </summary>
     private static async Task SettleAsync()
     {
-        await ShellAsync("sync");
+        await BenchTools.ShellAsync("sync");
         var quietSince = Stopwatch.StartNew();
         var total = Stopwatch.StartNew();
         var last = DiskActivity();
@@ -192,26 +192,4 @@ internal static class MailCopyBenchmark
         .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         .Where(f => f.Length >= 14 && !f[2].StartsWith("loop", StringComparison.Ordinal) && !f[2].StartsWith("ram", StringComparison.Ordinal))
         .Sum(f => long.Parse(f[9], CultureInfo.InvariantCulture) + (f.Length >= 17 ? long.Parse(f[16], CultureInfo.InvariantCulture) : 0));
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    private static string Spread(IEnumerable<double> values)
-    {
-        var list = values.ToList();
-        return string.Create(CultureInfo.InvariantCulture, $"{list.Min():0.00}-{list.Max():0.00}");
-    }
-
-    private static async Task ShellAsync(string script)
-    {
-        using var process = Process.Start(new ProcessStartInfo("bash", ["-c", script]))!;
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"'{script}' exited with {process.ExitCode}.");
-        }
-    }
 }
