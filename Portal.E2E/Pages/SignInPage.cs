@@ -4,14 +4,44 @@ namespace Portal.E2E.Pages;
 
 public sealed class SignInPage(IPage page)
 {
+    /// <summary>
+    /// Signs in through the form and waits for the page it leads to. A failure says whether the form was never sent,
+    /// or what the node answered and where the browser stayed, with what the page shows (its error message).
+    /// </summary>
     public async Task SignInAsync(string userName, string password)
     {
         await page.GotoAsync("/auth/signin");
         await page.FillAsync("#username", userName);
         await page.FillAsync("#password", password);
-        await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync(url => !url.Contains("/auth/signin", StringComparison.Ordinal));
+        IResponse answer;
+        try
+        {
+            answer = await page.RunAndWaitForResponseAsync(
+                () => page.ClickAsync("button[type=submit]"),
+                response => response.Request.Method == "POST" && response.Url.Contains("/auth/signin", StringComparison.Ordinal));
+        }
+        catch (TimeoutException ex)
+        {
+            throw new InvalidOperationException($"Signing in as {userName}: the form was not sent (the page shows: {await ShownAsync()}).", ex);
+        }
+
+        try
+        {
+            await page.WaitForAddressAsync(url => !url.Contains("/auth/signin", StringComparison.Ordinal));
+        }
+        catch (TimeoutException ex)
+        {
+            throw new InvalidOperationException(
+                $"Signing in as {userName}: the node answered {answer.Status} and the browser stayed at {page.Url} (the page shows: {await ShownAsync()}).", ex);
+        }
+
         await page.WaitInteractiveAsync();
+    }
+
+    private async Task<string> ShownAsync()
+    {
+        var text = await page.Locator("body").InnerTextAsync(new() { Timeout = 5_000 });
+        return text.Length <= 600 ? text : text[..600] + "...";
     }
 }
 
@@ -23,6 +53,27 @@ public static class PageExtensions
         var response = await page.GotoAsync(url);
         await page.WaitInteractiveAsync();
         return response;
+    }
+
+    /// <summary>
+    /// Waits until the page's address is one <paramref name="wanted"/> takes, however the browser got there (a load,
+    /// a redirect, Blazor's own navigation). Unlike <c>WaitForURLAsync</c> it does not also wait for the page's "load"
+    /// event: Playwright for .NET can miss that event when it fires just after the navigation is seen (it checks the
+    /// states it has, then subscribes), and then waits out its whole timeout on a page that is long loaded. What a
+    /// test needs next is waited for through the page's elements instead.
+    /// </summary>
+    public static async Task WaitForAddressAsync(this IPage page, Func<string, bool> wanted, float timeoutMs = 20_000)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (!wanted(page.Url))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The browser stayed at {page.Url} for {timeoutMs / 1000:0} s.");
+            }
+
+            await Task.Delay(50);
+        }
     }
 
     public static Task WaitInteractiveAsync(this IPage page) =>

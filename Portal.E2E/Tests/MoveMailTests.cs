@@ -28,7 +28,7 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
         await page.Locator("[data-testid=move-target]").ClickAsync();
         await page.GetByRole(AriaRole.Option).Filter(new() { HasText = "mail-1" }).ClickAsync();
         await page.ClickAsync("[data-testid=move-start]");
-        await page.WaitForURLAsync(url => url.Contains("/admin/operations/", StringComparison.Ordinal));
+        await page.WaitForAddressAsync(url => url.Contains("/admin/operations/", StringComparison.Ordinal));
 
         var (state, seen) = await WatchProgressAsync(page);
 
@@ -58,7 +58,7 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
         await Assertions.Expect(page.Locator("[data-testid=mail-served-by]")).ToContainTextAsync("mail-1");
         await page.EvaluateAsync("window.__sameDocument = true");
         await page.ClickAsync("[data-testid=dedistribute-start]");
-        await page.WaitForURLAsync(url => url.Contains("/admin/operations/", StringComparison.Ordinal));
+        await page.WaitForAddressAsync(url => url.Contains("/admin/operations/", StringComparison.Ordinal));
         var (state, seen) = await WatchProgressAsync(page);
 
         Assert.Equal("Succeeded", state);

@@ -61,7 +61,7 @@ public sealed class PasswordTests(BrowserFixture fixture)
             await page.Locator("[data-testid=new-password]").FillAsync(Strong);
             await page.Locator("[data-testid=confirm-password]").FillAsync(Strong);
             await page.ClickAsync("[data-testid=change-password]");
-            await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/account");
+            await page.WaitForAddressAsync(url => new Uri(url).AbsolutePath == "/account");
             await page.GotoInteractiveAsync("/account/api-tokens");
             Assert.Equal("/account/api-tokens", new Uri(page.Url).AbsolutePath);
         }

@@ -19,7 +19,7 @@ public sealed class SelfCheckProgressTests(BrowserFixture fixture)
         await page.EvaluateAsync("window.__sameDocument = true");
 
         await page.ClickAsync("[data-testid=start-self-check]");
-        await page.WaitForURLAsync(url => url.Contains("/admin/operations/", StringComparison.Ordinal));
+        await page.WaitForAddressAsync(url => url.Contains("/admin/operations/", StringComparison.Ordinal));
         var progress = page.Locator("[data-testid=operation-progress]");
         await progress.WaitForAsync();
 
