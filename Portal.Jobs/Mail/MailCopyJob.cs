@@ -260,7 +260,7 @@ public sealed class MailCopyJob(
                         {
                             progressGate.Release();
                         }
-                    });
+                    }, MailBatchFormat.DigestFor(remote.TransitDigests));
                     inFlight.Add((child.SendMailBatchAsync(move.Username, content, ct), batch));
                 }
 

@@ -62,12 +62,15 @@ public static class MailPass
             var theirs = await source.GetMailManifestAsync(username, ManifestDetail.Sizes, ct);
             var sender = theirs.Mailboxes.Where(m => wanted.Contains(m.LocalPart)).ToDictionary(
                 m => m.LocalPart, m => (IReadOnlyList<MailFile>)m.Files.Select(f => new MailFile(f.Path, f.Size)).ToList(), StringComparer.Ordinal);
-            var plan = MailSyncPlanner.Plan(sender, await target.ManifestAsync(ct), baseline);
+            var receiving = await target.ManifestAsync(ct);
+            var plan = MailSyncPlanner.Plan(sender, receiving, baseline);
+            // The source frames the batch with the digest the receiver offers (a source too old to know XXH128 sends SHA-256).
+            var digest = MailBatchFormat.NameOf(MailBatchFormat.DigestFor(receiving.TransitDigests));
             var done = 0;
             foreach (var batch in plan.Copies.Chunk(batchFiles))
             {
                 await run.WaitWhilePausedAsync(ct);
-                var request = new MailExportRequest(batch.Select(c => new MailFileRequest(c.LocalPart, c.File.Path, c.File.Size)).ToList());
+                var request = new MailExportRequest(batch.Select(c => new MailFileRequest(c.LocalPart, c.File.Path, c.File.Size)).ToList(), digest);
                 var result = await source.ExportMailAsync(username, request, body => target.ReceiveAsync(body, ct), ct);
                 if (result.Rejected.Count > 0)
                 {

@@ -54,10 +54,12 @@ public sealed class MailReceiver(string mailRoot)
                     break;
                 }
 
-                if (header[0] != MailBatchFormat.FileFrame)
+                if (header[0] is not (MailBatchFormat.FileFrame or MailBatchFormat.FileFrameXxHash128))
                 {
                     throw new InvalidDataException($"Unknown frame type {header[0]} in a mail batch.");
                 }
+
+                var digest = header[0] == MailBatchFormat.FileFrameXxHash128 ? TransitDigest.XxHash128 : TransitDigest.Sha256;
 
                 var localPart = await ReadStringAsync(body, header, ct);
                 var path = await ReadStringAsync(body, header, ct);
@@ -79,7 +81,8 @@ public sealed class MailReceiver(string mailRoot)
 
                 var staged = Path.Combine(staging, (sequence++).ToString(System.Globalization.CultureInfo.InvariantCulture));
                 var corrupt = Interlocked.Decrement(ref _corruptionsLeft) >= 0;
-                var actual = new byte[32];
+                var hash = TransitHash.Create(digest);
+                var actual = new byte[hash.Length];
                 // Large files get (some of) their space reserved up front; for a message it would be one more system call.
                 var reserve = size > 1024 * 1024 ? Math.Min(size, MailBatchFormat.MaxBatchBytes) : 0;
                 using (var file = File.OpenHandle(staged, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, reserve))
@@ -93,12 +96,11 @@ public sealed class MailReceiver(string mailRoot)
                             buffer[0] ^= 0xFF;
                         }
 
-                        SHA256.HashData(buffer.AsSpan(0, (int)size), actual);
+                        hash.Append(buffer.AsSpan(0, (int)size));
                         RandomAccess.Write(file, buffer.AsSpan(0, (int)size), 0);
                     }
                     else
                     {
-                        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                         long offset = 0;
                         while (offset < size)
                         {
@@ -113,16 +115,16 @@ public sealed class MailReceiver(string mailRoot)
                                 buffer[0] ^= 0xFF;
                             }
 
-                            hash.AppendData(buffer, 0, read);
+                            hash.Append(buffer.AsSpan(0, read));
                             RandomAccess.Write(file, buffer.AsSpan(0, read), offset);
                             offset += read;
                         }
-
-                        hash.GetHashAndReset(actual);
                     }
+
+                    hash.Finish(actual);
                 }
 
-                var expected = new byte[32];
+                var expected = new byte[actual.Length];
                 await ReadExactlyAsync(body, expected, ct);
                 string? problem = null;
                 if (!localParts.Contains(localPart))
@@ -135,7 +137,7 @@ public sealed class MailReceiver(string mailRoot)
                 }
                 else if (!CryptographicOperations.FixedTimeEquals(expected, actual))
                 {
-                    problem = "The content did not match its SHA-256 (damaged in transit).";
+                    problem = $"The content did not match its {MailBatchFormat.NameOf(digest)} digest (damaged in transit).";
                 }
                 else if (state && MaildirState.ContentProblem(path, await File.ReadAllBytesAsync(staged, ct)) is { } bad)
                 {
@@ -257,7 +259,7 @@ public sealed class MailReceiver(string mailRoot)
             }
 
             return new MailboxManifest(local, files.OfType<ManifestFile>().OrderBy(f => f.Path, StringComparer.Ordinal).ToArray());
-        }).ToArray());
+        }).ToArray(), MailBatchFormat.ReceivedDigests);
 
     /// <summary>The Dovecot state files of the account's mailboxes here (<see cref="MaildirState"/>), with their sizes.</summary>
     public static MailManifest StateManifest(string mailRoot, string domain, IEnumerable<string> localParts) =>

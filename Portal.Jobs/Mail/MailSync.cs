@@ -98,7 +98,9 @@ public static class MailSyncPlanner
 /// once, hashed as it is sent, and its SHA-256 sent after it. A file that vanished since the scan (deleted or renamed
 /// by its reader) is skipped; the next pass sees what became of it.
 /// </summary>
-public sealed class MailBatchContent(string mailRoot, string domain, IReadOnlyList<PlannedCopy> files, Func<PlannedCopy, long, ValueTask>? onSent = null) : HttpContent
+public sealed class MailBatchContent(
+    string mailRoot, string domain, IReadOnlyList<PlannedCopy> files, Func<PlannedCopy, long, ValueTask>? onSent = null, TransitDigest digestKind = TransitDigest.Sha256)
+    : HttpContent
 {
     public int Vanished { get; private set; }
 
@@ -111,7 +113,8 @@ public sealed class MailBatchContent(string mailRoot, string domain, IReadOnlyLi
         // disposed: the request stream belongs to HttpClient, which ends the body itself.
         var stream = new BufferedStream(target, 512 * 1024);
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-        var digest = new byte[32];
+        var hash = TransitHash.Create(digestKind);
+        var digest = new byte[hash.Length];
         try
         {
             foreach (var copy in files)
@@ -131,7 +134,7 @@ public sealed class MailBatchContent(string mailRoot, string domain, IReadOnlyLi
                 using (handle)
                 {
                     var size = RandomAccess.GetLength(handle);
-                    await WriteHeaderAsync(stream, copy.LocalPart, copy.File.Path, size, cancellationToken);
+                    await WriteHeaderAsync(stream, digestKind, copy.LocalPart, copy.File.Path, size, cancellationToken);
                     if (size <= buffer.Length)
                     {
                         // Most messages: one read, one hash, one write.
@@ -141,12 +144,11 @@ public sealed class MailBatchContent(string mailRoot, string domain, IReadOnlyLi
                             throw new IOException($"{path} got shorter while it was being sent.");
                         }
 
-                        SHA256.HashData(buffer.AsSpan(0, read), digest);
+                        hash.Append(buffer.AsSpan(0, read));
                         await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
                     }
                     else
                     {
-                        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                         long offset = 0;
                         while (offset < size)
                         {
@@ -156,14 +158,13 @@ public sealed class MailBatchContent(string mailRoot, string domain, IReadOnlyLi
                                 throw new IOException($"{path} got shorter while it was being sent.");
                             }
 
-                            hash.AppendData(buffer, 0, read);
+                            hash.Append(buffer.AsSpan(0, read));
                             await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
                             offset += read;
                         }
-
-                        hash.GetHashAndReset(digest);
                     }
 
+                    hash.Finish(digest);
                     await stream.WriteAsync(digest, cancellationToken);
                     if (onSent is not null)
                     {
@@ -189,13 +190,13 @@ public sealed class MailBatchContent(string mailRoot, string domain, IReadOnlyLi
         return false;
     }
 
-    private static async Task WriteHeaderAsync(Stream stream, string localPart, string path, long size, CancellationToken ct)
+    private static async Task WriteHeaderAsync(Stream stream, TransitDigest digest, string localPart, string path, long size, CancellationToken ct)
     {
         var local = Encoding.UTF8.GetBytes(localPart);
         var name = Encoding.UTF8.GetBytes(path);
         var header = new byte[1 + 2 + local.Length + 2 + name.Length + 8];
         var at = 0;
-        header[at++] = MailBatchFormat.FileFrame;
+        header[at++] = digest == TransitDigest.XxHash128 ? MailBatchFormat.FileFrameXxHash128 : MailBatchFormat.FileFrame;
         BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(at), (ushort)local.Length);
         at += 2;
         local.CopyTo(header, at);
@@ -237,5 +238,56 @@ public static class SwitchBaseline
         var json = run.GetCheckpoint(FinalPassStep);
         var paths = json is null ? [] : System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string[]>>(json) ?? [];
         return new MailManifest(paths.Select(p => new MailboxManifest(p.Key, p.Value.Select(path => new ManifestFile(path, ManifestFile.UnknownSize)).ToArray())).ToArray());
+    }
+}
+
+/// <summary>
+/// The digest of one file of a mail batch as it streams (<see cref="MailBatchFormat"/>): appended in pieces, finished
+/// into a buffer of <see cref="Length"/> bytes, then ready for the next file.
+/// </summary>
+public sealed class TransitHash
+{
+    private readonly IncrementalHash? _sha256;
+    private readonly System.IO.Hashing.XxHash128? _xxHash128;
+
+    private TransitHash(TransitDigest kind)
+    {
+        if (kind == TransitDigest.XxHash128)
+        {
+            _xxHash128 = new System.IO.Hashing.XxHash128();
+        }
+        else
+        {
+            _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        }
+    }
+
+    public static TransitHash Create(TransitDigest kind) => new(kind);
+
+    public int Length => _xxHash128 is null ? 32 : 16;
+
+    public void Append(ReadOnlySpan<byte> data)
+    {
+        if (_xxHash128 is not null)
+        {
+            _xxHash128.Append(data);
+        }
+        else
+        {
+            _sha256!.AppendData(data);
+        }
+    }
+
+    /// <summary>Writes the digest of everything appended since the last call and starts over.</summary>
+    public void Finish(Span<byte> digest)
+    {
+        if (_xxHash128 is not null)
+        {
+            _xxHash128.GetHashAndReset(digest);
+        }
+        else
+        {
+            _sha256!.GetHashAndReset(digest);
+        }
     }
 }

@@ -1,7 +1,15 @@
 namespace Portal.Jobs.Mail;
 
 /// <summary>What a node holds of an account's mail: per mailbox, every message file (hashes only when asked for).</summary>
-public sealed record MailManifest(IReadOnlyList<MailboxManifest> Mailboxes);
+/// <param name="TransitDigests">The digests this node's receiver takes in a mail batch (<see cref="MailBatchFormat"/>); absent from an older node's.</param>
+public sealed record MailManifest(IReadOnlyList<MailboxManifest> Mailboxes, IReadOnlyList<string>? TransitDigests = null);
+
+/// <summary>How a mail batch's frames prove their content arrived as sent (<see cref="MailBatchFormat"/>).</summary>
+public enum TransitDigest
+{
+    Sha256,
+    XxHash128,
+}
 
 public sealed record MailboxManifest(string LocalPart, IReadOnlyList<ManifestFile> Files);
 
@@ -38,16 +46,41 @@ public sealed record MailDeletion(string LocalPart, string Path);
 public sealed record ChangesResult(int Renamed, int Deleted);
 
 /// <summary>
-/// The streamed batch format: a sequence of frames, each a file with its path, size, content and the sender's
-/// SHA-256 after the content (so neither side reads a file twice), ended by a zero byte.
-/// <code>frame := 0x01 u16 len, localPart, u16 len, path, i64 size, content[size], sha256[32] | 0x00</code>
-/// Integers are little-endian.
+/// The streamed batch format: a sequence of frames, each a file with its path, size, content and the sender's digest
+/// of the content after it (so neither side reads a file twice), ended by a zero byte.
+/// <code>frame := type u16 len, localPart, u16 len, path, i64 size, content[size], digest | 0x00</code>
+/// Integers are little-endian. The frame type names the digest: 0x01 SHA-256 (32 bytes), 0x02 XXH128 (16 bytes,
+/// big-endian as XxHash128 writes it). A receiver takes both; a sender uses XXH128 only with a receiver whose manifest
+/// offers it (<see cref="MailManifest.TransitDigests"/>), so nodes of an older version still get SHA-256.
+/// <para>
+/// The digest in transit detects damage on the way (a flipped bit, a truncated stream, a bug), which a 128-bit hash
+/// does as surely as SHA-256 at a tenth of the cost. It is not what protects against a hostile node: a sender can
+/// send whatever content it likes with a matching digest of any kind, and the link between nodes is TLS. Verification
+/// after a move hashes with SHA-256 whatever was not checked in transit (<see cref="TransitLedger"/>).
+/// </para>
 /// </summary>
 public static class MailBatchFormat
 {
     public const string MediaType = "application/vnd.portal.mail-batch";
     public const byte FileFrame = 1;
+    public const byte FileFrameXxHash128 = 2;
     public const byte EndFrame = 0;
+
+    /// <summary>The names a manifest and an export request use for the transit digests.</summary>
+    public const string Sha256 = "sha256";
+    public const string XxHash128 = "xxh128";
+
+    /// <summary>What this node's receiver takes, as its manifests say.</summary>
+    public static readonly IReadOnlyList<string> ReceivedDigests = [Sha256, XxHash128];
+
+    /// <summary>The digest to send a receiver that offers <paramref name="offered"/> (null: a node too old to say).</summary>
+    public static TransitDigest DigestFor(IReadOnlyList<string>? offered) =>
+        offered?.Contains(XxHash128) == true ? TransitDigest.XxHash128 : TransitDigest.Sha256;
+
+    public static string NameOf(TransitDigest digest) => digest == TransitDigest.XxHash128 ? XxHash128 : Sha256;
+
+    /// <summary>The digest an export request names; anything else (or none) is SHA-256, which every receiver takes.</summary>
+    public static TransitDigest Parse(string? name) => name == XxHash128 ? TransitDigest.XxHash128 : TransitDigest.Sha256;
 
     /// <summary>A batch is cut at this many bytes or files, whichever comes first; each batch is made durable at once.</summary>
     public const long MaxBatchBytes = 64L * 1024 * 1024;
@@ -76,7 +109,8 @@ public sealed record MailArchiveStatus(Guid Id, string State, double Percent, lo
 }
 
 /// <summary>Files a node is asked to send, as a streamed batch in <see cref="MailBatchFormat"/>.</summary>
-public sealed record MailExportRequest(IReadOnlyList<MailFileRequest> Files);
+/// <param name="Digest">The transit digest the batch is to carry (what its receiver offers); null or unknown: SHA-256.</param>
+public sealed record MailExportRequest(IReadOnlyList<MailFileRequest> Files, string? Digest = null);
 
 public sealed record MailFileRequest(string LocalPart, string Path, long Size);
 

@@ -185,7 +185,7 @@ public static class MailCopyEndpoints
         }
 
         var content = new MailBatchContent(settings.MailRoot, account.Domain,
-            request.Files.Select(f => new PlannedCopy(f.LocalPart, new MailFile(f.Path, f.Size))).ToList());
+            request.Files.Select(f => new PlannedCopy(f.LocalPart, new MailFile(f.Path, f.Size))).ToList(), digestKind: MailBatchFormat.Parse(request.Digest));
         http.Response.ContentType = MailBatchFormat.MediaType;
         await content.CopyToAsync(http.Response.Body, ct);
     }
