@@ -52,9 +52,17 @@ public sealed class AccountTransferJob(
     [AutomaticRetry(Attempts = 0)]
     [Queue(JobQueues.Moves)]
     [JobDisplayName("Account transfer {0}")]
-    public async Task RunAsync(Guid operationId, CancellationToken cancellationToken)
+    public Task RunAsync(Guid operationId, CancellationToken cancellationToken) =>
+        DatabaseAway.RideOutAsync(resumed => RunOnceAsync(operationId, resumed, cancellationToken), clock, settings.RetryWindow, logger, $"{Kind} {operationId}", cancellationToken);
+
+    private async Task RunOnceAsync(Guid operationId, string? resumed, CancellationToken cancellationToken)
     {
         await using var run = await journal.BeginAsync(operationId, cancellationToken);
+        if (resumed is not null)
+        {
+            await run.LogAsync(OperationLogLevel.Warning, resumed, cancellationToken);
+        }
+
         var transfer = await steps.LoadAsync(operationId, cancellationToken);
         var source = clients.CreateForTransfer(transfer.Source).AsTransferSource();
         var retry = new MoveRetry(run, clock, settings.RetryWindow);
@@ -108,7 +116,7 @@ public sealed class AccountTransferJob(
             await run.SucceedAsync(summary, cancellationToken);
             await steps.NotifyAsync(operationId, true, summary, CancellationToken.None);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when ((ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested) && !DatabaseAway.Is(ex))
         {
             string message;
             if (!run.IsStepDone("import"))

@@ -113,9 +113,17 @@ public sealed class MailCopyJob(
     [AutomaticRetry(Attempts = 0)] // retries happen inside (the child may be away for a while); a crash resumes
     [Queue(JobQueues.Moves)]
     [JobDisplayName("Mail copy {0}")]
-    public async Task RunAsync(Guid operationId, CancellationToken cancellationToken)
+    public Task RunAsync(Guid operationId, CancellationToken cancellationToken) =>
+        DatabaseAway.RideOutAsync(resumed => RunOnceAsync(operationId, resumed, cancellationToken), clock, settings.RetryWindow, logger, $"{Kind} {operationId}", cancellationToken);
+
+    private async Task RunOnceAsync(Guid operationId, string? resumed, CancellationToken cancellationToken)
     {
         await using var run = await journal.BeginAsync(operationId, cancellationToken);
+        if (resumed is not null)
+        {
+            await run.LogAsync(OperationLogLevel.Warning, resumed, cancellationToken);
+        }
+
         var move = await steps.LoadAsync(operationId, cancellationToken);
         var child = clients.CreateForTransfer(move.Target);
         await using var slot = await slots.EnterAsync(run, cancellationToken, (move.Target, move.TargetAlias));
@@ -186,7 +194,7 @@ public sealed class MailCopyJob(
                 logger.LogWarning(ex, "The mail trash of {MailRoot} could not be emptied; the next move empties it", move.MailRoot);
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when ((ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested) && !DatabaseAway.Is(ex))
         {
             string message;
             if (!run.IsStepDone("switch") && !await MoveFailures.SwitchedAsync(() => steps.HasSwitchedAsync(move, CancellationToken.None)))
@@ -395,7 +403,7 @@ public sealed class MailCopyJob(
             var address = $"{localPart}@{move.Domain}";
             if (missing.Count == 0)
             {
-                var how = detail == ManifestDetail.Hashes ? "byte for byte" : "each checked by SHA-256 as it arrived";
+                var how = detail == ManifestDetail.Hashes ? "byte for byte" : "each checked against its digest as it arrived";
                 await run.LogAsync(OperationLogLevel.Info, $"{address}: all {ours.Count} message(s), {Units.Bytes(ours.Sum(f => f.Size))}, are on {move.TargetAlias} {how} ({theirs.Count} there in all).", ct);
                 await steps.RemoveLocalMailboxAsync(move, localPart, ct);
                 progress.Verified.Add(localPart);

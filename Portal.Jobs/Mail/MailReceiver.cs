@@ -7,10 +7,10 @@ namespace Portal.Jobs.Mail;
 
 /// <summary>
 /// The receiving side of a mail copy (on the node that takes the mail over). Each file of a streamed batch lands in a
-/// staging folder on the mail filesystem while its SHA-256 is computed; a file whose hash does not match the sender's
-/// is dropped and reported for resending. When the batch ends, all its files are made durable with one filesystem
-/// sync, renamed into their mailboxes, and the renames made durable with another. Nothing half-written ever appears
-/// in a mailbox.
+/// staging folder on the mail filesystem while its digest (<see cref="TransitHash"/>) is computed; a file whose digest
+/// does not match the sender's is dropped and reported for resending. When the batch ends, all its files are made
+/// durable with one filesystem sync, renamed into their mailboxes, and the renames made durable with another. Nothing
+/// half-written ever appears in a mailbox.
 /// </summary>
 public sealed class MailReceiver(string mailRoot)
 {

@@ -69,9 +69,17 @@ public sealed class MailRelayJob(
     [AutomaticRetry(Attempts = 0)]
     [Queue(JobQueues.Moves)]
     [JobDisplayName("Mail relay {0}")]
-    public async Task RunAsync(Guid operationId, CancellationToken cancellationToken)
+    public Task RunAsync(Guid operationId, CancellationToken cancellationToken) =>
+        DatabaseAway.RideOutAsync(resumed => RunOnceAsync(operationId, resumed, cancellationToken), clock, settings.RetryWindow, logger, $"{Kind} {operationId}", cancellationToken);
+
+    private async Task RunOnceAsync(Guid operationId, string? resumed, CancellationToken cancellationToken)
     {
         await using var run = await journal.BeginAsync(operationId, cancellationToken);
+        if (resumed is not null)
+        {
+            await run.LogAsync(OperationLogLevel.Warning, resumed, cancellationToken);
+        }
+
         var move = await steps.LoadAsync(operationId, cancellationToken);
         var source = clients.CreateForTransfer(move.Source);
         var target = clients.CreateForTransfer(move.Target);
@@ -149,7 +157,7 @@ public sealed class MailRelayJob(
             await run.SucceedAsync(summary, cancellationToken);
             await steps.NotifyAsync(operationId, true, summary, CancellationToken.None);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when ((ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested) && !DatabaseAway.Is(ex))
         {
             string message;
             if (!run.IsStepDone("switch") && !await MoveFailures.SwitchedAsync(() => steps.HasSwitchedAsync(move, CancellationToken.None)))

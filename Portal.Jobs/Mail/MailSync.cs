@@ -95,7 +95,7 @@ public static class MailSyncPlanner
 
 /// <summary>
 /// Streams planned copies as one HTTP request body per batch (see <see cref="MailBatchFormat"/>): each file is read
-/// once, hashed as it is sent, and its SHA-256 sent after it. A file that vanished since the scan (deleted or renamed
+/// once, hashed as it is sent, and its digest (<see cref="TransitDigest"/>, what the receiver offers) sent after it. A file that vanished since the scan (deleted or renamed
 /// by its reader) is skipped; the next pass sees what became of it.
 /// </summary>
 public sealed class MailBatchContent(

@@ -2,9 +2,10 @@ namespace Portal.Jobs.Mail;
 
 /// <summary>
 /// The messages one run of a move copied and the receiver accepted: it hashed what it wrote and compared that with the
-/// SHA-256 of what this node read, so each was checked byte for byte on arrival. Kept in memory for the run only
-/// (after a restart nothing is known and verification hashes everything); keyed by mailbox and message name without
-/// its flags, with the size, since a Maildir message's content never changes once delivered.
+/// digest (XXH128, or SHA-256 with an older receiver) of what this node read, so each was checked byte for byte on
+/// arrival. Kept in memory for the run only (after a restart nothing is known and verification hashes everything);
+/// keyed by mailbox and message name without its flags, with the size, since a Maildir message's content never
+/// changes once delivered.
 /// </summary>
 public sealed class TransitLedger
 {

@@ -124,6 +124,33 @@ public sealed class MailMoveTests(MoveFixture nodes)
         }
     }
 
+    /// <summary>
+    /// The parent's database goes away while a move waits (paused in its bulk copy): every connection cut and new ones
+    /// refused for 3 s, as in a PostgreSQL restart. The move does not fail (it could not even record that): it waits
+    /// for the database, runs again from its checkpoints, says so on its operation, and ends with every message.
+    /// </summary>
+    [Fact]
+    public async Task Move_WhoseDatabaseGoesAwayForAWhile_WaitsForIt_AndFinishesWithEveryMessage()
+    {
+        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(600);
+        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var id = await nodes.StartMoveAsync(name, nodes.Mail);
+        await nodes.PauseInBulkAsync(id);
+
+        await TestDatabases.OutageAsync(nodes.Parent.ConnectionString, TimeSpan.FromSeconds(3));
+        // Back again, the move finds itself paused as it was (an admin's pause outlives the outage) and waits.
+        await nodes.WaitAsync(id, o => o.GetProperty("state").GetString() == "Paused");
+        await nodes.ResumeAsync(id);
+        var done = await nodes.WaitFinishedAsync(id);
+
+        Assert.Equal("Succeeded", done.GetProperty("state").GetString());
+        Assert.Contains(await LogAsync(id), l => l.Contains("database was away", StringComparison.Ordinal));
+        foreach (var (local, snapshot) in expected)
+        {
+            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Mail.MailRoot, domain, local)));
+        }
+    }
+
     [Fact]
     public async Task Move_DamagedInTransit_IsDetectedAndSentAgain()
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Portal.Tests.Support;
@@ -7,21 +8,24 @@ using static Portal.Tests.MailServers.MailClients;
 namespace Portal.Tests.MailServers;
 
 /// <summary>One chaos run (ChaosTests and the soak benchmark share it): what was sent, doubled, missing.</summary>
-public sealed record ChaosReport(int Sent, int Moves, IReadOnlyList<string> Kills, IReadOnlyList<string> Doubled, IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected);
+public sealed record ChaosReport(int Sent, int Moves, IReadOnlyList<string> Disruptions, IReadOnlyList<string> Doubled, IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected);
 
 /// <summary>
 /// Moves an account parent -> child -> second child -> parent, round and round, while four senders deliver to it
-/// through the parent's Postfix; in each move one of the Portal processes it involves (chosen by the seed) is killed
-/// 0-3 s in and started again 0-1.5 s later. A move that fails is retried, as an admin would. At the end the account
-/// is brought home and every message sent is read back through the parent by its subject.
+/// through the parent's Postfix. Each move is disrupted once, 0-3 s in, as the seed chooses: mostly (6 in 10) one of
+/// the Portal processes it involves is killed (SIGKILL) and started again 0-1.5 s later; otherwise the parent's
+/// database goes away for 2-6 s (every connection cut, new ones refused, as in a PostgreSQL restart), or a child of
+/// the move has its Dovecot and Postfix stopped for 2-6 s (mail for it waits in a queue). A move that fails is
+/// retried, as an admin would. At the end the account is brought home and every message sent is read back through
+/// the parent by its subject.
 /// </summary>
 public static class ChaosRun
 {
-    public static async Task<ChaosReport> RunAsync(MailServersFixture servers, int seed, int kills, Action<string> say)
+    public static async Task<ChaosReport> RunAsync(MailServersFixture servers, int seed, int disruptions, Action<string> say)
     {
         var random = new Random(seed);
         var (name, domain, address, password) = await servers.AccountAsync("carl");
-        // Some mail already there, so that copying takes a moment and a kill can land inside it.
+        // Some mail already there, so that copying takes a moment and a disruption can land inside it.
         new MailGenerator(seed).Fill(Path.Combine(servers.Parent.MailRoot, domain, "carl"), 1500, minKb: 2, maxKb: 20);
         var before = (await ImapSubjectsAsync(MailServersFixture.ParentAddress, address, password)).Count;
 
@@ -31,21 +35,44 @@ public static class ChaosRun
         var moves = 0;
         var route = new (string? NodeId, PortalNode? Node)[] { (servers.ChildId, servers.Child), (servers.SecondChildId, servers.SecondChild), (null, null) };
         PortalNode? current = null;
-        while (done.Count < kills)
+        while (done.Count < disruptions)
         {
             var (nodeId, node) = route[moves++ % route.Length];
             var id = (await servers.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId })).Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString()!;
             var kind = nodeId is null ? "dedistribution" : current is null ? "distribution" : "child to child";
-            var involved = new[] { servers.Parent, current, node }.OfType<PortalNode>().ToArray();
-            var victim = involved[random.Next(involved.Length)];
+            var children = new[] { current, node }.OfType<PortalNode>().ToArray();
+            var involved = new[] { servers.Parent }.Concat(children).ToArray();
+            var roll = random.Next(10);
             await Task.Delay(random.Next(0, 3000));
             var step = await CurrentStepAsync(servers.Parent, id);
-            await victim.KillAsync();
-            await Task.Delay(random.Next(0, 1500));
-            await victim.RestartAsync();
-            var point = $"{victim.Name} killed in the {kind}'s \"{step}\"";
+            string point;
+            if (roll < 2)
+            {
+                var away = TimeSpan.FromMilliseconds(random.Next(2000, 6000));
+                await TestDatabases.OutageAsync(servers.Parent.ConnectionString, away);
+                point = string.Create(CultureInfo.InvariantCulture, $"the parent's database away for {away.TotalSeconds:0.0} s in the {kind}'s \"{step}\"");
+            }
+            else if (roll < 4)
+            {
+                var child = children[random.Next(children.Length)];
+                var mailServers = servers.MailServersOf(child);
+                var away = TimeSpan.FromMilliseconds(random.Next(2000, 6000));
+                await servers.StopMailServersAsync(mailServers);
+                await Task.Delay(away);
+                await servers.StartMailServersAsync(mailServers);
+                point = string.Create(CultureInfo.InvariantCulture, $"{child.Name}'s Dovecot and Postfix stopped for {away.TotalSeconds:0.0} s in the {kind}'s \"{step}\"");
+            }
+            else
+            {
+                var victim = involved[random.Next(involved.Length)];
+                await victim.KillAsync();
+                await Task.Delay(random.Next(0, 1500));
+                await victim.RestartAsync();
+                point = $"{victim.Name} killed in the {kind}'s \"{step}\"";
+            }
+
             done.Add(point);
-            say($"kill {done.Count}: {point}");
+            say($"disruption {done.Count}: {point}");
             await FinishAsync(servers.Parent, id, point, say);
             current = node;
         }

@@ -107,6 +107,16 @@ public sealed class MailServersFixture : IAsyncLifetime
     /// <summary>Starts the parent's servers again (PowerDNS keeps its zones).</summary>
     public Task RestartParentServersAsync() => StartServersAsync("parent", ParentAddress, dns: true);
 
+    /// <summary>Stops a child's Dovecot and Postfix (<paramref name="node"/> "child" or "child2"), as a crash or an upgrade would.</summary>
+    public Task StopMailServersAsync(string node) => RunScriptAsync("stop", Path.Combine(_folder, node));
+
+    /// <summary>Starts a child's Dovecot and Postfix again, with their mail queue and state as they were.</summary>
+    public Task StartMailServersAsync(string node) =>
+        StartServersAsync(node, node == "child" ? ChildAddress : node == "child2" ? SecondChildAddress : throw new ArgumentException($"{node} is not a child", nameof(node)), dns: false);
+
+    /// <summary>The name of a child's mail servers for <see cref="StopMailServersAsync"/>.</summary>
+    public string MailServersOf(PortalNode child) => child == Child ? "child" : child == SecondChild ? "child2" : throw new ArgumentException($"{child.Name} is not a child", nameof(child));
+
     private async Task<Dictionary<string, string>> StartServersAsync(string node, string address, bool dns)
     {
         var folder = Path.Combine(_folder, node);

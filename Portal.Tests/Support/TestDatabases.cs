@@ -49,6 +49,28 @@ public static class TestDatabases
         await Execute(admin, $"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
     }
 
+    /// <summary>
+    /// The database of <paramref name="connectionString"/> goes away for a while, as a PostgreSQL restart looks to its
+    /// clients: every open connection is cut and new ones are refused until <paramref name="length"/> has passed. Only
+    /// this database: the other tests' databases on the same server carry on.
+    /// </summary>
+    public static async Task OutageAsync(string connectionString, TimeSpan length)
+    {
+        var name = new NpgsqlConnectionStringBuilder(connectionString).Database!;
+        await using var admin = new NpgsqlConnection(TestEnvironment.PostgresAdmin);
+        await admin.OpenAsync();
+        await Execute(admin, $"ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false");
+        try
+        {
+            await Execute(admin, $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()");
+            await Task.Delay(length);
+        }
+        finally
+        {
+            await Execute(admin, $"ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true");
+        }
+    }
+
     public static string ConnectionStringFor(string database) =>
         new NpgsqlConnectionStringBuilder(TestEnvironment.PostgresAdmin) { Database = database }.ConnectionString;
 
