@@ -255,6 +255,18 @@ public static class MailArchive
         return placed;
     }
 
+    /// <summary>
+    /// Whether every file the manifest lists is in the account's mailboxes with its SHA-256: what an unpack leaves once
+    /// it has placed everything and deleted the archive, if it stopped (a crash, its database away) before it could
+    /// record that it was done.
+    /// </summary>
+    public static bool AllPlaced(MailArchiveManifest manifest, string mailRoot, string domain)
+    {
+        var buffer = new byte[1024 * 1024];
+        return manifest.Files.All(f => Maildir.IsSafeRelativePath(f.Path)
+            && MailReceiver.HashFile(System.IO.Path.Combine(Maildir.MailboxPath(mailRoot, domain, f.LocalPart), f.Path), buffer) == f.Sha256);
+    }
+
     /// <summary>An entry name must be <c>localpart/path</c> with a mailbox of this account and a safe Maildir path.</summary>
     private static void CheckName(string name, IReadOnlySet<string> localParts, bool directory = false)
     {

@@ -183,6 +183,13 @@ public sealed class MailReturnJob(
 
             await run.StepAsync("unpack", async ct =>
             {
+                // The archive goes only once all of it is in place: a run that stopped after that, before it could
+                // record the step done, finds no archive, and everything it listed where it belongs.
+                if (!File.Exists(archivePath) && !Directory.Exists(unpackFolder) && MailArchive.AllPlaced(manifest!, move.MailRoot, move.Domain))
+                {
+                    return $"{manifest!.Files.Count} message(s) were already in place, each checked against the manifest (an earlier attempt unpacked them, then stopped).";
+                }
+
                 await MailArchive.ExtractAsync(archivePath, manifest!, localParts.ToHashSet(StringComparer.Ordinal), unpackFolder, ArchiveLimits.Default,
                     (files, bytes) => run.ReportAsync(new StepProgress(files, manifest!.Files.Count, bytes, manifest.ExpandedBytes), ct), ct);
                 var placed = MailArchive.PlaceInMailboxes(unpackFolder, move.MailRoot, move.Domain);

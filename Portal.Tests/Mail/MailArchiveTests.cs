@@ -49,6 +49,14 @@ public sealed class MailArchiveTests : IDisposable
         }
 
         Assert.False(Directory.Exists(staging));
+        // What an unpack that stopped after placing everything leaves is recognised as done; a file missing or changed is not.
+        Assert.True(MailArchive.AllPlaced(manifest, parent, "example.test"));
+        var one = manifest.Files[7];
+        var placed = Path.Combine(parent, "example.test", one.LocalPart, one.Path);
+        File.AppendAllText(placed, "x");
+        Assert.False(MailArchive.AllPlaced(manifest, parent, "example.test"));
+        File.Delete(placed);
+        Assert.False(MailArchive.AllPlaced(manifest, parent, "example.test"));
     }
 
     [Fact]

@@ -36,6 +36,54 @@ public sealed class MailServerTests(MailServersFixture servers)
         Assert.Single(Directory.GetFiles(Path.Combine(servers.Parent.MailRoot, domain, "alice"), "*", SearchOption.AllDirectories), f => f.Contains("/new/") || f.Contains("/cur/"));
     }
 
+    /// <summary>
+    /// A delivery Dovecot saved but could not confirm (it was stopped or restarted in the middle) is tried again by
+    /// Postfix: the same message, the same Message-ID. The mailbox keeps one; messages without a Message-ID, and other
+    /// messages, are all kept.
+    /// </summary>
+    [Fact]
+    public async Task AMessageDeliveredTwice_IsKeptOnce_ByItsMessageId()
+    {
+        var (_, _, address, password) = await servers.AccountAsync("dana");
+        var again = Message(address, "sent twice", "<twice-1@example.org>");
+
+        await SendMessageAsync(again);
+        await SendMessageAsync(again);
+        await SendMessageAsync(Message(address, "another", "<other-1@example.org>"));
+        await SendMessageAsync(Message(address, "no id", null));
+        await SendMessageAsync(Message(address, "no id", null));
+
+        var subjects = await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count >= 4);
+        Assert.Equal(["another", "no id", "no id", "sent twice"], subjects.Order());
+    }
+
+    private static MimeMessage Message(string to, string subject, string? messageId)
+    {
+        var message = new MimeMessage();
+        message.From.Add(MailboxAddress.Parse("sender@example.org"));
+        message.To.Add(MailboxAddress.Parse(to));
+        message.Subject = subject;
+        message.Body = new TextPart("plain") { Text = subject };
+        if (messageId is null)
+        {
+            message.Headers.Remove(HeaderId.MessageId);
+        }
+        else
+        {
+            message.MessageId = messageId.Trim('<', '>');
+        }
+
+        return message;
+    }
+
+    private static async Task SendMessageAsync(MimeMessage message)
+    {
+        using var smtp = new SmtpClient();
+        await smtp.ConnectAsync(Parent, 25, SecureSocketOptions.None);
+        await smtp.SendAsync(message);
+        await smtp.DisconnectAsync(true);
+    }
+
     [Fact]
     public async Task AfterDistribution_TheParentProxiesAndRelaysToTheChild_AndTheDnsAnswersTheChild_ThenAllPointsBack()
     {
