@@ -56,6 +56,13 @@ public static class DatabaseAway
                 await attempt(resumed);
                 return;
             }
+            catch (Operations.OperationEndedException) when (resumed is not null)
+            {
+                // The earlier attempt had ended the operation (it failed, and said so) before the database error that
+                // sent it round again, say on a pooled connection the outage had cut: its end stands.
+                logger.LogInformation("{What} had already ended when it was run again after the database came back; nothing more to do", what);
+                return;
+            }
             catch (Exception ex) when (Is(ex) && clock.GetUtcNow() - started < window && !ct.IsCancellationRequested)
             {
                 logger.LogWarning("The database is away ({Reason}); {What} waits {Wait:0.0} s, then resumes from its last checkpoint", Brief(ex), what, wait.TotalSeconds);

@@ -204,6 +204,13 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
     public async Task DownloadMailArchiveAsync(string username, Guid id, string path, long expectedBytes, Func<long, ValueTask> progress, CancellationToken ct)
     {
         var have = File.Exists(path) ? new FileInfo(path).Length : 0;
+        if (have == expectedBytes && expectedBytes > 0)
+        {
+            // An earlier attempt fetched it all and stopped before it could say so: there is nothing left to ask for
+            // (the node would answer 416); the caller checks the SHA-256 of what is here.
+            return;
+        }
+
         using var response = await SendRawAsync(HttpMethod.Get, MailPath(username, $"archives/{id:N}/content"), null,
             request => request.Headers.Range = have > 0 ? new RangeHeaderValue(have, null) : null, HttpCompletionOption.ResponseHeadersRead, ct);
         var resumed = response.StatusCode == HttpStatusCode.PartialContent;

@@ -82,3 +82,6 @@ public readonly record struct StepProgress(long ItemsDone, long? ItemsTotal, lon
         : ItemsTotal is > 0 ? Math.Clamp((double)ItemsDone / ItemsTotal.Value, 0, 1)
         : null;
 }
+
+/// <summary>A job began an operation that has already ended (succeeded, failed or was cancelled): there is nothing to run.</summary>
+public sealed class OperationEndedException(string message) : InvalidOperationException(message);

@@ -47,6 +47,19 @@ public sealed class DatabaseAwayTests
     }
 
     [Fact]
+    public async Task ARunAgainThatFindsItsOperationEnded_StopsQuietly()
+    {
+        var attempts = 0;
+
+        // The first attempt recorded its end, then met a connection the outage had cut (a pooled one, say).
+        await DatabaseAway.RideOutAsync(
+            _ => ++attempts == 1 ? throw new NpgsqlException("Exception while reading from stream") : throw new Portal.Jobs.Operations.OperationEndedException("already ended"),
+            new InstantClock(), TimeSpan.FromMinutes(30), NullLogger.Instance, "mail-copy 1", CancellationToken.None);
+
+        Assert.Equal(2, attempts);
+    }
+
+    [Fact]
     public async Task AFailureOfAnotherKind_IsNotRunAgain()
     {
         var attempts = 0;

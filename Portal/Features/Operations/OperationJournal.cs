@@ -29,7 +29,7 @@ public sealed class OperationJournal(
             ?? throw new InvalidOperationException($"Operation {operationId} does not exist; the job has nothing to run.");
         if (operation.IsFinished)
         {
-            throw new InvalidOperationException($"Operation {operationId} already ended ({operation.State}); it is not run again.");
+            throw new OperationEndedException($"Operation {operationId} already ended ({operation.State}); it is not run again.");
         }
 
         var lastLogId = await db.OperationLog.Where(l => l.OperationId == operationId)
