@@ -68,6 +68,9 @@ public static class TestDatabases
         finally
         {
             await Execute(admin, $"ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true");
+            // The nodes find their cut connections themselves (that is what an outage tests); this test process's own
+            // idle ones to that database are dead too, and the next test would stumble on one.
+            NpgsqlConnection.ClearAllPools();
         }
     }
 
