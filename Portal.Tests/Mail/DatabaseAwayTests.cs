@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Portal.Jobs.Common;
+using Portal.Tests.Support;
 
 namespace Portal.Tests.Mail;
 
@@ -82,13 +83,6 @@ public sealed class DatabaseAwayTests
             _ => throw new NpgsqlException("Connection refused"), clock, TimeSpan.FromMinutes(1), NullLogger.Instance, "mail-copy 1", CancellationToken.None));
 
         Assert.InRange(clock.Advanced, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1) + DatabaseAway.LongestWait);
-    }
-
-    /// <summary>A clock whose timers fire at once: waits are not waited.</summary>
-    private sealed class InstantClock : TimeProvider
-    {
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
-            base.CreateTimer(callback, state, TimeSpan.Zero, period);
     }
 
     /// <summary>A clock that moves on by each wait asked of it, at once.</summary>

@@ -44,13 +44,4 @@ public sealed partial class MoveRetryTests
 
     [GeneratedRegex(@"trying again in ([0-9.]+) s\.")]
     private static partial Regex WaitPattern();
-
-    /// <summary>A clock whose timers fire at once: the waits are recorded, not waited.</summary>
-    private sealed class InstantClock : TimeProvider
-    {
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
-            base.CreateTimer(callback, state, TimeSpan.Zero, period);
-    }
-
-    /// <summary>An operation run that keeps the lines logged to it; nothing else is used by a retry.</summary>
 }
