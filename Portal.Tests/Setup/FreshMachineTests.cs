@@ -43,6 +43,9 @@ public sealed class FreshMachineTests
             }, "./portal", "demo");
 
             await WaitHealthyAsync(demo, output, parentPort, childPort, TimeSpan.FromMinutes(12));
+            // Both nodes answer before the demo has linked them; it says it is running once it has (on a busy machine
+            // the link takes a while, and a question or a Ctrl-C before then tests something else).
+            await WaitForOutputAsync(demo, output, "Portal is running", TimeSpan.FromMinutes(2));
             Assert.Contains("Installing from Debian's packages: postgresql", output.ToString());
             Assert.True(File.Exists(Path.Combine(root, "usr/lib/postgresql/15/bin/initdb")), "the demo installed PostgreSQL's server");
 
@@ -154,6 +157,28 @@ public sealed class FreshMachineTests
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
+    }
+
+    private static async Task WaitForOutputAsync(Process command, StringBuilder output, string line, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (true)
+        {
+            string text;
+            lock (output)
+            {
+                text = output.ToString();
+            }
+
+            if (text.Contains(line, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            Assert.False(command.HasExited, $"the command ended (exit {(command.HasExited ? command.ExitCode : 0)}) before it said \"{line}\":{Environment.NewLine}{text}");
+            Assert.True(DateTime.UtcNow < deadline, $"the command did not say \"{line}\" within {limit}:{Environment.NewLine}{text}");
+            await Task.Delay(200);
+        }
     }
 
     private static async Task WaitHealthyAsync(Process command, StringBuilder output, int parentPort, int childPort, TimeSpan limit)
