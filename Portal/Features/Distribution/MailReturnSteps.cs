@@ -100,11 +100,13 @@ internal sealed class MailReturnSteps(
             await zones.SetMailAddressAsync(db, tracked.Id, settings.Value.Dns.PublicIPv4, ct);
             await db.SaveChangesAsync(ct);
             await transaction.CommitAsync(ct);
-            orders.Invalidate();
-            await mailState.RepublishAsync(ct);
         }
 
-        // Also when the step runs again after the switch was committed: the DNS server must answer this node.
+        // Also when the step runs again after the switch was committed (the first run stopped before it published:
+        // killed, its database away): this node's Postfix and Dovecot must serve the domain before the child is told
+        // to send what reaches it here, or the two relay it to each other until it bounces ("too many hops").
+        orders.Invalidate();
+        await mailState.RepublishAsync(ct);
         await dns.PublishAsync(account.Id, ct);
 
         // What still reaches the child (cached DNS, clients not yet reconnected) is proxied and relayed here.
