@@ -41,6 +41,7 @@ public sealed class MailReceiver(string mailRoot)
         var placedState = new List<(string LocalPart, string Path)>();
         var rejected = new List<RejectedFile>();
         var buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);
+        TransitHash? sha256 = null, xxHash128 = null;
         try
         {
             var header = new byte[8];
@@ -81,7 +82,8 @@ public sealed class MailReceiver(string mailRoot)
 
                 var staged = Path.Combine(staging, (sequence++).ToString(System.Globalization.CultureInfo.InvariantCulture));
                 var corrupt = Interlocked.Decrement(ref _corruptionsLeft) >= 0;
-                var hash = TransitHash.Create(digest);
+                // One hash per digest kind serves the whole batch (a sender may mix the two kinds).
+                var hash = digest == TransitDigest.XxHash128 ? xxHash128 ??= TransitHash.Create(digest) : sha256 ??= TransitHash.Create(digest);
                 var actual = new byte[hash.Length];
                 // Large files get (some of) their space reserved up front; for a message it would be one more system call.
                 var reserve = size > 1024 * 1024 ? Math.Min(size, MailBatchFormat.MaxBatchBytes) : 0;
@@ -188,6 +190,8 @@ public sealed class MailReceiver(string mailRoot)
         }
         finally
         {
+            sha256?.Dispose();
+            xxHash128?.Dispose();
             ArrayPool<byte>.Shared.Return(buffer);
             Directory.Delete(staging, recursive: true);
         }

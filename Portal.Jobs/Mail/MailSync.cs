@@ -113,7 +113,7 @@ public sealed class MailBatchContent(
         // disposed: the request stream belongs to HttpClient, which ends the body itself.
         var stream = new BufferedStream(target, 512 * 1024);
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-        var hash = TransitHash.Create(digestKind);
+        using var hash = TransitHash.Create(digestKind);
         var digest = new byte[hash.Length];
         try
         {
@@ -243,9 +243,9 @@ public static class SwitchBaseline
 
 /// <summary>
 /// The digest of one file of a mail batch as it streams (<see cref="MailBatchFormat"/>): appended in pieces, finished
-/// into a buffer of <see cref="Length"/> bytes, then ready for the next file.
+/// into a buffer of <see cref="Length"/> bytes, then ready for the next file. One serves a whole batch.
 /// </summary>
-public sealed class TransitHash
+public sealed class TransitHash : IDisposable
 {
     private readonly IncrementalHash? _sha256;
     private readonly System.IO.Hashing.XxHash128? _xxHash128;
@@ -277,6 +277,8 @@ public sealed class TransitHash
             _sha256!.AppendData(data);
         }
     }
+
+    public void Dispose() => _sha256?.Dispose();
 
     /// <summary>Writes the digest of everything appended since the last call and starts over.</summary>
     public void Finish(Span<byte> digest)
