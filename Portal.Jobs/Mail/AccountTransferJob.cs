@@ -57,12 +57,7 @@ public sealed class AccountTransferJob(
 
     private async Task RunOnceAsync(Guid operationId, string? resumed, CancellationToken cancellationToken)
     {
-        await using var run = await journal.BeginAsync(operationId, cancellationToken);
-        if (resumed is not null)
-        {
-            await run.LogAsync(OperationLogLevel.Warning, resumed, cancellationToken);
-        }
-
+        await using var run = await journal.BeginAsync(operationId, resumed, cancellationToken);
         var transfer = await steps.LoadAsync(operationId, cancellationToken);
         var source = clients.CreateForTransfer(transfer.Source).AsTransferSource();
         var retry = new MoveRetry(run, clock, settings.RetryWindow);

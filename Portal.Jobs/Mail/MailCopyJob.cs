@@ -118,12 +118,7 @@ public sealed class MailCopyJob(
 
     private async Task RunOnceAsync(Guid operationId, string? resumed, CancellationToken cancellationToken)
     {
-        await using var run = await journal.BeginAsync(operationId, cancellationToken);
-        if (resumed is not null)
-        {
-            await run.LogAsync(OperationLogLevel.Warning, resumed, cancellationToken);
-        }
-
+        await using var run = await journal.BeginAsync(operationId, resumed, cancellationToken);
         var move = await steps.LoadAsync(operationId, cancellationToken);
         var child = clients.CreateForTransfer(move.Target);
         await using var slot = await slots.EnterAsync(run, cancellationToken, (move.Target, move.TargetAlias));

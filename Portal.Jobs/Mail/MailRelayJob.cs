@@ -74,12 +74,7 @@ public sealed class MailRelayJob(
 
     private async Task RunOnceAsync(Guid operationId, string? resumed, CancellationToken cancellationToken)
     {
-        await using var run = await journal.BeginAsync(operationId, cancellationToken);
-        if (resumed is not null)
-        {
-            await run.LogAsync(OperationLogLevel.Warning, resumed, cancellationToken);
-        }
-
+        await using var run = await journal.BeginAsync(operationId, resumed, cancellationToken);
         var move = await steps.LoadAsync(operationId, cancellationToken);
         var source = clients.CreateForTransfer(move.Source);
         var target = clients.CreateForTransfer(move.Target);

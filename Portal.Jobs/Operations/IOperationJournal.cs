@@ -85,3 +85,29 @@ public readonly record struct StepProgress(long ItemsDone, long? ItemsTotal, lon
 
 /// <summary>A job began an operation that has already ended (succeeded, failed or was cancelled): there is nothing to run.</summary>
 public sealed class OperationEndedException(string message) : InvalidOperationException(message);
+
+public static class OperationJournalExtensions
+{
+    /// <summary>
+    /// Begins an attempt, first saying on the operation why it runs again (<paramref name="resumed"/>, from
+    /// <see cref="Common.DatabaseAway.RideOutAsync"/>), when it does.
+    /// </summary>
+    public static async Task<IOperationRun> BeginAsync(this IOperationJournal journal, Guid operationId, string? resumed, CancellationToken cancellationToken)
+    {
+        var run = await journal.BeginAsync(operationId, cancellationToken);
+        try
+        {
+            if (resumed is not null)
+            {
+                await run.LogAsync(OperationLogLevel.Warning, resumed, cancellationToken);
+            }
+
+            return run;
+        }
+        catch
+        {
+            await run.DisposeAsync();
+            throw;
+        }
+    }
+}
