@@ -222,6 +222,60 @@ public sealed class OperationTests(PortalAppFixture app)
         await Assert.ThrowsAsync<Portal.Jobs.Operations.OperationEndedException>(() => journal.BeginAsync(id, CancellationToken.None));
     }
 
+    [Fact]
+    public async Task Retry_QueuesTheOperationBeforeItsJob_SoAJobThatBeginsAtOnceRunsIt()
+    {
+        var journal = app.Services.GetRequiredService<IOperationJournal>();
+        var id = await CreateOperationAsync(NodeSelfCheckJob.Kind, ["a", "b"]);
+        await using (var run = await journal.BeginAsync(id, CancellationToken.None))
+        {
+            await run.StartStepAsync("a", CancellationToken.None);
+            await run.FailAsync("The child node did not answer.", CancellationToken.None);
+        }
+
+        // A job server that begins the job the moment it is queued, as an idle Hangfire worker can.
+        var begun = new List<Exception?>();
+        var jobs = new BeginAtOnce(operationId =>
+        {
+            try
+            {
+                journal.BeginAsync(operationId, CancellationToken.None).GetAwaiter().GetResult().DisposeAsync().AsTask().GetAwaiter().GetResult();
+                begun.Add(null);
+            }
+            catch (Exception ex)
+            {
+                begun.Add(ex);
+            }
+        });
+        var control = ActivatorUtilities.CreateInstance<OperationControl>(app.Services, (Hangfire.IBackgroundJobClient)jobs);
+
+        await control.RetryAsync(PortalAppFixture.Admin, id);
+
+        Assert.Equal([null], begun);
+        var snapshot = (await app.Services.GetRequiredService<OperationQueries>().GetAsync(PortalAppFixture.Admin, id))!;
+        // The job's own Running stands; the retry did not write Queued over it afterwards.
+        Assert.Equal(OperationState.Running, snapshot.State);
+        Assert.Equal(2, snapshot.Attempts);
+        Assert.Null(snapshot.Error);
+
+        // Once it runs, it is not failed: a second retry is refused and queues nothing.
+        var refused = await Assert.ThrowsAsync<PortalConflictException>(() => control.RetryAsync(PortalAppFixture.Admin, id));
+        Assert.Equal("operation.not_failed", refused.Code);
+        Assert.Single(begun);
+    }
+
+    /// <summary>Runs <paramref name="begin"/> with the operation's id inside <c>Create</c>, before the caller gets the job id.</summary>
+    private sealed class BeginAtOnce(Action<Guid> begin) : Hangfire.IBackgroundJobClient
+    {
+        public string Create(Hangfire.Common.Job job, Hangfire.States.IState state)
+        {
+            begin((Guid)job.Args[0]);
+            return "job-at-once";
+        }
+
+        public bool ChangeState(string jobId, Hangfire.States.IState state, string expectedState) => false;
+    }
+
     private async Task<Guid> CreateOperationAsync(string kind, string[] steps)
     {
         var launcher = app.Services.GetRequiredService<OperationLauncher>();

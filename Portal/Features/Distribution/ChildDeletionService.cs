@@ -81,7 +81,7 @@ public sealed class ChildDeletionService(
             deletion.State = ChildDeletionState.Cancelled;
             deletion.FinishedAt = clock.GetUtcNow();
             deletion.Outcome = $"Cancelled by {actor.Name}; the copy stays on {deletion.NodeAlias} until an admin removes it.";
-            return $"Cancelled; the copy stays on {deletion.NodeAlias}.";
+            return Task.FromResult($"Cancelled; the copy stays on {deletion.NodeAlias}.");
         }, ct);
     }
 
@@ -99,16 +99,19 @@ public sealed class ChildDeletionService(
             var from = deletion.DueAt > clock.GetUtcNow() ? deletion.DueAt : clock.GetUtcNow();
             deletion.DueAt = from + by;
             deletion.JobId = jobs.Schedule<ChildAccountDeletionJob>(job => job.RunAsync(deletion.Id, CancellationToken.None), deletion.DueAt);
-            return $"Now due at {deletion.DueAt:yyyy-MM-dd HH:mm} UTC.";
+            return Task.FromResult($"Now due at {deletion.DueAt:yyyy-MM-dd HH:mm} UTC.");
         }, ct);
     }
 
     public async Task RunNowAsync(Actor actor, long id, CancellationToken ct = default)
     {
-        await ChangeAsync(actor, id, "child-copy.deletion.run-now", (db, deletion) =>
+        await ChangeAsync(actor, id, "child-copy.deletion.run-now", async (db, deletion) =>
         {
             Unschedule(deletion);
+            // Due now in the database before the job exists: a job that began at once would otherwise read the old due
+            // time, take itself for a postponed one and do nothing.
             deletion.DueAt = clock.GetUtcNow();
+            await db.SaveChangesAsync(ct);
             deletion.JobId = jobs.Enqueue<ChildAccountDeletionJob>(job => job.RunAsync(deletion.Id, CancellationToken.None));
             return "Runs now.";
         }, ct);
@@ -193,7 +196,7 @@ public sealed class ChildDeletionService(
         await audit.RecordAsync(actor, "child-copy.delete", deletion.Username, state == ChildDeletionState.Done ? AuditOutcome.Succeeded : AuditOutcome.Refused, outcome, ct);
     }
 
-    private async Task ChangeAsync(Actor actor, long id, string action, Func<PortalDbContext, ChildAccountDeletion, string> change, CancellationToken ct)
+    private async Task ChangeAsync(Actor actor, long id, string action, Func<PortalDbContext, ChildAccountDeletion, Task<string>> change, CancellationToken ct)
     {
         if (!actor.IsAdmin)
         {
@@ -211,7 +214,7 @@ public sealed class ChildDeletionService(
             throw new PortalConflictException(message, code: "deletion.not_scheduled");
         }
 
-        var detail = change(db, deletion);
+        var detail = await change(db, deletion);
         await db.SaveChangesAsync(ct);
         await audit.RecordAsync(actor, action, deletion.Username, AuditOutcome.Succeeded, $"Copy on {deletion.NodeAlias}: {detail}", ct);
     }

@@ -36,26 +36,68 @@ public sealed class OperationControl(IDbContextFactory<PortalDbContext> dbFactor
     public Task ResumeAsync(Actor actor, Guid id, CancellationToken ct = default) =>
         ChangeAsync(actor, id, "operation.resume", o => o.PauseRequested = false, ct);
 
-    /// <summary>Runs a failed operation again from where it stopped (its finished steps stay finished).</summary>
-    public Task RetryAsync(Actor actor, Guid id, CancellationToken ct = default) =>
-        ChangeAsync(actor, id, "operation.retry", o =>
+    /// <summary>
+    /// Runs a failed operation again from where it stopped (its finished steps stay finished). The operation is Queued
+    /// in the database before its job exists: a job that began at once would otherwise find it still Failed and end,
+    /// and the Queued written after it would then wait for ever for a job that was gone.
+    /// </summary>
+    public async Task RetryAsync(Actor actor, Guid id, CancellationToken ct = default)
+    {
+        const string action = "operation.retry";
+        if (!actor.IsAdmin)
         {
-            if (o.State != OperationState.Failed)
-            {
-                throw new PortalConflictException("Only a failed operation can be retried.", code: "operation.not_failed");
-            }
+            await audit.RecordAsync(actor, action, id.ToString(), AuditOutcome.Refused, "Not an admin.", ct);
+            throw new PortalForbiddenException("Only admins control operations.");
+        }
 
-            if (!Jobs.TryGetValue(o.Kind, out var enqueue))
-            {
-                throw new PortalConflictException($"Operations of kind {o.Kind} cannot be retried; start a new one.", code: "operation.not_retryable");
-            }
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var operation = await db.Operations.AsNoTracking().SingleOrDefaultAsync(o => o.Id == id, ct)
+            ?? throw new PortalNotFoundException("There is no such operation on this node.");
+        if (!Jobs.TryGetValue(operation.Kind, out var enqueue))
+        {
+            await RefuseAsync(new PortalConflictException($"Operations of kind {operation.Kind} cannot be retried; start a new one.", code: "operation.not_retryable"));
+        }
 
-            o.State = OperationState.Queued;
-            o.Error = null;
-            o.FinishedAt = null;
-            o.PauseRequested = false;
-            o.JobId = enqueue(jobs, o.Id);
-        }, ct);
+        // One statement that only a Failed operation passes: two admins retrying at once queue one job, not two.
+        var now = clock.GetUtcNow();
+        var queued = await db.Operations.Where(o => o.Id == id && o.State == OperationState.Failed).ExecuteUpdateAsync(o => o
+            .SetProperty(x => x.State, OperationState.Queued)
+            .SetProperty(x => x.Error, (string?)null)
+            .SetProperty(x => x.FinishedAt, (DateTimeOffset?)null)
+            .SetProperty(x => x.PauseRequested, false)
+            .SetProperty(x => x.UpdatedAt, now), ct);
+        if (queued == 0)
+        {
+            await RefuseAsync(new PortalConflictException("Only a failed operation can be retried.", code: "operation.not_failed"));
+        }
+
+        string jobId;
+        try
+        {
+            jobId = enqueue!(jobs, id);
+        }
+        catch (Exception ex)
+        {
+            await db.Operations.Where(o => o.Id == id && o.State == OperationState.Queued).ExecuteUpdateAsync(o => o
+                .SetProperty(x => x.State, OperationState.Failed)
+                .SetProperty(x => x.Error, $"The job could not be queued again: {ex.Message}")
+                .SetProperty(x => x.FinishedAt, clock.GetUtcNow()), CancellationToken.None);
+            await audit.RecordAsync(actor, action, operation.Title, AuditOutcome.Failed, ex.Message, CancellationToken.None);
+            await PublishAsync(db, id, CancellationToken.None);
+            throw;
+        }
+
+        // Only the job's id: the job may already have begun and written its own state.
+        await db.Operations.Where(o => o.Id == id).ExecuteUpdateAsync(o => o.SetProperty(x => x.JobId, jobId), CancellationToken.None);
+        await audit.RecordAsync(actor, action, operation.Title, AuditOutcome.Succeeded, $"Operation {id}", CancellationToken.None);
+        await PublishAsync(db, id, CancellationToken.None);
+
+        async Task RefuseAsync(PortalConflictException refusal)
+        {
+            await audit.RecordAsync(actor, action, operation.Title, AuditOutcome.Refused, refusal.Message, ct);
+            throw refusal;
+        }
+    }
 
     private async Task ChangeAsync(Actor actor, Guid id, string action, Action<Operation> change, CancellationToken ct)
     {
@@ -81,6 +123,12 @@ public sealed class OperationControl(IDbContextFactory<PortalDbContext> dbFactor
         operation.UpdatedAt = clock.GetUtcNow();
         await db.SaveChangesAsync(ct);
         await audit.RecordAsync(actor, action, operation.Title, AuditOutcome.Succeeded, $"Operation {id}", ct);
+        await PublishAsync(db, id, ct);
+    }
+
+    private async Task PublishAsync(PortalDbContext db, Guid id, CancellationToken ct)
+    {
+        var operation = await db.Operations.AsNoTracking().SingleAsync(o => o.Id == id, ct);
         var lastLogId = await db.OperationLog.Where(l => l.OperationId == id).MaxAsync(l => (long?)l.Id, ct) ?? 0;
         updates.Publish(OperationSnapshot.From(operation, lastLogId));
     }
