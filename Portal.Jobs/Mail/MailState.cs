@@ -65,7 +65,7 @@ public sealed class MailServicesSettings
 /// Dovecot and Postfix read, and ends IMAP/POP3 sessions the way Dovecot does (<c>doveadm kick</c>). Files are
 /// written to a temporary name and renamed into place, so a server never reads half a file.
 /// </summary>
-public sealed class MailServices(MailServicesSettings settings, ILogger<MailServices> logger)
+public sealed partial class MailServices(MailServicesSettings settings, ILogger<MailServices> logger)
 {
     public const string PasswdFile = "dovecot-users";
     public const string ProxyFile = "dovecot-proxy-domains";
@@ -212,7 +212,11 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
     public static string RenderTransport(MailState state) =>
         string.Concat(state.Routes.OrderBy(r => r.Domain, StringComparer.Ordinal).Select(r => $"{r.Domain} smtp:[{r.NodeAddress}]:25\n"));
 
-    /// <summary>Ends a user's open IMAP/POP3 sessions (and, on a proxy, the proxied ones), so clients reconnect.</summary>
+    /// <summary>
+    /// Ends a user's open IMAP/POP3 sessions (and, on a proxy, the proxied ones), so clients reconnect. A Dovecot that
+    /// is not running has no sessions: its sockets are gone or nobody answers them (a Dovecot that stops ends its
+    /// sessions with it), so there is nothing to end, and a move's step does not wait for it to come back.
+    /// </summary>
     public async Task<SessionEnding> EndSessionsAsync(string address, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(settings.Doveadm))
@@ -226,6 +230,12 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
         foreach (var command in commands)
         {
             var (exit, error) = await RunAsync(settings.Doveadm, DoveadmArgs(command), cancellationToken);
+            if (exit == 75 && DovecotNotRunning().IsMatch(error))
+            {
+                logger.LogWarning("Dovecot is not running: no IMAP/POP3 sessions of {Address} to end ({Error})", address, error.Trim());
+                return new SessionEnding(address, Ran: false, ran);
+            }
+
             // doveadm answers 68 ("no user") when there was nothing to kick; anything else above 1 is a real failure.
             if (exit is not (0 or 68))
             {
@@ -237,6 +247,10 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
 
         return new SessionEnding(address, Ran: true, ran);
     }
+
+    /// <summary>doveadm (exit 75, "temporary failure") found no Dovecot: its socket is gone, or nothing listens on it.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"connect(_unix)?\([^)]*\) failed: (No such file or directory|Connection refused)")]
+    private static partial System.Text.RegularExpressions.Regex DovecotNotRunning();
 
     /// <summary>Whether this node's Dovecot answers doveadm (null: this node runs no Dovecot).</summary>
     public async Task<(bool Up, string Detail)?> CheckDovecotAsync(CancellationToken ct)
@@ -277,7 +291,9 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
     /// Makes Postfix use what was just written: postmap compiles the maps (when they changed, or were never compiled)
     /// and Postfix reloads, since a running smtpd would answer from the old map (a Postfix reload is graceful: a
     /// delivery in flight finishes). A failure is the publication's failure: the caller's change or move step fails and
-    /// can be retried.
+    /// can be retried. A Postfix that is not running has nothing to reload: the compiled maps are in place and it reads
+    /// them when it starts, so the publication stands (a move's switch must not fail because the child's Postfix was
+    /// stopped for a moment).
     /// </summary>
     private async Task ApplyAsync(bool postfixChanged, CancellationToken ct)
     {
@@ -288,7 +304,19 @@ public sealed class MailServices(MailServicesSettings settings, ILogger<MailServ
                 await CompileMapAsync(Path.Combine(settings.StateDirectory, map), ct);
             }
 
-            await RunOrThrowAsync(PostfixProgram, PostfixArgs("reload"), ct);
+            var (exit, error) = await RunAsync(PostfixProgram, PostfixArgs("reload"), ct);
+            if (exit == 0)
+            {
+                return;
+            }
+
+            if (await CheckPostfixAsync(ct) is (false, _))
+            {
+                logger.LogWarning("Postfix is not running, so it was not reloaded; it reads the new maps when it starts");
+                return;
+            }
+
+            throw new InvalidOperationException($"{ExternalProgram.Describe(PostfixProgram, PostfixArgs("reload"))} failed ({exit}): {error}");
         }
     }
 

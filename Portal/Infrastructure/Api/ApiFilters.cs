@@ -70,10 +70,13 @@ internal sealed class ChildNodeApiFilter(NodeIdentityService identity) : IEndpoi
 }
 
 /// <summary>
-/// A request the API cannot read (malformed JSON, a wrong type, a missing body) gets the APIs' error shape, not an
-/// empty 400.
+/// Every API error in the APIs' error shape: a request the API cannot read (malformed JSON, a wrong type, a missing
+/// body) gets a 400 that says what was wrong, and a failure nothing else handled gets a 500 with the trace id to find
+/// it in the log. Without this the exception handler re-executed the failed request as the error page, which takes
+/// only GET, so a failed PUT or POST answered "405 Method Not Allowed": a parent took that for a refusal, not for a
+/// failure worth retrying.
 /// </summary>
-internal sealed class ApiBadRequestMiddleware(RequestDelegate next)
+internal sealed class ApiErrorMiddleware(RequestDelegate next, ILogger<ApiErrorMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -87,6 +90,14 @@ internal sealed class ApiBadRequestMiddleware(RequestDelegate next)
                 ? $"The request body is not what this endpoint takes: {json.Message}"
                 : ex.Message;
             await ApiResults.WriteAsync(context, ex.StatusCode, new ApiError("request.invalid", message + " See the API reference for the expected fields."));
+        }
+        catch (Exception ex) when (!context.Response.HasStarted && !(ex is OperationCanceledException && context.RequestAborted.IsCancellationRequested))
+        {
+            var trace = System.Diagnostics.Activity.Current?.TraceId.ToString() ?? context.TraceIdentifier;
+            logger.LogError(ex, "{Method} {Path} failed", context.Request.Method, context.Request.Path.Value);
+            // The exception's own text stays in this node's log: it can name paths and programs a caller has no need of.
+            await ApiResults.WriteAsync(context, StatusCodes.Status500InternalServerError, new ApiError("internal",
+                $"This node failed to carry out the request ({ex.GetType().Name}); it may succeed if tried again. Its log has the details under trace id {trace}."));
         }
     }
 }

@@ -75,7 +75,7 @@ public static class PortalPipeline
             context => context.Request.Path.StartsWithSegments("/_blazor"),
             branch => branch.UseMiddleware<CircuitOriginMiddleware>());
 
-        app.UseWhen(context => PortalServices.IsApiPath(context.Request.Path), branch => branch.UseMiddleware<ApiBadRequestMiddleware>());
+        app.UseWhen(context => PortalServices.IsApiPath(context.Request.Path), branch => branch.UseMiddleware<ApiErrorMiddleware>());
         // The public API's rate limits: per address before the token is even looked at, per token once it is known.
         app.UseWhen(ApiRateLimits.Applies, branch => branch.Use(async (context, next) =>
         {

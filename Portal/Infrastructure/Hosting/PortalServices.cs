@@ -185,7 +185,7 @@ public static class PortalServices
         services.AddPortalJobs(connectionString, settings.Jobs, $"{settings.NodeName}:{Environment.ProcessId}");
 
         // The APIs speak JSON with enums as names, like the node API client; bad requests throw so that
-        // ApiBadRequestMiddleware can answer them in the APIs' error shape.
+        // ApiErrorMiddleware can answer them in the APIs' error shape.
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 
