@@ -139,7 +139,9 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
 
     /// <summary>
     /// Dovecot passwd-file of local users:
-    /// <c>user:{SHA512-CRYPT}hash:uid:gid::home::userdb_mail=maildir:PATH userdb_quota_rule=*:bytes=N</c>.
+    /// <c>user:{SHA512-CRYPT}hash:uid:gid::home::userdb_mail=maildir:PATH userdb_quota_rule=*:bytes=N</c>. The home is
+    /// not the Maildir: Dovecot keeps files there (the duplicate record <c>.dovecot.lda-dupes</c> and its lock folder),
+    /// and in a Maildir every name that starts with a dot is a folder, which every mail client would list.
     /// </summary>
     public string RenderPasswd(MailState state)
     {
@@ -147,7 +149,7 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
         foreach (var user in state.Users.OrderBy(u => u.Address, StringComparer.Ordinal))
         {
             text.Append(CultureInfo.InvariantCulture,
-                $"{user.Address}:{user.PasswordHash}:{settings.Uid}:{settings.Gid}::{user.MaildirPath}::userdb_mail=maildir:{user.MaildirPath}");
+                $"{user.Address}:{user.PasswordHash}:{settings.Uid}:{settings.Gid}::{HomeOf(user.Address)}::userdb_mail=maildir:{user.MaildirPath}");
             if (user.QuotaBytes > 0)
             {
                 text.Append(CultureInfo.InvariantCulture, $" userdb_quota_rule=*:bytes={user.QuotaBytes}");
@@ -174,6 +176,14 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
     public static string RenderProxies(MailState state) =>
         string.Concat(state.Routes.OrderBy(r => r.Domain, StringComparer.Ordinal)
             .Select(r => $"{r.Domain}:::::::proxy=y host={r.NodeAddress} nopassword=y\n"));
+
+    /// <summary>
+    /// A mailbox's home for Dovecot, beside the published state (<c>home/</c> there, which Dovecot's mail uid may
+    /// write: <c>scripts/mail-servers</c> makes it); Dovecot creates each one when it first needs it.
+    /// </summary>
+    public string HomeOf(string address) => Path.Combine(settings.StateDirectory, HomesFolder, address);
+
+    public const string HomesFolder = "home";
 
     /// <summary>Postfix <c>virtual_mailbox_domains</c>: the domains whose mail is delivered here.</summary>
     public static string RenderDomains(MailState state) =>

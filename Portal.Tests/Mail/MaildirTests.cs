@@ -86,7 +86,7 @@ public sealed class MailServicesTests
         await Services(dir).PublishAsync(State, CancellationToken.None);
 
         Assert.Equal(
-            "alice@example.test:{SHA512-CRYPT}$6$salt$hash:5000:5000::/srv/mail/example.test/alice::userdb_mail=maildir:/srv/mail/example.test/alice userdb_quota_rule=*:bytes=1048576\n",
+            $"alice@example.test:{{SHA512-CRYPT}}$6$salt$hash:5000:5000::{dir}/home/alice@example.test::userdb_mail=maildir:/srv/mail/example.test/alice userdb_quota_rule=*:bytes=1048576\n",
             File.ReadAllText(Path.Combine(dir, MailServices.PasswdFile)));
         Assert.Equal("moved.test:::::::proxy=y host=192.0.2.23 nopassword=y\n", File.ReadAllText(Path.Combine(dir, MailServices.ProxyFile)));
         Assert.Equal("moved.test smtp:[192.0.2.23]:25\n", File.ReadAllText(Path.Combine(dir, MailServices.TransportFile)));

@@ -44,7 +44,7 @@ public sealed class MailServerTests(MailServersFixture servers)
     [Fact]
     public async Task AMessageDeliveredTwice_IsKeptOnce_ByItsMessageId()
     {
-        var (_, _, address, password) = await servers.AccountAsync("dana");
+        var (_, domain, address, password) = await servers.AccountAsync("dana");
         var again = Message(address, "sent twice", "<twice-1@example.org>");
 
         await SendMessageAsync(again);
@@ -55,6 +55,10 @@ public sealed class MailServerTests(MailServersFixture servers)
 
         var subjects = await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count >= 4);
         Assert.Equal(["another", "no id", "no id", "sent twice"], subjects.Order());
+        // The record of Message-IDs (and its lock folder) is kept in the mailbox's home, apart from the Maildir: there
+        // every dot-name is a folder, and clients listed "dovecot.lda-dupes" and "dovecot.lda-dupes.locks".
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(servers.Parent.MailRoot, domain, "dana"), ".dovecot*"));
+        Assert.True(File.Exists(Path.Combine(servers.ParentMailState, "home", address, ".dovecot.lda-dupes")));
     }
 
     private static MimeMessage Message(string to, string subject, string? messageId)
@@ -186,6 +190,31 @@ public sealed class MailServerTests(MailServersFixture servers)
     }
 
     [Fact]
+    public async Task AMoveBack_WhileTheChildsMailServersAreStopped_Finishes_AndTheChildSendsItsMailHereOnceTheyStart()
+    {
+        var (name, _, address, password) = await servers.AccountAsync("grace");
+        await SendAsync(Parent, address, "before the moves");
+        await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count == 1);
+        await servers.MoveAndWaitAsync(name, servers.ChildId);
+
+        await servers.StopMailServersAsync("child");
+        try
+        {
+            // The child's Postfix has nothing to reload: its route to the parent is in its maps when it starts.
+            await servers.MoveAndWaitAsync(name, null);
+        }
+        finally
+        {
+            await servers.StartMailServersAsync("child");
+        }
+
+        Assert.Equal(["before the moves"], await ImapSubjectsAsync(Parent, address, password));
+        // A sender whose DNS answer still named the child: the child relays to the parent.
+        await SendAsync(Child, address, "sent to the child");
+        Assert.Equal(["before the moves", "sent to the child"], (await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count == 2)).Order());
+    }
+
+    [Fact]
     public async Task ASuspendedAccount_KeepsReceivingMail_ButNobodySignsIn_AndItsOpenSessionEnds()
     {
         var (name, _, address, password) = await servers.AccountAsync("dave");
@@ -256,7 +285,7 @@ public sealed class MailServerTests(MailServersFixture servers)
     [Fact]
     public async Task AtAHighDeliveryRate_EveryMessageArrivesExactlyOnce_AcrossEverySwitchOfEveryMoveKind_WhileAClientReads()
     {
-        var (name, _, address, password) = await servers.AccountAsync("erin");
+        var (name, domain, address, password) = await servers.AccountAsync("erin");
         using var stop = new CancellationTokenSource();
         var (senders, sent) = SteadyStream(Parent, address, "m", stop.Token);
         var reads = 0;

@@ -95,6 +95,9 @@ public sealed class MailServersFixture : IAsyncLifetime
         Assert.True(done.GetProperty("state").GetString() == "Succeeded", $"{done}\n{(await Parent.Api.GetAsync($"api/v1/operations/{id}/log")).Text}");
     }
 
+    /// <summary>The folder the parent's mail state is published to (and the mailboxes' homes are kept in).</summary>
+    public string ParentMailState => Path.Combine(_folder, "parent", "mail-state");
+
     /// <summary>Stops the parent's PowerDNS, as a crash would.</summary>
     public async Task StopParentDnsAsync()
     {
