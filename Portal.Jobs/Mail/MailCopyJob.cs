@@ -93,6 +93,7 @@ public sealed class MailCopyJob(
     INodeApiClientFactory clients,
     MailMoveSettings settings,
     NodeMoveSlots slots,
+    MailServices mailServices,
     TimeProvider clock,
     ILogger<MailCopyJob> logger)
 {
@@ -156,11 +157,17 @@ public sealed class MailCopyJob(
 
             await run.StepAsync("sessions", async ct =>
             {
+                await CarryDuplicatesAsync(run, move, child, ct);
                 var ended = await steps.EndSessionsAsync(move, ct);
                 return ended.Count == 0 ? "No IMAP/POP3 server here to end sessions on." : $"Ended the sessions of {ended.Count} mailbox(es).";
             }, cancellationToken);
 
-            await run.StepAsync("delta", ct => SyncAsync(run, move, child, SwitchBaseline.Load(run), ledger, ct), cancellationToken);
+            await run.StepAsync("delta", async ct =>
+            {
+                var passed = await SyncAsync(run, move, child, SwitchBaseline.Load(run), ledger, ct);
+                await CarryDuplicatesAsync(run, move, child, ct);
+                return passed;
+            }, cancellationToken);
             var unverified = new List<string>();
             await run.StepAsync("verify", ct => VerifyAsync(run, move, child, unverified, ledger, ct), cancellationToken);
             await run.StepAsync("finish", async ct =>
@@ -216,6 +223,11 @@ public sealed class MailCopyJob(
             await steps.NotifyAsync(operationId, false, message, CancellationToken.None);
         }
     }
+
+    private Task CarryDuplicatesAsync(IOperationRun run, MailMove move, NodeApiClient child, CancellationToken ct) =>
+        DovecotDuplicates.CarryAsync(run, "this node", move.TargetAlias,
+            _ => Task.FromResult(mailServices.ReadDuplicates(move.Domain, move.LocalParts)),
+            (records, t) => child.MergeMailDuplicatesAsync(move.Username, records, t), ct);
 
     /// <summary>One pass: plan the differences, stream the copies in batches, then rename and delete on the child.</summary>
     private async Task<string?> SyncAsync(IOperationRun run, MailMove move, NodeApiClient child, MailManifest? baseline, TransitLedger ledger, CancellationToken ct)

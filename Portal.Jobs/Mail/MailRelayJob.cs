@@ -118,13 +118,21 @@ public sealed class MailRelayJob(
                 return $"DNS and mail routing point at {move.TargetAlias}; {move.SourceAlias} sends on what still reaches it.";
             }, cancellationToken);
 
+            Task CarryDuplicatesAsync(CancellationToken ct) => DovecotDuplicates.CarryAsync(run, move.SourceAlias, move.TargetAlias,
+                t => source.GetMailDuplicatesAsync(move.Username, t), (records, t) => target.MergeMailDuplicatesAsync(move.Username, records, t), ct);
             await run.StepAsync("sessions", async ct =>
             {
+                await CarryDuplicatesAsync(ct);
                 var ended = await retry.RunAsync(() => source.EndMailSessionsAsync(move.Username, ct), ct);
                 return ended.Addresses == 0 ? $"No IMAP/POP3 server on {move.SourceAlias} to end sessions on." : $"Ended the sessions of {ended.Addresses} mailbox(es) on {move.SourceAlias}.";
             }, cancellationToken);
 
-            await run.StepAsync("delta", async ct => await MailPass.FromNodeAsync(run, retry, source, move.Username, localParts, receiver, settings.BatchFiles, ct, SwitchBaseline.Load(run)), cancellationToken);
+            await run.StepAsync("delta", async ct =>
+            {
+                var passed = await MailPass.FromNodeAsync(run, retry, source, move.Username, localParts, receiver, settings.BatchFiles, ct, SwitchBaseline.Load(run));
+                await CarryDuplicatesAsync(ct);
+                return passed;
+            }, cancellationToken);
 
             var (messages, bytes) = (0L, 0L);
             await run.StepAsync("verify", async ct =>

@@ -56,6 +56,7 @@ public sealed class MailReturnJob(
     INodeApiClientFactory clients,
     MailMoveSettings settings,
     NodeMoveSlots slots,
+    MailServices mailServices,
     TimeProvider clock,
     ILogger<MailReturnJob> logger)
 {
@@ -210,14 +211,23 @@ public sealed class MailReturnJob(
                 return "DNS and mail routing point at this node.";
             }, cancellationToken);
 
+            Task CarryDuplicatesAsync(CancellationToken ct) => DovecotDuplicates.CarryAsync(run, move.SourceAlias, "this node",
+                t => child.GetMailDuplicatesAsync(move.Username, t),
+                (records, t) => mailServices.MergeDuplicatesAsync(move.Domain, localParts.ToHashSet(StringComparer.Ordinal), records, clock.GetUtcNow(), t), ct);
             await run.StepAsync("sessions", async ct =>
             {
+                await CarryDuplicatesAsync(ct);
                 var ended = await retry.RunAsync(() => child.EndMailSessionsAsync(move.Username, ct), ct);
                 return ended.Addresses == 0 ? $"No IMAP/POP3 server on {move.SourceAlias} to end sessions on." : $"Ended the sessions of {ended.Addresses} mailbox(es) on {move.SourceAlias}.";
             }, cancellationToken);
 
-            await run.StepAsync("delta", async ct => await MailPass.FromNodeAsync(run, retry, child, move.Username, localParts,
-                new LocalReceiverEnd(move.MailRoot, move.Domain, localParts), settings.BatchFiles, ct, SwitchBaseline.Load(run)), cancellationToken);
+            await run.StepAsync("delta", async ct =>
+            {
+                var passed = await MailPass.FromNodeAsync(run, retry, child, move.Username, localParts,
+                    new LocalReceiverEnd(move.MailRoot, move.Domain, localParts), settings.BatchFiles, ct, SwitchBaseline.Load(run));
+                await CarryDuplicatesAsync(ct);
+                return passed;
+            }, cancellationToken);
 
             var (messages, bytes) = (0L, 0L);
             await run.StepAsync("verify", async ct =>

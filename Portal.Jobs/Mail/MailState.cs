@@ -185,6 +185,44 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
 
     public const string HomesFolder = "home";
 
+    /// <summary>The duplicate records of these addresses' mailboxes here (a mailbox without one is left out).</summary>
+    public MailDuplicates ReadDuplicates(string domain, IEnumerable<string> localParts) =>
+        new(localParts.Select(local => (local, Record: DovecotDuplicates.Read(HomeOf($"{local}@{domain}"))))
+            .Where(r => r.Record is { Length: > 0 })
+            .Select(r => new MailboxDuplicates(r.local, r.Record!)).ToList());
+
+    /// <summary>
+    /// Adds another node's duplicate records to these mailboxes' own. They came from another node: a mailbox that is
+    /// not the account's, or a record not in Dovecot's format, refuses the whole request before anything is written.
+    /// </summary>
+    public async Task<DuplicatesMerged> MergeDuplicatesAsync(string domain, IReadOnlySet<string> localParts, MailDuplicates duplicates, DateTimeOffset now, CancellationToken ct)
+    {
+        var parsed = new List<(string Address, IReadOnlyList<DovecotDuplicates.Entry> Entries)>();
+        foreach (var mailbox in duplicates.Mailboxes ?? [])
+        {
+            if (mailbox?.LocalPart is not { } local || !localParts.Contains(local))
+            {
+                throw new UntrustedDataException($"{mailbox?.LocalPart}@{domain} is not a mailbox of this account here.");
+            }
+
+            var (entries, problem) = DovecotDuplicates.Parse(mailbox.Record ?? []);
+            if (problem is not null)
+            {
+                throw new UntrustedDataException($"{local}@{domain}: {problem}");
+            }
+
+            parsed.Add(($"{local}@{domain}", entries));
+        }
+
+        var total = 0;
+        foreach (var (address, entries) in parsed)
+        {
+            total += await DovecotDuplicates.MergeIntoAsync(HomeOf(address), entries, now, ct);
+        }
+
+        return new DuplicatesMerged(parsed.Count, total);
+    }
+
     /// <summary>Postfix <c>virtual_mailbox_domains</c>: the domains whose mail is delivered here.</summary>
     public static string RenderDomains(MailState state) =>
         string.Concat(state.LocalDomains.Order(StringComparer.Ordinal).Select(d => $"{d} OK\n"));

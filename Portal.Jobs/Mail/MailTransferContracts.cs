@@ -118,3 +118,11 @@ public sealed record MailFileRequest(string LocalPart, string Path, long Size);
 public sealed record MailRedirect(string? Address);
 
 public sealed record SessionsEnded(int Addresses);
+
+/// <summary>The duplicate records (<see cref="DovecotDuplicates"/>) of an account's mailboxes on a node.</summary>
+public sealed record MailDuplicates(IReadOnlyList<MailboxDuplicates> Mailboxes);
+
+public sealed record MailboxDuplicates(string LocalPart, byte[] Record);
+
+/// <summary>How many mailboxes took a record, and how many entries their records hold now in all.</summary>
+public sealed record DuplicatesMerged(int Mailboxes, int Entries);

@@ -250,6 +250,14 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
     public Task<Mail.SessionsEnded> EndMailSessionsAsync(string username, CancellationToken ct) =>
         SendAsync<Mail.SessionsEnded>(HttpMethod.Post, MailPath(username, "sessions/end"), new { }, ct);
 
+    /// <summary>The duplicate records of the account's mailboxes on the node (<see cref="Mail.DovecotDuplicates"/>).</summary>
+    public Task<Mail.MailDuplicates> GetMailDuplicatesAsync(string username, CancellationToken ct) =>
+        SendAsync<Mail.MailDuplicates>(HttpMethod.Get, MailPath(username, "duplicates"), null, ct);
+
+    /// <summary>Adds these records to the account's mailboxes' own on the node.</summary>
+    public Task<Mail.DuplicatesMerged> MergeMailDuplicatesAsync(string username, Mail.MailDuplicates duplicates, CancellationToken ct) =>
+        SendAsync<Mail.DuplicatesMerged>(HttpMethod.Post, MailPath(username, "duplicates"), duplicates, ct);
+
     /// <summary>Removes everything a copy put on the node for this account (a copy abandoned before the switch).</summary>
     public Task DeleteMailDataAsync(string username, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Delete, MailPath(username, "data"), null, ct);

@@ -61,6 +61,32 @@ public sealed class MailServerTests(MailServersFixture servers)
         Assert.True(File.Exists(Path.Combine(servers.ParentMailState, "home", address, ".dovecot.lda-dupes")));
     }
 
+    /// <summary>
+    /// The same across a move: a message the old node saved but could not confirm comes again from Postfix after the
+    /// switch, to the new node. The mailbox's record of Message-IDs is carried right after the switch, so the new node
+    /// keeps one; both ways.
+    /// </summary>
+    [Fact]
+    public async Task AMessageDeliveredAgainAfterAMove_IsKeptOnce_OnTheNodeTheMailMovedTo()
+    {
+        var (name, _, address, password) = await servers.AccountAsync("erin");
+        var again = Message(address, "sent before the move", "<again-1@example.org>");
+        await SendMessageAsync(again);
+        await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count == 1);
+
+        await servers.MoveAndWaitAsync(name, servers.ChildId);
+        await SendMessageAsync(again, Child);
+        await SendMessageAsync(Message(address, "on the child", "<child-1@example.org>"), Child);
+        Assert.Equal(["on the child", "sent before the move"], (await EventuallyAsync(() => ImapSubjectsAsync(Child, address, password), s => s.Count >= 2)).Order());
+
+        await SendMessageAsync(Message(address, "on the child", "<child-1@example.org>"), Child);
+        await servers.MoveAndWaitAsync(name, null);
+        await SendMessageAsync(Message(address, "on the child", "<child-1@example.org>"));
+        await SendMessageAsync(again);
+        await SendMessageAsync(Message(address, "home again", "<home-1@example.org>"));
+        Assert.Equal(["home again", "on the child", "sent before the move"], (await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count >= 3)).Order());
+    }
+
     private static MimeMessage Message(string to, string subject, string? messageId)
     {
         var message = new MimeMessage();
@@ -80,10 +106,10 @@ public sealed class MailServerTests(MailServersFixture servers)
         return message;
     }
 
-    private static async Task SendMessageAsync(MimeMessage message)
+    private static async Task SendMessageAsync(MimeMessage message, string host = Parent)
     {
         using var smtp = new SmtpClient();
-        await smtp.ConnectAsync(Parent, 25, SecureSocketOptions.None);
+        await smtp.ConnectAsync(host, 25, SecureSocketOptions.None);
         await smtp.SendAsync(message);
         await smtp.DisconnectAsync(true);
     }

@@ -49,6 +49,21 @@ public static class MailCopyEndpoints
             return await receiver.ReceiveAsync(http.Request.Body, twin.Domain, localParts, ct, state: true);
         });
 
+        // The mailboxes' duplicate records (Message-IDs Sieve saw): read from the old node and added to the new one's
+        // right after a move's switch, so a message the old node saved but could not confirm is kept once.
+        mail.MapGet("/duplicates", async (string username, TwinResolver twins, MailService service, MailServices mailServices, CancellationToken ct) =>
+        {
+            var twin = await twins.FindAsync(username, ct);
+            return mailServices.ReadDuplicates(twin.Domain, await service.LocalPartsAsync(twin, ct));
+        });
+
+        mail.MapPost("/duplicates", async (string username, MailDuplicates duplicates, TwinResolver twins, MailService service, MailServices mailServices, TimeProvider clock, CancellationToken ct) =>
+        {
+            var twin = await twins.FindAsync(username, ct);
+            var localParts = (await service.LocalPartsAsync(twin, ct)).ToHashSet(StringComparer.Ordinal);
+            return await mailServices.MergeDuplicatesAsync(twin.Domain, localParts, duplicates, clock.GetUtcNow(), ct);
+        });
+
         mail.MapPost("/changes", async (string username, MailChanges changes, TwinResolver twins, MailService service, MailReceiver receiver, CancellationToken ct) =>
         {
             var twin = await twins.FindAsync(username, ct);

@@ -1,0 +1,219 @@
+using System.Buffers.Binary;
+using System.Text;
+using Portal.Jobs.Nodes;
+using Portal.Jobs.Operations;
+
+namespace Portal.Jobs.Mail;
+
+/// <summary>
+/// A mailbox's record of the Message-IDs Sieve's <c>duplicate</c> test saw (<c>.dovecot.lda-dupes</c> in its home):
+/// what lets a node keep once a message its Dovecot saved but could not confirm, when Postfix delivers it again. A move
+/// carries the old node's record to the new one right after the switch, because that second delivery then goes to
+/// the new node. Dovecot's format (lib-storage's mail-duplicate.c, version 2, in the machine's byte order, which is
+/// little-endian on every platform Portal runs on): a 32-bit version, then records of a 32-bit expiry time, the sizes
+/// of the id and of the user name (each 1 to 4096 bytes, as Dovecot reads them), the id and the user name.
+/// </summary>
+public static class DovecotDuplicates
+{
+    public const string FileName = ".dovecot.lda-dupes";
+
+    /// <summary>
+    /// About 60 bytes a Message-ID kept for a day: 17,000 deliveries a day to one mailbox. A larger record stays
+    /// behind (the move goes on without it).
+    /// </summary>
+    public const int MaxBytes = 1024 * 1024;
+
+    private const uint Version = 2;
+    private const int MaxPartBytes = 4096;
+
+    public sealed record Entry(uint Expires, byte[] Id, byte[] User)
+    {
+        /// <summary>Dovecot matches the id byte for byte and the user name without regard to case.</summary>
+        public string Key => Convert.ToHexString(Id) + "/" + Encoding.UTF8.GetString(User).ToLowerInvariant();
+    }
+
+    /// <summary>The entries of a record, or what is wrong with it (another node sent it: it is checked like all else).</summary>
+    public static (IReadOnlyList<Entry> Entries, string? Problem) Parse(ReadOnlySpan<byte> content)
+    {
+        var entries = new List<Entry>();
+        if (content.Length == 0)
+        {
+            return (entries, null);
+        }
+
+        if (content.Length > MaxBytes)
+        {
+            return (entries, $"The duplicate record is {content.Length} bytes; at most {MaxBytes} are taken.");
+        }
+
+        if (content.Length < 4 || BinaryPrimitives.ReadUInt32LittleEndian(content) != Version)
+        {
+            return (entries, "This is not a version 2 Dovecot duplicate record.");
+        }
+
+        var rest = content[4..];
+        while (rest.Length > 0)
+        {
+            if (rest.Length < 12)
+            {
+                return (entries, "The duplicate record ends inside an entry.");
+            }
+
+            var expires = BinaryPrimitives.ReadUInt32LittleEndian(rest);
+            var idSize = BinaryPrimitives.ReadUInt32LittleEndian(rest[4..]);
+            var userSize = BinaryPrimitives.ReadUInt32LittleEndian(rest[8..]);
+            if (idSize is 0 or > MaxPartBytes || userSize is 0 or > MaxPartBytes)
+            {
+                return (entries, $"The duplicate record has an entry whose id or user name is empty or over {MaxPartBytes} bytes.");
+            }
+
+            var size = 12 + (int)idSize + (int)userSize;
+            if (rest.Length < size)
+            {
+                return (entries, "The duplicate record ends inside an entry.");
+            }
+
+            entries.Add(new Entry(expires, rest.Slice(12, (int)idSize).ToArray(), rest.Slice(12 + (int)idSize, (int)userSize).ToArray()));
+            rest = rest[size..];
+        }
+
+        return (entries, null);
+    }
+
+    /// <summary>Both records in one: each id once, with the later expiry; expired ones go, as Dovecot drops them.</summary>
+    public static IReadOnlyList<Entry> Merge(IEnumerable<Entry> mine, IEnumerable<Entry> theirs, DateTimeOffset now)
+    {
+        var cutoff = now.ToUnixTimeSeconds();
+        var merged = new Dictionary<string, Entry>(StringComparer.Ordinal);
+        foreach (var entry in mine.Concat(theirs).Where(e => e.Expires >= cutoff))
+        {
+            if (!merged.TryGetValue(entry.Key, out var known) || known.Expires < entry.Expires)
+            {
+                merged[entry.Key] = entry;
+            }
+        }
+
+        return merged.Values.ToList();
+    }
+
+    public static byte[] Serialize(IReadOnlyCollection<Entry> entries)
+    {
+        var buffer = new byte[4 + entries.Sum(e => 12 + e.Id.Length + e.User.Length)];
+        BinaryPrimitives.WriteUInt32LittleEndian(buffer, Version);
+        var at = 4;
+        foreach (var entry in entries)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(at), entry.Expires);
+            BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(at + 4), (uint)entry.Id.Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(at + 8), (uint)entry.User.Length);
+            entry.Id.CopyTo(buffer, at + 12);
+            entry.User.CopyTo(buffer, at + 12 + entry.Id.Length);
+            at += 12 + entry.Id.Length + entry.User.Length;
+        }
+
+        return buffer;
+    }
+
+    /// <summary>
+    /// Carries the records of the node the mail left to the node that serves it now, right after a move's switch (and
+    /// again after its final pass). It helps only when a delivery was interrupted, so it never fails the move: what
+    /// could not be carried is said in the operation's log.
+    /// </summary>
+    public static async Task CarryAsync(IOperationRun run, string from, string to,
+        Func<CancellationToken, Task<MailDuplicates>> read, Func<MailDuplicates, CancellationToken, Task<DuplicatesMerged>> merge, CancellationToken ct)
+    {
+        try
+        {
+            var records = await read(ct);
+            if (records.Mailboxes.Count == 0)
+            {
+                return;
+            }
+
+            var merged = await merge(records, ct);
+            await run.LogAsync(OperationLogLevel.Info,
+                $"The Message-IDs {from} delivered lately ({merged.Mailboxes} mailbox(es)) are known on {to} too: a message {from} saved but could not confirm, delivered again, is kept once.", ct);
+        }
+        catch (NodeRequestException ex) when (ex.Status == 404)
+        {
+            await run.LogAsync(OperationLogLevel.Warning, $"{from} or {to} does not carry duplicate records yet (an older Portal); a message delivered again after the switch may show twice.", ct);
+        }
+        catch (Exception ex) when (ex is NodeApiException or IOException or UnauthorizedAccessException or UntrustedDataException)
+        {
+            await run.LogAsync(OperationLogLevel.Warning, $"The record of Message-IDs delivered on {from} did not reach {to} ({ex.Message}); a message delivered again after the switch may show twice.", ct);
+        }
+    }
+
+    /// <summary>The record in <paramref name="home"/>, or null when there is none (or it is too large to carry).</summary>
+    public static byte[]? Read(string home)
+    {
+        var path = Path.Combine(home, FileName);
+        try
+        {
+            var file = new FileInfo(path);
+            return file.Exists && file.Length <= MaxBytes ? File.ReadAllBytes(path) : null;
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Adds <paramref name="incoming"/> to the record in <paramref name="home"/> while Dovecot may be delivering there:
+    /// under Dovecot's own dot-lock (<c>.dovecot.lda-dupes.lock</c>, taken with an exclusive create, and renamed over the
+    /// record when written, as Dovecot does). A lock older than Dovecot's 10 s stale time is taken over, as Dovecot would.
+    /// Returns how many entries the record holds now.
+    /// </summary>
+    public static async Task<int> MergeIntoAsync(string home, IReadOnlyList<Entry> incoming, DateTimeOffset now, CancellationToken ct)
+    {
+        Directory.CreateDirectory(home);
+        var path = Path.Combine(home, FileName);
+        var lockPath = path + ".lock";
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        FileStream? held = null;
+        while (held is null)
+        {
+            try
+            {
+                held = new FileStream(lockPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            }
+            catch (IOException) when (File.Exists(lockPath))
+            {
+                if (DateTime.UtcNow - File.GetLastWriteTimeUtc(lockPath) > TimeSpan.FromSeconds(10))
+                {
+                    File.Delete(lockPath);
+                    continue;
+                }
+
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new IOException($"{lockPath} stayed locked for 20 s; the duplicate record was not merged.");
+                }
+
+                await Task.Delay(50, ct);
+            }
+        }
+
+        try
+        {
+            // A record Dovecot cannot read either counts as none, as Dovecot counts it.
+            var mine = File.Exists(path) ? Parse(await File.ReadAllBytesAsync(path, ct)) : ([], null);
+            var merged = Merge(mine.Problem is null ? mine.Entries : [], incoming, now);
+            await using (held)
+            {
+                await held.WriteAsync(Serialize(merged), ct);
+                held.Flush(flushToDisk: true);
+            }
+
+            File.Move(lockPath, path, overwrite: true);
+            return merged.Count;
+        }
+        catch
+        {
+            await held.DisposeAsync();
+            File.Delete(lockPath);
+            throw;
+        }
+    }
+}

@@ -1,0 +1,105 @@
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Portal.Jobs.Mail;
+using Portal.Tests.Support;
+
+namespace Portal.Tests.Mail;
+
+/// <summary>
+/// A mailbox's record of delivered Message-IDs travels with a move; it comes from another node, so it is read as
+/// strictly as anything else, and it is merged while Dovecot may be writing it, under Dovecot's own lock.
+/// </summary>
+public sealed class DovecotDuplicatesTests : IDisposable
+{
+    private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeSeconds(1_795_980_000);
+
+    private readonly TempFolder _temp = new("portal-dupes-");
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void ARecord_IsTakenOnlyInDovecotsFormat()
+    {
+        var one = Entry(1_795_990_000, new byte[16], "carl@mine.example");
+        var two = Entry(1_795_990_100, [1, 2, 3], "carl@mine.example");
+
+        Assert.Empty(DovecotDuplicates.Parse([]).Entries);
+        var (entries, problem) = DovecotDuplicates.Parse([.. Version(2), .. one, .. two]);
+        Assert.Null(problem);
+        Assert.Equal([1_795_990_000u, 1_795_990_100u], entries.Select(e => e.Expires));
+        Assert.Contains("version 2", DovecotDuplicates.Parse([.. Version(1), .. one]).Problem);
+        Assert.Contains("ends inside an entry", DovecotDuplicates.Parse([.. Version(2), .. one[..^1]]).Problem);
+        Assert.Contains("ends inside an entry", DovecotDuplicates.Parse([.. Version(2), .. one, 0, 0]).Problem);
+        Assert.Contains("empty or over 4096", DovecotDuplicates.Parse([.. Version(2), .. Entry(1, [], "carl")]).Problem);
+        var huge = Entry(1, new byte[16], "carl");
+        BitConverter.TryWriteBytes(huge.AsSpan(4), 1u << 31);
+        Assert.Contains("empty or over 4096", DovecotDuplicates.Parse([.. Version(2), .. huge]).Problem);
+        Assert.Contains("at most", DovecotDuplicates.Parse(new byte[DovecotDuplicates.MaxBytes + 1]).Problem);
+    }
+
+    [Fact]
+    public void Merging_KeepsEachIdOnce_WithTheLaterExpiry_MatchesUsersWithoutCase_AndDropsExpiredOnes()
+    {
+        var id = Encoding.ASCII.GetBytes("0123456789abcdef");
+        var mine = Parse(Entry(1_795_990_000, id, "carl@mine.example"), Entry((uint)Now.ToUnixTimeSeconds() - 1, [9], "carl@mine.example"));
+        var theirs = Parse(Entry(1_795_995_000, id, "Carl@Mine.example"), Entry(1_795_990_000, [7], "carl@mine.example"));
+
+        var merged = DovecotDuplicates.Merge(mine, theirs, Now);
+
+        Assert.Equal(2, merged.Count);
+        Assert.Equal(1_795_995_000u, merged.Single(e => e.Id.SequenceEqual(id)).Expires);
+        Assert.Contains(merged, e => e.Id.SequenceEqual(new byte[] { 7 }));
+        Assert.Equal(merged.Select(e => e.Key), DovecotDuplicates.Parse(DovecotDuplicates.Serialize(merged)).Entries.Select(e => e.Key));
+    }
+
+    [Fact]
+    public async Task AMerge_WaitsForDovecotsLock_AndTakesOverOneLeftStale()
+    {
+        var home = Path.Combine(_temp.Path, "held");
+        Directory.CreateDirectory(home);
+        var lockPath = Path.Combine(home, DovecotDuplicates.FileName + ".lock");
+        await File.WriteAllBytesAsync(lockPath, []);
+        var incoming = Parse(Entry(1_795_990_000, [1], "carl@mine.example"));
+
+        var merging = DovecotDuplicates.MergeIntoAsync(home, incoming, Now, CancellationToken.None);
+        await Task.Delay(300);
+        Assert.False(merging.IsCompleted, "a merge does not write while Dovecot holds the record's lock");
+        File.Delete(lockPath);
+        Assert.Equal(1, await merging);
+        Assert.False(File.Exists(lockPath));
+
+        await File.WriteAllBytesAsync(lockPath, []);
+        File.SetLastWriteTimeUtc(lockPath, DateTime.UtcNow.AddSeconds(-30));
+        Assert.Equal(2, await DovecotDuplicates.MergeIntoAsync(home, Parse(Entry(1_795_990_000, [2], "carl@mine.example")), Now, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ARecordFromAnotherNode_ForAMailboxNotOfTheAccount_OrNotDovecots_IsRefused_AndNothingIsWritten()
+    {
+        var services = new MailServices(new MailServicesSettings { StateDirectory = _temp.Path }, NullLogger<MailServices>.Instance);
+        var good = new MailboxDuplicates("carl", [.. Version(2), .. Entry(1_795_990_000, [1], "carl@mine.example")]);
+        var carl = new HashSet<string> { "carl" };
+
+        await Assert.ThrowsAsync<UntrustedDataException>(() => services.MergeDuplicatesAsync("mine.example", carl,
+            new MailDuplicates([good, new MailboxDuplicates("../other.example/eve", good.Record)]), Now, CancellationToken.None));
+        await Assert.ThrowsAsync<UntrustedDataException>(() => services.MergeDuplicatesAsync("mine.example", carl,
+            new MailDuplicates([good, new MailboxDuplicates("carl", [1, 2, 3])]), Now, CancellationToken.None));
+        Assert.False(Directory.Exists(Path.Combine(_temp.Path, MailServices.HomesFolder)), "a refused request writes nothing, not even its good part");
+
+        var merged = await services.MergeDuplicatesAsync("mine.example", carl, new MailDuplicates([good]), Now, CancellationToken.None);
+
+        Assert.Equal(new DuplicatesMerged(1, 1), merged);
+        Assert.Equal(good.Record, services.ReadDuplicates("mine.example", ["carl", "dora"]).Mailboxes.Single().Record);
+    }
+
+    private static IReadOnlyList<DovecotDuplicates.Entry> Parse(params byte[][] entries) =>
+        DovecotDuplicates.Parse([.. Version(2), .. entries.SelectMany(e => e)]).Entries;
+
+    private static byte[] Version(uint version) => BitConverter.GetBytes(version);
+
+    private static byte[] Entry(uint expires, byte[] id, string user)
+    {
+        var name = Encoding.UTF8.GetBytes(user);
+        return [.. BitConverter.GetBytes(expires), .. BitConverter.GetBytes((uint)id.Length), .. BitConverter.GetBytes((uint)name.Length), .. id, .. name];
+    }
+}
