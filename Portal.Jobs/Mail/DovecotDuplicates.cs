@@ -6,12 +6,15 @@ using Portal.Jobs.Operations;
 namespace Portal.Jobs.Mail;
 
 /// <summary>
-/// A mailbox's record of the Message-IDs Sieve's <c>duplicate</c> test saw (<c>.dovecot.lda-dupes</c> in its home):
-/// what lets a node keep once a message its Dovecot saved but could not confirm, when Postfix delivers it again. A move
-/// carries the old node's record to the new one right after the switch, because that second delivery then goes to
-/// the new node. Dovecot's format (lib-storage's mail-duplicate.c, version 2, in the machine's byte order, which is
-/// little-endian on every platform Portal runs on): a 32-bit version, then records of a 32-bit expiry time, the sizes
-/// of the id and of the user name (each 1 to 4096 bytes, as Dovecot reads them), the id and the user name.
+/// A mailbox's record of the Message-IDs Sieve's <c>duplicate</c> test saw (<c>.dovecot.lda-dupes</c> in its home,
+/// an entry per id: md5("sieve duplicate+default" + the Message-ID header), the user, and when it expires). It keeps
+/// once a message delivered again within a day, say by a sender that lost the connection after sending it, and it
+/// belongs with the mailbox: a move carries the old node's record to the new one before its switch, right after it
+/// and after its final pass. It cannot help with a delivery Dovecot saved but could not confirm because Dovecot was
+/// stopped in the middle of it: Dovecot writes the entry after the answer it never gave (seen in the chaos soak).
+/// Dovecot's format (lib-storage's mail-duplicate.c, version 2, in the machine's byte order, which is little-endian on
+/// every platform Portal runs on): a 32-bit version, then entries of a 32-bit expiry time, the sizes of the id and of
+/// the user name (each 1 to 4096 bytes, as Dovecot reads them), the id and the user name.
 /// </summary>
 public static class DovecotDuplicates
 {
@@ -115,9 +118,8 @@ public static class DovecotDuplicates
     }
 
     /// <summary>
-    /// Carries the records of the node the mail left to the node that serves it now, right after a move's switch (and
-    /// again after its final pass). It helps only when a delivery was interrupted, so it never fails the move: what
-    /// could not be carried is said in the operation's log.
+    /// Carries the records of the node the mail leaves to the node that serves it next. It never fails the move (it
+    /// only spares a second copy of a message sent twice): what could not be carried is said in the operation's log.
     /// </summary>
     public static async Task CarryAsync(IOperationRun run, string from, string to,
         Func<CancellationToken, Task<MailDuplicates>> read, Func<MailDuplicates, CancellationToken, Task<DuplicatesMerged>> merge, CancellationToken ct)
@@ -132,15 +134,15 @@ public static class DovecotDuplicates
 
             var merged = await merge(records, ct);
             await run.LogAsync(OperationLogLevel.Info,
-                $"The Message-IDs {from} delivered lately ({merged.Mailboxes} mailbox(es)) are known on {to} too: a message {from} saved but could not confirm, delivered again, is kept once.", ct);
+                $"The Message-IDs {from} delivered lately ({merged.Mailboxes} mailbox(es)) are known on {to} too: a message sent again is kept once there.", ct);
         }
         catch (NodeRequestException ex) when (ex.Status == 404)
         {
-            await run.LogAsync(OperationLogLevel.Warning, $"{from} or {to} does not carry duplicate records yet (an older Portal); a message delivered again after the switch may show twice.", ct);
+            await run.LogAsync(OperationLogLevel.Warning, $"{from} or {to} does not carry duplicate records yet (an older Portal); a message sent again after the switch may show twice.", ct);
         }
         catch (Exception ex) when (ex is NodeApiException or IOException or UnauthorizedAccessException or UntrustedDataException)
         {
-            await run.LogAsync(OperationLogLevel.Warning, $"The record of Message-IDs delivered on {from} did not reach {to} ({ex.Message}); a message delivered again after the switch may show twice.", ct);
+            await run.LogAsync(OperationLogLevel.Warning, $"The record of Message-IDs delivered on {from} did not reach {to} ({ex.Message}); a message sent again after the switch may show twice.", ct);
         }
     }
 
@@ -160,12 +162,38 @@ public static class DovecotDuplicates
     }
 
     /// <summary>
+    /// Adds <paramref name="incoming"/> to the record in <paramref name="home"/> so that it stays there. Dovecot writes
+    /// the record at the end of each delivery from what it read at the delivery's duplicate check, without reading it
+    /// again: a delivery in flight when the merge is written puts back the record without it (seen in the chaos soak,
+    /// with 35 messages a second to one mailbox). So the merge is written, given time for deliveries in flight to end,
+    /// read back, and written again while any entry is missing (at most five times). Returns how many entries the
+    /// record holds.
+    /// </summary>
+    public static async Task<int> MergeIntoAsync(string home, IReadOnlyList<Entry> incoming, DateTimeOffset now, CancellationToken ct, TimeSpan? settle = null)
+    {
+        var wanted = incoming.Where(e => e.Expires >= now.ToUnixTimeSeconds()).Select(e => e.Key).ToHashSet(StringComparer.Ordinal);
+        var count = 0;
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            count = await MergeOnceAsync(home, incoming, now, ct);
+            await Task.Delay(settle ?? TimeSpan.FromSeconds(1), ct);
+            var kept = Read(home) is { } content ? Parse(content).Entries.Select(e => e.Key).ToHashSet(StringComparer.Ordinal) : [];
+            if (wanted.IsSubsetOf(kept))
+            {
+                return kept.Count;
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>
     /// Adds <paramref name="incoming"/> to the record in <paramref name="home"/> while Dovecot may be delivering there:
     /// under Dovecot's own dot-lock (<c>.dovecot.lda-dupes.lock</c>, taken with an exclusive create, and renamed over the
     /// record when written, as Dovecot does). A lock older than Dovecot's 10 s stale time is taken over, as Dovecot would.
     /// Returns how many entries the record holds now.
     /// </summary>
-    public static async Task<int> MergeIntoAsync(string home, IReadOnlyList<Entry> incoming, DateTimeOffset now, CancellationToken ct)
+    private static async Task<int> MergeOnceAsync(string home, IReadOnlyList<Entry> incoming, DateTimeOffset now, CancellationToken ct)
     {
         Directory.CreateDirectory(home);
         var path = Path.Combine(home, FileName);
@@ -178,17 +206,14 @@ public static class DovecotDuplicates
             {
                 held = new FileStream(lockPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
             }
-            catch (IOException) when (File.Exists(lockPath))
+            catch (IOException) when (DateTime.UtcNow < deadline)
             {
-                if (DateTime.UtcNow - File.GetLastWriteTimeUtc(lockPath) > TimeSpan.FromSeconds(10))
+                // Held (or just let go: then the next round takes it). Dovecot's lock times are whole seconds.
+                var written = File.GetLastWriteTimeUtc(lockPath);
+                if (written.Year > 1601 && DateTime.UtcNow - written > TimeSpan.FromSeconds(10))
                 {
                     File.Delete(lockPath);
                     continue;
-                }
-
-                if (DateTime.UtcNow > deadline)
-                {
-                    throw new IOException($"{lockPath} stayed locked for 20 s; the duplicate record was not merged.");
                 }
 
                 await Task.Delay(50, ct);

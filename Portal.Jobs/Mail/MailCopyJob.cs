@@ -148,6 +148,8 @@ public sealed class MailCopyJob(
                 if (!await steps.HasSwitchedAsync(move, ct))
                 {
                     await SendStateAsync(run, move, child, ct);
+                    // Once before the switch as well: a delivery Postfix retries can reach the child the moment it does.
+                    await CarryDuplicatesAsync(run, move, child, ct);
                 }
 
                 await steps.SwitchAsync(move, ct);

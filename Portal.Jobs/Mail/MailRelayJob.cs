@@ -105,6 +105,8 @@ public sealed class MailRelayJob(
             var receiver = new NodeReceiverEnd(target, move.Username);
             await run.StepAsync("bulk", async ct => await MailPass.FromNodeAsync(run, retry, source, move.Username, localParts, receiver, settings.BatchFiles, ct), cancellationToken);
             await run.WaitWhilePausedAsync(cancellationToken);
+            Task CarryDuplicatesAsync(CancellationToken ct) => DovecotDuplicates.CarryAsync(run, move.SourceAlias, move.TargetAlias,
+                t => source.GetMailDuplicatesAsync(move.Username, t), (records, t) => target.MergeMailDuplicatesAsync(move.Username, records, t), ct);
             await run.StepAsync("switch", async ct =>
             {
                 await SwitchBaseline.CaptureAsync(run, receiver.ManifestAsync, ct);
@@ -112,14 +114,14 @@ public sealed class MailRelayJob(
                 if (!await steps.HasSwitchedAsync(move, ct))
                 {
                     await MailPass.StateFromNodeAsync(run, retry, source, move.Username, localParts, receiver, ct);
+                    // Once before the switch as well: a delivery Postfix retries can reach the new child the moment it does.
+                    await CarryDuplicatesAsync(ct);
                 }
 
                 await retry.RunAsync(() => steps.SwitchAsync(move, ct), ct);
                 return $"DNS and mail routing point at {move.TargetAlias}; {move.SourceAlias} sends on what still reaches it.";
             }, cancellationToken);
 
-            Task CarryDuplicatesAsync(CancellationToken ct) => DovecotDuplicates.CarryAsync(run, move.SourceAlias, move.TargetAlias,
-                t => source.GetMailDuplicatesAsync(move.Username, t), (records, t) => target.MergeMailDuplicatesAsync(move.Username, records, t), ct);
             await run.StepAsync("sessions", async ct =>
             {
                 await CarryDuplicatesAsync(ct);

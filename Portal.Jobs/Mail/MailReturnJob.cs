@@ -196,6 +196,9 @@ public sealed class MailReturnJob(
 
             // An admin's pause takes effect here, before anything switches (and in the final pass, between batches).
             await run.WaitWhilePausedAsync(cancellationToken);
+            Task CarryDuplicatesAsync(CancellationToken ct) => DovecotDuplicates.CarryAsync(run, move.SourceAlias, "this node",
+                t => child.GetMailDuplicatesAsync(move.Username, t),
+                (records, t) => mailServices.MergeDuplicatesAsync(move.Domain, localParts.ToHashSet(StringComparer.Ordinal), records, clock.GetUtcNow(), t), ct);
             await run.StepAsync("switch", async ct =>
             {
                 var here = new LocalReceiverEnd(move.MailRoot, move.Domain, localParts);
@@ -204,6 +207,8 @@ public sealed class MailReturnJob(
                 if (!await steps.HasSwitchedAsync(move, ct))
                 {
                     await MailPass.StateFromNodeAsync(run, retry, child, move.Username, localParts, here, ct);
+                    // Once before the switch as well: a delivery Postfix retries can come here the moment it does.
+                    await CarryDuplicatesAsync(ct);
                 }
 
                 await retry.RunAsync(() => steps.SwitchBackAsync(move, configuration, ct), ct);
@@ -211,9 +216,6 @@ public sealed class MailReturnJob(
                 return "DNS and mail routing point at this node.";
             }, cancellationToken);
 
-            Task CarryDuplicatesAsync(CancellationToken ct) => DovecotDuplicates.CarryAsync(run, move.SourceAlias, "this node",
-                t => child.GetMailDuplicatesAsync(move.Username, t),
-                (records, t) => mailServices.MergeDuplicatesAsync(move.Domain, localParts.ToHashSet(StringComparer.Ordinal), records, clock.GetUtcNow(), t), ct);
             await run.StepAsync("sessions", async ct =>
             {
                 await CarryDuplicatesAsync(ct);

@@ -74,6 +74,35 @@ public sealed class DovecotDuplicatesTests : IDisposable
     }
 
     [Fact]
+    public async Task AMerge_ThatADeliveryInFlightWritesOver_IsWrittenAgain()
+    {
+        var home = Path.Combine(_temp.Path, "busy");
+        Directory.CreateDirectory(home);
+        var record = Path.Combine(home, DovecotDuplicates.FileName);
+        var stale = DovecotDuplicates.Serialize(Parse(Entry(1_795_990_000, [1], "carl@mine.example")));
+        await File.WriteAllBytesAsync(record, stale);
+        var ours = Parse(Entry(1_795_990_000, [2], "carl@mine.example"));
+
+        // Dovecot's delivery that checked before the merge: it writes back what it read, once the merge is there.
+        var overwritten = Task.Run(async () =>
+        {
+            while ((await File.ReadAllBytesAsync(record)).Length == stale.Length)
+            {
+                await Task.Delay(10);
+            }
+
+            await File.WriteAllBytesAsync(record + ".tmp", stale);
+            File.Move(record + ".tmp", record, overwrite: true);
+        });
+
+        var count = await DovecotDuplicates.MergeIntoAsync(home, ours, Now, CancellationToken.None, settle: TimeSpan.FromMilliseconds(300));
+        await overwritten;
+
+        Assert.Equal(2, count);
+        Assert.Equal(2, DovecotDuplicates.Parse(await File.ReadAllBytesAsync(record)).Entries.Count);
+    }
+
+    [Fact]
     public async Task ARecordFromAnotherNode_ForAMailboxNotOfTheAccount_OrNotDovecots_IsRefused_AndNothingIsWritten()
     {
         var services = new MailServices(new MailServicesSettings { StateDirectory = _temp.Path }, NullLogger<MailServices>.Instance);

@@ -37,9 +37,8 @@ public sealed class MailServerTests(MailServersFixture servers)
     }
 
     /// <summary>
-    /// A delivery Dovecot saved but could not confirm (it was stopped or restarted in the middle) is tried again by
-    /// Postfix: the same message, the same Message-ID. The mailbox keeps one; messages without a Message-ID, and other
-    /// messages, are all kept.
+    /// A message that comes twice (a sender that lost the connection after sending it tries again): the same
+    /// Message-ID. The mailbox keeps one; messages without a Message-ID, and other messages, are all kept.
     /// </summary>
     [Fact]
     public async Task AMessageDeliveredTwice_IsKeptOnce_ByItsMessageId()
@@ -62,9 +61,8 @@ public sealed class MailServerTests(MailServersFixture servers)
     }
 
     /// <summary>
-    /// The same across a move: a message the old node saved but could not confirm comes again from Postfix after the
-    /// switch, to the new node. The mailbox's record of Message-IDs is carried right after the switch, so the new node
-    /// keeps one; both ways.
+    /// The same across a move: a message sent again after the switch reaches the new node. The mailbox's record of
+    /// Message-IDs travels with it, so the new node keeps one; both ways.
     /// </summary>
     [Fact]
     public async Task AMessageDeliveredAgainAfterAMove_IsKeptOnce_OnTheNodeTheMailMovedTo()

@@ -50,7 +50,7 @@ public static class MailCopyEndpoints
         });
 
         // The mailboxes' duplicate records (Message-IDs Sieve saw): read from the old node and added to the new one's
-        // right after a move's switch, so a message the old node saved but could not confirm is kept once.
+        // around a move's switch, so a message the mailbox already received is kept once on the new node too.
         mail.MapGet("/duplicates", async (string username, TwinResolver twins, MailService service, MailServices mailServices, CancellationToken ct) =>
         {
             var twin = await twins.FindAsync(username, ct);
