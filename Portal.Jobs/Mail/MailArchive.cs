@@ -155,6 +155,25 @@ public static class MailArchive
         }
 
         Directory.CreateDirectory(staging);
+        if (manifest.Files.Count == 0)
+        {
+            // An account without a single message: the child's TarWriter wrote no record at all (it writes the
+            // archive's end only after an entry), which a TarReader cannot read. Nothing to unpack, if nothing is there.
+            await using var empty = new FileStream(archivePath, FileMode.Open, FileAccess.Read, FileShare.Read);
+            await using var unpacked = new DecompressionStream(empty);
+            var block = new byte[64 * 1024];
+            int read;
+            while ((read = await unpacked.ReadAsync(block, ct)) > 0)
+            {
+                if (block.AsSpan(0, read).ContainsAnyExcept((byte)0))
+                {
+                    throw new MailArchiveRejectedException("The archive holds files its manifest does not list. Nothing was unpacked.");
+                }
+            }
+
+            return;
+        }
+
         var seen = new HashSet<string>(StringComparer.Ordinal);
         long files = 0, bytes = 0;
         var buffer = new byte[1024 * 1024];

@@ -24,6 +24,21 @@ public sealed class MailArchiveTests : IDisposable
     }
 
     [Fact]
+    public async Task TheArchiveOfMailboxesWithoutAMessage_UnpacksToNothing()
+    {
+        var child = Path.Combine(_root, "child-empty");
+        Maildir.CreateMailbox(Path.Combine(child, "example.test", "alice"));
+        var id = Guid.NewGuid();
+
+        var manifest = await MailArchive.CreateAsync(child, "example.test", ["alice", "bob"], id, (_, _) => ValueTask.CompletedTask, CancellationToken.None);
+        var staging = Path.Combine(_root, "parent-empty", ".portal-staging", "x");
+        await MailArchive.ExtractAsync(MailArchive.ArchivePath(child, id), manifest, Mailboxes, staging, ArchiveLimits.Default, (_, _) => ValueTask.CompletedTask, CancellationToken.None);
+
+        Assert.Empty(manifest.Files);
+        Assert.Equal(0, MailArchive.PlaceInMailboxes(staging, Path.Combine(_root, "parent-empty"), "example.test"));
+    }
+
+    [Fact]
     public async Task AnArchive_UnpacksToExactlyTheMailboxesItWasMadeOf()
     {
         var child = Path.Combine(_root, "child");
