@@ -146,6 +146,103 @@ public static class DovecotDuplicates
         }
     }
 
+    /// <summary>How long Sieve keeps an id (<c>sieve_duplicate_default_period</c> in scripts/mail-servers).</summary>
+    public static readonly TimeSpan Period = TimeSpan.FromDays(1);
+
+    /// <summary>The headers read for a Message-ID: a message whose header block is longer is left unmarked.</summary>
+    private const int MaxHeaderBytes = 64 * 1024;
+
+    /// <summary>
+    /// The entry Sieve's <c>duplicate</c> test (no <c>:handle</c>, no <c>:last</c>) makes for a message: its id is
+    /// md5("sieve duplicate" "+" "default" Message-ID), as Pigeonhole's ext-duplicate-common.c computes it (checked
+    /// against Dovecot's own records in the chaos soak).
+    /// </summary>
+    public static Entry Delivered(string messageId, string address, DateTimeOffset now) =>
+        new((uint)(now + Period).ToUnixTimeSeconds(),
+            System.Security.Cryptography.MD5.HashData([.. "sieve duplicate+default"u8, .. Encoding.Latin1.GetBytes(messageId)]),
+            Encoding.UTF8.GetBytes(address));
+
+    /// <summary>
+    /// The value of a message file's first Message-ID header (unfolded and trimmed, as Dovecot hands it to Sieve), or
+    /// null when it has none, cannot be read, or its headers run past 64 KiB.
+    /// </summary>
+    public static string? MessageIdOf(string file)
+    {
+        byte[] head;
+        try
+        {
+            using var stream = File.OpenRead(file);
+            head = new byte[(int)Math.Min(stream.Length, MaxHeaderBytes)];
+            stream.ReadExactly(head);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or EndOfStreamException)
+        {
+            return null;
+        }
+
+        var text = Encoding.Latin1.GetString(head);
+        var end = text.IndexOf("\n\n", StringComparison.Ordinal) is var lf and >= 0 ? lf : int.MaxValue;
+        end = Math.Min(end, text.IndexOf("\r\n\r\n", StringComparison.Ordinal) is var crlf and >= 0 ? crlf : int.MaxValue);
+        if (end == int.MaxValue)
+        {
+            return null;
+        }
+
+        string? value = null;
+        foreach (var line in text[..end].Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n'))
+        {
+            if (value is not null)
+            {
+                if (line.Length > 0 && line[0] is ' ' or '\t')
+                {
+                    value += line;
+                    continue;
+                }
+
+                break;
+            }
+
+            if (line.StartsWith("Message-ID:", StringComparison.OrdinalIgnoreCase))
+            {
+                value = line["Message-ID:".Length..];
+            }
+        }
+
+        value = value?.Trim(' ', '\t');
+        return string.IsNullOrEmpty(value) ? null : value;
+    }
+
+    /// <summary>
+    /// Has the node that serves the mail now record the Message-IDs of what a final pass brought it (see
+    /// <see cref="MailServices.MarkDeliveredAsync"/>). Like the carry it never fails the move.
+    /// </summary>
+    public static async Task MarkAsync(IOperationRun run, string to, IReadOnlyCollection<MailFileRef> files,
+        Func<MailDelivered, CancellationToken, Task<DuplicatesMerged>> mark, CancellationToken ct)
+    {
+        if (files.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var chunk in files.Chunk(MailServices.MaxDeliveredFiles))
+            {
+                await mark(new MailDelivered(chunk), ct);
+            }
+
+            await run.LogAsync(OperationLogLevel.Info, $"{to} knows the Message-IDs of the {files.Count} message(s) the final pass brought: if a sender tries one of them again there, it is kept once.", ct);
+        }
+        catch (NodeRequestException ex) when (ex.Status == 404)
+        {
+            await run.LogAsync(OperationLogLevel.Warning, $"{to} does not record delivered Message-IDs yet (an older Portal); a message delivered again after the move may show twice.", ct);
+        }
+        catch (Exception ex) when (ex is NodeApiException or IOException or UnauthorizedAccessException or UntrustedDataException)
+        {
+            await run.LogAsync(OperationLogLevel.Warning, $"The Message-IDs of what the final pass brought were not recorded on {to} ({ex.Message}); a message delivered again after the move may show twice.", ct);
+        }
+    }
+
     /// <summary>The record in <paramref name="home"/>, or null when there is none (or it is too large to carry).</summary>
     public static byte[]? Read(string home)
     {

@@ -166,8 +166,10 @@ public sealed class MailCopyJob(
 
             await run.StepAsync("delta", async ct =>
             {
-                var passed = await SyncAsync(run, move, child, SwitchBaseline.Load(run), ledger, ct);
+                var brought = new HashSet<MailFileRef>();
+                var passed = await SyncAsync(run, move, child, SwitchBaseline.Load(run), ledger, ct, brought);
                 await CarryDuplicatesAsync(run, move, child, ct);
+                await DovecotDuplicates.MarkAsync(run, move.TargetAlias, brought, (files, t) => child.MarkMailDeliveredAsync(move.Username, files, t), ct);
                 return passed;
             }, cancellationToken);
             var unverified = new List<string>();
@@ -232,7 +234,8 @@ public sealed class MailCopyJob(
             (records, t) => child.MergeMailDuplicatesAsync(move.Username, records, t), ct);
 
     /// <summary>One pass: plan the differences, stream the copies in batches, then rename and delete on the child.</summary>
-    private async Task<string?> SyncAsync(IOperationRun run, MailMove move, NodeApiClient child, MailManifest? baseline, TransitLedger ledger, CancellationToken ct)
+    private async Task<string?> SyncAsync(IOperationRun run, MailMove move, NodeApiClient child, MailManifest? baseline, TransitLedger ledger, CancellationToken ct,
+        ISet<MailFileRef>? copiedFiles = null)
     {
         var (copied, bytes, renamed, deleted) = (0, 0L, 0, 0);
         await RetryingAsync(run, async () =>
@@ -244,6 +247,7 @@ public sealed class MailCopyJob(
             var plan = MailSyncPlanner.Measure(MailSyncPlanner.Plan(local, remote, baseline), move.MailRoot, move.Domain);
             var total = plan.Copies.Count;
             var totalBytes = plan.CopyBytes;
+            copiedFiles?.UnionWith(plan.Copies.Select(c => new MailFileRef(c.LocalPart, c.File.Path)));
             long doneFiles = 0, doneBytes = 0;
             await run.ReportAsync(new StepProgress(0, total, 0, totalBytes), ct);
             var resends = new Dictionary<string, int>(StringComparer.Ordinal);

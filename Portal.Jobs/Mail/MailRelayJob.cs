@@ -131,8 +131,10 @@ public sealed class MailRelayJob(
 
             await run.StepAsync("delta", async ct =>
             {
-                var passed = await MailPass.FromNodeAsync(run, retry, source, move.Username, localParts, receiver, settings.BatchFiles, ct, SwitchBaseline.Load(run));
+                var brought = new HashSet<MailFileRef>();
+                var passed = await MailPass.FromNodeAsync(run, retry, source, move.Username, localParts, receiver, settings.BatchFiles, ct, SwitchBaseline.Load(run), brought);
                 await CarryDuplicatesAsync(ct);
+                await DovecotDuplicates.MarkAsync(run, move.TargetAlias, brought, (files, t) => target.MarkMailDeliveredAsync(move.Username, files, t), ct);
                 return passed;
             }, cancellationToken);
 

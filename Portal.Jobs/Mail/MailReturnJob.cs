@@ -225,9 +225,12 @@ public sealed class MailReturnJob(
 
             await run.StepAsync("delta", async ct =>
             {
+                var brought = new HashSet<MailFileRef>();
                 var passed = await MailPass.FromNodeAsync(run, retry, child, move.Username, localParts,
-                    new LocalReceiverEnd(move.MailRoot, move.Domain, localParts), settings.BatchFiles, ct, SwitchBaseline.Load(run));
+                    new LocalReceiverEnd(move.MailRoot, move.Domain, localParts), settings.BatchFiles, ct, SwitchBaseline.Load(run), brought);
                 await CarryDuplicatesAsync(ct);
+                await DovecotDuplicates.MarkAsync(run, "this node", brought, (files, t) => mailServices.MarkDeliveredAsync(
+                    move.MailRoot, move.Domain, localParts.ToHashSet(StringComparer.Ordinal), files, clock.GetUtcNow(), t), ct);
                 return passed;
             }, cancellationToken);
 

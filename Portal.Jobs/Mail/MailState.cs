@@ -223,6 +223,54 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
         return new DuplicatesMerged(parsed.Count, total);
     }
 
+    /// <summary>The most messages one request may name: a final pass brings what arrived during a move.</summary>
+    public const int MaxDeliveredFiles = 20_000;
+
+    /// <summary>
+    /// Records the Message-IDs of messages a move's final pass brought here as delivered to their mailboxes, as Sieve's
+    /// duplicate test would have: a message the old node saved without confirming it (its Dovecot stopped in the
+    /// middle) has no entry there, and Postfix's second try, which now comes here, is then kept out. The names came
+    /// from another node: checked before anything is read.
+    /// </summary>
+    public async Task<DuplicatesMerged> MarkDeliveredAsync(string mailRoot, string domain, IReadOnlySet<string> localParts, MailDelivered delivered, DateTimeOffset now, CancellationToken ct)
+    {
+        var files = delivered.Files ?? [];
+        if (files.Count > MaxDeliveredFiles)
+        {
+            throw new UntrustedDataException($"{files.Count} messages in one request; at most {MaxDeliveredFiles} are taken.");
+        }
+
+        foreach (var file in files)
+        {
+            if (file?.LocalPart is not { } local || !localParts.Contains(local))
+            {
+                throw new UntrustedDataException($"{file?.LocalPart}@{domain} is not a mailbox of this account here.");
+            }
+
+            if (!Maildir.IsSafeRelativePath(file.Path))
+            {
+                throw new UntrustedDataException($"{file.Path} is not a message path inside a mailbox.");
+            }
+        }
+
+        var total = 0;
+        var mailboxes = 0;
+        foreach (var mailbox in files.GroupBy(f => f.LocalPart, StringComparer.Ordinal))
+        {
+            var address = $"{mailbox.Key}@{domain}";
+            var root = Maildir.MailboxPath(mailRoot, domain, mailbox.Key);
+            var entries = mailbox.Select(f => DovecotDuplicates.MessageIdOf(Path.Combine(root, f.Path)))
+                .OfType<string>().Select(id => DovecotDuplicates.Delivered(id, address, now)).ToList();
+            if (entries.Count > 0)
+            {
+                total += await DovecotDuplicates.MergeIntoAsync(HomeOf(address), entries, now, ct);
+                mailboxes++;
+            }
+        }
+
+        return new DuplicatesMerged(mailboxes, total);
+    }
+
     /// <summary>Postfix <c>virtual_mailbox_domains</c>: the domains whose mail is delivered here.</summary>
     public static string RenderDomains(MailState state) =>
         string.Concat(state.LocalDomains.Order(StringComparer.Ordinal).Select(d => $"{d} OK\n"));

@@ -126,3 +126,8 @@ public sealed record MailboxDuplicates(string LocalPart, byte[] Record);
 
 /// <summary>How many mailboxes took a record, and how many entries their records hold now in all.</summary>
 public sealed record DuplicatesMerged(int Mailboxes, int Entries);
+
+/// <summary>Messages a move's final pass brought to a node: it records their Message-IDs as delivered there.</summary>
+public sealed record MailDelivered(IReadOnlyList<MailFileRef> Files);
+
+public sealed record MailFileRef(string LocalPart, string Path);

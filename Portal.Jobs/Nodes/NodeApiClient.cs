@@ -258,6 +258,10 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
     public Task<Mail.DuplicatesMerged> MergeMailDuplicatesAsync(string username, Mail.MailDuplicates duplicates, CancellationToken ct) =>
         SendAsync<Mail.DuplicatesMerged>(HttpMethod.Post, MailPath(username, "duplicates"), duplicates, ct);
 
+    /// <summary>Has the node record the Message-IDs of these messages (a final pass brought them) as delivered there.</summary>
+    public Task<Mail.DuplicatesMerged> MarkMailDeliveredAsync(string username, Mail.MailDelivered delivered, CancellationToken ct) =>
+        SendAsync<Mail.DuplicatesMerged>(HttpMethod.Post, MailPath(username, "duplicates/delivered"), delivered, ct);
+
     /// <summary>Removes everything a copy put on the node for this account (a copy abandoned before the switch).</summary>
     public Task DeleteMailDataAsync(string username, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Delete, MailPath(username, "data"), null, ct);

@@ -85,6 +85,32 @@ public sealed class MailServerTests(MailServersFixture servers)
         Assert.Equal(["home again", "on the child", "sent before the move"], (await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count >= 3)).Order());
     }
 
+    /// <summary>
+    /// A message the old node saved but never confirmed (its Dovecot stopped in the middle of the delivery) has no
+    /// entry in its record, and Postfix tries it again later, after the move, at the new node. The final pass brings
+    /// the saved copy and records its Message-ID there, so the second try is kept out. The saved copy is put in the
+    /// child's Maildir by hand while the dedistribution waits before its switch.
+    /// </summary>
+    [Fact]
+    public async Task AMessageTheOldNodeSavedWithoutConfirming_IsKeptOnce_WhenPostfixDeliversItAgainAfterTheMove()
+    {
+        var (name, domain, address, password) = await servers.AccountAsync("fay");
+        await servers.MoveAndWaitAsync(name, servers.ChildId);
+        var id = (await servers.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = (string?)null })).Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString()!;
+        (await servers.Parent.Api.PostAsync($"api/v1/operations/{id}/pause")).Expect(HttpStatusCode.NoContent);
+        await servers.Parent.Api.WaitOperationAsync(id, o => o.GetProperty("state").GetString() == "Paused");
+
+        var saved = Message(address, "saved, never confirmed", "<unconfirmed-1@example.org>");
+        await saved.WriteToAsync(Path.Combine(servers.Child.MailRoot, domain, "fay", "new", "1795990000.M1P1.child"));
+        (await servers.Parent.Api.PostAsync($"api/v1/operations/{id}/resume")).Expect(HttpStatusCode.NoContent);
+        var done = await servers.Parent.Api.WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed");
+        Assert.True(done.GetProperty("state").GetString() == "Succeeded", done.ToString());
+
+        await SendMessageAsync(saved);
+        await SendMessageAsync(Message(address, "after the move", "<after-1@example.org>"));
+        Assert.Equal(["after the move", "saved, never confirmed"], (await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count >= 2)).Order());
+    }
+
     private static MimeMessage Message(string to, string subject, string? messageId)
     {
         var message = new MimeMessage();

@@ -64,6 +64,13 @@ public static class MailCopyEndpoints
             return await mailServices.MergeDuplicatesAsync(twin.Domain, localParts, duplicates, clock.GetUtcNow(), ct);
         });
 
+        mail.MapPost("/duplicates/delivered", async (string username, MailDelivered delivered, TwinResolver twins, MailService service, MailServices mailServices, IOptions<PortalSettings> settings, TimeProvider clock, CancellationToken ct) =>
+        {
+            var twin = await twins.FindAsync(username, ct);
+            var localParts = (await service.LocalPartsAsync(twin, ct)).ToHashSet(StringComparer.Ordinal);
+            return await mailServices.MarkDeliveredAsync(settings.Value.MailRoot, twin.Domain, localParts, delivered, clock.GetUtcNow(), ct);
+        });
+
         mail.MapPost("/changes", async (string username, MailChanges changes, TwinResolver twins, MailService service, MailReceiver receiver, CancellationToken ct) =>
         {
             var twin = await twins.FindAsync(username, ct);
