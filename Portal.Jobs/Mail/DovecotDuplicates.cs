@@ -262,9 +262,9 @@ public static class DovecotDuplicates
     /// Adds <paramref name="incoming"/> to the record in <paramref name="home"/> so that it stays there. Dovecot writes
     /// the record at the end of each delivery from what it read at the delivery's duplicate check, without reading it
     /// again: a delivery in flight when the merge is written puts back the record without it (seen in the chaos soak,
-    /// with 35 messages a second to one mailbox). So the merge is written, given time for deliveries in flight to end,
-    /// read back, and written again while any entry is missing (at most five times). Returns how many entries the
-    /// record holds.
+    /// with 35 messages a second to one mailbox). So the merge is written, given time for deliveries in flight to end
+    /// (a delivery takes tens of milliseconds from its check to its write), read back, and written again while any
+    /// entry is missing (at most five times). Returns how many entries the record holds.
     /// </summary>
     public static async Task<int> MergeIntoAsync(string home, IReadOnlyList<Entry> incoming, DateTimeOffset now, CancellationToken ct, TimeSpan? settle = null)
     {
@@ -273,7 +273,7 @@ public static class DovecotDuplicates
         for (var attempt = 0; attempt < 5; attempt++)
         {
             count = await MergeOnceAsync(home, incoming, now, ct);
-            await Task.Delay(settle ?? TimeSpan.FromSeconds(1), ct);
+            await Task.Delay(settle ?? Settle, ct);
             var kept = Read(home) is { } content ? Parse(content).Entries.Select(e => e.Key).ToHashSet(StringComparer.Ordinal) : [];
             if (wanted.IsSubsetOf(kept))
             {
@@ -283,6 +283,9 @@ public static class DovecotDuplicates
 
         return count;
     }
+
+    /// <summary>How long a merge waits before it reads the record back (1 s made the chaos test's moves 4-10 s longer).</summary>
+    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(300);
 
     /// <summary>
     /// Adds <paramref name="incoming"/> to the record in <paramref name="home"/> while Dovecot may be delivering there:
