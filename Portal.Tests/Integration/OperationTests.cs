@@ -264,6 +264,31 @@ public sealed class OperationTests(PortalAppFixture app)
         Assert.Single(begun);
     }
 
+    [Fact]
+    public async Task AnOperationRecordedWithoutItsJob_GetsItAtStartUp_UnlessHangfireHoldsOne()
+    {
+        // A process killed between recording the operation and queueing its job left it Queued, with no job id.
+        var launcher = app.Services.GetRequiredService<OperationLauncher>();
+        var steps = NodeSelfCheckJob.Steps.Select(s => new OperationStepPlan(s.Key, s.Title)).ToArray();
+        var orphan = await launcher.StartAsync(PortalAppFixture.Admin, new OperationRequest(NodeSelfCheckJob.Kind, "orphan", null, steps), _ => null!);
+        var held = await launcher.StartAsync(PortalAppFixture.Admin, new OperationRequest(NodeSelfCheckJob.Kind, "held", null, steps), _ => null!);
+        var jobs = app.Services.GetRequiredService<Hangfire.IBackgroundJobClient>();
+        // For the second, the job was queued (scheduled far off here) and only its id was not written.
+        Hangfire.BackgroundJobClientExtensions.Schedule<NodeSelfCheckJob>(jobs, job => job.RunAsync(held, CancellationToken.None), TimeSpan.FromDays(1));
+        await using var db = await app.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
+        var schema = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Portal.Infrastructure.Configuration.PortalSettings>>().Value.Jobs.Schema;
+        Assert.True(await Portal.Infrastructure.Hosting.StartupTasks.JobExistsAsync(db, schema, held, CancellationToken.None));
+        Assert.False(await Portal.Infrastructure.Hosting.StartupTasks.JobExistsAsync(db, schema, orphan, CancellationToken.None));
+
+        var queued = await app.Services.GetRequiredService<OperationControl>().QueueOrphansAsync(
+            (id, ct) => Portal.Infrastructure.Hosting.StartupTasks.JobExistsAsync(db, schema, id, ct), CancellationToken.None);
+
+        Assert.True(queued >= 1);
+        Assert.Equal(OperationState.Succeeded, (await WaitFinishedAsync(orphan)).State);
+        var stillHeld = (await app.Services.GetRequiredService<OperationQueries>().GetAsync(PortalAppFixture.Admin, held))!;
+        Assert.Equal(OperationState.Queued, stillHeld.State);
+    }
+
     /// <summary>Runs <paramref name="begin"/> with the operation's id inside <c>Create</c>, before the caller gets the job id.</summary>
     private sealed class BeginAtOnce(Action<Guid> begin) : Hangfire.IBackgroundJobClient
     {

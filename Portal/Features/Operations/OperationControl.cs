@@ -22,6 +22,33 @@ public sealed class OperationControl(IDbContextFactory<PortalDbContext> dbFactor
         [NodeSelfCheckJob.Kind] = (client, id) => client.Enqueue<NodeSelfCheckJob>(job => job.RunAsync(id, CancellationToken.None)),
     };
 
+    /// <summary>
+    /// At start-up, before the job server runs: an operation still Queued with no job id was recorded by a process that
+    /// stopped before it could queue its job (killed between the two), and would wait for ever. Each gets its job now,
+    /// unless the job exists after all (the process queued it and stopped before it wrote the job's id): a second
+    /// job would run the same move twice at once. Returns how many were queued.
+    /// </summary>
+    public async Task<int> QueueOrphansAsync(Func<Guid, CancellationToken, Task<bool>> jobExists, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var orphans = await db.Operations.Where(o => o.State == OperationState.Queued && o.JobId == null)
+            .Select(o => new { o.Id, o.Kind }).ToListAsync(ct);
+        var queued = 0;
+        foreach (var orphan in orphans)
+        {
+            if (!Jobs.TryGetValue(orphan.Kind, out var enqueue) || await jobExists(orphan.Id, ct))
+            {
+                continue;
+            }
+
+            var jobId = enqueue(jobs, orphan.Id);
+            await db.Operations.Where(o => o.Id == orphan.Id).ExecuteUpdateAsync(o => o.SetProperty(x => x.JobId, jobId), ct);
+            queued++;
+        }
+
+        return queued;
+    }
+
     public Task PauseAsync(Actor actor, Guid id, CancellationToken ct = default) =>
         ChangeAsync(actor, id, "operation.pause", o =>
         {

@@ -46,6 +46,13 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
 
         await scope.ServiceProvider.GetRequiredService<NodeIdentityService>().EnsureAsync(cancellationToken);
 
+        // An operation recorded by a process that was killed before it queued its job gets its job now.
+        var orphans = await scope.ServiceProvider.GetRequiredService<Features.Operations.OperationControl>().QueueOrphansAsync((id, ct) => JobExistsAsync(db, settings.Value.Jobs.Schema, id, ct), cancellationToken);
+        if (orphans > 0)
+        {
+            logger.LogWarning("Queued the job of {Count} operation(s) that this node's previous process recorded and stopped before queueing", orphans);
+        }
+
         // The mail servers' files reflect the database from the first moment on.
         try
         {
@@ -115,6 +122,22 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
         var created = await tokens.CreateAsync(actor, ApiTokenKind.User, "bootstrap (Portal:Bootstrap:AdminApiTokenFile)", null, ct);
         WriteSecretFile(tokenFile, created.Secret);
         logger.LogInformation("Created an API token for {UserName} into the bootstrap token file", admin.UserName);
+    }
+
+    /// <summary>Whether Hangfire holds a job (queued, scheduled or running) for the operation: its id is the job's argument.</summary>
+    internal static async Task<bool> JobExistsAsync(PortalDbContext db, string schema, Guid operationId, CancellationToken ct)
+    {
+        try
+        {
+            // The schema name is validated by JobsSettings (a plain lowercase identifier); the id is a parameter.
+            var sql = "SELECT EXISTS (SELECT 1 FROM \"" + schema
+                + "\".job WHERE arguments::text LIKE @id AND statename IN ('Enqueued', 'Scheduled', 'Processing', 'Awaiting')) AS \"Value\"";
+            return await db.Database.SqlQueryRaw<bool>(sql, new Npgsql.NpgsqlParameter("id", $"%{operationId}%")).SingleAsync(ct);
+        }
+        catch (Npgsql.PostgresException ex) when (ex.SqlState is Npgsql.PostgresErrorCodes.UndefinedTable or Npgsql.PostgresErrorCodes.InvalidSchemaName)
+        {
+            return false; // the first start: Hangfire has not made its tables yet
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
