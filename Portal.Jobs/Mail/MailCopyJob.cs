@@ -141,6 +141,9 @@ public sealed class MailCopyJob(
             }, cancellationToken);
 
             await run.StepAsync("bulk", ct => SyncAsync(run, move, child, null, ledger, ct), cancellationToken);
+            // An admin's pause takes effect here too, before anything switches: one asked for after the last batch of
+            // the bulk copy was otherwise recorded and never happened (the move ran to its end).
+            await run.WaitWhilePausedAsync(cancellationToken);
             await run.StepAsync("switch", async ct =>
             {
                 await SwitchBaseline.CaptureAsync(run, t => child.GetMailManifestAsync(move.Username, ManifestDetail.Paths, t), ct);
