@@ -121,28 +121,48 @@ public static class DovecotDuplicates
     /// Carries the records of the node the mail leaves to the node that serves it next. It never fails the move (it
     /// only spares a second copy of a message sent twice): what could not be carried is said in the operation's log.
     /// </summary>
-    public static async Task CarryAsync(IOperationRun run, string from, string to,
-        Func<CancellationToken, Task<MailDuplicates>> read, Func<MailDuplicates, CancellationToken, Task<DuplicatesMerged>> merge, CancellationToken ct)
+    public static Task CarryAsync(IOperationRun run, string from, string to,
+        Func<CancellationToken, Task<MailDuplicates>> read, Func<MailDuplicates, CancellationToken, Task<DuplicatesMerged>> merge, CancellationToken ct) =>
+        WithoutFailingTheMoveAsync(run, async () =>
+            {
+                var records = await read(ct);
+                if (records.Mailboxes.Count == 0)
+                {
+                    return null;
+                }
+
+                var merged = await merge(records, ct);
+                return $"The Message-IDs {from} delivered lately ({merged.Mailboxes} mailbox(es)) are known on {to} too: a message sent again is kept once there.";
+            },
+            $"{from} or {to} does not carry duplicate records yet (an older Portal); a message sent again after the switch may show twice.",
+            ex => $"The record of Message-IDs delivered on {from} did not reach {to} ({ex.Message}); a message sent again after the switch may show twice.",
+            ct);
+
+    /// <summary>
+    /// Runs what carries or records Message-IDs and logs what it says it did. It only spares a second copy of a message
+    /// sent twice, so nothing it meets fails the move: a node too old for it (404) and one that failed are warnings.
+    /// </summary>
+    private static async Task WithoutFailingTheMoveAsync(IOperationRun run, Func<Task<string?>> work, string tooOld, Func<Exception, string> failed, CancellationToken ct)
     {
+        string? done;
         try
         {
-            var records = await read(ct);
-            if (records.Mailboxes.Count == 0)
-            {
-                return;
-            }
-
-            var merged = await merge(records, ct);
-            await run.LogAsync(OperationLogLevel.Info,
-                $"The Message-IDs {from} delivered lately ({merged.Mailboxes} mailbox(es)) are known on {to} too: a message sent again is kept once there.", ct);
+            done = await work();
         }
         catch (NodeRequestException ex) when (ex.Status == 404)
         {
-            await run.LogAsync(OperationLogLevel.Warning, $"{from} or {to} does not carry duplicate records yet (an older Portal); a message sent again after the switch may show twice.", ct);
+            await run.LogAsync(OperationLogLevel.Warning, tooOld, ct);
+            return;
         }
         catch (Exception ex) when (ex is NodeApiException or IOException or UnauthorizedAccessException or UntrustedDataException)
         {
-            await run.LogAsync(OperationLogLevel.Warning, $"The record of Message-IDs delivered on {from} did not reach {to} ({ex.Message}); a message sent again after the switch may show twice.", ct);
+            await run.LogAsync(OperationLogLevel.Warning, failed(ex), ct);
+            return;
+        }
+
+        if (done is not null)
+        {
+            await run.LogAsync(OperationLogLevel.Info, done, ct);
         }
     }
 
@@ -216,32 +236,20 @@ public static class DovecotDuplicates
     /// Has the node that serves the mail now record the Message-IDs of what a final pass brought it (see
     /// <see cref="MailServices.MarkDeliveredAsync"/>). Like the carry it never fails the move.
     /// </summary>
-    public static async Task MarkAsync(IOperationRun run, string to, IReadOnlyCollection<MailFileRef> files,
-        Func<MailDelivered, CancellationToken, Task<DuplicatesMerged>> mark, CancellationToken ct)
-    {
-        if (files.Count == 0)
-        {
-            return;
-        }
-
-        try
-        {
-            foreach (var chunk in files.Chunk(MailServices.MaxDeliveredFiles))
+    public static Task MarkAsync(IOperationRun run, string to, IReadOnlyCollection<MailFileRef> files,
+        Func<MailDelivered, CancellationToken, Task<DuplicatesMerged>> mark, CancellationToken ct) =>
+        files.Count == 0 ? Task.CompletedTask : WithoutFailingTheMoveAsync(run, async () =>
             {
-                await mark(new MailDelivered(chunk), ct);
-            }
+                foreach (var chunk in files.Chunk(MailServices.MaxDeliveredFiles))
+                {
+                    await mark(new MailDelivered(chunk), ct);
+                }
 
-            await run.LogAsync(OperationLogLevel.Info, $"{to} knows the Message-IDs of the {files.Count} message(s) the final pass brought: if a sender tries one of them again there, it is kept once.", ct);
-        }
-        catch (NodeRequestException ex) when (ex.Status == 404)
-        {
-            await run.LogAsync(OperationLogLevel.Warning, $"{to} does not record delivered Message-IDs yet (an older Portal); a message delivered again after the move may show twice.", ct);
-        }
-        catch (Exception ex) when (ex is NodeApiException or IOException or UnauthorizedAccessException or UntrustedDataException)
-        {
-            await run.LogAsync(OperationLogLevel.Warning, $"The Message-IDs of what the final pass brought were not recorded on {to} ({ex.Message}); a message delivered again after the move may show twice.", ct);
-        }
-    }
+                return $"{to} knows the Message-IDs of the {files.Count} message(s) the final pass brought: if a sender tries one of them again there, it is kept once.";
+            },
+            $"{to} does not record delivered Message-IDs yet (an older Portal); a message delivered again after the move may show twice.",
+            ex => $"The Message-IDs of what the final pass brought were not recorded on {to} ({ex.Message}); a message delivered again after the move may show twice.",
+            ct);
 
     /// <summary>The record in <paramref name="home"/>, or null when there is none (or it is too large to carry).</summary>
     public static byte[]? Read(string home)

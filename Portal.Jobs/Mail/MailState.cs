@@ -200,12 +200,8 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
         var parsed = new List<(string Address, IReadOnlyList<DovecotDuplicates.Entry> Entries)>();
         foreach (var mailbox in duplicates.Mailboxes ?? [])
         {
-            if (mailbox?.LocalPart is not { } local || !localParts.Contains(local))
-            {
-                throw new UntrustedDataException($"{mailbox?.LocalPart}@{domain} is not a mailbox of this account here.");
-            }
-
-            var (entries, problem) = DovecotDuplicates.Parse(mailbox.Record ?? []);
+            var local = RequireMailbox(mailbox?.LocalPart, domain, localParts);
+            var (entries, problem) = DovecotDuplicates.Parse(mailbox!.Record ?? []);
             if (problem is not null)
             {
                 throw new UntrustedDataException($"{local}@{domain}: {problem}");
@@ -222,6 +218,12 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
 
         return new DuplicatesMerged(parsed.Count, total);
     }
+
+    /// <summary>Another node named this mailbox: it must be one of the account's here.</summary>
+    private static string RequireMailbox(string? localPart, string domain, IReadOnlySet<string> localParts) =>
+        localPart is { } local && localParts.Contains(local)
+            ? local
+            : throw new UntrustedDataException($"{localPart}@{domain} is not a mailbox of this account here.");
 
     /// <summary>The most messages one request may name: a final pass brings what arrived during a move.</summary>
     public const int MaxDeliveredFiles = 20_000;
@@ -242,12 +244,8 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
 
         foreach (var file in files)
         {
-            if (file?.LocalPart is not { } local || !localParts.Contains(local))
-            {
-                throw new UntrustedDataException($"{file?.LocalPart}@{domain} is not a mailbox of this account here.");
-            }
-
-            if (!Maildir.IsSafeRelativePath(file.Path))
+            RequireMailbox(file?.LocalPart, domain, localParts);
+            if (!Maildir.IsSafeRelativePath(file!.Path))
             {
                 throw new UntrustedDataException($"{file.Path} is not a message path inside a mailbox.");
             }
