@@ -72,7 +72,7 @@ public sealed class MailMoveTests(MoveFixture nodes)
     [Fact]
     public async Task Move_ChildStoppedInTheMiddle_RetriesAndCompletes_WithNoDuplicate()
     {
-        // Enough mail that the pause lands in the bulk copy (1,200 messages were copied in 0.3 s, before it, in a run).
+        // Paused before the copy's first batch: the child stops while the move has everything still to copy.
         var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(3000);
         var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
         var id = await nodes.StartMoveAsync(name, nodes.Mail);
@@ -240,7 +240,6 @@ public sealed class MailMoveTests(MoveFixture nodes)
     [Fact]
     public async Task ASecondMoveOfTheSameAccount_IsRefusedWithTheRunningOne()
     {
-        // Enough mail that the pause lands in the bulk copy even while other tests keep both cores busy.
         var (name, _, _) = await nodes.AccountWithMailAsync(3000);
         var id = await nodes.StartMoveAsync(name, nodes.Mail);
         await nodes.PauseInBulkAsync(id);
