@@ -52,6 +52,7 @@ public static class JobsServiceCollectionExtensions
         services.AddTransient<Mail.AccountTransferJob>();
         services.AddTransient<Mail.MailArchiveJob>();
         services.AddTransient<Mail.ChildAccountDeletionJob>();
+        services.AddTransient<Accounts.AccountTerminationJob>();
         services.AddNodeApiClients();
         return services;
     }

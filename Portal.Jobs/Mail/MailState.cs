@@ -185,6 +185,41 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
 
     public const string HomesFolder = "home";
 
+    /// <summary>
+    /// Deletes the homes of a domain's mailboxes (their duplicate records, Sieve state): after its account is gone.
+    /// Only folders named <c>local@domain</c> directly inside the homes folder are touched. Returns how many went.
+    /// </summary>
+    public int DiscardHomesOf(string domain)
+    {
+        if (!MailRules.IsDomain(domain))
+        {
+            throw new UnsafeMailPathException($"\"{MailRules.Printable(domain)}\" is not a domain Portal accepts; no mailbox home was touched.");
+        }
+
+        var homes = new DirectoryInfo(Path.Combine(settings.StateDirectory, HomesFolder));
+        if (!homes.Exists)
+        {
+            return 0;
+        }
+
+        var root = homes.FullName.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        var removed = 0;
+        foreach (var home in homes.EnumerateDirectories("*@" + domain))
+        {
+            var at = home.Name.LastIndexOf('@');
+            if (at <= 0 || !string.Equals(home.Name[(at + 1)..], domain, StringComparison.Ordinal) || !MailRules.IsLocalPart(home.Name[..at])
+                || !Path.GetFullPath(home.FullName).StartsWith(root, StringComparison.Ordinal) || home.LinkTarget is not null)
+            {
+                continue;
+            }
+
+            home.Delete(recursive: true);
+            removed++;
+        }
+
+        return removed;
+    }
+
     /// <summary>The duplicate records of these addresses' mailboxes here (a mailbox without one is left out).</summary>
     public MailDuplicates ReadDuplicates(string domain, IEnumerable<string> localParts) =>
         new(localParts.Select(local => (local, Record: DovecotDuplicates.Read(HomeOf($"{local}@{domain}"))))

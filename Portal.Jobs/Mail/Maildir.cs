@@ -39,6 +39,27 @@ public static class Maildir
     }
 
     /// <summary>Removes a domain's folder once its last mailbox has gone.</summary>
+    /// <summary>
+    /// A domain's folder under the mail root (every mailbox of the domain), for removing it whole: the name must follow
+    /// <see cref="MailRules"/> and the resolved path must be a folder directly inside the mail root.
+    /// </summary>
+    public static string DomainFolder(string mailRoot, string domain)
+    {
+        if (!MailRules.IsDomain(domain))
+        {
+            throw new UnsafeMailPathException($"\"{MailRules.Printable(domain)}\" is not a domain Portal accepts; nothing was read or written for it.");
+        }
+
+        var root = Path.GetFullPath(mailRoot).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        var path = Path.GetFullPath(Path.Combine(root, domain));
+        if (!path.StartsWith(root, StringComparison.Ordinal) || path.Length == root.Length || path[root.Length..].Contains(Path.DirectorySeparatorChar))
+        {
+            throw new UnsafeMailPathException($"The mail of {domain} would lie outside {root}; nothing was read or written for it.");
+        }
+
+        return path;
+    }
+
     public static void RemoveDomainFolderIfEmpty(string mailRoot, string domain)
     {
         var folder = Path.Combine(mailRoot, domain);

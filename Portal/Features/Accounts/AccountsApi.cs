@@ -28,6 +28,13 @@ public static class AccountsApi
         api.MapPut("/accounts/{username}", async (string username, AccountChange change, AccountService accounts, ICurrentActor actor, CancellationToken ct) =>
             await accounts.ModifyAsync(await actor.GetAsync(), username, change, ct));
 
+        // Terminating starts an operation (admins follow it at the returned location); the account is suspended at once.
+        api.MapPost("/accounts/{username}/terminate", async (string username, AccountTerminationRequest request, AccountTermination termination, ICurrentActor actor, CancellationToken ct) =>
+        {
+            var id = await termination.TerminateAsync(await actor.GetAsync(), username, request, ct);
+            return Results.Accepted($"/api/v1/operations/{id}", new { operationId = id });
+        });
+
         api.MapGet("/accounts/{username}/zone", async (string username, DnsZoneService zones, ICurrentActor actor, CancellationToken ct) =>
             await zones.GetAsync(await actor.GetAsync(), username, ct));
 

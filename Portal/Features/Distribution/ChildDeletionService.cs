@@ -30,8 +30,11 @@ public sealed class ChildDeletionService(
     TimeProvider clock,
     IOptions<PortalSettings> settings) : IChildAccountDeletions
 {
-    /// <summary>Schedules the deletion a move asked for; the same move asking again gets the same deletion.</summary>
-    public async Task<DateTimeOffset> ScheduleAsync(string username, string domain, Guid nodeId, string nodeAlias, Guid operationId, CancellationToken ct = default)
+    /// <summary>
+    /// Schedules the deletion a move (or a termination, <paramref name="dueNow"/>) asked for; the same operation asking
+    /// again gets the same deletion.
+    /// </summary>
+    public async Task<DateTimeOffset> ScheduleAsync(string username, string domain, Guid nodeId, string nodeAlias, Guid operationId, CancellationToken ct = default, bool dueNow = false)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         if (await db.ChildAccountDeletions.AsNoTracking().SingleOrDefaultAsync(d => d.OperationId == operationId, ct) is { } existing)
@@ -49,13 +52,37 @@ public sealed class ChildDeletionService(
             OperationId = operationId,
             State = ChildDeletionState.Scheduled,
             CreatedAt = now,
-            DueAt = now + settings.Value.Distribution.ChildAccountRetention,
+            DueAt = dueNow ? now : now + settings.Value.Distribution.ChildAccountRetention,
         };
         db.ChildAccountDeletions.Add(deletion);
         await db.SaveChangesAsync(ct);
-        deletion.JobId = jobs.Schedule<ChildAccountDeletionJob>(job => job.RunAsync(deletion.Id, CancellationToken.None), deletion.DueAt);
+        deletion.JobId = dueNow
+            ? jobs.Enqueue<ChildAccountDeletionJob>(job => job.RunAsync(deletion.Id, CancellationToken.None))
+            : jobs.Schedule<ChildAccountDeletionJob>(job => job.RunAsync(deletion.Id, CancellationToken.None), deletion.DueAt);
         await db.SaveChangesAsync(ct);
         return deletion.DueAt;
+    }
+
+    /// <summary>
+    /// The account is terminated: its copies still waiting on former mail nodes are deleted now, not after their
+    /// retention (nothing is kept for an account that no longer exists). Returns how many were started.
+    /// </summary>
+    public async Task<int> RunPendingNowAsync(string username, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var pending = await db.ChildAccountDeletions.Where(d => d.Username == username && d.State == ChildDeletionState.Scheduled && d.DueAt > clock.GetUtcNow()).ToListAsync(ct);
+        foreach (var deletion in pending)
+        {
+            Unschedule(deletion);
+            // Due now before the job exists (a job that began at once would read the old due time and wait).
+            deletion.DueAt = clock.GetUtcNow();
+            deletion.Outcome = "Due now: the account was terminated.";
+            await db.SaveChangesAsync(ct);
+            deletion.JobId = jobs.Enqueue<ChildAccountDeletionJob>(job => job.RunAsync(deletion.Id, CancellationToken.None));
+            await db.SaveChangesAsync(ct);
+        }
+
+        return pending.Count;
     }
 
     public async Task<IReadOnlyList<ChildDeletionRow>> ListAsync(Actor actor, bool includeFinished, CancellationToken ct = default)
@@ -147,13 +174,20 @@ public sealed class ChildDeletionService(
 
         var system = Actor.System with { Name = "system (retention)" };
         var account = await db.Accounts.AsNoTracking().SingleOrDefaultAsync(a => a.Username == deletion.Username, ct);
-        if (account?.MailNodeId == deletion.NodeId)
+        // A termination's removal goes ahead whatever the account (on its way out) still says.
+        var forTermination = deletion.OperationId is { } requestedBy
+            && await db.Operations.AnyAsync(o => o.Id == requestedBy && o.Kind == Portal.Jobs.Accounts.AccountTerminationJob.Kind, ct);
+        if (forTermination)
+        {
+            system = Actor.System with { Name = "system (termination)" };
+        }
+        else if (account?.MailNodeId == deletion.NodeId)
         {
             await FinishAsync(db, deletion, ChildDeletionState.Cancelled, $"Not deleted: the account's mail lives on {deletion.NodeAlias} again.", system, ct);
             return;
         }
 
-        if (await db.Operations.AnyAsync(o => o.Target == deletion.Username && DistributionService.MoveKinds.Contains(o.Kind)
+        if (!forTermination && await db.Operations.AnyAsync(o => o.Target == deletion.Username && DistributionService.MoveKinds.Contains(o.Kind)
                 && (o.State == Operations.OperationState.Queued || o.State == Operations.OperationState.Running || o.State == Operations.OperationState.Paused), ct))
         {
             // Its mail is on the move: decide once it has landed.

@@ -67,6 +67,14 @@ public sealed class DistributionService(
             throw new PortalConflictException(message, code: "move.in_progress");
         }
 
+        if (await db.Operations.AnyAsync(o => o.Target == username && o.Kind == Portal.Jobs.Accounts.AccountTerminationJob.Kind
+                && (o.State == OperationState.Queued || o.State == OperationState.Running || o.State == OperationState.Paused), cancellationToken))
+        {
+            var message = $"Account {username} is being terminated; its mail is not moved.";
+            await audit.RecordAsync(actor, "account.move-mail", username, AuditOutcome.Refused, message, cancellationToken);
+            throw new PortalConflictException(message, code: "account.terminating");
+        }
+
         if (nodeId == ThisNode)
         {
             var id = await DedistributeAsync(actor, db, account, cancellationToken);

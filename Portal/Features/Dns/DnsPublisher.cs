@@ -41,6 +41,23 @@ public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, I
         }
     }
 
+    /// <summary>Removes a zone from the server (its account is gone); a zone the server does not have is already gone.</summary>
+    public async Task DeleteZoneAsync(string zoneName, CancellationToken ct)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+
+        using var response = await SendAsync(HttpMethod.Delete, $"servers/{PowerDns.ServerId}/zones/{Uri.EscapeDataString(zoneName + ".")}", null, ct);
+        if (response.StatusCode is not (HttpStatusCode.NotFound or HttpStatusCode.UnprocessableEntity))
+        {
+            await EnsureAsync(response, $"delete zone {zoneName}", ct);
+        }
+
+        logger.LogInformation("Removed zone {Zone} from PowerDNS", zoneName);
+    }
+
     /// <summary>Publishes every zone changed since the server last confirmed it (a minute's job, and after a failure).</summary>
     [AutomaticRetry(Attempts = 0)]
     [DisableConcurrentExecution(60)]

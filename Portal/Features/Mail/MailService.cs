@@ -219,18 +219,17 @@ public sealed class MailService(
     }
 
     /// <summary>Removes the Maildirs of the account's mailboxes on this node (their configuration stays).</summary>
-    public async Task DeleteMailDataAsync(Account account, CancellationToken ct = default)
+    /// <summary>
+    /// Removes all of an account's mail here, whole: its domain's folder under the mail root (out of service with one
+    /// rename into the trash, then deleted) and its mailboxes' homes.
+    /// </summary>
+    public Task DeleteMailDataAsync(Account account, CancellationToken ct = default)
     {
-        foreach (var local in await LocalPartsAsync(account, ct))
-        {
-            var mailbox = Maildir.MailboxPath(MailRoot, account.Domain, local);
-            if (Directory.Exists(mailbox))
-            {
-                Directory.Delete(mailbox, recursive: true);
-            }
-        }
-
-        Maildir.RemoveDomainFolderIfEmpty(MailRoot, account.Domain);
+        ct.ThrowIfCancellationRequested();
+        MailTrash.Discard(MailRoot, Maildir.DomainFolder(MailRoot, account.Domain));
+        publisher.DiscardHomesOf(account.Domain);
+        MailTrash.Empty(MailRoot);
+        return Task.CompletedTask;
     }
 
     /// <summary>The account's addresses and forwarders with their hashes, to carry them to another node.</summary>

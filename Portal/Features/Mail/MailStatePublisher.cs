@@ -79,5 +79,8 @@ public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFact
         return ok;
     }
 
+    /// <summary>Deletes the homes of a domain's mailboxes here (see <see cref="MailServices.DiscardHomesOf"/>).</summary>
+    public int DiscardHomesOf(string domain) => services.DiscardHomesOf(domain);
+
     public async Task RepublishAsync(CancellationToken ct = default) => await services.PublishAsync(await BuildAsync(ct), ct);
 }

@@ -153,6 +153,8 @@ public static class PortalServices
         services.AddSingleton<Portal.Features.Transfers.TransferService>();
         services.AddSingleton<IAccountTransferSteps, Portal.Features.Transfers.AccountTransferSteps>();
         services.AddSingleton<IMailArchiveSource, MailArchiveSource>();
+        services.AddSingleton<AccountTermination>();
+        services.AddSingleton<Portal.Jobs.Accounts.IAccountTerminationSteps>(sp => sp.GetRequiredService<AccountTermination>());
         services.AddSingleton<MoveNotifier>();
         services.AddSingleton<Portal.Infrastructure.Api.ApiRateLimits>();
         services.AddPortalApiDocument();

@@ -1,0 +1,132 @@
+using Hangfire;
+using Microsoft.Extensions.Logging;
+using Portal.Jobs.Common;
+using Portal.Jobs.Hosting;
+using Portal.Jobs.Mail;
+using Portal.Jobs.Operations;
+
+namespace Portal.Jobs.Accounts;
+
+/// <summary>
+/// What a termination removes, as recorded when it was asked for (the account's row is gone after the "remove" step,
+/// so a retry reads this, not the account).
+/// </summary>
+/// <param name="LocalParts">The account's mailboxes on this node (empty when its mail is on a child).</param>
+/// <param name="MailNodeAlias">The child that holds the account's mail, or null when it is here.</param>
+/// <param name="KeepArchiveDays">Keep a final archive of the mail on this node for this many days; null: no archive.</param>
+public sealed record TerminationPlan(
+    string Username, string Domain, string MailRoot, IReadOnlyList<string> LocalParts, string? MailNodeAlias, int? KeepArchiveDays);
+
+/// <summary>What the termination job needs of <c>Portal</c>: the account's plan, and the removals that touch its data.</summary>
+public interface IAccountTerminationSteps
+{
+    Task<TerminationPlan> LoadAsync(Guid operationId, CancellationToken cancellationToken);
+
+    /// <summary>Removes the account's twin and its mail on its child, or queues that removal when the child is away.</summary>
+    Task<string?> RemoveFromChildAsync(IOperationRun run, TerminationPlan plan, CancellationToken cancellationToken);
+
+    /// <summary>Removes the account here: owner, tokens, email accounts, forwarders, zone, mail and mail state.</summary>
+    Task<string?> RemoveHereAsync(IOperationRun run, TerminationPlan plan, CancellationToken cancellationToken);
+
+    /// <summary>Removes the account's zone from the DNS server.</summary>
+    Task<string?> RemoveZoneAsync(TerminationPlan plan, CancellationToken cancellationToken);
+
+    /// <summary>Has the final archive deleted when its time is up.</summary>
+    void ScheduleArchiveRemoval(Guid operationId, TimeSpan after);
+}
+
+/// <summary>
+/// Terminates an account: an optional final archive of its mail (tar, zstd, kept for a number of days), its twin
+/// and mail on its child, then everything of it here, then its zone on the DNS server. A failed run keeps what is
+/// left (the account stays suspended) and can be retried from the step that failed.
+/// </summary>
+public sealed class AccountTerminationJob(IOperationJournal journal, IAccountTerminationSteps steps, ILogger<AccountTerminationJob> logger)
+{
+    public const string Kind = "account-terminate";
+
+    public static IReadOnlyList<OperationStepPlan> StepsFor(bool archive, bool mailOnChild)
+    {
+        var plan = new List<OperationStepPlan>();
+        if (archive)
+        {
+            plan.Add(new("archive", "Keep a final archive of the mail (tar, zstd)", 5));
+        }
+
+        if (mailOnChild)
+        {
+            plan.Add(new("child", "Remove the account and its mail on its mail node", 2));
+        }
+
+        plan.Add(new("remove", "Remove the owner, email accounts, forwarders, zone and mail here", 2));
+        plan.Add(new("dns", "Remove the zone from the DNS server", 1));
+        return plan;
+    }
+
+    [AutomaticRetry(Attempts = 0)] // an admin retries a failed termination from the step that failed
+    [Queue(JobQueues.Default)]
+    [JobDisplayName("Terminate account {0}")]
+    public async Task RunAsync(Guid operationId, CancellationToken cancellationToken)
+    {
+        await using var run = await journal.BeginAsync(operationId, cancellationToken);
+        var plan = await steps.LoadAsync(operationId, cancellationToken);
+        try
+        {
+            if (plan.KeepArchiveDays is { } days)
+            {
+                await run.StepAsync("archive", ct => ArchiveAsync(run, plan, days, ct), cancellationToken);
+            }
+
+            if (plan.MailNodeAlias is not null)
+            {
+                await run.StepAsync("child", ct => steps.RemoveFromChildAsync(run, plan, ct), cancellationToken);
+            }
+
+            await run.StepAsync("remove", ct => steps.RemoveHereAsync(run, plan, ct), cancellationToken);
+            await run.StepAsync("dns", ct => steps.RemoveZoneAsync(plan, ct), cancellationToken);
+            await run.SucceedAsync($"Account {plan.Username} ({plan.Domain}) is terminated.", cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogError(ex, "Termination {OperationId} of {Username} failed", operationId, plan.Username);
+            var kept = run.IsStepDone("remove")
+                ? "The account is gone from this node; retry to finish what is left."
+                : "Nothing of the account was removed here; it stays suspended. Retry, or lift the suspension to keep it.";
+            await run.FailAsync($"The termination of {plan.Username} stopped: {ex.Message} {kept}", CancellationToken.None);
+        }
+    }
+
+    /// <summary>The delayed job that deletes a termination's final archive when its days are up.</summary>
+    [AutomaticRetry(Attempts = 3)]
+    [Queue(JobQueues.Default)]
+    [JobDisplayName("Delete the final archive of termination {0}")]
+    public async Task RemoveArchiveAsync(Guid operationId, CancellationToken cancellationToken)
+    {
+        var plan = await steps.LoadAsync(operationId, cancellationToken);
+        MailArchive.Delete(plan.MailRoot, operationId);
+    }
+
+    private async Task<string?> ArchiveAsync(IOperationRun run, TerminationPlan plan, int days, CancellationToken ct)
+    {
+        if (plan.LocalParts.Count == 0)
+        {
+            return "The account has no mailboxes here; there is nothing to archive.";
+        }
+
+        long totalFiles = 0, totalBytes = 0;
+        foreach (var local in plan.LocalParts)
+        {
+            var (messages, bytes) = Maildir.Measure(Maildir.MailboxPath(plan.MailRoot, plan.Domain, local));
+            totalFiles += messages;
+            totalBytes += bytes;
+        }
+
+        await run.ReportAsync(new StepProgress(0, totalFiles, 0, totalBytes), ct);
+        var manifest = await MailArchive.CreateAsync(plan.MailRoot, plan.Domain, plan.LocalParts, run.OperationId,
+            (files, bytes) => run.ReportAsync(new StepProgress(files, Math.Max(files, totalFiles), bytes, Math.Max(bytes, totalBytes)), ct), ct);
+        steps.ScheduleArchiveRemoval(run.OperationId, TimeSpan.FromDays(days));
+        await run.SetResultAsync("archive", MailArchive.ArchivePath(plan.MailRoot, run.OperationId), ct);
+        await run.SetResultAsync("archive sha256", manifest.Sha256, ct);
+        await run.SetResultAsync("archive kept until", (run.AttemptStartedAt + TimeSpan.FromDays(days)).ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture), ct);
+        return $"{manifest.Files.Count} message(s), {Units.Bytes(manifest.ExpandedBytes)}, archived in {Units.Bytes(manifest.ArchiveBytes)}; kept {days} day(s).";
+    }
+}
