@@ -172,4 +172,34 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
         var account = (await fixture.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body;
         Assert.Equal(System.Text.Json.JsonValueKind.Null, account.GetProperty("mailNodeId").ValueKind);
     }
+
+    [Fact]
+    public async Task AnAdmin_TerminatesADistributedAccount_TypingItsName_AndWatchesItGoOnBothNodes()
+    {
+        var name = "trm" + Guid.NewGuid().ToString("N")[..6];
+        var domain = $"{name}.example.test";
+        (await fixture.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}" })).Expect(HttpStatusCode.Created);
+        (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
+        new MailGenerator(9).Fill(Path.Combine(fixture.Parent.MailRoot, domain, "alice"), 20);
+        var moved = (await fixture.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = fixture.ChildId })).Expect(HttpStatusCode.Accepted);
+        await WaitSucceededAsync(moved.Body.GetProperty("operationId").GetString()!);
+
+        var page = await fixture.NewPageAsync(fixture.Parent);
+        await new SignInPage(page).SignInAsync(PortalNode.AdminUserName, fixture.Parent.AdminPassword);
+        await page.GotoInteractiveAsync($"/admin/accounts/{name}");
+        await page.ClickAsync("[data-testid=terminate-start]");
+        var dialog = page.Locator("[data-testid=terminate-dialog]");
+        await Assertions.Expect(dialog.Locator("[data-testid=terminate-what-goes]")).ToContainTextAsync("its copy on mail-1");
+        await Assertions.Expect(page.Locator("[data-testid=terminate-submit]")).ToBeDisabledAsync();
+        await page.Locator("[data-testid=terminate-confirm]").FillAsync(name[..^1]);
+        await Assertions.Expect(page.Locator("[data-testid=terminate-submit]")).ToBeDisabledAsync();
+        await page.Locator("[data-testid=terminate-confirm]").FillAsync(name);
+        await page.Locator("[data-testid=terminate-submit]").ClickAsync();
+        await page.WaitForAddressAsync(url => url.Contains("/admin/operations/", StringComparison.Ordinal));
+
+        await Assertions.Expect(page.Locator("[data-testid=operation-summary]")).ToContainTextAsync($"Account {name} ({domain}) is terminated.", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-step-state=Done]")).ToHaveCountAsync(3);
+        Assert.Equal(HttpStatusCode.NotFound, (await fixture.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await fixture.Child.Api.GetAsync($"api/v1/accounts/{name}")).Status);
+    }
 }

@@ -53,7 +53,8 @@ public sealed record AccountRow(
     IReadOnlyList<string> Features,
     DateTimeOffset CreatedAt,
     string? SuspensionReason = null,
-    bool SuspendedByAdmin = false)
+    bool SuspendedByAdmin = false,
+    bool IsTwin = false)
 {
     public bool IsDistributed => MailNodeId is not null;
 
@@ -61,7 +62,7 @@ public sealed record AccountRow(
 
     internal static AccountRow From(Account a) => new(
         a.Username, a.Domain, DomainNames.ToUnicode(a.Domain), a.ContactEmail, a.OwnerName, a.MailNodeId, a.MailNodeAlias, a.Status,
-        a.DiskUsageBytes, a.Ipv6Enabled, a.Features.ToArray(), a.CreatedAt, a.SuspensionReason, a.SuspendedByAdmin);
+        a.DiskUsageBytes, a.Ipv6Enabled, a.Features.ToArray(), a.CreatedAt, a.SuspensionReason, a.SuspendedByAdmin, a.IsTwin);
 }
 
 /// <summary>A child an account's mail can be routed to, with what an admin weighs: status, free disk, load.</summary>
