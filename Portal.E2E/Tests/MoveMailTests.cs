@@ -202,4 +202,30 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
         Assert.Equal(HttpStatusCode.NotFound, (await fixture.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await fixture.Child.Api.GetAsync($"api/v1/accounts/{name}")).Status);
     }
+
+    [Fact]
+    public async Task AnAdmin_CancelsAPausedMove_AndSeesItUndone()
+    {
+        var name = "cnc" + Guid.NewGuid().ToString("N")[..6];
+        var domain = $"{name}.example.test";
+        (await fixture.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}" })).Expect(HttpStatusCode.Created);
+        (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
+        new MailGenerator(11).Fill(Path.Combine(fixture.Parent.MailRoot, domain, "alice"), 300);
+        var id = (await fixture.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = fixture.ChildId })).Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString()!;
+        // Paused before its copy's first batch (the pause is asked for before the job gets there).
+        (await fixture.Parent.Api.PostAsync($"api/v1/operations/{id}/pause")).Expect(HttpStatusCode.NoContent);
+
+        var page = await fixture.NewPageAsync(fixture.Parent);
+        await new SignInPage(page).SignInAsync(PortalNode.AdminUserName, fixture.Parent.AdminPassword);
+        await page.GotoInteractiveAsync($"/admin/operations/{id}");
+        await page.ClickAsync("[data-testid=operation-cancel]");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Cancel it" }).ClickAsync();
+
+        await Assertions.Expect(page.Locator("[data-testid=operation-summary]")).ToContainTextAsync("cancelled by an admin before the switch", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-testid=operation-cancel]")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator("[data-testid=operation-retry]")).ToHaveCountAsync(0);
+        var account = (await fixture.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body;
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, account.GetProperty("mailNodeId").ValueKind);
+        Assert.Equal(HttpStatusCode.NotFound, (await fixture.Child.Api.GetAsync($"api/v1/accounts/{name}")).Status);
+    }
 }

@@ -117,16 +117,17 @@ public sealed class AccountTransferJob(
             if (!run.IsStepDone("import"))
             {
                 await run.ResetStepsAsync(CancellationToken.None);
-                message = $"The transfer of {transfer.Username} failed before anything was created here: {ex.Message}";
+                message = ex is OperationCancelRequestedException
+                    ? $"The transfer of {transfer.Username} was cancelled by an admin before anything was created here."
+                    : $"The transfer of {transfer.Username} failed before anything was created here: {ex.Message}";
             }
             else
             {
                 message = $"The transfer of {transfer.Username} stopped: {ex.Message} The account is here, its mail not yet all; run it again (Retry) to continue. The source is unchanged.";
             }
 
-            logger.LogError(ex, "Account transfer {OperationId} of {Username} failed", operationId, transfer.Username);
-            await run.FailAsync(message, CancellationToken.None);
-            await steps.NotifyAsync(operationId, false, message, CancellationToken.None);
+            logger.LogError(ex, "Account transfer {OperationId} of {Username} ended early", operationId, transfer.Username);
+            await MoveFailures.EndAsync(run, ex, message, (ok, text, t) => steps.NotifyAsync(operationId, ok, text, t));
         }
     }
 }

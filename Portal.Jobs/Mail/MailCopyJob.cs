@@ -213,11 +213,11 @@ public sealed class MailCopyJob(
                     await steps.AbandonAsync(move, CancellationToken.None);
                     // Undone: a retry starts from the preflight again.
                     await run.ResetStepsAsync(CancellationToken.None);
-                    message = $"The move of {move.Username}'s mail failed before the switch: {ex.Message} Nothing changed here: this node still serves the mail, and the child's partial copy was removed.";
+                    message = $"{MoveFailures.BeforeSwitch(ex, $"The move of {move.Username}'s mail")} Nothing changed here: this node still serves the mail, and the child's partial copy was removed.";
                 }
                 catch (Exception cleanup) when (cleanup is NodeApiException or IOException)
                 {
-                    message = $"The move of {move.Username}'s mail failed before the switch: {ex.Message} This node still serves the mail. The child's partial copy could not be removed ({cleanup.Message}); it is removed when the move is tried again.";
+                    message = $"{MoveFailures.BeforeSwitch(ex, $"The move of {move.Username}'s mail")} This node still serves the mail. The child's partial copy could not be removed ({cleanup.Message}); it is removed when the move is tried again.";
                 }
             }
             else
@@ -225,9 +225,8 @@ public sealed class MailCopyJob(
                 message = $"The move of {move.Username}'s mail stopped after the switch: {ex.Message} The child serves the mail now; run the move again (Retry) to finish the final pass and the verification.";
             }
 
-            logger.LogError(ex, "Mail copy {OperationId} of {Username} failed", operationId, move.Username);
-            await run.FailAsync(message, CancellationToken.None);
-            await steps.NotifyAsync(operationId, false, message, CancellationToken.None);
+            logger.LogError(ex, "Mail copy {OperationId} of {Username} ended early", operationId, move.Username);
+            await MoveFailures.EndAsync(run, ex, message, (ok, text, t) => steps.NotifyAsync(operationId, ok, text, t));
         }
     }
 

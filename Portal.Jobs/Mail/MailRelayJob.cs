@@ -173,11 +173,11 @@ public sealed class MailRelayJob(
                 {
                     await steps.AbandonAsync(move, CancellationToken.None);
                     await run.ResetStepsAsync(CancellationToken.None);
-                    message = $"The move of {move.Username}'s mail to {move.TargetAlias} failed before the switch: {ex.Message} Nothing changed: {move.SourceAlias} still serves the mail, and {move.TargetAlias}'s partial copy was removed.";
+                    message = $"{MoveFailures.BeforeSwitch(ex, $"The move of {move.Username}'s mail to {move.TargetAlias}")} Nothing changed: {move.SourceAlias} still serves the mail, and {move.TargetAlias}'s partial copy was removed.";
                 }
                 catch (Exception cleanup) when (cleanup is NodeApiException or IOException)
                 {
-                    message = $"The move of {move.Username}'s mail to {move.TargetAlias} failed before the switch: {ex.Message} {move.SourceAlias} still serves the mail. The partial copy on {move.TargetAlias} could not be removed ({cleanup.Message}); it is removed when the move is tried again.";
+                    message = $"{MoveFailures.BeforeSwitch(ex, $"The move of {move.Username}'s mail to {move.TargetAlias}")} {move.SourceAlias} still serves the mail. The partial copy on {move.TargetAlias} could not be removed ({cleanup.Message}); it is removed when the move is tried again.";
                 }
             }
             else
@@ -185,9 +185,8 @@ public sealed class MailRelayJob(
                 message = $"The move of {move.Username}'s mail to {move.TargetAlias} stopped after the switch: {ex.Message} {move.TargetAlias} serves the mail now; run the move again (Retry) to finish the final pass and the verification.";
             }
 
-            logger.LogError(ex, "Mail relay {OperationId} of {Username} failed", operationId, move.Username);
-            await run.FailAsync(message, CancellationToken.None);
-            await steps.NotifyAsync(operationId, false, message, CancellationToken.None);
+            logger.LogError(ex, "Mail relay {OperationId} of {Username} ended early", operationId, move.Username);
+            await MoveFailures.EndAsync(run, ex, message, (ok, text, t) => steps.NotifyAsync(operationId, ok, text, t));
         }
     }
 }

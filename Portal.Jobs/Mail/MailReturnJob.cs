@@ -288,16 +288,15 @@ public sealed class MailReturnJob(
                 }
 
                 await run.ResetStepsAsync(CancellationToken.None);
-                message = $"The dedistribution of {move.Username} failed before the switch: {ex.Message} Nothing changed: {move.SourceAlias} still serves the mail.";
+                message = $"{MoveFailures.BeforeSwitch(ex, $"The dedistribution of {move.Username}")} Nothing changed: {move.SourceAlias} still serves the mail.";
             }
             else
             {
                 message = $"The dedistribution of {move.Username} stopped after the switch: {ex.Message} This node serves the mail now; run it again (Retry) to finish the final pass and the verification.";
             }
 
-            logger.LogError(ex, "Mail return {OperationId} of {Username} failed", operationId, move.Username);
-            await run.FailAsync(message, CancellationToken.None);
-            await steps.NotifyAsync(operationId, false, message, CancellationToken.None);
+            logger.LogError(ex, "Mail return {OperationId} of {Username} ended early", operationId, move.Username);
+            await MoveFailures.EndAsync(run, ex, message, (ok, text, t) => steps.NotifyAsync(operationId, ok, text, t));
         }
     }
 

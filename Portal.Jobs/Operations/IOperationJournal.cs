@@ -58,11 +58,12 @@ public interface IOperationRun : IAsyncDisposable
 
     /// <summary>
     /// Returns at once unless an admin paused the operation; then shows it paused and waits until it is resumed.
-    /// Long jobs call it between units of work (a batch of a copy).
+    /// Long jobs call it between units of work (a batch of a copy). An admin's cancel, asked for before the
+    /// operation's point of no return (<see cref="Cancellation"/>), throws <see cref="OperationCancelRequestedException"/> here.
     /// </summary>
     Task WaitWhilePausedAsync(CancellationToken cancellationToken);
 
-    /// <summary>Whether an admin asked for a pause (without waiting), so a job can first finish what is in flight.</summary>
+    /// <summary>Whether an admin asked for a pause or a cancel (without waiting), so a job can first finish what is in flight.</summary>
     Task<bool> IsPauseRequestedAsync(CancellationToken cancellationToken);
 
     /// <summary>Marks every step pending again (work undone, as after a move abandoned before its switch).</summary>
@@ -71,6 +72,9 @@ public interface IOperationRun : IAsyncDisposable
     Task SucceedAsync(string? summary, CancellationToken cancellationToken);
 
     Task FailAsync(string error, CancellationToken cancellationToken);
+
+    /// <summary>Ends the operation Cancelled (after the job undid its work), with what happened.</summary>
+    Task CancelledAsync(string summary, CancellationToken cancellationToken);
 }
 
 /// <summary>Counters of the running step. Totals are null when not known yet.</summary>
@@ -85,6 +89,30 @@ public readonly record struct StepProgress(long ItemsDone, long? ItemsTotal, lon
 
 /// <summary>A job began an operation that has already ended (succeeded, failed or was cancelled): there is nothing to run.</summary>
 public sealed class OperationEndedException(string message) : InvalidOperationException(message);
+
+/// <summary>
+/// An admin cancelled the operation before its point of no return: thrown at the job's next safe point (where it would
+/// pause), so the job undoes what it did and ends the operation Cancelled.
+/// </summary>
+public sealed class OperationCancelRequestedException() : Exception("An admin cancelled it.");
+
+/// <summary>
+/// Which operations an admin can cancel, and the step after which each can no longer be undone: a move's switch (the
+/// other node serves the mail from then on), a transfer's import (the account exists here).
+/// </summary>
+public static class Cancellation
+{
+    private static readonly Dictionary<string, string> PointsOfNoReturn = new(StringComparer.Ordinal)
+    {
+        ["mail-copy"] = "switch",
+        ["mail-return"] = "switch",
+        ["mail-relay"] = "switch",
+        ["account-transfer"] = "import",
+    };
+
+    /// <summary>The step from whose start on an operation of this kind cannot be cancelled; null if it cannot be cancelled at all.</summary>
+    public static string? PointOfNoReturn(string kind) => PointsOfNoReturn.GetValueOrDefault(kind);
+}
 
 public static class OperationJournalExtensions
 {

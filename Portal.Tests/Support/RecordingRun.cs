@@ -49,5 +49,7 @@ internal sealed class RecordingRun : IOperationRun
 
     public Task FailAsync(string error, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+    public Task CancelledAsync(string summary, CancellationToken cancellationToken) => throw new NotSupportedException();
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

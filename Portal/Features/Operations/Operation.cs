@@ -73,6 +73,9 @@ public sealed class Operation
     /// <summary>An admin asked the job to pause at its next safe point.</summary>
     public bool PauseRequested { get; set; }
 
+    /// <summary>An admin asked the job to stop and undo what it did, at its next safe point before its point of no return.</summary>
+    public bool CancelRequested { get; set; }
+
     /// <summary>What the job needs besides the target, as JSON (ids only, never secrets).</summary>
     public string? Parameters { get; set; }
 

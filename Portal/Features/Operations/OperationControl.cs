@@ -4,6 +4,7 @@ using Portal.Features.Audit;
 using Portal.Infrastructure.Data;
 using Portal.Infrastructure.Security;
 using Portal.Jobs.Mail;
+using Portal.Jobs.Operations;
 using Portal.Jobs.SelfCheck;
 
 namespace Portal.Features.Operations;
@@ -65,6 +66,89 @@ public sealed class OperationControl(IDbContextFactory<PortalDbContext> dbFactor
         ChangeAsync(actor, id, "operation.resume", o => o.PauseRequested = false, ct);
 
     /// <summary>
+    /// Cancels an operation before its point of no return (<see cref="Cancellation"/>: a move's switch). One still
+    /// queued with nothing done, or one that failed (and undid its work, or says what it left), ends Cancelled at once;
+    /// a running or paused one is asked to stop: its job undoes its work at its next safe point and ends Cancelled.
+    /// </summary>
+    public async Task CancelAsync(Actor actor, Guid id, CancellationToken ct = default)
+    {
+        const string action = "operation.cancel";
+        if (!actor.IsAdmin)
+        {
+            await audit.RecordAsync(actor, action, id.ToString(), AuditOutcome.Refused, "Not an admin.", ct);
+            throw new PortalForbiddenException("Only admins control operations.");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var operation = await db.Operations.AsNoTracking().SingleOrDefaultAsync(o => o.Id == id, ct)
+            ?? throw new PortalNotFoundException("There is no such operation on this node.");
+        var point = Cancellation.PointOfNoReturn(operation.Kind);
+        if (point is null)
+        {
+            await RefuseAsync($"Operations of kind {operation.Kind} cannot be cancelled.", "operation.not_cancellable");
+        }
+
+        if (operation.State is OperationState.Succeeded or OperationState.Cancelled)
+        {
+            await RefuseAsync($"The operation has ended ({operation.State}); there is nothing to cancel.", "operation.finished");
+        }
+
+        if (operation.Steps.FirstOrDefault(s => s.Key == point) is { State: StepState.Running or StepState.Done or StepState.Failed } past)
+        {
+            await RefuseAsync($"It is past \"{past.Title}\": from there on the other side serves the account, and undoing would lose what arrived since. "
+                + (operation.State == OperationState.Failed ? "Retry it to finish." : "Let it finish (Retry finishes it if it fails)."), "operation.past_point_of_no_return");
+        }
+
+        var now = clock.GetUtcNow();
+        var allPending = operation.Steps.All(s => s.State == StepState.Pending);
+        int ended;
+        if (operation.State == OperationState.Failed)
+        {
+            // It undid what it could when it failed (its error says what it left); cancelling ends it for good.
+            ended = await db.Operations.Where(o => o.Id == id && o.State == OperationState.Failed).ExecuteUpdateAsync(o => o
+                .SetProperty(x => x.State, OperationState.Cancelled)
+                .SetProperty(x => x.Summary, $"Cancelled by {actor.Name} after it failed; it is not retried.")
+                .SetProperty(x => x.UpdatedAt, now), ct);
+        }
+        else if (operation.State == OperationState.Queued && allPending)
+        {
+            ended = await db.Operations.Where(o => o.Id == id && o.State == OperationState.Queued).ExecuteUpdateAsync(o => o
+                .SetProperty(x => x.State, OperationState.Cancelled)
+                .SetProperty(x => x.Summary, $"Cancelled by {actor.Name} before it began; nothing was done.")
+                .SetProperty(x => x.FinishedAt, now)
+                .SetProperty(x => x.UpdatedAt, now), ct);
+            if (ended > 0 && operation.JobId is { } job)
+            {
+                jobs.Delete(job);
+            }
+        }
+        else
+        {
+            ended = 0;
+        }
+
+        if (ended == 0)
+        {
+            // Running, paused, or it began meanwhile: the job takes it at its next safe point (a paused one at once).
+            var asked = await db.Operations.Where(o => o.Id == id && (o.State == OperationState.Queued || o.State == OperationState.Running || o.State == OperationState.Paused))
+                .ExecuteUpdateAsync(o => o.SetProperty(x => x.CancelRequested, true).SetProperty(x => x.UpdatedAt, now), ct);
+            if (asked == 0)
+            {
+                await RefuseAsync("The operation ended meanwhile; there is nothing to cancel.", "operation.finished");
+            }
+        }
+
+        await audit.RecordAsync(actor, action, operation.Title, AuditOutcome.Succeeded, ended > 0 ? $"Operation {id} cancelled." : $"Operation {id}: cancel asked for.", ct);
+        await PublishAsync(db, id, ct);
+
+        async Task RefuseAsync(string message, string code)
+        {
+            await audit.RecordAsync(actor, action, operation.Title, AuditOutcome.Refused, message, ct);
+            throw new PortalConflictException($"{operation.Title} was not cancelled: {message}", code: code);
+        }
+    }
+
+    /// <summary>
     /// Runs a failed operation again from where it stopped (its finished steps stay finished). The operation is Queued
     /// in the database before its job exists: a job that began at once would otherwise find it still Failed and end,
     /// and the Queued written after it would then wait for ever for a job that was gone.
@@ -93,6 +177,7 @@ public sealed class OperationControl(IDbContextFactory<PortalDbContext> dbFactor
             .SetProperty(x => x.Error, (string?)null)
             .SetProperty(x => x.FinishedAt, (DateTimeOffset?)null)
             .SetProperty(x => x.PauseRequested, false)
+            .SetProperty(x => x.CancelRequested, false)
             .SetProperty(x => x.UpdatedAt, now), ct);
         if (queued == 0)
         {

@@ -63,10 +63,11 @@ public sealed class OperationJournal(
         return run;
     }
 
-    private async Task<bool> PauseRequestedAsync(Guid id, CancellationToken ct)
+    private async Task<(bool Pause, bool Cancel)> ControlAsync(Guid id, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        return await db.Operations.Where(o => o.Id == id).Select(o => o.PauseRequested).SingleAsync(ct);
+        var control = await db.Operations.Where(o => o.Id == id).Select(o => new { o.PauseRequested, o.CancelRequested }).SingleAsync(ct);
+        return (control.PauseRequested, control.CancelRequested);
     }
 
     internal async Task<long> AppendLogAsync(Guid operationId, OperationLogLevel level, string message, CancellationToken ct)
@@ -187,6 +188,14 @@ public sealed class OperationJournal(
             _baselineSet = false;
             UpdatePercent(null);
             await FlushAsync(cancellationToken);
+            if (stepKey == Cancellation.PointOfNoReturn(state.Kind) && (await journal.ControlAsync(state.Id, cancellationToken)).Cancel)
+            {
+                // Recorded as begun before this read: an admin's cancel either came first and is taken here, or comes
+                // after and is refused (the step is running), never taken by neither.
+                step.State = StepState.Pending;
+                await FlushAsync(cancellationToken);
+                throw new OperationCancelRequestedException();
+            }
         }
 
         public ValueTask ReportAsync(StepProgress progress, CancellationToken cancellationToken)
@@ -247,11 +256,25 @@ public sealed class OperationJournal(
             await FlushAsync(cancellationToken);
         }
 
-        public Task<bool> IsPauseRequestedAsync(CancellationToken cancellationToken) => journal.PauseRequestedAsync(state.Id, cancellationToken);
+        public async Task<bool> IsPauseRequestedAsync(CancellationToken cancellationToken)
+        {
+            var (pause, cancel) = await journal.ControlAsync(state.Id, cancellationToken);
+            return pause || (cancel && Cancellable);
+        }
+
+        /// <summary>Whether an admin's cancel still takes effect: the operation's kind can be cancelled and its point of no return has not begun.</summary>
+        private bool Cancellable =>
+            Cancellation.PointOfNoReturn(state.Kind) is { } point && Step(point).State == StepState.Pending;
 
         public async Task WaitWhilePausedAsync(CancellationToken cancellationToken)
         {
-            if (!await journal.PauseRequestedAsync(state.Id, cancellationToken))
+            var (pause, cancel) = await journal.ControlAsync(state.Id, cancellationToken);
+            if (cancel && Cancellable)
+            {
+                throw new OperationCancelRequestedException();
+            }
+
+            if (!pause)
             {
                 return;
             }
@@ -261,8 +284,19 @@ public sealed class OperationJournal(
             state.EstimatedRemaining = null;
             _lastLogId = await journal.AppendLogAsync(state.Id, OperationLogLevel.Info, "Paused by an admin; waiting to be resumed.", cancellationToken);
             await FlushAsync(cancellationToken);
-            while (await journal.PauseRequestedAsync(state.Id, cancellationToken))
+            while (true)
             {
+                (pause, cancel) = await journal.ControlAsync(state.Id, cancellationToken);
+                if (cancel && Cancellable)
+                {
+                    throw new OperationCancelRequestedException();
+                }
+
+                if (!pause)
+                {
+                    break;
+                }
+
                 await Task.Delay(TimeSpan.FromMilliseconds(300), journal._clock, cancellationToken);
             }
 
@@ -318,6 +352,19 @@ public sealed class OperationJournal(
             state.EstimatedRemaining = null;
             state.FinishedAt = Now;
             _lastLogId = await journal.AppendLogAsync(state.Id, OperationLogLevel.Error, error, cancellationToken);
+            await FlushAsync(cancellationToken);
+            PortalTelemetry.MoveEnded(state.Kind, succeeded: false, state.FinishedAt.Value - (state.StartedAt ?? state.RequestedAt));
+        }
+
+        public async Task CancelledAsync(string summary, CancellationToken cancellationToken)
+        {
+            state.State = OperationState.Cancelled;
+            state.Summary = summary;
+            state.CurrentStep = null;
+            state.Rate = null;
+            state.EstimatedRemaining = null;
+            state.FinishedAt = Now;
+            _lastLogId = await journal.AppendLogAsync(state.Id, OperationLogLevel.Warning, summary, cancellationToken);
             await FlushAsync(cancellationToken);
             PortalTelemetry.MoveEnded(state.Kind, succeeded: false, state.FinishedAt.Value - (state.StartedAt ?? state.RequestedAt));
         }

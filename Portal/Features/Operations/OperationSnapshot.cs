@@ -29,9 +29,19 @@ public sealed record OperationSnapshot(
     DateTimeOffset UpdatedAt,
     int Attempts,
     long LastLogId,
-    bool PauseRequested = false)
+    bool PauseRequested = false,
+    bool CancelRequested = false)
 {
     public bool IsFinished => State is OperationState.Succeeded or OperationState.Failed or OperationState.Cancelled;
+
+    /// <summary>
+    /// Whether an admin can still cancel it (what <see cref="OperationControl.CancelAsync"/> accepts): a kind that can be
+    /// undone, not ended (a failed one can be), not yet at its point of no return, and not already asked to.
+    /// </summary>
+    public bool CanCancel =>
+        Cancellation.PointOfNoReturn(Kind) is { } point && !CancelRequested
+        && State is OperationState.Queued or OperationState.Running or OperationState.Paused or OperationState.Failed
+        && Steps.FirstOrDefault(s => s.Key == point) is not { State: StepState.Running or StepState.Done or StepState.Failed };
 
     public string? CurrentStepTitle => Steps.FirstOrDefault(s => s.Key == CurrentStep)?.Title;
 
@@ -42,7 +52,7 @@ public sealed record OperationSnapshot(
         o.Rate, o.RateUnit, o.EstimatedRemaining,
         o.Steps.Select(s => new StepSnapshot(s.Key, s.Title, s.State, s.StartedAt, s.FinishedAt, s.Summary)).ToArray(),
         o.Results.Select(r => KeyValuePair.Create(r.Name, r.Value)).ToArray(),
-        o.Summary, o.Error, o.RequestedBy, o.RequestedAt, o.StartedAt, o.FinishedAt, o.UpdatedAt, o.Attempts, lastLogId, o.PauseRequested);
+        o.Summary, o.Error, o.RequestedBy, o.RequestedAt, o.StartedAt, o.FinishedAt, o.UpdatedAt, o.Attempts, lastLogId, o.PauseRequested, o.CancelRequested);
 }
 
 public sealed record StepSnapshot(string Key, string Title, StepState State, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Summary);

@@ -29,6 +29,13 @@ public static class OperationsApi
             return Results.NoContent();
         });
 
+        // Before its point of no return (a move's switch) a cancel undoes what the operation did; after it, 409 with why.
+        api.MapPost("/operations/{id:guid}/cancel", async (Guid id, OperationControl control, ICurrentActor actor, CancellationToken ct) =>
+        {
+            await control.CancelAsync(await actor.GetAsync(), id, ct);
+            return Results.Accepted($"/api/v1/operations/{id}");
+        });
+
         api.MapPost("/operations/{id:guid}/retry", async (Guid id, OperationControl control, ICurrentActor actor, CancellationToken ct) =>
         {
             await control.RetryAsync(await actor.GetAsync(), id, ct);

@@ -982,6 +982,9 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.Property<long?>("BytesTotal")
                         .HasColumnType("bigint");
 
+                    b.Property<bool>("CancelRequested")
+                        .HasColumnType("boolean");
+
                     b.Property<string>("CurrentStep")
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
