@@ -204,6 +204,16 @@ public sealed class DedistributionTests(MoveFixture nodes)
         await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
         Assert.Contains(db.AuditEntries, e => e.Action == "child-copy.deletion.cancel" && e.Target == kept);
         Assert.Contains(db.AuditEntries, e => e.Action == "child-copy.deletion.postpone" && e.Target == kept);
+
+        // An admin who changes their mind schedules the cancelled one again: due a retention period from now, then done.
+        var done = await nodes.Parent.Api.PostAsync($"api/v1/scheduled-deletions/{goneId}/schedule");
+        Assert.Equal("deletion.not_reschedulable", done.Code);
+        (await nodes.Parent.Api.PostAsync($"api/v1/scheduled-deletions/{keptId}/schedule")).Expect(HttpStatusCode.NoContent);
+        var rescheduled = Assert.Single(await nodes.DeletionsAsync(kept));
+        Assert.Equal("Scheduled", rescheduled.GetProperty("state").GetString());
+        Assert.InRange(rescheduled.GetProperty("dueAt").GetDateTimeOffset() - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(20), MoveFixture.Retention);
+        await WaitForDeletionAsync(kept, "Done", MoveFixture.Retention + TimeSpan.FromSeconds(30));
+        Assert.False(Directory.Exists(Path.Combine(nodes.Mail.MailRoot, keptDomain)));
     }
 
     [Fact]

@@ -144,6 +144,52 @@ public sealed class ChildDeletionService(
         }, ct);
     }
 
+    /// <summary>
+    /// Schedules a cancelled (or failed) deletion again, due a retention period from now: an admin who kept a copy
+    /// changes their mind. Refused while the account's mail lives on that node again, or the node is no longer linked.
+    /// </summary>
+    public async Task ScheduleAgainAsync(Actor actor, long id, CancellationToken ct = default)
+    {
+        const string action = "child-copy.deletion.schedule";
+        if (!actor.IsAdmin)
+        {
+            await audit.RecordAsync(actor, action, id.ToString(System.Globalization.CultureInfo.InvariantCulture), AuditOutcome.Refused, "Not an admin.", ct);
+            throw new PortalForbiddenException("Only admins manage scheduled deletions.");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var deletion = await db.ChildAccountDeletions.SingleOrDefaultAsync(d => d.Id == id, ct)
+            ?? throw new PortalNotFoundException($"There is no scheduled deletion {id}.");
+        string? refusal = null;
+        if (deletion.State is not (ChildDeletionState.Cancelled or ChildDeletionState.Failed))
+        {
+            refusal = $"The deletion of {deletion.Username}'s copy on {deletion.NodeAlias} is {deletion.State.ToString().ToLowerInvariant()}; only a cancelled or failed one is scheduled again.";
+        }
+        else if (await db.Accounts.AnyAsync(a => a.Username == deletion.Username && a.MailNodeId == deletion.NodeId, ct))
+        {
+            refusal = $"{deletion.Username}'s mail lives on {deletion.NodeAlias} again: that copy is the account's mail, not a leftover.";
+        }
+        else if (!await db.LinkedNodes.AnyAsync(n => n.Id == deletion.NodeId, ct))
+        {
+            refusal = $"{deletion.NodeAlias} is no longer linked to this node; remove the copy there by its own admin.";
+        }
+
+        if (refusal is not null)
+        {
+            await audit.RecordAsync(actor, action, deletion.Username, AuditOutcome.Refused, refusal, ct);
+            throw new PortalConflictException(refusal, code: "deletion.not_reschedulable");
+        }
+
+        deletion.State = ChildDeletionState.Scheduled;
+        deletion.FinishedAt = null;
+        deletion.DueAt = clock.GetUtcNow() + settings.Value.Distribution.ChildAccountRetention;
+        deletion.Outcome = $"Scheduled again by {actor.Name}.";
+        await db.SaveChangesAsync(ct);
+        deletion.JobId = jobs.Schedule<ChildAccountDeletionJob>(job => job.RunAsync(deletion.Id, CancellationToken.None), deletion.DueAt);
+        await db.SaveChangesAsync(ct);
+        await audit.RecordAsync(actor, action, deletion.Username, AuditOutcome.Succeeded, $"Copy on {deletion.NodeAlias}: due at {deletion.DueAt:yyyy-MM-dd HH:mm} UTC.", ct);
+    }
+
     /// <summary>The account's mail is going back to that child: a deletion of its copy there must not happen.</summary>
     public async Task CancelForReturnAsync(Actor actor, string username, Guid nodeId, CancellationToken ct = default)
     {

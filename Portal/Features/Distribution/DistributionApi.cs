@@ -26,6 +26,12 @@ public static class DistributionApi
             return Results.NoContent();
         });
 
+        api.MapPost("/scheduled-deletions/{id:long}/schedule", async (long id, ChildDeletionService deletions, ICurrentActor actor, CancellationToken ct) =>
+        {
+            await deletions.ScheduleAgainAsync(await actor.GetAsync(), id, ct);
+            return Results.NoContent();
+        });
+
         api.MapPost("/scheduled-deletions/{id:long}/run", async (long id, ChildDeletionService deletions, ICurrentActor actor, CancellationToken ct) =>
         {
             await deletions.RunNowAsync(await actor.GetAsync(), id, ct);
