@@ -34,7 +34,8 @@ public sealed record NodeHealthReport(Guid NodeId, string Version, string Profil
 public sealed record AccountTwin(string Username, string Domain, string ContactEmail, IReadOnlyList<string> Features, string Status);
 
 /// <summary>Whether a user name or a domain is already taken on a node.</summary>
-public sealed record AccountExistence(bool UsernameTaken, bool DomainTaken);
+/// <param name="HeldForFormerParent">What is taken is an account a former parent left there, which the child's admin can release.</param>
+public sealed record AccountExistence(bool UsernameTaken, bool DomainTaken, bool HeldForFormerParent = false);
 
 /// <summary>Every node API error: a stable code and a message that says what to do.</summary>
 public sealed record NodeApiError(string Code, string Message);

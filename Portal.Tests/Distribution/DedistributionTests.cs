@@ -371,6 +371,8 @@ public sealed class DedistributionTests(MoveFixture nodes)
             var audit = await db.AuditEntries.Where(e => e.Action == "account.force-dedistribute" && e.Target == name).ToListAsync();
             Assert.Contains(audit, e => e.Outcome == Portal.Features.Audit.AuditOutcome.Refused);
             Assert.Contains(audit, e => e.Outcome == Portal.Features.Audit.AuditOutcome.Succeeded && e.Details!.Contains("lost there", StringComparison.Ordinal));
+            // No orphan on the child: its copy is deleted after the retention period, as after any move away.
+            Assert.Equal("Scheduled", Assert.Single(await nodes.DeletionsAsync(name)).GetProperty("state").GetString());
         }
         finally
         {

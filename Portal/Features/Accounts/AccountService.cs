@@ -442,6 +442,14 @@ public sealed partial class AccountService(
             return TwinOf(same); // a retried create: it is already here
         }
 
+        var held = existing ?? await db.Accounts.AsNoTracking().SingleOrDefaultAsync(a => a.Domain == twin.Domain, cancellationToken);
+        if (held is { ParentNodeId: { } former } && former != parent.NodeId)
+        {
+            throw new PortalConflictException(
+                $"Node {settings.Value.NodeName} still holds {held.Username} ({held.Domain}) for a former parent; its admin releases it under Link Server Nodes (accounts of a former parent), then try again.",
+                code: "account.held_by_former_parent");
+        }
+
         if (existing is not null || await db.Accounts.AnyAsync(a => a.Domain == twin.Domain, cancellationToken))
         {
             throw new PortalConflictException($"Node {settings.Value.NodeName} already has an account named {twin.Username} or for {twin.Domain}.", code: "account.taken");
@@ -570,7 +578,9 @@ public sealed partial class AccountService(
         var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
         var usernameTaken = await db.Accounts.AnyAsync(a => a.Username == username, cancellationToken) || await users.FindByNameAsync(username) is not null;
         var domainTaken = await db.Accounts.AnyAsync(a => a.Domain == domain, cancellationToken);
-        return new AccountExistence(usernameTaken, domainTaken);
+        var parentId = (await identity.GetAsync(cancellationToken)).Parent?.NodeId;
+        var formerParents = await db.Accounts.AnyAsync(a => (a.Username == username || a.Domain == domain) && a.ParentNodeId != null && a.ParentNodeId != parentId, cancellationToken);
+        return new AccountExistence(usernameTaken, domainTaken, formerParents);
     }
 
     private async Task<NodeParentInfo> RequireParentAsync(CancellationToken ct)
@@ -614,6 +624,11 @@ public sealed partial class AccountService(
                     if (taken.DomainTaken)
                     {
                         problems.Add($"The domain {DomainNames.ToUnicode(domain)} already belongs to an account on child node {child.Alias}.");
+                    }
+
+                    if (taken.HeldForFormerParent)
+                    {
+                        problems.Add($"On {child.Alias} that is an account a former parent left there: its admin releases it under Link Server Nodes (accounts of a former parent), then try again.");
                     }
                 }
             }

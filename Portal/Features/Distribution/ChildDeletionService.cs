@@ -34,10 +34,10 @@ public sealed class ChildDeletionService(
     /// Schedules the deletion a move (or a termination, <paramref name="dueNow"/>) asked for; the same operation asking
     /// again gets the same deletion.
     /// </summary>
-    public async Task<DateTimeOffset> ScheduleAsync(string username, string domain, Guid nodeId, string nodeAlias, Guid operationId, CancellationToken ct = default, bool dueNow = false)
+    public async Task<DateTimeOffset> ScheduleAsync(string username, string domain, Guid nodeId, string nodeAlias, Guid? operationId, CancellationToken ct = default, bool dueNow = false)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        if (await db.ChildAccountDeletions.AsNoTracking().SingleOrDefaultAsync(d => d.OperationId == operationId, ct) is { } existing)
+        if (operationId is not null && await db.ChildAccountDeletions.AsNoTracking().SingleOrDefaultAsync(d => d.OperationId == operationId, ct) is { } existing)
         {
             return existing.DueAt;
         }
@@ -61,6 +61,24 @@ public sealed class ChildDeletionService(
             : jobs.Schedule<ChildAccountDeletionJob>(job => job.RunAsync(deletion.Id, CancellationToken.None), deletion.DueAt);
         await db.SaveChangesAsync(ct);
         return deletion.DueAt;
+    }
+
+    /// <summary>
+    /// A child is back online: deletions of copies there that came due while it was away (their job's retries ran
+    /// out) run now. Returns how many were started.
+    /// </summary>
+    public async Task<int> RunDueForNodeAsync(Guid nodeId, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var due = await db.ChildAccountDeletions.Where(d => d.NodeId == nodeId && d.State == ChildDeletionState.Scheduled && d.DueAt <= clock.GetUtcNow()).ToListAsync(ct);
+        foreach (var deletion in due)
+        {
+            Unschedule(deletion);
+            deletion.JobId = jobs.Enqueue<ChildAccountDeletionJob>(job => job.RunAsync(deletion.Id, CancellationToken.None));
+        }
+
+        await db.SaveChangesAsync(ct);
+        return due.Count;
     }
 
     /// <summary>

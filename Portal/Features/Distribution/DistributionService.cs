@@ -253,6 +253,12 @@ public sealed class DistributionService(
                 : "an unknown amount of mail";
             await audit.RecordAsync(actor, "account.force-dedistribute", account.Username, AuditOutcome.Succeeded,
                 $"Mail node {node?.Alias ?? nodeId.ToString()} -> this node without fetching; lost there: {lost}.", ct);
+            if (node is not null)
+            {
+                // No orphan on the child: its copy is deleted after the retention period, as after any move away (the
+                // mail there can still be salvaged until then), once the child answers again.
+                await deletions.ScheduleAsync(account.Username, account.Domain, node.Id, node.Alias, operationId: null, ct);
+            }
         }
 
         return wanted;

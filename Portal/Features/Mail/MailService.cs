@@ -218,7 +218,6 @@ public sealed class MailService(
         return (messages, bytes);
     }
 
-    /// <summary>Removes the Maildirs of the account's mailboxes on this node (their configuration stays).</summary>
     /// <summary>
     /// Removes all of an account's mail here, whole: its domain's folder under the mail root (out of service with one
     /// rename into the trash, then deleted) and its mailboxes' homes.

@@ -22,6 +22,13 @@ public static class NodeAdminApi
         api.MapDelete("/node/parent", async (NodeIdentityService identity, ICurrentActor actor, CancellationToken ct) =>
             (await identity.ClearParentAsync(await actor.GetAsync(), null, ct)).ToInfo());
 
+        // On a child: accounts a former parent left here, and releasing them (they and their mail go).
+        api.MapGet("/node/former-parent-accounts", async (Accounts.FormerParentAccounts former, ICurrentActor actor, CancellationToken ct) =>
+            await former.ListAsync(await actor.GetAsync(), ct));
+
+        api.MapPost("/node/former-parent-accounts/release", async (Accounts.ReleaseRequest request, Accounts.FormerParentAccounts former, ICurrentActor actor, CancellationToken ct) =>
+            new { released = await former.ReleaseAsync(await actor.GetAsync(), request, ct) });
+
         api.MapGet("/linked-nodes", async (NodeLinkService links, ICurrentActor actor, CancellationToken ct) =>
             await links.ListAsync(await actor.GetAsync(), ct));
 
@@ -34,8 +41,9 @@ public static class NodeAdminApi
         api.MapGet("/linked-nodes/{id:guid}", async (Guid id, NodeLinkService links, ICurrentActor actor, CancellationToken ct) =>
             await links.GetAsync(await actor.GetAsync(), id, ct) is { } row ? Results.Ok(row) : throw new PortalNotFoundException("No linked node has that id."));
 
-        api.MapDelete("/linked-nodes/{id:guid}", async (Guid id, TokenRetirement? token, NodeLinkService links, ICurrentActor actor, CancellationToken ct) =>
-            await links.UnlinkAsync(await actor.GetAsync(), id, token ?? TokenRetirement.RevokeNow, ct));
+        // copies=DeleteNow|Keep: what becomes of accounts' copies still waiting there for their scheduled deletion.
+        api.MapDelete("/linked-nodes/{id:guid}", async (Guid id, TokenRetirement? token, PendingCopies? copies, NodeLinkService links, ICurrentActor actor, CancellationToken ct) =>
+            await links.UnlinkAsync(await actor.GetAsync(), id, token ?? TokenRetirement.RevokeNow, ct, copies ?? PendingCopies.Refuse));
 
         api.MapPost("/linked-nodes/{id:guid}/check", async (Guid id, NodeHealthService health, ICurrentActor actor, CancellationToken ct) =>
             await health.CheckNowAsync(await actor.GetAsync(), id, ct));

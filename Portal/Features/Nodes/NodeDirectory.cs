@@ -12,6 +12,7 @@ public sealed class NodeDirectory(
     IDataProtectionProvider dataProtection,
     NodeIdentityService identity,
     NodeUpdates updates,
+    Distribution.ChildDeletionService deletions,
     ILogger<NodeDirectory> logger) : INodeDirectory
 {
     private readonly IDataProtector _tokens = dataProtection.CreateProtector("Portal.LinkedNodes.Token.v1");
@@ -73,6 +74,10 @@ public sealed class NodeDirectory(
         if (was != node.Status)
         {
             logger.LogWarning("Linked node {Alias} is now {Status}", node.Alias, node.Status);
+            if (node.Status == NodeStatus.Online && await deletions.RunDueForNodeAsync(node.Id, cancellationToken) is > 0 and var started)
+            {
+                logger.LogInformation("Linked node {Alias} is back: {Count} deletion(s) of account copies that came due meanwhile run now", node.Alias, started);
+            }
         }
 
         updates.Publish(new LinkedNodeChange(node.Id, NodeLinkService.ToRow(node, identity.Version)));

@@ -41,6 +41,17 @@ public sealed record LinkResult(LinkedNodeRow Node, IReadOnlyList<string> Warnin
 public sealed record UnlinkResult(IReadOnlyList<string> Warnings);
 
 /// <summary>
+/// What becomes of accounts' copies still waiting on a child for their scheduled deletion when it is unlinked: the
+/// admin must choose (refused until then), delete them now, or keep them (the child's admin releases them later).
+/// </summary>
+public enum PendingCopies
+{
+    Refuse,
+    DeleteNow,
+    Keep,
+}
+
+/// <summary>
 /// The parent's side of linking ("Link Server Nodes"): link a child after a handshake with its node API, list the
 /// children, check them, change their TLS verification, and unlink them. Each refusal says why and what to do, and
 /// is audited.
@@ -277,7 +288,7 @@ public sealed partial class NodeLinkService(
         return new LinkResult(ToRow(node), warnings);
     }
 
-    public async Task<UnlinkResult> UnlinkAsync(Actor actor, Guid id, TokenRetirement token, CancellationToken cancellationToken = default)
+    public async Task<UnlinkResult> UnlinkAsync(Actor actor, Guid id, TokenRetirement token, CancellationToken cancellationToken = default, PendingCopies copies = PendingCopies.Refuse)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var node = await db.LinkedNodes.SingleOrDefaultAsync(n => n.Id == id, cancellationToken);
@@ -318,6 +329,49 @@ public sealed partial class NodeLinkService(
         }
 
         var warnings = new List<string>();
+        var pending = await db.ChildAccountDeletions.Where(d => d.NodeId == id && d.State == Distribution.ChildDeletionState.Scheduled).OrderBy(d => d.Username).ToListAsync(cancellationToken);
+        if (pending.Count > 0)
+        {
+            var names = string.Join(", ", pending.Take(10).Select(d => d.Username)) + (pending.Count > 10 ? ", ..." : "");
+            switch (copies)
+            {
+                case PendingCopies.Refuse:
+                    var message = $"{pending.Count} account copy(ies) wait on {node.Alias} for their scheduled deletion ({names}). Delete them now, or keep them (the admin of {node.Name} can release them later), and unlink again.";
+                    await audit.RecordAsync(actor, "node.unlink", node.Alias, AuditOutcome.Refused, message, cancellationToken);
+                    throw new PortalConflictException(message, code: "node.copies_pending");
+                case PendingCopies.DeleteNow:
+                    var child = clients.Create(EndpointOf(node));
+                    foreach (var deletion in pending)
+                    {
+                        try
+                        {
+                            await child.RemoveAccountTwinWithMailAsync(deletion.Username, cancellationToken);
+                        }
+                        catch (NodeApiException ex)
+                        {
+                            await db.SaveChangesAsync(cancellationToken);
+                            var failed = $"{node.Alias} was not unlinked: the copy of {deletion.Username} there could not be deleted ({ex.Message}). Try again when it answers, or keep the copies.";
+                            await audit.RecordAsync(actor, "node.unlink", node.Alias, AuditOutcome.Failed, failed, cancellationToken);
+                            throw new PortalConflictException(failed, code: "node.copies_not_deleted");
+                        }
+
+                        (deletion.State, deletion.FinishedAt, deletion.Outcome) = (Distribution.ChildDeletionState.Done, clock.GetUtcNow(), $"Deleted by {actor.Name} when {node.Alias} was unlinked.");
+                        await audit.RecordAsync(actor, "child-copy.delete", deletion.Username, AuditOutcome.Succeeded, deletion.Outcome, cancellationToken);
+                    }
+
+                    break;
+                case PendingCopies.Keep:
+                    foreach (var deletion in pending)
+                    {
+                        (deletion.State, deletion.FinishedAt, deletion.Outcome) = (Distribution.ChildDeletionState.Cancelled, clock.GetUtcNow(),
+                            $"Kept by {actor.Name} when {node.Alias} was unlinked: its admin releases it (Link Server Nodes, accounts of a former parent).");
+                    }
+
+                    warnings.Add($"{pending.Count} account copy(ies) stay on {node.Alias} ({names}); its admin releases them under Link Server Nodes.");
+                    break;
+            }
+        }
+
         try
         {
             await clients.Create(EndpointOf(node)).UnlinkParentAsync(new UnlinkParentRequest((await identity.GetAsync(cancellationToken)).NodeId, token), cancellationToken);

@@ -154,6 +154,7 @@ public static class PortalServices
         services.AddSingleton<IAccountTransferSteps, Portal.Features.Transfers.AccountTransferSteps>();
         services.AddSingleton<IMailArchiveSource, MailArchiveSource>();
         services.AddSingleton<AccountTermination>();
+        services.AddSingleton<FormerParentAccounts>();
         services.AddSingleton<Portal.Jobs.Accounts.IAccountTerminationSteps>(sp => sp.GetRequiredService<AccountTermination>());
         services.AddSingleton<MoveNotifier>();
         services.AddSingleton<Portal.Infrastructure.Api.ApiRateLimits>();

@@ -1,0 +1,123 @@
+using System.Net;
+using Microsoft.EntityFrameworkCore;
+using Portal.Tests.Nodes;
+using Portal.Tests.Support;
+
+namespace Portal.Tests.Distribution;
+
+/// <summary>
+/// Nothing is left behind on a child when links change: the guide's move of a child to a new parent end to end, an
+/// unlink that deletes the copies waiting there, and a lost child that loses its copies once it is back.
+/// </summary>
+[Collection(LifecycleCollection.Name)]
+public sealed class LifecycleTests(LifecycleFixture nodes)
+{
+    [Fact]
+    public async Task AChildMovedToANewParent_TheGuidesWay_ServesTheTransferredAccountsMailAgain_OnceItsAdminReleasedTheFormerParentsCopy()
+    {
+        var (name, domain, mailbox) = await LifecycleFixture.AccountWithMailAsync(nodes.Parent, 60);
+        var oldId = nodes.NodeIds[nodes.Moving];
+        Assert.Equal("Succeeded", (await LifecycleFixture.MoveAsync(nodes.Parent, name, oldId)).GetProperty("state").GetString());
+        // 1. Dedistribute every account on the child: its copy there waits for its scheduled deletion.
+        Assert.Equal("Succeeded", (await LifecycleFixture.MoveAsync(nodes.Parent, name, null)).GetProperty("state").GetString());
+        var expected = MailGenerator.Snapshot(mailbox);
+
+        // 2. Unlink: refused until the admin says what becomes of the waiting copy; kept here.
+        var refused = await nodes.Parent.Api.DeleteAsync($"api/v1/linked-nodes/{oldId}");
+        Assert.Equal(HttpStatusCode.Conflict, refused.Status);
+        Assert.Equal("node.copies_pending", refused.Code);
+        Assert.Contains(name, refused.Message);
+        var unlinked = (await nodes.Parent.Api.DeleteAsync($"api/v1/linked-nodes/{oldId}?copies=Keep")).Expect(HttpStatusCode.OK);
+        Assert.Contains("stay on moving", unlinked.Body.GetProperty("warnings")[0].GetString());
+        var former = Assert.Single((await nodes.Moving.Api.GetAsync("api/v1/node/former-parent-accounts")).Expect(HttpStatusCode.OK).Body.EnumerateArray());
+        Assert.Equal(name, former.GetProperty("username").GetString());
+        Assert.Equal(60, former.GetProperty("messages").GetInt64());
+
+        // 3. Link it to the new parent. 4. The transfer finds the name held there, and says by whom and what to do.
+        var newId = await LifecycleFixture.LinkAsync(nodes.NewParent, nodes.Moving);
+        var transferred = await TransferAsync(name);
+        Assert.Equal("Failed", transferred.GetProperty("state").GetString());
+        Assert.Contains("a former parent left there: its admin releases it", transferred.GetProperty("error").GetString());
+        var unconfirmed = await nodes.Moving.Api.PostAsync("api/v1/node/former-parent-accounts/release", new { usernames = new[] { name }, confirm = "yes" });
+        Assert.Equal(HttpStatusCode.BadRequest, unconfirmed.Status);
+        Assert.Equal("release.invalid", unconfirmed.Code);
+        Assert.True(Directory.Exists(Path.Combine(nodes.Moving.MailRoot, domain)), "nothing goes without the confirmation");
+        (await nodes.Moving.Api.PostAsync("api/v1/node/former-parent-accounts/release", new { usernames = new[] { name }, confirm = "release" })).Expect(HttpStatusCode.OK);
+        Assert.False(Directory.Exists(Path.Combine(nodes.Moving.MailRoot, domain)), "the former parent's copy of the mail should be gone");
+        transferred = await TransferAsync(name);
+        Assert.True(transferred.GetProperty("state").GetString() == "Succeeded", transferred.ToString());
+
+        // 5. Redistribute to the same child, now under the new parent.
+        var moved = await LifecycleFixture.MoveAsync(nodes.NewParent, name, newId);
+        Assert.True(moved.GetProperty("state").GetString() == "Succeeded", moved.ToString());
+        Assert.Equal(expected, MailGenerator.Snapshot(Path.Combine(nodes.Moving.MailRoot, domain, "alice")));
+        Assert.Empty((await nodes.Moving.Api.GetAsync("api/v1/node/former-parent-accounts")).Expect(HttpStatusCode.OK).Body.EnumerateArray());
+    }
+
+    [Fact]
+    public async Task UnlinkingAChild_WithItsWaitingCopiesDeletedNow_LeavesNothingOfTheParentsAccountsThere()
+    {
+        var (name, domain, _) = await LifecycleFixture.AccountWithMailAsync(nodes.Parent, 20);
+        var id = nodes.NodeIds[nodes.Leaving];
+        Assert.Equal("Succeeded", (await LifecycleFixture.MoveAsync(nodes.Parent, name, id)).GetProperty("state").GetString());
+        Assert.Equal("Succeeded", (await LifecycleFixture.MoveAsync(nodes.Parent, name, null)).GetProperty("state").GetString());
+        Assert.True(Directory.Exists(Path.Combine(nodes.Leaving.MailRoot, domain)));
+
+        (await nodes.Parent.Api.DeleteAsync($"api/v1/linked-nodes/{id}?copies=DeleteNow")).Expect(HttpStatusCode.OK);
+
+        Assert.False(Directory.Exists(Path.Combine(nodes.Leaving.MailRoot, domain)), "the copy on the child should be gone");
+        Assert.Empty((await nodes.Leaving.Api.GetAsync("api/v1/node/former-parent-accounts")).Expect(HttpStatusCode.OK).Body.EnumerateArray());
+        Assert.Equal(HttpStatusCode.NotFound, (await nodes.Leaving.Api.GetAsync($"api/v1/accounts/{name}")).Status);
+        var deletion = (await nodes.Parent.Api.GetAsync("api/v1/scheduled-deletions?all=true")).Body.EnumerateArray().Single(d => d.GetProperty("username").GetString() == name);
+        Assert.Equal("Done", deletion.GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task ALostChild_WhoseAccountsWereForceDedistributed_LosesTheirCopiesOnceItIsBack()
+    {
+        var (name, domain, _) = await LifecycleFixture.AccountWithMailAsync(nodes.Parent, 20);
+        var id = nodes.NodeIds[nodes.Lost];
+        Assert.Equal("Succeeded", (await LifecycleFixture.MoveAsync(nodes.Parent, name, id)).GetProperty("state").GetString());
+        // A current parent's account is the parent's to remove: the child's admin cannot release it.
+        var notFormer = await nodes.Lost.Api.PostAsync("api/v1/node/former-parent-accounts/release", new { usernames = new[] { name }, confirm = "release" });
+        Assert.Equal(HttpStatusCode.BadRequest, notFormer.Status);
+        Assert.Contains("Not an account of a former parent here", notFormer.Message);
+
+        await nodes.Lost.StopAsync();
+        try
+        {
+            (await nodes.Parent.Api.PostAsync($"api/v1/linked-nodes/{id}/check")).Expect(HttpStatusCode.OK);
+            (await nodes.Parent.Api.PostAsync($"api/v1/linked-nodes/{id}/force-dedistribution", new { usernames = new[] { name }, confirm = new[] { name } })).Expect(HttpStatusCode.OK);
+            // The copy is due while the child is still away (as after a long outage): its attempts fail meanwhile.
+            await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
+            Assert.Equal(1, await db.ChildAccountDeletions.Where(d => d.Username == name && d.State == Portal.Features.Distribution.ChildDeletionState.Scheduled)
+                .ExecuteUpdateAsync(d => d.SetProperty(x => x.DueAt, DateTimeOffset.UtcNow.AddMinutes(-1))));
+        }
+        finally
+        {
+            await nodes.Lost.RestartAsync();
+        }
+
+        // Seen online again (the minute's health check, or Check now): what came due meanwhile runs.
+        (await nodes.Parent.Api.PostAsync($"api/v1/linked-nodes/{id}/check")).Expect(HttpStatusCode.OK);
+        var state = "";
+        for (var waited = 0; waited < 30_000 && state != "Done"; waited += 250)
+        {
+            await Task.Delay(250);
+            state = (await nodes.Parent.Api.GetAsync("api/v1/scheduled-deletions?all=true")).Body.EnumerateArray()
+                .Single(d => d.GetProperty("username").GetString() == name).GetProperty("state").GetString()!;
+        }
+
+        Assert.Equal("Done", state);
+        Assert.Equal(HttpStatusCode.NotFound, (await nodes.Lost.Api.GetAsync($"api/v1/accounts/{name}")).Status);
+        Assert.False(Directory.Exists(Path.Combine(nodes.Lost.MailRoot, domain)));
+    }
+
+    private async Task<System.Text.Json.JsonElement> TransferAsync(string name)
+    {
+        var token = await LinkedNodesFixture.TransferTokenAsync(nodes.Parent, name);
+        var id = (await nodes.NewParent.Api.PostAsync("api/v1/transfers", new { address = nodes.Parent.HostUrl.ToString(), adminUserName = PortalNode.AdminUserName, token, username = name, verifyTls = false }))
+            .Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString()!;
+        return await nodes.NewParent.Api.WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed");
+    }
+}
