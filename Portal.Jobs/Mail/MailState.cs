@@ -186,6 +186,44 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
     public const string HomesFolder = "home";
 
     /// <summary>
+    /// Renames the homes of a domain's mailboxes (<c>local@old</c> to <c>local@new</c>) when the domain changes, so their
+    /// duplicate records and Sieve state stay theirs. A home already there for the new name is left as it is.
+    /// </summary>
+    public int RenameHomes(string oldDomain, string newDomain)
+    {
+        if (!MailRules.IsDomain(oldDomain) || !MailRules.IsDomain(newDomain))
+        {
+            throw new UnsafeMailPathException($"\"{MailRules.Printable(oldDomain)}\" or \"{MailRules.Printable(newDomain)}\" is not a domain Portal accepts; no mailbox home was touched.");
+        }
+
+        var homes = new DirectoryInfo(Path.Combine(settings.StateDirectory, HomesFolder));
+        if (!homes.Exists)
+        {
+            return 0;
+        }
+
+        var renamed = 0;
+        foreach (var home in homes.EnumerateDirectories("*@" + oldDomain))
+        {
+            var at = home.Name.LastIndexOf('@');
+            var local = home.Name[..Math.Max(at, 0)];
+            if (at <= 0 || !string.Equals(home.Name[(at + 1)..], oldDomain, StringComparison.Ordinal) || !MailRules.IsLocalPart(local) || home.LinkTarget is not null)
+            {
+                continue;
+            }
+
+            var target = Path.Combine(homes.FullName, $"{local}@{newDomain}");
+            if (!Directory.Exists(target))
+            {
+                home.MoveTo(target);
+                renamed++;
+            }
+        }
+
+        return renamed;
+    }
+
+    /// <summary>
     /// Deletes the homes of a domain's mailboxes (their duplicate records, Sieve state): after its account is gone.
     /// Only folders named <c>local@domain</c> directly inside the homes folder are touched. Returns how many went.
     /// </summary>

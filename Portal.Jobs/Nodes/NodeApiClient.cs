@@ -59,6 +59,12 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
     public Task<AccountTwin> UpdateAccountTwinAsync(AccountTwin twin, CancellationToken cancellationToken) =>
         SendAsync<AccountTwin>(HttpMethod.Put, $"node-api/v1/accounts/{Uri.EscapeDataString(twin.Username)}", twin, cancellationToken);
 
+    public Task<AccountTwin> RenameAccountTwinAsync(string username, string newUsername, CancellationToken cancellationToken) =>
+        SendAsync<AccountTwin>(HttpMethod.Post, $"node-api/v1/accounts/{Uri.EscapeDataString(username)}/rename", new TwinRename(newUsername), cancellationToken);
+
+    public Task<AccountTwin> ChangeAccountTwinDomainAsync(string username, string newDomain, CancellationToken cancellationToken) =>
+        SendAsync<AccountTwin>(HttpMethod.Post, $"node-api/v1/accounts/{Uri.EscapeDataString(username)}/domain", new TwinDomainChange(newDomain), cancellationToken);
+
     public Task<AccountTwin?> GetAccountTwinAsync(string username, CancellationToken cancellationToken) =>
         SendOptionalAsync<AccountTwin>(HttpMethod.Get, $"node-api/v1/accounts/{Uri.EscapeDataString(username)}", cancellationToken);
 

@@ -33,6 +33,12 @@ public sealed record NodeHealthReport(Guid NodeId, string Version, string Profil
 /// <summary>An account's twin on a child: what the child keeps of a parent's account.</summary>
 public sealed record AccountTwin(string Username, string Domain, string ContactEmail, IReadOnlyList<string> Features, string Status);
 
+/// <summary>A twin's new user name (the parent renamed the account).</summary>
+public sealed record TwinRename(string NewUsername);
+
+/// <summary>A twin's new primary domain (the parent changed the account's domain): its mail and addresses follow.</summary>
+public sealed record TwinDomainChange(string NewDomain);
+
 /// <summary>Whether a user name or a domain is already taken on a node.</summary>
 /// <param name="HeldForFormerParent">What is taken is an account a former parent left there, which the child's admin can release.</param>
 public sealed record AccountExistence(bool UsernameTaken, bool DomainTaken, bool HeldForFormerParent = false);

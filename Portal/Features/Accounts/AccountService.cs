@@ -38,7 +38,7 @@ public sealed partial class AccountService(
     ILogger<AccountService> logger)
 {
     [GeneratedRegex("^[a-z][a-z0-9]{0,15}$")]
-    private static partial Regex UsernamePattern();
+    internal static partial Regex UsernamePattern();
 
     public async Task<CreatedAccount> CreateAsync(Actor actor, NewAccount request, CancellationToken cancellationToken = default)
     {
@@ -589,7 +589,7 @@ public sealed partial class AccountService(
         return node.Parent ?? throw new PortalConflictException($"Node {node.Name} is not a child node: no parent may keep accounts here.", code: "node.not_child");
     }
 
-    private static AccountTwin TwinOf(Account account) =>
+    internal static AccountTwin TwinOf(Account account) =>
         new(account.Username, account.Domain, account.ContactEmail, account.Features, account.Status.ToString());
 
     private static void CheckDistributable(bool ipv6, IReadOnlyCollection<string> features, List<string> problems)

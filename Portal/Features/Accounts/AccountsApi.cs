@@ -35,6 +35,12 @@ public static class AccountsApi
             return Results.Accepted($"/api/v1/operations/{id}", new { operationId = id });
         });
 
+        api.MapPost("/accounts/{username}/rename", async (string username, AccountRename request, AccountRenaming renaming, ICurrentActor actor, CancellationToken ct) =>
+            await renaming.RenameAsync(await actor.GetAsync(), username, request, ct));
+
+        api.MapPost("/accounts/{username}/domain", async (string username, AccountDomainChange request, AccountRenaming renaming, ICurrentActor actor, CancellationToken ct) =>
+            await renaming.ChangeDomainAsync(await actor.GetAsync(), username, request, ct));
+
         api.MapGet("/accounts/{username}/zone", async (string username, DnsZoneService zones, ICurrentActor actor, CancellationToken ct) =>
             await zones.GetAsync(await actor.GetAsync(), username, ct));
 

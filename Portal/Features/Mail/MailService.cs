@@ -231,6 +231,113 @@ public sealed class MailService(
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Gives the account's email accounts and forwarders a new domain in the caller's unit of work: addresses become
+    /// local@new, forwarders from the old domain (and a catch-all) come from the new one, and forwarding to an address
+    /// of the old domain forwards to the same address of the new one. Pipes and other destinations stay.
+    /// </summary>
+    public static async Task ChangeDomainAsync(PortalDbContext db, long accountId, string oldDomain, string newDomain, CancellationToken ct)
+    {
+        var suffix = "@" + oldDomain;
+        foreach (var address in await db.EmailAccounts.Where(e => e.AccountId == accountId).ToListAsync(ct))
+        {
+            address.Domain = newDomain;
+            address.Address = $"{address.LocalPart}@{newDomain}";
+        }
+
+        foreach (var forwarder in await db.Forwarders.Where(f => f.AccountId == accountId).ToListAsync(ct))
+        {
+            forwarder.Source = Rewrite(forwarder.Source);
+            if (!forwarder.IsPipe)
+            {
+                forwarder.Destination = Rewrite(forwarder.Destination);
+            }
+        }
+
+        string Rewrite(string address) =>
+            address.EndsWith(suffix, StringComparison.Ordinal) ? address[..^suffix.Length] + "@" + newDomain : address;
+    }
+
+    /// <summary>The same change in a configuration kept as JSON (a distributed account's settings on its parent).</summary>
+    public static MailConfiguration ChangeDomain(MailConfiguration configuration, string oldDomain, string newDomain)
+    {
+        var suffix = "@" + oldDomain;
+        string Rewrite(string address) =>
+            address.EndsWith(suffix, StringComparison.Ordinal) ? address[..^suffix.Length] + "@" + newDomain : address;
+        return configuration with
+        {
+            Forwarders = configuration.Forwarders.Select(f => f with { Source = Rewrite(f.Source), Destination = f.IsPipe ? f.Destination : Rewrite(f.Destination) }).ToList(),
+        };
+    }
+
+    /// <summary>
+    /// Moves a domain's mail folder to its new name (one rename, before the database commits; <see cref="MoveMailBack"/>
+    /// undoes it if the commit fails). Refused when the new name's folder holds anything.
+    /// </summary>
+    public void MoveMailToDomain(string oldDomain, string newDomain)
+    {
+        var from = Maildir.DomainFolder(MailRoot, oldDomain);
+        var to = Maildir.DomainFolder(MailRoot, newDomain);
+        if (Directory.Exists(to))
+        {
+            if (Directory.EnumerateFileSystemEntries(to).Any())
+            {
+                throw new PortalConflictException($"This node already keeps mail in a folder for {newDomain} ({to}); move or remove it first.", code: "account.domain_folder_exists");
+            }
+
+            Directory.Delete(to);
+        }
+
+        if (Directory.Exists(from))
+        {
+            Directory.Move(from, to);
+        }
+    }
+
+    public void MoveMailBack(string oldDomain, string newDomain)
+    {
+        var from = Maildir.DomainFolder(MailRoot, oldDomain);
+        var to = Maildir.DomainFolder(MailRoot, newDomain);
+        if (Directory.Exists(to) && !Directory.Exists(from))
+        {
+            Directory.Move(to, from);
+        }
+    }
+
+    /// <summary>
+    /// After the servers were told the new domain: the mailboxes' homes follow, and a message delivered to the old
+    /// folder in the moment between the rename and that (the servers still knew the old paths) joins its mailbox.
+    /// Returns how many such messages were brought over.
+    /// </summary>
+    public int FinishDomainMove(string oldDomain, string newDomain)
+    {
+        publisher.RenameHomes(oldDomain, newDomain);
+        var stray = Maildir.DomainFolder(MailRoot, oldDomain);
+        if (!Directory.Exists(stray))
+        {
+            return 0;
+        }
+
+        var target = Maildir.DomainFolder(MailRoot, newDomain);
+        var brought = 0;
+        foreach (var file in Directory.EnumerateFiles(stray, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(stray, file);
+            var destination = Path.GetFullPath(Path.Combine(target, relative));
+            if (!destination.StartsWith(target + Path.DirectorySeparatorChar, StringComparison.Ordinal) || File.Exists(destination) || new FileInfo(file).LinkTarget is not null)
+            {
+                continue;
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            File.Move(file, destination);
+            brought++;
+        }
+
+        MailTrash.Discard(MailRoot, stray);
+        return brought;
+    }
+
     /// <summary>The account's addresses and forwarders with their hashes, to carry them to another node.</summary>
     public async Task<MailConfiguration> ExportConfigurationAsync(Account account, CancellationToken ct = default)
     {

@@ -82,5 +82,8 @@ public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFact
     /// <summary>Deletes the homes of a domain's mailboxes here (see <see cref="MailServices.DiscardHomesOf"/>).</summary>
     public int DiscardHomesOf(string domain) => services.DiscardHomesOf(domain);
 
+    /// <summary>Renames the homes of a domain's mailboxes for its new name (see <see cref="MailServices.RenameHomes"/>).</summary>
+    public int RenameHomes(string oldDomain, string newDomain) => services.RenameHomes(oldDomain, newDomain);
+
     public async Task RepublishAsync(CancellationToken ct = default) => await services.PublishAsync(await BuildAsync(ct), ct);
 }

@@ -63,6 +63,12 @@ public static class NodeApiEndpoints
         parent.MapPut("/accounts/{username}", async (string username, AccountTwin twin, AccountService accounts, HttpContext http, CancellationToken ct) =>
             await accounts.UpdateTwinAsync(NodeActor(http, "parent"), twin with { Username = username }, ct));
 
+        parent.MapPost("/accounts/{username}/rename", async (string username, TwinRename rename, AccountRenaming renaming, HttpContext http, CancellationToken ct) =>
+            await renaming.RenameTwinAsync(NodeActor(http, "parent"), username, rename.NewUsername, ct));
+
+        parent.MapPost("/accounts/{username}/domain", async (string username, TwinDomainChange change, AccountRenaming renaming, HttpContext http, CancellationToken ct) =>
+            await renaming.ChangeTwinDomainAsync(NodeActor(http, "parent"), username, change.NewDomain, ct));
+
         parent.MapDelete("/accounts/{username}", async (string username, AccountService accounts, HttpContext http, CancellationToken ct) =>
         {
             await accounts.DeleteTwinAsync(NodeActor(http, "parent"), username, ct);

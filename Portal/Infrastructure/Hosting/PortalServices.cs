@@ -155,6 +155,7 @@ public static class PortalServices
         services.AddSingleton<IMailArchiveSource, MailArchiveSource>();
         services.AddSingleton<AccountTermination>();
         services.AddSingleton<FormerParentAccounts>();
+        services.AddSingleton<AccountRenaming>();
         services.AddSingleton<Portal.Jobs.Accounts.IAccountTerminationSteps>(sp => sp.GetRequiredService<AccountTermination>());
         services.AddSingleton<MoveNotifier>();
         services.AddSingleton<Portal.Infrastructure.Api.ApiRateLimits>();
