@@ -61,4 +61,35 @@ public sealed class AccountsTests(AccountsBrowserFixture fixture)
         await Assertions.Expect(links).ToHaveTextAsync([$"{prefix}2"]);
         await Assertions.Expect(page.Locator("[data-testid=account-mail-node]")).ToHaveTextAsync(["mail-1"]);
     }
+
+    [Fact]
+    public async Task AReseller_RenamesItsAccount_AndMovesItToANewDomain_ConfirmingEach()
+    {
+        var reseller = "res" + Guid.NewGuid().ToString("N")[..6];
+        var password = "reseller-Kq7vZp3x-" + Guid.NewGuid().ToString("N")[..8];
+        (await fixture.Parent.Api.PostAsync("api/v1/users", new { userName = reseller, role = "Reseller", password })).Expect(HttpStatusCode.Created);
+        var page = await fixture.NewPageAsync(fixture.Parent);
+        await new SignInPage(page).SignInAsync(reseller, password);
+        var account = "ren" + Guid.NewGuid().ToString("N")[..6];
+        await page.GotoInteractiveAsync("/reseller/accounts/new");
+        await page.Locator("[data-testid=account-username]").FillAsync(account);
+        await page.Locator("[data-testid=account-domain]").FillAsync($"{account}.example.test");
+        await page.Locator("[data-testid=account-email]").FillAsync($"owner@{account}.example.test");
+        await page.ClickAsync("[data-testid=account-create]");
+        await Assertions.Expect(page.Locator("[data-testid=created-mail-location]")).ToBeVisibleAsync();
+        var renamed = "new" + account;
+
+        await page.GotoInteractiveAsync($"/reseller/accounts/{account}");
+        await page.Locator("[data-testid=rename-username]").FillAsync(renamed);
+        await page.ClickAsync("[data-testid=rename-start]");
+        await page.Locator(".mud-dialog").GetByRole(AriaRole.Button, new() { Name = "Rename", Exact = true }).ClickAsync();
+        await page.WaitForURLAsync($"**/reseller/accounts/{renamed}");
+        await page.Locator("[data-testid=domain-new]").FillAsync($"{renamed}.example.test");
+        await page.ClickAsync("[data-testid=domain-start]");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Change the domain" }).ClickAsync();
+
+        await Assertions.Expect(page.Locator("[data-testid=zone-section]")).ToContainTextAsync($"{renamed}.example.test · serial");
+        var row = (await fixture.Parent.Api.GetAsync($"api/v1/accounts/{renamed}")).Expect(HttpStatusCode.OK).Body;
+        Assert.Equal($"{renamed}.example.test", row.GetProperty("domain").GetString());
+    }
 }
