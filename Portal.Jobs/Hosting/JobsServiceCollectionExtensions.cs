@@ -53,6 +53,7 @@ public static class JobsServiceCollectionExtensions
         services.AddTransient<Mail.MailArchiveJob>();
         services.AddTransient<Mail.ChildAccountDeletionJob>();
         services.AddTransient<Accounts.AccountTerminationJob>();
+        services.AddTransient<Mail.BulkMoveJob>();
         services.AddNodeApiClients();
         return services;
     }

@@ -5,7 +5,7 @@ using Portal.Tests.Support;
 namespace Portal.Tests.Distribution;
 
 /// <summary>
-/// Two parents and three mail children, each a process, for what changes links: the first parent links every child;
+/// Two parents and four mail children, each a process, for what changes links: the first parent links every child;
 /// a test may unlink one, link it to <see cref="NewParent"/>, or stop it. Copies of accounts whose mail left a child
 /// are kept ten minutes (tests that need one due make it so).
 /// </summary>
@@ -24,6 +24,9 @@ public sealed class LifecycleFixture : IAsyncLifetime
     /// <summary>Lost for a while: its accounts are force-dedistributed.</summary>
     public PortalNode Lost { get; private set; } = default!;
 
+    /// <summary>Takes and gives back several accounts at once.</summary>
+    public PortalNode Bulk { get; private set; } = default!;
+
     public Dictionary<PortalNode, string> NodeIds { get; } = [];
 
     public async Task InitializeAsync()
@@ -40,9 +43,10 @@ public sealed class LifecycleFixture : IAsyncLifetime
             PortalNode.StartAsync("new-parent", new Dictionary<string, string>(parentSettings) { ["Portal:Dns:PublicIPv4"] = "127.0.0.51" }),
             PortalNode.StartAsync("moving", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.52" }),
             PortalNode.StartAsync("leaving", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.53" }),
-            PortalNode.StartAsync("lost", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.54" }));
-        (Parent, NewParent, Moving, Leaving, Lost) = (nodes[0], nodes[1], nodes[2], nodes[3], nodes[4]);
-        foreach (var child in new[] { Moving, Leaving, Lost })
+            PortalNode.StartAsync("lost", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.54" }),
+            PortalNode.StartAsync("bulk", new Dictionary<string, string> { ["Portal:Dns:PublicIPv4"] = "127.0.0.55" }));
+        (Parent, NewParent, Moving, Leaving, Lost, Bulk) = (nodes[0], nodes[1], nodes[2], nodes[3], nodes[4], nodes[5]);
+        foreach (var child in new[] { Moving, Leaving, Lost, Bulk })
         {
             (await child.Api.PutAsync("api/v1/node/profile", new { profile = "Mail" })).Expect(HttpStatusCode.OK);
             NodeIds[child] = await LinkAsync(Parent, child);
@@ -50,7 +54,7 @@ public sealed class LifecycleFixture : IAsyncLifetime
     }
 
     public async Task DisposeAsync() =>
-        await Task.WhenAll(new[] { Parent, NewParent, Moving, Leaving, Lost }.Where(n => n is not null).Select(n => n.DisposeAsync().AsTask()));
+        await Task.WhenAll(new[] { Parent, NewParent, Moving, Leaving, Lost, Bulk }.Where(n => n is not null).Select(n => n.DisposeAsync().AsTask()));
 
     /// <summary>Links a child to a parent under the child's name; returns its id there.</summary>
     public static async Task<string> LinkAsync(PortalNode parent, PortalNode child) =>
@@ -80,5 +84,5 @@ public sealed class LifecycleFixture : IAsyncLifetime
 [CollectionDefinition(Name)]
 public sealed class LifecycleCollection : ICollectionFixture<LifecycleFixture>
 {
-    public const string Name = "Account lifecycle across links (two parents, three children)";
+    public const string Name = "Account lifecycle across links (two parents, four children)";
 }

@@ -113,6 +113,53 @@ public sealed class LifecycleTests(LifecycleFixture nodes)
         Assert.False(Directory.Exists(Path.Combine(nodes.Lost.MailRoot, domain)));
     }
 
+    [Fact]
+    public async Task ChosenAccounts_MovedAsOneOperation_AndEveryAccountOnTheChildBroughtBack_AFewAtATime()
+    {
+        var accounts = new List<(string Name, string Domain, string Mailbox)>();
+        foreach (var _ in Enumerable.Range(0, 3))
+        {
+            accounts.Add(await LifecycleFixture.AccountWithMailAsync(nodes.Parent, 30));
+        }
+
+        var expected = accounts.ToDictionary(a => a.Name, a => MailGenerator.Snapshot(a.Mailbox));
+        var id = nodes.NodeIds[nodes.Bulk];
+        var names = accounts.Select(a => a.Name).ToArray();
+        var unknown = await nodes.Parent.Api.PostAsync("api/v1/bulk-moves", new { usernames = names.Append("nosuchaccount"), nodeId = id });
+        Assert.Equal("bulk.invalid", unknown.Code);
+        Assert.Equal("bulk.nothing", (await nodes.Parent.Api.PostAsync($"api/v1/linked-nodes/{id}/dedistribute-all")).Code);
+
+        var there = await WaitAsync((await nodes.Parent.Api.PostAsync("api/v1/bulk-moves", new { usernames = names, nodeId = id })).Expect(HttpStatusCode.Accepted));
+        Assert.True(there.GetProperty("state").GetString() == "Succeeded", there.ToString());
+        foreach (var name in names)
+        {
+            Assert.Equal("bulk", (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeAlias").GetString());
+        }
+
+        var back = await WaitAsync((await nodes.Parent.Api.PostAsync($"api/v1/linked-nodes/{id}/dedistribute-all")).Expect(HttpStatusCode.Accepted));
+
+        Assert.True(back.GetProperty("state").GetString() == "Succeeded", back.ToString());
+        Assert.Equal(3, back.GetProperty("itemsTotal").GetInt64());
+        Assert.Equal(100, back.GetProperty("percent").GetDouble());
+        foreach (var (name, _, mailbox) in accounts)
+        {
+            Assert.Equal(System.Text.Json.JsonValueKind.Null, (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeId").ValueKind);
+            Assert.Equal(expected[name], MailGenerator.Snapshot(mailbox));
+        }
+
+        // One operation per account, never more than two at once (Portal:Distribution:MovesPerNode).
+        var moves = back.GetProperty("results").EnumerateArray().Select(r => Guid.Parse(r.GetProperty("value").GetString()!)).ToList();
+        Assert.Equal(3, moves.Count);
+        await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
+        var spans = await db.Operations.Where(o => moves.Contains(o.Id)).Select(o => new { o.StartedAt, o.FinishedAt, o.Kind }).ToListAsync();
+        Assert.All(spans, s => Assert.Equal(Portal.Jobs.Mail.MailReturnJob.Kind, s.Kind));
+        var most = spans.Max(s => spans.Count(o => o.StartedAt < s.FinishedAt && s.StartedAt < o.FinishedAt));
+        Assert.InRange(most, 1, 2);
+    }
+
+    private Task<System.Text.Json.JsonElement> WaitAsync(ApiResponse started) =>
+        nodes.Parent.Api.WaitOperationAsync(started.Body.GetProperty("operationId").GetString()!, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed", TimeSpan.FromMinutes(3));
+
     private async Task<System.Text.Json.JsonElement> TransferAsync(string name)
     {
         var token = await LinkedNodesFixture.TransferTokenAsync(nodes.Parent, name);

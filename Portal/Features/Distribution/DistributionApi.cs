@@ -49,6 +49,19 @@ public static class DistributionApi
             return Results.Accepted($"/api/v1/operations/{id}", new { operationId = id });
         });
 
+        // The guide's bulk procedures: one operation that starts a move per account, a few at a time.
+        api.MapPost("/linked-nodes/{id:guid}/dedistribute-all", async (Guid id, BulkMoves bulk, ICurrentActor actor, CancellationToken ct) =>
+        {
+            var operationId = await bulk.DedistributeAllAsync(await actor.GetAsync(), id, ct);
+            return Results.Accepted($"/api/v1/operations/{operationId}", new { operationId });
+        });
+
+        api.MapPost("/bulk-moves", async (BulkMoveRequest request, BulkMoves bulk, ICurrentActor actor, CancellationToken ct) =>
+        {
+            var operationId = await bulk.MoveAccountsAsync(await actor.GetAsync(), request, ct);
+            return Results.Accepted($"/api/v1/operations/{operationId}", new { operationId });
+        });
+
         api.MapGet("/linked-nodes/{id:guid}/distributed-accounts", async (Guid id, DistributionService distribution, ICurrentActor actor, CancellationToken ct) =>
             await distribution.DistributedAccountsAsync(await actor.GetAsync(), id, ct));
 

@@ -156,6 +156,8 @@ public static class PortalServices
         services.AddSingleton<AccountTermination>();
         services.AddSingleton<FormerParentAccounts>();
         services.AddSingleton<AccountRenaming>();
+        services.AddSingleton<BulkMoves>();
+        services.AddSingleton<IBulkMoveSteps>(sp => sp.GetRequiredService<BulkMoves>());
         services.AddSingleton<Portal.Jobs.Accounts.IAccountTerminationSteps>(sp => sp.GetRequiredService<AccountTermination>());
         services.AddSingleton<MoveNotifier>();
         services.AddSingleton<Portal.Infrastructure.Api.ApiRateLimits>();
