@@ -22,6 +22,9 @@ public interface IAccountTransferSteps
     Task ImportAsync(AccountTransfer transfer, AccountExport export, CancellationToken cancellationToken);
 
     Task NotifyAsync(Guid operationId, bool succeeded, string message, CancellationToken cancellationToken);
+
+    /// <summary>When the admin chose a mail node for it: starts the move of the transferred account's mail there; what happened, or null.</summary>
+    Task<string?> PlaceMailAsync(AccountTransfer transfer, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -107,7 +110,13 @@ public sealed class AccountTransferJob(
                 return $"All {messages} message(s), {Units.Bytes(bytes)}, are here byte for byte.";
             }, cancellationToken);
 
-            var summary = $"{transfer.Username} now lives on this node. Point the DNS of {export.Account.Domain} here (its zone is ready), then terminate the account on {transfer.Source.BaseUrl.Host}.";
+            var placed = await steps.PlaceMailAsync(transfer, cancellationToken);
+            if (placed is not null)
+            {
+                await run.LogAsync(OperationLogLevel.Info, placed, cancellationToken);
+            }
+
+            var summary = $"{transfer.Username} now lives on this node.{(placed is null ? "" : " " + placed)} Point the DNS of {export.Account.Domain} here (its zone is ready), then terminate the account on {transfer.Source.BaseUrl.Host}.";
             await run.SucceedAsync(summary, cancellationToken);
             await steps.NotifyAsync(operationId, true, summary, CancellationToken.None);
         }

@@ -44,12 +44,15 @@ public sealed class LifecycleTests(LifecycleFixture nodes)
         Assert.True(Directory.Exists(Path.Combine(nodes.Moving.MailRoot, domain)), "nothing goes without the confirmation");
         (await nodes.Moving.Api.PostAsync("api/v1/node/former-parent-accounts/release", new { usernames = new[] { name }, confirm = "release" })).Expect(HttpStatusCode.OK);
         Assert.False(Directory.Exists(Path.Combine(nodes.Moving.MailRoot, domain)), "the former parent's copy of the mail should be gone");
-        transferred = await TransferAsync(name);
+        // 5. Transferred with the Transfer Tool's Mail Node choice: its mail goes on to the same child, under the new parent.
+        transferred = await TransferAsync(name, newId);
         Assert.True(transferred.GetProperty("state").GetString() == "Succeeded", transferred.ToString());
-
-        // 5. Redistribute to the same child, now under the new parent.
-        var moved = await LifecycleFixture.MoveAsync(nodes.NewParent, name, newId);
+        var summary = transferred.GetProperty("summary").GetString()!;
+        Assert.Contains("moves to the chosen mail node", summary);
+        var move = summary[(summary.IndexOf("/admin/operations/", StringComparison.Ordinal) + "/admin/operations/".Length)..][..36];
+        var moved = await nodes.NewParent.Api.WaitOperationAsync(move, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed");
         Assert.True(moved.GetProperty("state").GetString() == "Succeeded", moved.ToString());
+        Assert.Equal("moving", (await nodes.NewParent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeAlias").GetString());
         Assert.Equal(expected, MailGenerator.Snapshot(Path.Combine(nodes.Moving.MailRoot, domain, "alice")));
         Assert.Empty((await nodes.Moving.Api.GetAsync("api/v1/node/former-parent-accounts")).Expect(HttpStatusCode.OK).Body.EnumerateArray());
     }
@@ -160,10 +163,10 @@ public sealed class LifecycleTests(LifecycleFixture nodes)
     private Task<System.Text.Json.JsonElement> WaitAsync(ApiResponse started) =>
         nodes.Parent.Api.WaitOperationAsync(started.Body.GetProperty("operationId").GetString()!, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed", TimeSpan.FromMinutes(3));
 
-    private async Task<System.Text.Json.JsonElement> TransferAsync(string name)
+    private async Task<System.Text.Json.JsonElement> TransferAsync(string name, string? mailNodeId = null)
     {
         var token = await LinkedNodesFixture.TransferTokenAsync(nodes.Parent, name);
-        var id = (await nodes.NewParent.Api.PostAsync("api/v1/transfers", new { address = nodes.Parent.HostUrl.ToString(), adminUserName = PortalNode.AdminUserName, token, username = name, verifyTls = false }))
+        var id = (await nodes.NewParent.Api.PostAsync("api/v1/transfers", new { address = nodes.Parent.HostUrl.ToString(), adminUserName = PortalNode.AdminUserName, token, username = name, verifyTls = false, mailNodeId }))
             .Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString()!;
         return await nodes.NewParent.Api.WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed");
     }

@@ -51,23 +51,49 @@ public sealed class TransferTests(MoveFixture nodes)
     public async Task ATransfer_IsRefusedAtOnce_WithWhatToDo()
     {
         var (local, _, _) = await nodes.AccountWithMailAsync(5);
-        var (distributed, _, _) = await nodes.AccountWithMailAsync(5);
-        await nodes.MoveAndWaitAsync(distributed, nodes.Mail);
         object Request(string username, string secret) => new { address = nodes.Parent.HostUrl.ToString(), adminUserName = PortalNode.AdminUserName, token = secret, username, verifyTls = false };
 
         var badToken = await nodes.Other.Api.PostAsync("api/v1/transfers", Request(local, "pnt_not-a-token"));
-        var stillOnChild = await nodes.Other.Api.PostAsync("api/v1/transfers", Request(distributed, await LinkedNodesFixture.TransferTokenAsync(nodes.Parent, distributed)));
         var general = await nodes.Other.Api.PostAsync("api/v1/transfers", Request(local, await LinkedNodesFixture.NodeTokenAsync(nodes.Parent, "general")));
         var otherAccount = await nodes.Other.Api.PostAsync("api/v1/transfers", Request("nosuchaccount", await LinkedNodesFixture.TransferTokenAsync(nodes.Parent, local)));
+        var noSuchMailNode = await nodes.Other.Api.PostAsync("api/v1/transfers", new { address = nodes.Parent.HostUrl.ToString(), adminUserName = PortalNode.AdminUserName,
+            token = await LinkedNodesFixture.TransferTokenAsync(nodes.Parent, local), username = local, verifyTls = false, mailNodeId = Guid.NewGuid() });
 
         Assert.Equal(HttpStatusCode.BadRequest, badToken.Status);
         Assert.Equal("transfer.preflight", badToken.Code);
         Assert.Contains("token", badToken.Message, StringComparison.OrdinalIgnoreCase);
-        Assert.Contains("dedistribute it there first", stillOnChild.Message, StringComparison.Ordinal);
         // A token must be made for the transfer of exactly that account.
         Assert.Contains($"Exporting {local} needs a token made for its transfer", general.Message, StringComparison.Ordinal);
         Assert.Contains($"made for the transfer of {local} only", otherAccount.Message, StringComparison.Ordinal);
+        Assert.Contains("The chosen mail node is not linked to this node", noSuchMailNode.Message, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, (await nodes.Other.Api.GetAsync($"api/v1/accounts/{local}")).Status);
+    }
+
+    /// <summary>The guide's gap closed: an account whose mail is on the source's child moves without coming back first.</summary>
+    [Fact]
+    public async Task ADistributedAccount_IsTransferredWithoutComingBackFirst_ItsMailStreamedFromTheSourcesChild()
+    {
+        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(200);
+        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        await nodes.MoveAndWaitAsync(name, nodes.Mail);
+        // Made on the child through the source parent after the move: the export reads the child's settings.
+        (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "carol", password = "carol-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
+        var token = await LinkedNodesFixture.TransferTokenAsync(nodes.Parent, name);
+
+        var started = (await nodes.Other.Api.PostAsync("api/v1/transfers", new { address = nodes.Parent.HostUrl.ToString(), adminUserName = PortalNode.AdminUserName, token, username = name, verifyTls = false }))
+            .Expect(HttpStatusCode.Accepted);
+        var done = await WaitFinishedOnOtherAsync(started.Body.GetProperty("operationId").GetString()!);
+
+        Assert.True(done.GetProperty("state").GetString() == "Succeeded", done.ToString());
+        foreach (var (local, snapshot) in expected)
+        {
+            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Other.MailRoot, domain, local)));
+            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Mail.MailRoot, domain, local))); // the source keeps its copy
+        }
+
+        var addresses = (await nodes.Other.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body.EnumerateArray().Select(a => a.GetProperty("address").GetString()).Order();
+        Assert.Equal([$"alice@{domain}", $"bob@{domain}", $"carol@{domain}"], addresses);
+        Assert.Equal("mail", (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeAlias").GetString());
     }
 
     private Task<System.Text.Json.JsonElement> WaitFinishedOnOtherAsync(string id) =>

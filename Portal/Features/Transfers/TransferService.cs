@@ -22,10 +22,11 @@ using Portal.Jobs.Operations;
 namespace Portal.Features.Transfers;
 
 /// <summary>What an admin gives to bring an account over from another parent: where it is, and credentials there.</summary>
-public sealed record TransferRequest(string? Address, string? AdminUserName, string? Token, string? Username, bool VerifyTls = true);
+/// <param name="MailNodeId">A child of this node where the account's mail goes once it is here (the guide's Mail Node choice); null keeps it here.</param>
+public sealed record TransferRequest(string? Address, string? AdminUserName, string? Token, string? Username, bool VerifyTls = true, Guid? MailNodeId = null);
 
 /// <summary>A transfer operation's parameters: the source and its token, encrypted with this node's data protection.</summary>
-internal sealed record TransferParameters(string BaseUrl, string AdminUserName, string ProtectedToken, bool VerifyTls);
+internal sealed record TransferParameters(string BaseUrl, string AdminUserName, string ProtectedToken, bool VerifyTls, Guid? MailNodeId = null);
 
 /// <summary>
 /// Starts the transfer of an account from another parent (admins only), after checking at once what can be checked:
@@ -77,6 +78,20 @@ public sealed class TransferService(
             {
                 var export = await clients.Create(endpoint).ExportAccountAsync(username, ct);
                 problems.AddRange(await ProblemsAsync(export, ct));
+                if (request.MailNodeId is { } mailNode)
+                {
+                    await using var nodes = await dbFactory.CreateDbContextAsync(ct);
+                    var choice = (await Accounts.MailNodes.ChoicesAsync(nodes, ct)).SingleOrDefault(c => c.Id == mailNode);
+                    if (choice is not { ServesMail: true })
+                    {
+                        problems.Add(choice is null ? "The chosen mail node is not linked to this node; choose a linked mail node, or keep the mail here." : $"Node {choice.Alias} does not serve mail; choose a mail node, or keep the mail here.");
+                    }
+
+                    if (export.Ipv6Enabled || !export.Account.Features.Contains(Accounts.AccountFeatures.ApiTokens))
+                    {
+                        problems.Add($"{username} has IPv6 on or the \"API Tokens\" feature off, which an account whose mail lives on a child cannot have; keep its mail here, or change that on the other parent first.");
+                    }
+                }
             }
             catch (NodeRequestException ex) when (ex.Status == 404)
             {
@@ -102,7 +117,7 @@ public sealed class TransferService(
             throw new PortalValidationException(message, problems, "transfer.preflight");
         }
 
-        var parameters = new TransferParameters(baseUrl!.ToString(), request.AdminUserName!.Trim(), _tokens.Protect(request.Token!.Trim()), request.VerifyTls);
+        var parameters = new TransferParameters(baseUrl!.ToString(), request.AdminUserName!.Trim(), _tokens.Protect(request.Token!.Trim()), request.VerifyTls, request.MailNodeId);
         var operationRequest = new OperationRequest(AccountTransferJob.Kind, $"Transfer {username} from {baseUrl.Host}", username, AccountTransferJob.Steps);
         var id = await launcher.StartAsync(actor, operationRequest, JsonSerializer.Serialize(parameters),
             operationId => jobs.Enqueue<AccountTransferJob>(job => job.RunAsync(operationId, CancellationToken.None)), ct);
@@ -132,11 +147,6 @@ public sealed class TransferService(
         if (export.OwnerPasswordHash is { } hash && !IsIdentityPasswordHash(hash))
         {
             problems.Add("The source sent its owner's password in a form Portal does not store (an ASP.NET Core Identity hash is expected).");
-        }
-
-        if (export.MailNodeAlias is not null)
-        {
-            problems.Add($"The mail of {export.Account.Username} lives on the source's child {export.MailNodeAlias}; dedistribute it there first, then transfer it.");
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -180,6 +190,7 @@ internal sealed class AccountTransferSteps(
     MailService mail,
     IServiceScopeFactory scopes,
     MoveNotifier notifier,
+    Distribution.DistributionService distribution,
     IOptions<PortalSettings> settings) : IAccountTransferSteps
 {
     public async Task<AccountTransfer> LoadAsync(Guid operationId, CancellationToken ct)
@@ -233,6 +244,33 @@ internal sealed class AccountTransferSteps(
 
     public Task NotifyAsync(Guid operationId, bool succeeded, string message, CancellationToken ct) =>
         notifier.NotifyAsync(operationId, succeeded, succeeded ? "{0} transferred here" : "Transfer of {0} needs attention", message, ct);
+
+    public async Task<string?> PlaceMailAsync(AccountTransfer transfer, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var operation = await db.Operations.AsNoTracking().SingleAsync(o => o.Id == transfer.OperationId, ct);
+        if (JsonSerializer.Deserialize<TransferParameters>(operation.Parameters!)!.MailNodeId is not { } nodeId)
+        {
+            return null;
+        }
+
+        // A repeated step finds the move it started (or the mail already there).
+        var account = await db.Accounts.AsNoTracking().SingleAsync(a => a.Username == transfer.Username, ct);
+        if (account.MailNodeId == nodeId)
+        {
+            return $"Its mail is on {account.MailNodeAlias}.";
+        }
+
+        try
+        {
+            var move = await distribution.MoveMailAsync(await RequesterAsync(transfer.OperationId, ct), transfer.Username, nodeId, ct);
+            return $"Its mail now moves to the chosen mail node: /admin/operations/{move}.";
+        }
+        catch (Exception ex) when (ex is PortalValidationException or PortalConflictException or PortalNotFoundException)
+        {
+            return $"Its mail stays here for now: the move to the chosen mail node was refused ({ex.Message}). Move it from the account's page.";
+        }
+    }
 
     /// <summary>The admin who asked, acting through the job.</summary>
     private async Task<Actor> RequesterAsync(Guid operationId, CancellationToken ct)

@@ -23,31 +23,55 @@ public static class TransferSourceEndpoints
     public static void MapTransferSourceApi(this IEndpointRouteBuilder api)
     {
         var transfers = api.MapGroup("/transfers/{username}").AddEndpointFilter<Nodes.NodeTokenFilters.TransferOnly>();
-        transfers.MapGet("", async (string username, HttpContext http, IDbContextFactory<PortalDbContext> dbFactory, UserManager<PortalUser> users, MailService mail, AuditLog audit, CancellationToken ct) =>
+        transfers.MapGet("", async (string username, HttpContext http, IDbContextFactory<PortalDbContext> dbFactory, UserManager<PortalUser> users, MailService mail, MailSource source, AuditLog audit, CancellationToken ct) =>
         {
             var account = await FindAsync(username, dbFactory, ct);
             var owner = account.UserId is { } id ? await users.FindByIdAsync(id) : null;
-            var (messages, bytes) = account.MailNodeId is null ? await mail.MeasureAsync(account, ct) : (0, 0);
+            var child = await source.ChildOfAsync(account, ct);
+            var (messages, bytes) = child is null ? await mail.MeasureAsync(account, ct) : (account.LastMailMessages ?? 0, account.LastMailBytes ?? 0);
+            // Mail on a child: its settings as the child has them, checked like anything a node sends.
+            var settings = child is null ? await mail.ExportConfigurationAsync(account, ct) : await child.ExportMailConfigurationAsync(username, ct);
+            MailRules.EnsureAcceptable(settings, account.Domain, $"this node's child {account.MailNodeAlias}");
             var actor = Actor.From(http.User, http.Connection.RemoteIpAddress?.ToString());
-            await audit.RecordAsync(actor with { Name = $"{actor.Name} (another parent)" }, "account.transfer.export", username, AuditOutcome.Succeeded, "Exported for a transfer to another parent.", ct);
+            await audit.RecordAsync(actor with { Name = $"{actor.Name} (another parent)" }, "account.transfer.export", username, AuditOutcome.Succeeded,
+                child is null ? "Exported for a transfer to another parent." : $"Exported for a transfer to another parent; its mail is streamed from {account.MailNodeAlias}.", ct);
             return new AccountExport(
                 new AccountTwin(account.Username, account.Domain, account.ContactEmail, account.Features, account.Status.ToString()),
                 account.Ipv6Enabled, owner?.UserName ?? account.OwnerName, owner?.Email, owner?.PasswordHash, account.MailNodeAlias,
-                await mail.ExportConfigurationAsync(account, ct), messages, bytes);
+                settings, messages, bytes);
         });
 
-        transfers.MapGet("/mail/manifest", async (string username, bool? hashes, bool? sizes, IDbContextFactory<PortalDbContext> dbFactory, MailService service, IOptions<PortalSettings> settings, CancellationToken ct) =>
-            await MailCopyEndpoints.ManifestAsync(await FindLocalMailAsync(username, dbFactory, ct), MailCopyEndpoints.DetailOf(hashes, sizes), service, settings.Value, ct));
-
-        transfers.MapGet("/mail/state", async (string username, IDbContextFactory<PortalDbContext> dbFactory, MailService service, IOptions<PortalSettings> settings, CancellationToken ct) =>
+        // The mail as manifests and streamed batches: from this node's Maildirs, or passed on from the child that holds it.
+        transfers.MapGet("/mail/manifest", async (string username, bool? hashes, bool? sizes, IDbContextFactory<PortalDbContext> dbFactory, MailService service, MailSource source, IOptions<PortalSettings> settings, CancellationToken ct) =>
         {
-            var account = await FindLocalMailAsync(username, dbFactory, ct);
-            return MailReceiver.StateManifest(settings.Value.MailRoot, account.Domain, await service.LocalPartsAsync(account, ct));
+            var account = await FindAsync(username, dbFactory, ct);
+            return await source.ChildOfAsync(account, ct) is { } child
+                ? await child.GetMailManifestAsync(username, MailCopyEndpoints.DetailOf(hashes, sizes), ct)
+                : await MailCopyEndpoints.ManifestAsync(account, MailCopyEndpoints.DetailOf(hashes, sizes), service, settings.Value, ct);
         });
 
-        transfers.MapPost("/mail/export", async (string username, MailExportRequest request, HttpContext http, IDbContextFactory<PortalDbContext> dbFactory, MailService service, IOptions<PortalSettings> settings, CancellationToken ct) =>
+        transfers.MapGet("/mail/state", async (string username, IDbContextFactory<PortalDbContext> dbFactory, MailService service, MailSource source, IOptions<PortalSettings> settings, CancellationToken ct) =>
         {
-            await MailCopyEndpoints.ExportAsync(await FindLocalMailAsync(username, dbFactory, ct), request, http, service, settings.Value, ct);
+            var account = await FindAsync(username, dbFactory, ct);
+            return await source.ChildOfAsync(account, ct) is { } child
+                ? await child.GetMailStateAsync(username, ct)
+                : MailReceiver.StateManifest(settings.Value.MailRoot, account.Domain, await service.LocalPartsAsync(account, ct));
+        });
+
+        transfers.MapPost("/mail/export", async (string username, MailExportRequest request, HttpContext http, IDbContextFactory<PortalDbContext> dbFactory, MailService service, MailSource source, IOptions<PortalSettings> settings, CancellationToken ct) =>
+        {
+            var account = await FindAsync(username, dbFactory, ct);
+            if (await source.ChildOfAsync(account, ct) is { } child)
+            {
+                // Passed through as the child sends it: the receiving parent checks every file against its digest.
+                http.Response.ContentType = MailBatchFormat.MediaType;
+                await child.ExportMailAsync(username, request, async body => { await body.CopyToAsync(http.Response.Body, ct); return true; }, ct);
+            }
+            else
+            {
+                await MailCopyEndpoints.ExportAsync(account, request, http, service, settings.Value, ct);
+            }
+
             return Results.Empty;
         });
     }
@@ -60,11 +84,21 @@ public static class TransferSourceEndpoints
             ?? throw new PortalNotFoundException($"There is no account \"{username}\" here to transfer.");
     }
 
-    private static async Task<Account> FindLocalMailAsync(string username, IDbContextFactory<PortalDbContext> dbFactory, CancellationToken ct)
+}
+
+/// <summary>Where a transferred account's mail is read: this node, or the child that holds it.</summary>
+public sealed class MailSource(IDbContextFactory<PortalDbContext> dbFactory, Nodes.NodeLinkService links, INodeApiClientFactory clients)
+{
+    public async Task<NodeApiClient?> ChildOfAsync(Account account, CancellationToken ct)
     {
-        var account = await FindAsync(username, dbFactory, ct);
-        return account.MailNodeId is null
-            ? account
-            : throw new PortalConflictException($"The mail of {username} lives on the child {account.MailNodeAlias}; dedistribute it first.", code: "transfer.distributed");
+        if (account.MailNodeId is not { } nodeId)
+        {
+            return null;
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var node = await db.LinkedNodes.AsNoTracking().SingleOrDefaultAsync(n => n.Id == nodeId, ct)
+            ?? throw new PortalConflictException($"The mail of {account.Username} is on a child this node is no longer linked to.", code: "transfer.distributed");
+        return clients.Create(links.EndpointOf(node));
     }
 }

@@ -157,6 +157,7 @@ public static class PortalServices
         services.AddSingleton<FormerParentAccounts>();
         services.AddSingleton<AccountRenaming>();
         services.AddSingleton<BulkMoves>();
+        services.AddSingleton<Portal.Features.Transfers.MailSource>();
         services.AddSingleton<IBulkMoveSteps>(sp => sp.GetRequiredService<BulkMoves>());
         services.AddSingleton<Portal.Jobs.Accounts.IAccountTerminationSteps>(sp => sp.GetRequiredService<AccountTermination>());
         services.AddSingleton<MoveNotifier>();
