@@ -122,21 +122,13 @@ public sealed class AccountTransferJob(
         }
         catch (Exception ex) when ((ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested) && !DatabaseAway.Is(ex))
         {
-            string message;
-            if (!run.IsStepDone("import"))
-            {
-                await run.ResetStepsAsync(CancellationToken.None);
-                message = ex is OperationCancelRequestedException
-                    ? $"The transfer of {transfer.Username} was cancelled by an admin before anything was created here."
-                    : $"The transfer of {transfer.Username} failed before anything was created here: {ex.Message}";
-            }
-            else
-            {
-                message = $"The transfer of {transfer.Username} stopped: {ex.Message} The account is here, its mail not yet all; run it again (Retry) to continue. The source is unchanged.";
-            }
-
-            logger.LogError(ex, "Account transfer {OperationId} of {Username} ended early", operationId, transfer.Username);
-            await MoveFailures.EndAsync(run, ex, message, (ok, text, t) => steps.NotifyAsync(operationId, ok, text, t));
+            await MoveFrame.StoppedAsync(run, ex, new MoveStop(
+                $"The transfer of {transfer.Username}",
+                () => Task.FromResult(false),
+                () => Task.CompletedTask,
+                "nothing was created here", null,
+                "The account is here, its mail not yet all; run it again (Retry) to continue. The source is unchanged."),
+                (ok, text, t) => steps.NotifyAsync(operationId, ok, text, t), logger);
         }
     }
 }

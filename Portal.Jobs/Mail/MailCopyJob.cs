@@ -205,28 +205,13 @@ public sealed class MailCopyJob(
         }
         catch (Exception ex) when ((ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested) && !DatabaseAway.Is(ex))
         {
-            string message;
-            if (!run.IsStepDone("switch") && !await MoveFailures.SwitchedAsync(() => steps.HasSwitchedAsync(move, CancellationToken.None)))
-            {
-                try
-                {
-                    await steps.AbandonAsync(move, CancellationToken.None);
-                    // Undone: a retry starts from the preflight again.
-                    await run.ResetStepsAsync(CancellationToken.None);
-                    message = $"{MoveFailures.BeforeSwitch(ex, $"The move of {move.Username}'s mail")} Nothing changed here: this node still serves the mail, and the child's partial copy was removed.";
-                }
-                catch (Exception cleanup) when (cleanup is NodeApiException or IOException)
-                {
-                    message = $"{MoveFailures.BeforeSwitch(ex, $"The move of {move.Username}'s mail")} This node still serves the mail. The child's partial copy could not be removed ({cleanup.Message}); it is removed when the move is tried again.";
-                }
-            }
-            else
-            {
-                message = $"The move of {move.Username}'s mail stopped after the switch: {ex.Message} The child serves the mail now; run the move again (Retry) to finish the final pass and the verification.";
-            }
-
-            logger.LogError(ex, "Mail copy {OperationId} of {Username} ended early", operationId, move.Username);
-            await MoveFailures.EndAsync(run, ex, message, (ok, text, t) => steps.NotifyAsync(operationId, ok, text, t));
+            await MoveFrame.StoppedAsync(run, ex, new MoveStop(
+                $"The move of {move.Username}'s mail",
+                () => steps.HasSwitchedAsync(move, CancellationToken.None),
+                () => steps.AbandonAsync(move, CancellationToken.None),
+                "this node still serves the mail", "the child's partial copy",
+                "The child serves the mail now; run the move again (Retry) to finish the final pass and the verification."),
+                (ok, text, t) => steps.NotifyAsync(operationId, ok, text, t), logger);
         }
     }
 

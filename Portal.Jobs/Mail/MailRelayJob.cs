@@ -166,27 +166,13 @@ public sealed class MailRelayJob(
         }
         catch (Exception ex) when ((ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested) && !DatabaseAway.Is(ex))
         {
-            string message;
-            if (!run.IsStepDone("switch") && !await MoveFailures.SwitchedAsync(() => steps.HasSwitchedAsync(move, CancellationToken.None)))
-            {
-                try
-                {
-                    await steps.AbandonAsync(move, CancellationToken.None);
-                    await run.ResetStepsAsync(CancellationToken.None);
-                    message = $"{MoveFailures.BeforeSwitch(ex, $"The move of {move.Username}'s mail to {move.TargetAlias}")} Nothing changed: {move.SourceAlias} still serves the mail, and {move.TargetAlias}'s partial copy was removed.";
-                }
-                catch (Exception cleanup) when (cleanup is NodeApiException or IOException)
-                {
-                    message = $"{MoveFailures.BeforeSwitch(ex, $"The move of {move.Username}'s mail to {move.TargetAlias}")} {move.SourceAlias} still serves the mail. The partial copy on {move.TargetAlias} could not be removed ({cleanup.Message}); it is removed when the move is tried again.";
-                }
-            }
-            else
-            {
-                message = $"The move of {move.Username}'s mail to {move.TargetAlias} stopped after the switch: {ex.Message} {move.TargetAlias} serves the mail now; run the move again (Retry) to finish the final pass and the verification.";
-            }
-
-            logger.LogError(ex, "Mail relay {OperationId} of {Username} ended early", operationId, move.Username);
-            await MoveFailures.EndAsync(run, ex, message, (ok, text, t) => steps.NotifyAsync(operationId, ok, text, t));
+            await MoveFrame.StoppedAsync(run, ex, new MoveStop(
+                $"The move of {move.Username}'s mail to {move.TargetAlias}",
+                () => steps.HasSwitchedAsync(move, CancellationToken.None),
+                () => steps.AbandonAsync(move, CancellationToken.None),
+                $"{move.SourceAlias} still serves the mail", $"{move.TargetAlias}'s partial copy",
+                $"{move.TargetAlias} serves the mail now; run the move again (Retry) to finish the final pass and the verification."),
+                (ok, text, t) => steps.NotifyAsync(operationId, ok, text, t), logger);
         }
     }
 }

@@ -267,36 +267,31 @@ public sealed class MailReturnJob(
         }
         catch (Exception ex) when ((ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested) && !DatabaseAway.Is(ex))
         {
-            string message;
-            if (!run.IsStepDone("switch") && !await MoveFailures.SwitchedAsync(() => steps.HasSwitchedAsync(move, CancellationToken.None)))
-            {
-                // A failure before the fetch (a child's refused settings, say) finds no staging folder: nothing to remove.
-                if (File.Exists(archivePath))
+            await MoveFrame.StoppedAsync(run, ex, new MoveStop(
+                $"The dedistribution of {move.Username}",
+                () => steps.HasSwitchedAsync(move, CancellationToken.None),
+                async () =>
                 {
-                    File.Delete(archivePath);
-                }
+                    // A failure before the fetch (a child's refused settings, say) finds no staging folder: nothing to remove.
+                    if (File.Exists(archivePath))
+                    {
+                        File.Delete(archivePath);
+                    }
 
-                if (Directory.Exists(unpackFolder))
-                {
-                    Directory.Delete(unpackFolder, recursive: true);
-                }
+                    if (Directory.Exists(unpackFolder))
+                    {
+                        Directory.Delete(unpackFolder, recursive: true);
+                    }
 
-                await steps.AbandonAsync(move, localParts, CancellationToken.None);
-                if (archiveId is { } id)
-                {
-                    await TryAsync(() => child.DeleteMailArchiveAsync(move.Username, id, CancellationToken.None));
-                }
-
-                await run.ResetStepsAsync(CancellationToken.None);
-                message = $"{MoveFailures.BeforeSwitch(ex, $"The dedistribution of {move.Username}")} Nothing changed: {move.SourceAlias} still serves the mail.";
-            }
-            else
-            {
-                message = $"The dedistribution of {move.Username} stopped after the switch: {ex.Message} This node serves the mail now; run it again (Retry) to finish the final pass and the verification.";
-            }
-
-            logger.LogError(ex, "Mail return {OperationId} of {Username} ended early", operationId, move.Username);
-            await MoveFailures.EndAsync(run, ex, message, (ok, text, t) => steps.NotifyAsync(operationId, ok, text, t));
+                    await steps.AbandonAsync(move, localParts, CancellationToken.None);
+                    if (archiveId is { } id)
+                    {
+                        await TryAsync(() => child.DeleteMailArchiveAsync(move.Username, id, CancellationToken.None));
+                    }
+                },
+                $"{move.SourceAlias} still serves the mail", "what was unpacked here",
+                "This node serves the mail now; run it again (Retry) to finish the final pass and the verification."),
+                (ok, text, t) => steps.NotifyAsync(operationId, ok, text, t), logger);
         }
     }
 

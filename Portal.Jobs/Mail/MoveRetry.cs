@@ -53,28 +53,6 @@ public sealed class MoveRetry(IOperationRun run, TimeProvider clock, TimeSpan wi
 /// <summary>What a move's failure handler needs to decide whether it may undo anything.</summary>
 public static class MoveFailures
 {
-    /// <summary>
-    /// Ends a move that stopped: Cancelled when an admin cancelled it before its switch (the job has undone its work by
-    /// then), else Failed. Either way the admin who asked for it is told.
-    /// </summary>
-    public static async Task EndAsync(IOperationRun run, Exception stopped, string message, Func<bool, string, CancellationToken, Task> notify)
-    {
-        if (stopped is OperationCancelRequestedException)
-        {
-            await run.CancelledAsync(message, CancellationToken.None);
-        }
-        else
-        {
-            await run.FailAsync(message, CancellationToken.None);
-        }
-
-        await notify(false, message, CancellationToken.None);
-    }
-
-    /// <summary>How a move that stopped before its switch begins its message: cancelled by an admin, or failed with why.</summary>
-    public static string BeforeSwitch(Exception stopped, string what) =>
-        stopped is OperationCancelRequestedException ? $"{what} was cancelled by an admin before the switch." : $"{what} failed before the switch: {stopped.Message}";
-
     /// <summary>Whether the switch took effect; when that cannot be told (the database is away), it is taken as done, so nothing is undone.</summary>
     public static async Task<bool> SwitchedAsync(Func<Task<bool>> check)
     {

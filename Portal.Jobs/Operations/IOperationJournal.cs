@@ -104,10 +104,10 @@ public static class Cancellation
 {
     private static readonly Dictionary<string, string> PointsOfNoReturn = new(StringComparer.Ordinal)
     {
-        ["mail-copy"] = "switch",
-        ["mail-return"] = "switch",
-        ["mail-relay"] = "switch",
-        ["account-transfer"] = "import",
+        [Mail.MailCopyJob.Kind] = "switch",
+        [Mail.MailReturnJob.Kind] = "switch",
+        [Mail.MailRelayJob.Kind] = "switch",
+        [Mail.AccountTransferJob.Kind] = "import",
     };
 
     /// <summary>The step from whose start on an operation of this kind cannot be cancelled; null if it cannot be cancelled at all.</summary>

@@ -177,7 +177,7 @@ public sealed class MailMoveTests(MoveFixture nodes)
         var done = await nodes.WaitFinishedAsync(await nodes.StartMoveAsync(name, nodes.Broken));
 
         Assert.Equal("Failed", done.GetProperty("state").GetString());
-        Assert.Contains("Nothing changed here: this node still serves the mail", done.GetProperty("error").GetString());
+        Assert.Contains("Nothing changed: this node still serves the mail", done.GetProperty("error").GetString());
         Assert.All(done.GetProperty("steps").EnumerateArray(), s => Assert.Equal("Pending", s.GetProperty("state").GetString()));
         Assert.Equal(JsonValueKind.Null, (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeId").ValueKind);
         foreach (var (local, snapshot) in expected)
@@ -208,7 +208,7 @@ public sealed class MailMoveTests(MoveFixture nodes)
         Assert.Equal("Failed", done.GetProperty("state").GetString());
         var error = done.GetProperty("error").GetString();
         Assert.Contains("The mail disk of this node is full", error);
-        Assert.Contains("Nothing changed here: this node still serves the mail", error);
+        Assert.Contains("Nothing changed: this node still serves the mail", error);
         Assert.Equal(JsonValueKind.Null, (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeId").ValueKind);
         foreach (var (local, snapshot) in expected)
         {

@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Logging;
+using Portal.Jobs.Nodes;
+using Portal.Jobs.Operations;
+
+namespace Portal.Jobs.Mail;
+
+/// <summary>How a move names itself and undoes itself when it stops (failed, or cancelled by an admin).</summary>
+/// <param name="What">"The move of alice's mail to mail-1": the subject of the operation's message.</param>
+/// <param name="HasPassed">Whether that step took effect although it was not recorded done (it failed after its commit).</param>
+/// <param name="Undo">Removes what the move made before that point; may fail when the other node is away.</param>
+/// <param name="Unchanged">What the stopped move left as it was: "this node still serves the mail".</param>
+/// <param name="Undone">What <paramref name="Undo"/> removes: "the child's partial copy"; null when there is nothing to name.</param>
+/// <param name="AfterPoint">What an admin does when it stopped past the point: "... run the move again (Retry) to finish ...".</param>
+public sealed record MoveStop(
+    string What, Func<Task<bool>> HasPassed, Func<Task> Undo, string Unchanged, string? Undone, string AfterPoint);
+
+/// <summary>
+/// The one ending of every move kind (distribution, dedistribution, relay, transfer): before its point of no return
+/// a stopped move undoes what it made and can be started afresh, after it the move is finished by running it again;
+/// a cancel ends it Cancelled, a failure Failed; the admin who asked is told either way.
+/// </summary>
+public static class MoveFrame
+{
+    public static async Task StoppedAsync(IOperationRun run, Exception stopped, MoveStop stop, Func<bool, string, CancellationToken, Task> notify, ILogger logger)
+    {
+        // The step from which on the move is finished, not undone: a move's switch, a transfer's import.
+        var point = Cancellation.PointOfNoReturn(run.Kind) ?? throw new InvalidOperationException($"Operations of kind {run.Kind} have no point of no return.");
+        string message;
+        if (!run.IsStepDone(point) && !await MoveFailures.SwitchedAsync(stop.HasPassed))
+        {
+            var begins = stopped is OperationCancelRequestedException
+                ? $"{stop.What} was cancelled by an admin before the {point}."
+                : $"{stop.What} failed before the {point}: {stopped.Message}";
+            try
+            {
+                await stop.Undo();
+                // Undone: a retry starts from the beginning again.
+                await run.ResetStepsAsync(CancellationToken.None);
+                message = $"{begins} Nothing changed: {stop.Unchanged}{(stop.Undone is { } undone ? $", and {undone} was removed" : "")}.";
+            }
+            catch (Exception cleanup) when (cleanup is NodeApiException or IOException or UnauthorizedAccessException)
+            {
+                var what = stop.Undone ?? "what it made";
+                message = $"{begins} Nothing changed: {stop.Unchanged}. {char.ToUpperInvariant(what[0])}{what[1..]} could not be removed ({cleanup.Message}); it is removed when the move is tried again.";
+            }
+        }
+        else
+        {
+            message = $"{stop.What} stopped after the {point}: {stopped.Message} {stop.AfterPoint}";
+        }
+
+        if (stopped is OperationCancelRequestedException)
+        {
+            logger.LogWarning("{What} was cancelled by an admin", stop.What);
+            await run.CancelledAsync(message, CancellationToken.None);
+        }
+        else
+        {
+            logger.LogError(stopped, "{What} stopped", stop.What);
+            await run.FailAsync(message, CancellationToken.None);
+        }
+
+        await notify(false, message, CancellationToken.None);
+    }
+}
