@@ -173,6 +173,37 @@ public sealed class MailServerTests(MailServersFixture servers)
         Assert.Contains(Directory.GetFiles(Path.Combine(servers.Parent.MailRoot, domain, "alice"), "*", SearchOption.AllDirectories), f => f.Contains("/new/"));
     }
 
+    /// <summary>
+    /// An account's life on the real servers: moved to a new domain, its mail is served and received at its new
+    /// addresses and its zone answers under the new name only; terminated, PowerDNS, Dovecot and Postfix forget it.
+    /// </summary>
+    [Fact]
+    public async Task AnAccountMovedToANewDomain_IsServedThereOnly_AndOnceTerminated_TheServersForgetIt()
+    {
+        var (name, domain, address, password) = await servers.AccountAsync("dora");
+        await SendAsync(Parent, address, "to the old domain");
+        await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count == 1);
+        var newDomain = $"new-{domain}";
+        var newAddress = $"dora@{newDomain}";
+
+        (await servers.Parent.Api.PostAsync($"api/v1/accounts/{name}/domain", new { newDomain })).Expect(HttpStatusCode.OK);
+
+        Assert.Equal(["to the old domain"], await ImapSubjectsAsync(Parent, newAddress, password));
+        await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Parent, address, password));
+        await SendAsync(Parent, newAddress, "to the new domain");
+        Assert.Equal(["to the new domain", "to the old domain"], (await EventuallyAsync(() => ImapSubjectsAsync(Parent, newAddress, password), s => s.Count == 2)).Order());
+        Assert.Equal(Parent, await EventuallyAsync(() => AddressAsync(newDomain), a => a is not null));
+        Assert.Null(await EventuallyAsync(() => AddressAsync(domain), a => a is null));
+
+        var id = (await servers.Parent.Api.PostAsync($"api/v1/accounts/{name}/terminate", new { confirm = name })).Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString()!;
+        var done = await servers.Parent.Api.WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed");
+
+        Assert.True(done.GetProperty("state").GetString() == "Succeeded", done.ToString());
+        Assert.Null(await AddressAsync(newDomain));
+        await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Parent, newAddress, password));
+        Assert.False(Directory.Exists(Path.Combine(servers.Parent.MailRoot, newDomain)));
+    }
+
     [Fact]
     public async Task AWrongPassword_AnUnknownUser_AreRefusedAtTheParentAndAtTheChild()
     {
