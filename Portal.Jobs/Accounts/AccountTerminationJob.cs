@@ -31,6 +31,12 @@ public interface IAccountTerminationSteps
     /// <summary>Removes the account's zone from the DNS server.</summary>
     Task<string?> RemoveZoneAsync(TerminationPlan plan, CancellationToken cancellationToken);
 
+    /// <summary>The child that holds the account's mail, to archive it there; null when it is no longer linked.</summary>
+    Task<Nodes.NodeApiClient?> MailNodeAsync(Guid operationId, CancellationToken cancellationToken);
+
+    /// <summary>Free bytes on this node's mail partition.</summary>
+    long FreeMailBytes();
+
     /// <summary>Has the final archive deleted when its time is up.</summary>
     void ScheduleArchiveRemoval(Guid operationId, TimeSpan after);
 }
@@ -107,6 +113,11 @@ public sealed class AccountTerminationJob(IOperationJournal journal, IAccountTer
 
     private async Task<string?> ArchiveAsync(IOperationRun run, TerminationPlan plan, int days, CancellationToken ct)
     {
+        if (plan.MailNodeAlias is { } alias)
+        {
+            return await ArchiveFromChildAsync(run, plan, alias, days, ct);
+        }
+
         if (plan.LocalParts.Count == 0)
         {
             return "The account has no mailboxes here; there is nothing to archive.";
@@ -128,5 +139,72 @@ public sealed class AccountTerminationJob(IOperationJournal journal, IAccountTer
         await run.SetResultAsync("archive sha256", manifest.Sha256, ct);
         await run.SetResultAsync("archive kept until", (run.AttemptStartedAt + TimeSpan.FromDays(days)).ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture), ct);
         return $"{manifest.Files.Count} message(s), {Units.Bytes(manifest.ExpandedBytes)}, archived in {Units.Bytes(manifest.ArchiveBytes)}; kept {days} day(s).";
+    }
+
+    /// <summary>
+    /// The account's mail is on a child: the child archives it (as for a dedistribution), and this node fetches the
+    /// archive, checks its SHA-256 against the child's manifest and keeps both. The child must answer: a final archive
+    /// is asked for, so a termination without one is the admin's choice to make, not this job's.
+    /// </summary>
+    private async Task<string?> ArchiveFromChildAsync(IOperationRun run, TerminationPlan plan, string alias, int days, CancellationToken ct)
+    {
+        var child = await steps.MailNodeAsync(run.OperationId, ct)
+            ?? throw new IOException($"{alias} is no longer linked, so the mail there cannot be archived; terminate without a final archive.");
+        try
+        {
+            var archive = (await child.StartMailArchiveAsync(plan.Username, run.OperationId, ct)).Id;
+            while (true)
+            {
+                var status = await child.GetMailArchiveAsync(plan.Username, archive, ct);
+                await run.ReportAsync(new StepProgress(status.FilesDone, status.FilesTotal, status.BytesDone, status.BytesTotal), ct);
+                if (status.Succeeded)
+                {
+                    break;
+                }
+
+                if (status.Failed)
+                {
+                    throw new IOException($"{alias} could not archive the mail: {status.Error}");
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
+            }
+
+            var manifest = await child.GetMailArchiveManifestAsync(plan.Username, archive, ct);
+            if (steps.FreeMailBytes() < manifest.ArchiveBytes)
+            {
+                throw new IOException($"This node has {Units.Bytes(steps.FreeMailBytes())} free on its mail partition; the archive takes {Units.Bytes(manifest.ArchiveBytes)}. Free some space and retry, or terminate without a final archive.");
+            }
+
+            var path = MailArchive.ArchivePath(plan.MailRoot, run.OperationId);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            await child.DownloadMailArchiveAsync(plan.Username, archive, path, manifest.ArchiveBytes,
+                done => run.ReportAsync(new StepProgress(0, null, done, manifest.ArchiveBytes), ct), ct);
+            if (await MailArchive.HashFileAsync(path, ct) != manifest.Sha256)
+            {
+                File.Delete(path);
+                throw new MailArchiveRejectedException($"The archive from {alias} does not match its SHA-256; it was not kept. Retry the termination.");
+            }
+
+            await File.WriteAllTextAsync(MailArchive.ManifestPath(plan.MailRoot, run.OperationId), System.Text.Json.JsonSerializer.Serialize(manifest, Nodes.NodeApiClient.Json), ct);
+            try
+            {
+                await child.DeleteMailArchiveAsync(plan.Username, archive, ct);
+            }
+            catch (Nodes.NodeApiException ex)
+            {
+                logger.LogWarning(ex, "The archive on {Node} stays there until the account's copy is removed", alias);
+            }
+
+            steps.ScheduleArchiveRemoval(run.OperationId, TimeSpan.FromDays(days));
+            await run.SetResultAsync("archive", path, ct);
+            await run.SetResultAsync("archive sha256", manifest.Sha256, ct);
+            await run.SetResultAsync("archive kept until", (run.AttemptStartedAt + TimeSpan.FromDays(days)).ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture), ct);
+            return $"{manifest.Files.Count} message(s), {Units.Bytes(manifest.ExpandedBytes)}, archived on {alias} and kept here ({Units.Bytes(manifest.ArchiveBytes)}) for {days} day(s).";
+        }
+        catch (Nodes.NodeApiException ex)
+        {
+            throw new IOException($"{alias} did not make the final archive ({ex.Message}); retry when it is online, or terminate without a final archive.", ex);
+        }
     }
 }

@@ -55,15 +55,21 @@ public sealed class TerminationTests(MoveFixture nodes)
     }
 
     [Fact]
-    public async Task ADistributedAccount_Terminated_LosesItsTwinAndMailOnTheChild()
+    public async Task ADistributedAccount_Terminated_LosesItsTwinAndMailOnTheChild_ItsFinalArchiveMadeThereKeptHere()
     {
-        var (name, domain, _) = await nodes.AccountWithMailAsync(40);
+        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(40);
+        var messages = mailboxes.Values.Sum(m => Maildir.Measure(m).Messages);
         await nodes.MoveAndWaitAsync(name, nodes.Mail);
         Assert.True(Directory.Exists(Path.Combine(nodes.Mail.MailRoot, domain)));
 
-        var done = await nodes.WaitFinishedAsync(await TerminateAsync(name));
+        var done = await nodes.WaitFinishedAsync(await TerminateAsync(name, keepArchiveDays: 2));
 
-        Assert.Equal("Succeeded", done.GetProperty("state").GetString());
+        Assert.True(done.GetProperty("state").GetString() == "Succeeded", done.ToString());
+        var archive = Result(done, "archive")!;
+        Assert.StartsWith(nodes.Parent.MailRoot, archive);
+        Assert.Equal(Result(done, "archive sha256"), await MailArchive.HashFileAsync(archive, CancellationToken.None));
+        var manifest = JsonSerializer.Deserialize<MailArchiveManifest>(await File.ReadAllTextAsync(Path.ChangeExtension(Path.ChangeExtension(archive, null), ".json")), PortalApi.Json)!;
+        Assert.Equal(messages, manifest.Files.Count);
         (await nodes.Mail.Api.GetAsync($"api/v1/accounts/{name}")).Expect(HttpStatusCode.NotFound);
         Assert.False(Directory.Exists(Path.Combine(nodes.Mail.MailRoot, domain)), "the child's copy of the mail should be gone");
         (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Expect(HttpStatusCode.NotFound);
@@ -78,6 +84,15 @@ public sealed class TerminationTests(MoveFixture nodes)
         JsonElement done;
         try
         {
+            // A final archive is made by the child: asked for while it is away, the termination stops before
+            // anything goes, and says what to do.
+            var archived = await nodes.WaitFinishedAsync(await TerminateAsync(name, keepArchiveDays: 3));
+            Assert.Equal("Failed", archived.GetProperty("state").GetString());
+            Assert.Contains("terminate without a final archive", archived.GetProperty("error").GetString());
+            Assert.Contains("Nothing of the account was removed here", archived.GetProperty("error").GetString());
+            var kept = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Expect(HttpStatusCode.OK).Body;
+            Assert.Equal("Suspended", kept.GetProperty("status").GetString());
+
             done = await nodes.WaitFinishedAsync(await TerminateAsync(name));
         }
         finally
@@ -125,10 +140,7 @@ public sealed class TerminationTests(MoveFixture nodes)
         Assert.Equal("move.in_progress", moving.Code);
         Assert.Equal("Succeeded", (await nodes.WaitFinishedAsync(move)).GetProperty("state").GetString());
 
-        // Its mail is on the child now: no final archive of mail that is not here, and the child keeps its twin for the parent.
-        var archive = await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/terminate", new { confirm = name, keepArchiveDays = 5 });
-        Assert.Equal(HttpStatusCode.BadRequest, archive.Status);
-        Assert.Contains("bring it back first", archive.Message);
+        // The child keeps its twin for the parent: only the parent terminates it.
         var onChild = await nodes.Mail.Api.PostAsync($"api/v1/accounts/{name}/terminate", new { confirm = name });
         Assert.Equal(HttpStatusCode.Conflict, onChild.Status);
         Assert.Equal("account.twin", onChild.Code);

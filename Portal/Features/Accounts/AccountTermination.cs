@@ -100,11 +100,6 @@ public sealed class AccountTermination(
             problems.Add($"Keep the final archive for 1 to {MaxArchiveDays} days, or keep none.");
         }
 
-        if (request.KeepArchiveDays is not null && account.MailNodeId is not null)
-        {
-            problems.Add($"A final archive is made of mail on this node, and {account.Username}'s mail is on {account.MailNodeAlias}: bring it back first, or terminate without an archive.");
-        }
-
         if (problems.Count > 0)
         {
             throw new PortalValidationException($"Account {username} was not terminated: " + string.Join(" ", problems), problems, "account.terminate_invalid");
@@ -246,6 +241,16 @@ public sealed class AccountTermination(
         await dns.DeleteZoneAsync(plan.Domain, ct);
         return $"The zone {plan.Domain} is removed from the DNS server.";
     }
+
+    public async Task<NodeApiClient?> MailNodeAsync(Guid operationId, CancellationToken ct)
+    {
+        var (_, parameters) = await ParametersAsync(operationId, ct);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var node = parameters.MailNodeId is { } nodeId ? await db.LinkedNodes.AsNoTracking().SingleOrDefaultAsync(n => n.Id == nodeId, ct) : null;
+        return node is null ? null : clients.Create(links.EndpointOf(node));
+    }
+
+    public long FreeMailBytes() => MailDisk.Measure(settings.Value).Free;
 
     public void ScheduleArchiveRemoval(Guid operationId, TimeSpan after) =>
         jobs.Schedule<AccountTerminationJob>(job => job.RemoveArchiveAsync(operationId, CancellationToken.None), after);
