@@ -228,4 +228,35 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
         Assert.Equal(System.Text.Json.JsonValueKind.Null, account.GetProperty("mailNodeId").ValueKind);
         Assert.Equal(HttpStatusCode.NotFound, (await fixture.Child.Api.GetAsync($"api/v1/accounts/{name}")).Status);
     }
+
+    [Fact]
+    public async Task AnAdmin_MovesTheMailOfTheFilteredAccounts_AsOneOperation()
+    {
+        var prefix = "blk" + Guid.NewGuid().ToString("N")[..5];
+        foreach (var i in Enumerable.Range(0, 2))
+        {
+            var name = $"{prefix}{i}";
+            (await fixture.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain = $"{name}.example.test", contactEmail = $"o@{name}.example.test" })).Expect(HttpStatusCode.Created);
+            (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
+            new MailGenerator(20 + i).Fill(Path.Combine(fixture.Parent.MailRoot, $"{name}.example.test", "alice"), 30);
+        }
+
+        var page = await fixture.NewPageAsync(fixture.Parent);
+        await new SignInPage(page).SignInAsync(PortalNode.AdminUserName, fixture.Parent.AdminPassword);
+        await page.GotoInteractiveAsync("/admin/accounts");
+        await page.Locator("[data-testid=filter-username]").FillAsync(prefix);
+        await Assertions.Expect(page.Locator("[data-testid=account-link]")).ToHaveCountAsync(2);
+        await page.ClickAsync("[data-testid=bulk-move]");
+        await Assertions.Expect(page.Locator("[data-testid=bulk-move-count]")).ToContainTextAsync("2 account(s) match");
+        await page.Locator("[data-testid=bulk-move-target]").ClickAsync();
+        await page.GetByRole(AriaRole.Option).Filter(new() { HasText = "mail-1" }).ClickAsync();
+        await page.ClickAsync("[data-testid=bulk-move-submit]");
+        await page.WaitForAddressAsync(url => url.Contains("/admin/operations/", StringComparison.Ordinal));
+
+        await Assertions.Expect(page.Locator("[data-testid=operation-summary]")).ToContainTextAsync("The mail of all 2 account(s) moved.", new() { Timeout = 60_000 });
+        foreach (var i in Enumerable.Range(0, 2))
+        {
+            Assert.Equal("mail-1", (await fixture.Parent.Api.GetAsync($"api/v1/accounts/{prefix}{i}")).Body.GetProperty("mailNodeAlias").GetString());
+        }
+    }
 }

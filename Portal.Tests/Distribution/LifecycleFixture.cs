@@ -62,9 +62,9 @@ public sealed class LifecycleFixture : IAsyncLifetime
             .Body.GetProperty("node").GetProperty("id").GetString()!;
 
     /// <summary>A local account on <paramref name="node"/> with one mailbox of generated mail.</summary>
-    public static async Task<(string Name, string Domain, string Mailbox)> AccountWithMailAsync(PortalNode node, int messages)
+    public static async Task<(string Name, string Domain, string Mailbox)> AccountWithMailAsync(PortalNode node, int messages, string? name = null)
     {
-        var name = "lc" + Guid.NewGuid().ToString("N")[..8];
+        name ??= "lc" + Guid.NewGuid().ToString("N")[..8];
         var domain = $"{name}.example.test";
         (await node.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}" })).Expect(HttpStatusCode.Created);
         (await node.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);

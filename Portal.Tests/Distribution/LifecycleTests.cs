@@ -119,10 +119,11 @@ public sealed class LifecycleTests(LifecycleFixture nodes)
     [Fact]
     public async Task ChosenAccounts_MovedAsOneOperation_AndEveryAccountOnTheChildBroughtBack_AFewAtATime()
     {
+        var prefix = "bk" + Guid.NewGuid().ToString("N")[..6];
         var accounts = new List<(string Name, string Domain, string Mailbox)>();
-        foreach (var _ in Enumerable.Range(0, 3))
+        foreach (var i in Enumerable.Range(0, 3))
         {
-            accounts.Add(await LifecycleFixture.AccountWithMailAsync(nodes.Parent, 30));
+            accounts.Add(await LifecycleFixture.AccountWithMailAsync(nodes.Parent, 30, $"{prefix}{i}"));
         }
 
         var expected = accounts.ToDictionary(a => a.Name, a => MailGenerator.Snapshot(a.Mailbox));
@@ -132,7 +133,8 @@ public sealed class LifecycleTests(LifecycleFixture nodes)
         Assert.Equal("bulk.invalid", unknown.Code);
         Assert.Equal("bulk.nothing", (await nodes.Parent.Api.PostAsync($"api/v1/linked-nodes/{id}/dedistribute-all")).Code);
 
-        var there = await WaitAsync((await nodes.Parent.Api.PostAsync("api/v1/bulk-moves", new { usernames = names, nodeId = id })).Expect(HttpStatusCode.Accepted));
+        // Every account the accounts grid's filters match: here, the user names that start with the prefix.
+        var there = await WaitAsync((await nodes.Parent.Api.PostAsync("api/v1/bulk-moves", new { nodeId = id, filter = new { username = prefix } })).Expect(HttpStatusCode.Accepted));
         Assert.True(there.GetProperty("state").GetString() == "Succeeded", there.ToString());
         foreach (var name in names)
         {

@@ -20,45 +20,7 @@ public sealed class AccountQueries(IDbContextFactory<PortalDbContext> dbFactory,
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var accounts = db.Accounts.AsNoTracking().VisibleTo(actor);
-        if (!string.IsNullOrWhiteSpace(query.Username))
-        {
-            var prefix = EscapeLike(query.Username.Trim().ToLowerInvariant());
-            accounts = accounts.Where(a => EF.Functions.Like(a.Username, prefix + "%"));
-        }
-
-        if (!string.IsNullOrWhiteSpace(query.Domain))
-        {
-            var ascii = DomainNames.ToAsciiPrefix(query.Domain);
-            accounts = accounts.Where(a => EF.Functions.Like(a.Domain, EscapeLike(ascii) + "%"));
-        }
-
-        if (!string.IsNullOrWhiteSpace(query.Owner))
-        {
-            accounts = accounts.Where(a => a.OwnerName == query.Owner.Trim());
-        }
-
-        if (query.MailNode is { Length: > 0 } mailNode)
-        {
-            if (mailNode == AccountQuery.LocalMail)
-            {
-                accounts = accounts.Where(a => a.MailNodeId == null);
-            }
-            else if (Guid.TryParse(mailNode, out var nodeId))
-            {
-                accounts = accounts.Where(a => a.MailNodeId == nodeId);
-            }
-            else
-            {
-                throw new PortalValidationException($"The mail node filter is \"{AccountQuery.LocalMail}\" or a node id; \"{mailNode}\" is neither.", code: "query.invalid");
-            }
-        }
-
-        if (query.Status is { } status)
-        {
-            accounts = accounts.Where(a => a.Status == status);
-        }
-
+        var accounts = Filtered(db.Accounts.AsNoTracking().VisibleTo(actor), query);
         var total = await accounts.CountAsync(cancellationToken);
 
         var skip = Math.Max(0, query.Skip);
@@ -126,6 +88,69 @@ public sealed class AccountQueries(IDbContextFactory<PortalDbContext> dbFactory,
 
         var rows = await db.Accounts.AsNoTracking().Where(a => ids.Contains(a.Id)).ToDictionaryAsync(a => a.Id, cancellationToken);
         return new AccountPage(ids.Select(id => AccountRow.From(rows[id])).ToArray(), total);
+    }
+
+    /// <summary>
+    /// The user names of every account the filters of <paramref name="query"/> match (its sort and page are ignored), for
+    /// acting on a filtered set; refused when more than <paramref name="max"/> match.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> UsernamesAsync(Actor actor, AccountQuery query, int max, CancellationToken cancellationToken = default)
+    {
+        if (!actor.IsAdmin && !actor.IsInRole(PortalRoles.Reseller))
+        {
+            throw new PortalForbiddenException("Only admins and resellers list accounts.");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var names = await Filtered(db.Accounts.AsNoTracking().VisibleTo(actor), query).Where(a => a.ParentNodeId == null)
+            .OrderBy(a => a.Username).Select(a => a.Username).Take(max + 1).ToListAsync(cancellationToken);
+        return names.Count > max
+            ? throw new PortalValidationException($"More than {max} accounts match; narrow the filter.", code: "query.too_many")
+            : names;
+    }
+
+    /// <summary>The grid's filters (user name and domain prefixes, owner, mail node, status) on a set of accounts.</summary>
+    private static IQueryable<Account> Filtered(IQueryable<Account> accounts, AccountQuery query)
+    {
+        if (!string.IsNullOrWhiteSpace(query.Username))
+        {
+            var prefix = EscapeLike(query.Username.Trim().ToLowerInvariant());
+            accounts = accounts.Where(a => EF.Functions.Like(a.Username, prefix + "%"));
+        }
+
+        if (!string.IsNullOrWhiteSpace(query.Domain))
+        {
+            var ascii = DomainNames.ToAsciiPrefix(query.Domain);
+            accounts = accounts.Where(a => EF.Functions.Like(a.Domain, EscapeLike(ascii) + "%"));
+        }
+
+        if (!string.IsNullOrWhiteSpace(query.Owner))
+        {
+            accounts = accounts.Where(a => a.OwnerName == query.Owner.Trim());
+        }
+
+        if (query.MailNode is { Length: > 0 } mailNode)
+        {
+            if (mailNode == AccountQuery.LocalMail)
+            {
+                accounts = accounts.Where(a => a.MailNodeId == null);
+            }
+            else if (Guid.TryParse(mailNode, out var nodeId))
+            {
+                accounts = accounts.Where(a => a.MailNodeId == nodeId);
+            }
+            else
+            {
+                throw new PortalValidationException($"The mail node filter is \"{AccountQuery.LocalMail}\" or a node id; \"{mailNode}\" is neither.", code: "query.invalid");
+            }
+        }
+
+        if (query.Status is { } status)
+        {
+            accounts = accounts.Where(a => a.Status == status);
+        }
+
+        return accounts;
     }
 
     public async Task<AccountRow> GetAsync(Actor actor, string username, CancellationToken cancellationToken = default)

@@ -14,8 +14,11 @@ using Portal.Jobs.Operations;
 
 namespace Portal.Features.Distribution;
 
-/// <summary>Move these accounts' mail to one node (null: this node).</summary>
-public sealed record BulkMoveRequest(IReadOnlyList<string>? Usernames, Guid? NodeId);
+/// <summary>
+/// Move these accounts' mail to one node (null: this node): the ones named, or every account the accounts grid's
+/// filters match (its sort and page are ignored).
+/// </summary>
+public sealed record BulkMoveRequest(IReadOnlyList<string>? Usernames, Guid? NodeId, Accounts.AccountQuery? Filter = null);
 
 /// <summary>
 /// The guide's bulk procedures: "dedistribute every account on this child" (its first step before the child moves to a
@@ -30,8 +33,12 @@ public sealed class BulkMoves(
     DistributionService distribution,
     MailService mail,
     MailMoveSettings moveSettings,
+    Accounts.AccountQueries queries,
     AuditLog audit) : IBulkMoveSteps
 {
+    /// <summary>The most accounts one bulk move takes.</summary>
+    public const int MaxAccounts = 5_000;
+
     private sealed record Parameters(IReadOnlyList<BulkMoveItem> Items, string? RequestedById);
 
     public async Task<Guid> DedistributeAllAsync(Actor actor, Guid nodeId, CancellationToken ct = default)
@@ -56,6 +63,15 @@ public sealed class BulkMoves(
     {
         var wanted = (request.Usernames ?? []).Distinct(StringComparer.Ordinal).ToList();
         await RequireAdminAsync(actor, "accounts.move-mail", string.Join(",", wanted), ct);
+        if (wanted.Count == 0 && request.Filter is { } filter)
+        {
+            wanted = [.. await queries.UsernamesAsync(actor, filter, MaxAccounts, ct)];
+        }
+        else if (wanted.Count > MaxAccounts)
+        {
+            throw new PortalValidationException($"Name at most {MaxAccounts} accounts in one bulk move.", code: "bulk.invalid");
+        }
+
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var target = request.NodeId ?? DistributionService.ThisNode;
         var alias = target == DistributionService.ThisNode ? "this node"
