@@ -133,6 +133,8 @@ public sealed class MailReturnJob(
                         throw new IOException($"{move.SourceAlias} could not archive the mail: {status.Error}");
                     }
 
+                    // A pause holds here (the child finishes its archive meanwhile); a cancel is taken here, not after the unpack.
+                    await run.WaitWhilePausedAsync(ct);
                     await Task.Delay(PollInterval, clock, ct);
                 }
             }, cancellationToken);
@@ -154,6 +156,7 @@ public sealed class MailReturnJob(
                 return Task.FromResult<string?>($"{Units.Bytes(free)} free here; {Units.Bytes(needed)} needed.");
             }, cancellationToken);
 
+            await run.WaitWhilePausedAsync(cancellationToken);
             await run.StepAsync("fetch", async ct =>
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(archivePath)!);

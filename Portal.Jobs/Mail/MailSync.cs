@@ -42,25 +42,45 @@ public static class MailSyncPlanner
             var theirs = remoteByMailbox.GetValueOrDefault(localPart) ?? [];
             var before = baseline?.Mailboxes.FirstOrDefault(m => m.LocalPart == localPart)?.Files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
             bool Untouched(string path) => baseline is null || (before?.Contains(path) ?? false);
-            var theirByBase = new Dictionary<string, ManifestFile>(StringComparer.Ordinal);
-            foreach (var file in theirs)
-            {
-                theirByBase.TryAdd(Maildir.MessageKey(file.Path), file);
-            }
-
+            // The receiver may hold one message more than once: an archive made while its mailbox changed can see a
+            // message in two folders (moved to Trash while it was written). Each copy of it is matched or removed.
+            var theirsByKey = theirs.GroupBy(t => Maildir.MessageKey(t.Path), StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
             var ours = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var file in files)
+            foreach (var message in files.GroupBy(f => Maildir.MessageKey(f.Path), StringComparer.Ordinal))
             {
-                var key = Maildir.MessageKey(file.Path);
-                ours.Add(key);
-                if (!theirByBase.TryGetValue(key, out var their) || (their.Size != ManifestFile.UnknownSize && file.Size != ManifestFile.UnknownSize && their.Size != file.Size))
+                ours.Add(message.Key);
+                var held = theirsByKey.GetValueOrDefault(message.Key) ?? [];
+                var unmatched = new List<MailFile>();
+                foreach (var file in message)
                 {
-                    copies.Add(new PlannedCopy(localPart, file));
+                    if (held.FirstOrDefault(t => t.Path == file.Path && SameSize(t, file)) is { } same)
+                    {
+                        held.Remove(same);
+                    }
+                    else
+                    {
+                        unmatched.Add(file);
+                    }
                 }
-                else if (their.Path != file.Path && Untouched(their.Path))
+
+                foreach (var file in unmatched)
                 {
-                    renames.Add(new MailRename(localPart, their.Path, file.Path));
+                    if (held.FirstOrDefault(t => SameSize(t, file)) is { } their)
+                    {
+                        held.Remove(their);
+                        if (Untouched(their.Path))
+                        {
+                            renames.Add(new MailRename(localPart, their.Path, file.Path));
+                        }
+                    }
+                    else
+                    {
+                        copies.Add(new PlannedCopy(localPart, file));
+                    }
                 }
+
+                // What is left of it on the receiver is a second copy the sender does not have (a copy overwrites its own path).
+                deletions.AddRange(held.Where(t => Untouched(t.Path) && !message.Any(f => f.Path == t.Path)).Select(t => new MailDeletion(localPart, t.Path)));
             }
 
             deletions.AddRange(theirs.Where(t => !ours.Contains(Maildir.MessageKey(t.Path)) && Untouched(t.Path)).Select(t => new MailDeletion(localPart, t.Path)));
@@ -68,6 +88,9 @@ public static class MailSyncPlanner
 
         return new SyncPlan(copies, new MailChanges(renames, deletions));
     }
+
+    private static bool SameSize(ManifestFile their, MailFile ours) =>
+        their.Size == ManifestFile.UnknownSize || ours.Size == ManifestFile.UnknownSize || their.Size == ours.Size;
 
     /// <summary>The sender's mailboxes as they are now, by path (sizes unknown: <see cref="Measure"/> the copies a plan keeps).</summary>
     public static Dictionary<string, IReadOnlyList<MailFile>> Scan(string mailRoot, string domain, IEnumerable<string> localParts) =>

@@ -39,6 +39,38 @@ public sealed class MailSyncPlannerTests
         Assert.Empty(plan.Copies);
     }
 
+    /// <summary>
+    /// A dedistribution's archive is made while the child keeps serving: a message moved to Trash meanwhile can be in
+    /// it twice (INBOX and Trash). The final pass keeps it once, where the sender has it, and removes the other copy.
+    /// </summary>
+    [Fact]
+    public void AMessageTheReceiverHoldsTwice_IsKeptOnceWhereTheSenderHasIt()
+    {
+        var sender = new Dictionary<string, IReadOnlyList<MailFile>> { ["alice"] = [new(".Trash/cur/1000.a:2,S", 10), new("cur/1001.b:2,", 11)] };
+        var receiver = Manifest(("cur/1000.a:2,S", 10), (".Trash/cur/1000.a:2,S", 10), ("cur/1001.b:2,", 11), ("cur/1001.b:2,S", 11));
+        var baseline = Manifest(("cur/1000.a:2,S", 0), (".Trash/cur/1000.a:2,S", 0), ("cur/1001.b:2,", 0), ("cur/1001.b:2,S", 0));
+
+        var plan = MailSyncPlanner.Plan(sender, receiver, baseline);
+
+        Assert.Empty(plan.Copies);
+        Assert.Empty(plan.Changes.Renames);
+        Assert.Equal(["cur/1000.a:2,S", "cur/1001.b:2,S"], plan.Changes.Deletions.Select(d => d.Path).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void ACopyTheOwnerChangedOnTheReceiverAfterTheSwitch_IsNeitherRenamedNorCopiedAgain()
+    {
+        var sender = new Dictionary<string, IReadOnlyList<MailFile>> { ["alice"] = [new("cur/1000.a:2,", 10)] };
+        var receiver = Manifest(("cur/1000.a:2,FS", 10));
+        var baseline = Manifest(("cur/1000.a:2,", 0));
+
+        var plan = MailSyncPlanner.Plan(sender, receiver, baseline);
+
+        Assert.Empty(plan.Copies);
+        Assert.Empty(plan.Changes.Renames);
+        Assert.Empty(plan.Changes.Deletions);
+    }
+
     [Fact]
     public void WithoutABaseline_AfterTheSwitch_NothingOnTheReceiverIsDeletedOrRenamed()
     {
