@@ -123,22 +123,18 @@ public sealed class AccountTerminationJob(IOperationJournal journal, IAccountTer
             return "The account has no mailboxes here; there is nothing to archive.";
         }
 
-        long totalFiles = 0, totalBytes = 0;
-        foreach (var local in plan.LocalParts)
-        {
-            var (messages, bytes) = Maildir.Measure(Maildir.MailboxPath(plan.MailRoot, plan.Domain, local));
-            totalFiles += messages;
-            totalBytes += bytes;
-        }
+        var manifest = await MailArchive.CreateAsync(run, plan.MailRoot, plan.Domain, plan.LocalParts, ct);
+        await KeepAsync(run, plan, manifest, days, ct);
+        return $"{manifest.Files.Count} message(s), {Units.Bytes(manifest.ExpandedBytes)}, archived in {Units.Bytes(manifest.ArchiveBytes)}; kept {days} day(s).";
+    }
 
-        await run.ReportAsync(new StepProgress(0, totalFiles, 0, totalBytes), ct);
-        var manifest = await MailArchive.CreateAsync(plan.MailRoot, plan.Domain, plan.LocalParts, run.OperationId,
-            (files, bytes) => run.ReportAsync(new StepProgress(files, Math.Max(files, totalFiles), bytes, Math.Max(bytes, totalBytes)), ct), ct);
+    /// <summary>The final archive is here: its removal is scheduled, and where it is and until when are the operation's results.</summary>
+    private async Task KeepAsync(IOperationRun run, TerminationPlan plan, MailArchiveManifest manifest, int days, CancellationToken ct)
+    {
         steps.ScheduleArchiveRemoval(run.OperationId, TimeSpan.FromDays(days));
         await run.SetResultAsync("archive", MailArchive.ArchivePath(plan.MailRoot, run.OperationId), ct);
         await run.SetResultAsync("archive sha256", manifest.Sha256, ct);
         await run.SetResultAsync("archive kept until", (run.AttemptStartedAt + TimeSpan.FromDays(days)).ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture), ct);
-        return $"{manifest.Files.Count} message(s), {Units.Bytes(manifest.ExpandedBytes)}, archived in {Units.Bytes(manifest.ArchiveBytes)}; kept {days} day(s).";
     }
 
     /// <summary>
@@ -196,10 +192,7 @@ public sealed class AccountTerminationJob(IOperationJournal journal, IAccountTer
                 logger.LogWarning(ex, "The archive on {Node} stays there until the account's copy is removed", alias);
             }
 
-            steps.ScheduleArchiveRemoval(run.OperationId, TimeSpan.FromDays(days));
-            await run.SetResultAsync("archive", path, ct);
-            await run.SetResultAsync("archive sha256", manifest.Sha256, ct);
-            await run.SetResultAsync("archive kept until", (run.AttemptStartedAt + TimeSpan.FromDays(days)).ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture), ct);
+            await KeepAsync(run, plan, manifest, days, ct);
             return $"{manifest.Files.Count} message(s), {Units.Bytes(manifest.ExpandedBytes)}, archived on {alias} and kept here ({Units.Bytes(manifest.ArchiveBytes)}) for {days} day(s).";
         }
         catch (Nodes.NodeApiException ex)

@@ -102,6 +102,25 @@ public static class MailArchive
         return manifest;
     }
 
+    /// <summary>
+    /// Archives the mailboxes as <see cref="CreateAsync"/> does, as an operation's step: their size measured first, so
+    /// the step shows messages and bytes done of the whole, with rate and time left.
+    /// </summary>
+    public static async Task<MailArchiveManifest> CreateAsync(Operations.IOperationRun run, string mailRoot, string domain, IReadOnlyList<string> localParts, CancellationToken ct)
+    {
+        long totalFiles = 0, totalBytes = 0;
+        foreach (var local in localParts)
+        {
+            var (messages, bytes) = Maildir.Measure(Maildir.MailboxPath(mailRoot, domain, local));
+            totalFiles += messages;
+            totalBytes += bytes;
+        }
+
+        await run.ReportAsync(new Operations.StepProgress(0, totalFiles, 0, totalBytes), ct);
+        return await CreateAsync(mailRoot, domain, localParts, run.OperationId,
+            (files, bytes) => run.ReportAsync(new Operations.StepProgress(files, Math.Max(files, totalFiles), bytes, Math.Max(bytes, totalBytes)), ct), ct);
+    }
+
     /// <summary>Removes an archive and its manifest (and their partial forms).</summary>
     public static void Delete(string mailRoot, Guid id)
     {

@@ -37,17 +37,7 @@ public sealed class MailArchiveJob(IOperationJournal journal, IMailArchiveSource
         {
             await run.StepAsync("archive", async ct =>
             {
-                long totalFiles = 0, totalBytes = 0;
-                foreach (var local in request.LocalParts)
-                {
-                    var (messages, bytes) = Maildir.Measure(Maildir.MailboxPath(request.MailRoot, request.Domain, local));
-                    totalFiles += messages;
-                    totalBytes += bytes;
-                }
-
-                await run.ReportAsync(new StepProgress(0, totalFiles, 0, totalBytes), ct);
-                var manifest = await MailArchive.CreateAsync(request.MailRoot, request.Domain, request.LocalParts, operationId,
-                    (files, bytes) => run.ReportAsync(new StepProgress(files, Math.Max(files, totalFiles), bytes, Math.Max(bytes, totalBytes)), ct), ct);
+                var manifest = await MailArchive.CreateAsync(run, request.MailRoot, request.Domain, request.LocalParts, ct);
                 if (request.DamageForTests && manifest.ArchiveBytes > 0)
                 {
                     await using var file = new FileStream(MailArchive.ArchivePath(request.MailRoot, operationId), FileMode.Open, FileAccess.ReadWrite);

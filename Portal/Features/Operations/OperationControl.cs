@@ -73,15 +73,8 @@ public sealed class OperationControl(IDbContextFactory<PortalDbContext> dbFactor
     public async Task CancelAsync(Actor actor, Guid id, CancellationToken ct = default)
     {
         const string action = "operation.cancel";
-        if (!actor.IsAdmin)
-        {
-            await audit.RecordAsync(actor, action, id.ToString(), AuditOutcome.Refused, "Not an admin.", ct);
-            throw new PortalForbiddenException("Only admins control operations.");
-        }
-
+        var operation = await LoadAsync(actor, id, action, ct);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var operation = await db.Operations.AsNoTracking().SingleOrDefaultAsync(o => o.Id == id, ct)
-            ?? throw new PortalNotFoundException("There is no such operation on this node.");
         var point = Cancellation.PointOfNoReturn(operation.Kind);
         if (point is null)
         {
@@ -156,15 +149,8 @@ public sealed class OperationControl(IDbContextFactory<PortalDbContext> dbFactor
     public async Task RetryAsync(Actor actor, Guid id, CancellationToken ct = default)
     {
         const string action = "operation.retry";
-        if (!actor.IsAdmin)
-        {
-            await audit.RecordAsync(actor, action, id.ToString(), AuditOutcome.Refused, "Not an admin.", ct);
-            throw new PortalForbiddenException("Only admins control operations.");
-        }
-
+        var operation = await LoadAsync(actor, id, action, ct);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var operation = await db.Operations.AsNoTracking().SingleOrDefaultAsync(o => o.Id == id, ct)
-            ?? throw new PortalNotFoundException("There is no such operation on this node.");
         if (!Jobs.TryGetValue(operation.Kind, out var enqueue))
         {
             await RefuseAsync(new PortalConflictException($"Operations of kind {operation.Kind} cannot be retried; start a new one.", code: "operation.not_retryable"));
@@ -237,6 +223,20 @@ public sealed class OperationControl(IDbContextFactory<PortalDbContext> dbFactor
         await db.SaveChangesAsync(ct);
         await audit.RecordAsync(actor, action, operation.Title, AuditOutcome.Succeeded, $"Operation {id}", ct);
         await PublishAsync(db, id, ct);
+    }
+
+    /// <summary>The operation an admin acts on (a non-admin is refused and audited; an unknown id is not found).</summary>
+    private async Task<Operation> LoadAsync(Actor actor, Guid id, string action, CancellationToken ct)
+    {
+        if (!actor.IsAdmin)
+        {
+            await audit.RecordAsync(actor, action, id.ToString(), AuditOutcome.Refused, "Not an admin.", ct);
+            throw new PortalForbiddenException("Only admins control operations.");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Operations.AsNoTracking().SingleOrDefaultAsync(o => o.Id == id, ct)
+            ?? throw new PortalNotFoundException("There is no such operation on this node.");
     }
 
     private async Task PublishAsync(PortalDbContext db, Guid id, CancellationToken ct)
