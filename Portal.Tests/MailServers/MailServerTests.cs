@@ -1,11 +1,13 @@
 using System.Net;
 using DnsClient;
-using MailKit;
 using MailKit.Net.Imap;
 using MailKit.Net.Pop3;
 using MailKit.Net.Smtp;
 using MailKit.Security;
+using MailKit;
+using Microsoft.EntityFrameworkCore;
 using MimeKit;
+using Portal.Tests.Support;
 
 using static Portal.Tests.MailServers.MailClients;
 
@@ -202,6 +204,33 @@ public sealed class MailServerTests(MailServersFixture servers)
         Assert.Null(await AddressAsync(newDomain));
         await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Parent, newAddress, password));
         Assert.False(Directory.Exists(Path.Combine(servers.Parent.MailRoot, newDomain)));
+    }
+
+    /// <summary>
+    /// A domain changed while PowerDNS is down: the change is made, and once PowerDNS is back the minute's job publishes
+    /// the new zone and removes the old one, which would otherwise go on answering for an account that left it.
+    /// </summary>
+    [Fact]
+    public async Task ADomainChangedWhilePowerDnsIsDown_HasItsOldZoneRemovedAndItsNewOnePublished_OncePowerDnsIsBack()
+    {
+        var (name, domain, _, _) = await servers.AccountAsync("gus");
+        Assert.Equal(Parent, await EventuallyAsync(() => AddressAsync(domain), a => a is not null));
+        var newDomain = $"new-{domain}";
+        await servers.StopParentDnsAsync();
+        try
+        {
+            (await servers.Parent.Api.PostAsync($"api/v1/accounts/{name}/domain", new { newDomain })).Expect(HttpStatusCode.OK);
+        }
+        finally
+        {
+            await servers.RestartParentServersAsync();
+        }
+
+        // Within the minute's job (and a margin).
+        Assert.Null(await EventuallyAsync(() => AddressAsync(domain), a => a is null, TimeSpan.FromSeconds(90)));
+        Assert.Equal(Parent, await EventuallyAsync(() => AddressAsync(newDomain), a => a is not null, TimeSpan.FromSeconds(90)));
+        await using var db = TestDatabases.OpenContext(servers.Parent.ConnectionString);
+        Assert.False(await db.DnsZoneRemovals.AnyAsync(r => r.Name == domain));
     }
 
     [Fact]

@@ -391,8 +391,9 @@ public sealed class AccountRenaming(
         {
             await using var db = await dbFactory.CreateDbContextAsync(ct);
             var id = await db.Accounts.Where(a => a.Username == row.Username).Select(a => a.Id).SingleAsync(ct);
+            // The old zone's removal is recorded before it is tried: a DNS server away now loses it within a minute of coming back.
+            await dns.RemoveZoneAsync(oldDomain, ct);
             await dns.PublishAsync(id, ct);
-            await dns.DeleteZoneAsync(oldDomain, ct);
         }
         catch (Exception ex) when ((ex is InvalidOperationException or HttpRequestException or TaskCanceledException) && !ct.IsCancellationRequested)
         {

@@ -238,8 +238,9 @@ public sealed class AccountTermination(
             return "No DNS server is configured; the zone was only in Portal.";
         }
 
-        await dns.DeleteZoneAsync(plan.Domain, ct);
-        return $"The zone {plan.Domain} is removed from the DNS server.";
+        return await dns.RemoveZoneAsync(plan.Domain, ct)
+            ? $"The zone {plan.Domain} is removed from the DNS server."
+            : $"The DNS server did not answer; the zone {plan.Domain} is removed from it when it does (tried every minute).";
     }
 
     public async Task<NodeApiClient?> MailNodeAsync(Guid operationId, CancellationToken ct)

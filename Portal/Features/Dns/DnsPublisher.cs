@@ -41,6 +41,44 @@ public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, I
         }
     }
 
+    /// <summary>
+    /// Removes a zone Portal no longer keeps from the server, now if it answers, else later: the removal is recorded
+    /// first and <see cref="PublishDueAsync"/> tries it again every minute until the server confirms it.
+    /// </summary>
+    /// <returns>Whether the server confirmed it now.</returns>
+    public async Task<bool> RemoveZoneAsync(string zoneName, CancellationToken ct)
+    {
+        if (!Enabled)
+        {
+            return true;
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        if (!await db.DnsZoneRemovals.AnyAsync(r => r.Name == zoneName, ct))
+        {
+            db.DnsZoneRemovals.Add(new DnsZoneRemoval { Name = zoneName, CreatedAt = DateTimeOffset.UtcNow });
+            await db.SaveChangesAsync(ct);
+        }
+
+        return await TryRemoveAsync(db, zoneName, ct);
+    }
+
+    private async Task<bool> TryRemoveAsync(PortalDbContext db, string zoneName, CancellationToken ct)
+    {
+        try
+        {
+            await DeleteZoneAsync(zoneName, ct);
+            await db.DnsZoneRemovals.Where(r => r.Name == zoneName).ExecuteDeleteAsync(ct);
+            return true;
+        }
+        catch (InvalidOperationException ex) when (!ct.IsCancellationRequested)
+        {
+            logger.LogWarning("The zone {Zone} is still on PowerDNS; removed when it answers: {Reason}", zoneName, ex.Message);
+            await db.DnsZoneRemovals.Where(r => r.Name == zoneName).ExecuteUpdateAsync(u => u.SetProperty(r => r.LastError, ex.Message.Length > 2000 ? ex.Message[..2000] : ex.Message), ct);
+            return false;
+        }
+    }
+
     /// <summary>Removes a zone from the server (its account is gone); a zone the server does not have is already gone.</summary>
     public async Task DeleteZoneAsync(string zoneName, CancellationToken ct)
     {
@@ -73,6 +111,20 @@ public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, I
         foreach (var zone in due)
         {
             await PublishAsync(db, zone, ct);
+        }
+
+        // Zones Portal no longer keeps (a zone an account took again since is kept: it is published above).
+        var gone = await db.DnsZoneRemovals.AsNoTracking().OrderBy(r => r.Id).Select(r => r.Name).Take(500).ToListAsync(ct);
+        foreach (var name in gone)
+        {
+            if (await db.DnsZones.AnyAsync(z => z.Name == name, ct))
+            {
+                await db.DnsZoneRemovals.Where(r => r.Name == name).ExecuteDeleteAsync(ct);
+            }
+            else
+            {
+                await TryRemoveAsync(db, name, ct);
+            }
         }
 
         return due.Count;

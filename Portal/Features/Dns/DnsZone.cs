@@ -41,6 +41,33 @@ public sealed class DnsRecord
     public required string Content { get; set; }
 }
 
+/// <summary>
+/// A zone the DNS server still has and Portal no longer does (its account was terminated or moved to another domain):
+/// removed from the server by the minute's job, so a DNS server that was down at that moment does not keep answering.
+/// </summary>
+public sealed class DnsZoneRemoval
+{
+    public long Id { get; set; }
+
+    public required string Name { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>Why the last attempt failed, for the log and the admin.</summary>
+    public string? LastError { get; set; }
+}
+
+internal sealed class DnsZoneRemovalConfiguration : IEntityTypeConfiguration<DnsZoneRemoval>
+{
+    public void Configure(EntityTypeBuilder<DnsZoneRemoval> builder)
+    {
+        builder.ToTable("dns_zone_removals");
+        builder.Property(z => z.Name).HasMaxLength(253);
+        builder.HasIndex(z => z.Name).IsUnique();
+        builder.Property(z => z.LastError).HasMaxLength(2000);
+    }
+}
+
 internal sealed class DnsZoneConfiguration : IEntityTypeConfiguration<DnsZone>
 {
     public void Configure(EntityTypeBuilder<DnsZone> builder)

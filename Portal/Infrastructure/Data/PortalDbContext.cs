@@ -40,6 +40,8 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options)
 
     public DbSet<DnsRecord> DnsRecords => Set<DnsRecord>();
 
+    public DbSet<DnsZoneRemoval> DnsZoneRemovals => Set<DnsZoneRemoval>();
+
     public DbSet<EmailAccount> EmailAccounts => Set<EmailAccount>();
 
     public DbSet<Forwarder> Forwarders => Set<Forwarder>();

@@ -620,6 +620,34 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.ToTable("dns_zones", (string)null);
                 });
 
+            modelBuilder.Entity("Portal.Features.Dns.DnsZoneRemoval", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(253)
+                        .HasColumnType("character varying(253)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.ToTable("dns_zone_removals", (string)null);
+                });
+
             modelBuilder.Entity("Portal.Features.Identity.PortalUser", b =>
                 {
                     b.Property<string>("Id")
