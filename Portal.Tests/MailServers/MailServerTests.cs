@@ -1,10 +1,10 @@
 using System.Net;
 using DnsClient;
+using MailKit;
 using MailKit.Net.Imap;
 using MailKit.Net.Pop3;
 using MailKit.Net.Smtp;
 using MailKit.Security;
-using MailKit;
 using Microsoft.EntityFrameworkCore;
 using MimeKit;
 using Portal.Tests.Support;
