@@ -26,9 +26,11 @@ public static class MoveFrame
         // The step from which on the move is finished, not undone: a move's switch, a transfer's import.
         var point = Cancellation.PointOfNoReturn(run.Kind) ?? throw new InvalidOperationException($"Operations of kind {run.Kind} have no point of no return.");
         string message;
-        if (!run.IsStepDone(point) && !await MoveFailures.SwitchedAsync(stop.HasPassed))
+        var cancelled = stopped is OperationCancelRequestedException;
+        var passed = run.IsStepDone(point) || await MoveFailures.SwitchedAsync(stop.HasPassed);
+        if (!passed)
         {
-            var begins = stopped is OperationCancelRequestedException
+            var begins = cancelled
                 ? $"{stop.What} was cancelled by an admin before the {point}."
                 : $"{stop.What} failed before the {point}: {stopped.Message}";
             try
@@ -44,12 +46,23 @@ public static class MoveFrame
                 message = $"{begins} Nothing changed: {stop.Unchanged}. {char.ToUpperInvariant(what[0])}{what[1..]} could not be removed ({cleanup.Message}); it is removed when the move is tried again.";
             }
         }
+        else if (cancelled)
+        {
+            // Resumed after a crash in the middle of its point of no return, whose effect had been made: too late to
+            // undo. It stays retryable (Failed), never Cancelled half-way.
+            message = $"{stop.What} could not be cancelled: its {point} had taken effect before the cancel was seen. {stop.AfterPoint}";
+            logger.LogWarning("{What}: a cancel came after its {Point} had taken effect", stop.What, point);
+            // Its point of no return is marked failed, so a cancel of the failed operation is refused too.
+            await run.FailAtAsync(point, message, CancellationToken.None);
+            await notify(false, message, CancellationToken.None);
+            return;
+        }
         else
         {
             message = $"{stop.What} stopped after the {point}: {stopped.Message} {stop.AfterPoint}";
         }
 
-        if (stopped is OperationCancelRequestedException)
+        if (cancelled)
         {
             logger.LogWarning("{What} was cancelled by an admin", stop.What);
             await run.CancelledAsync(message, CancellationToken.None);

@@ -73,6 +73,9 @@ public interface IOperationRun : IAsyncDisposable
 
     Task FailAsync(string error, CancellationToken cancellationToken);
 
+    /// <summary>Fails the operation with this step marked failed (one whose effect was made though it was not recorded done).</summary>
+    Task FailAtAsync(string stepKey, string error, CancellationToken cancellationToken);
+
     /// <summary>Ends the operation Cancelled (after the job undid its work), with what happened.</summary>
     Task CancelledAsync(string summary, CancellationToken cancellationToken);
 }

@@ -187,9 +187,12 @@ public sealed class MailServerTests(MailServersFixture servers)
         await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count == 1);
         var newDomain = $"new-{domain}";
         var newAddress = $"dora@{newDomain}";
+        using var openBeforeTheChange = await ImapAsync(Parent, address, password);
 
         (await servers.Parent.Api.PostAsync($"api/v1/accounts/{name}/domain", new { newDomain })).Expect(HttpStatusCode.OK);
 
+        // A session opened with the old address ends: its folders moved.
+        await Assert.ThrowsAnyAsync<Exception>(() => openBeforeTheChange.NoOpAsync());
         Assert.Equal(["to the old domain"], await ImapSubjectsAsync(Parent, newAddress, password));
         await Assert.ThrowsAsync<AuthenticationException>(() => ImapAsync(Parent, address, password));
         await SendAsync(Parent, newAddress, "to the new domain");

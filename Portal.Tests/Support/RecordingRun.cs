@@ -2,7 +2,7 @@ using Portal.Jobs.Operations;
 
 namespace Portal.Tests.Support;
 
-/// <summary>An operation run that records what a job logs (and supports nothing else).</summary>
+/// <summary>An operation run that records what a job logs and how it ended (and supports nothing else).</summary>
 internal sealed class RecordingRun : IOperationRun
 {
     public List<string> Lines { get; } = [];
@@ -27,7 +27,15 @@ internal sealed class RecordingRun : IOperationRun
 
     public Task WaitWhilePausedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public bool IsStepDone(string stepKey) => throw new NotSupportedException();
+    /// <summary>The steps recorded done (none unless a test says so).</summary>
+    public HashSet<string> Done { get; } = [];
+
+    /// <summary>How the run ended: "Failed", "Failed at &lt;step&gt;" or "Cancelled", with its message; null while it runs.</summary>
+    public (string How, string Message)? Ending { get; private set; }
+
+    public bool StepsReset { get; private set; }
+
+    public bool IsStepDone(string stepKey) => Done.Contains(stepKey);
 
     public string? GetCheckpoint(string stepKey) => throw new NotSupportedException();
 
@@ -43,13 +51,25 @@ internal sealed class RecordingRun : IOperationRun
 
     public Task<bool> IsPauseRequestedAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
 
-    public Task ResetStepsAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+    public Task ResetStepsAsync(CancellationToken cancellationToken)
+    {
+        StepsReset = true;
+        return Task.CompletedTask;
+    }
 
     public Task SucceedAsync(string? summary, CancellationToken cancellationToken) => throw new NotSupportedException();
 
-    public Task FailAsync(string error, CancellationToken cancellationToken) => throw new NotSupportedException();
+    public Task FailAsync(string error, CancellationToken cancellationToken) => End("Failed", error);
 
-    public Task CancelledAsync(string summary, CancellationToken cancellationToken) => throw new NotSupportedException();
+    public Task CancelledAsync(string summary, CancellationToken cancellationToken) => End("Cancelled", summary);
+
+    public Task FailAtAsync(string stepKey, string error, CancellationToken cancellationToken) => End($"Failed at {stepKey}", error);
+
+    private Task End(string how, string message)
+    {
+        Ending = (how, message);
+        return Task.CompletedTask;
+    }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

@@ -108,6 +108,7 @@ public sealed class AccountRenaming(
         const string action = "account.domain";
         string? oldDomain = null, newDomain = null;
         var moved = false;
+        IReadOnlyList<string> oldAddresses = [];
         var row = await WithAccountAsync(actor, username, username, async (db, _, account) =>
         {
             if (!DomainNames.TryNormalize(request.NewDomain, out var normalized, out var problem))
@@ -147,6 +148,7 @@ public sealed class AccountRenaming(
                     account.MailSettingsSnapshot = JsonSerializer.Serialize(MailService.ChangeDomain(configuration, oldDomain, newDomain));
                 }
 
+                oldAddresses = await db.EmailAccounts.Where(e => e.AccountId == account.Id).Select(e => e.Address).ToListAsync(ct);
                 await MailService.ChangeDomainAsync(db, account.Id, oldDomain, newDomain, ct);
                 var zone = await db.DnsZones.SingleAsync(z => z.AccountId == account.Id, ct);
                 zone.Name = newDomain;
@@ -180,6 +182,8 @@ public sealed class AccountRenaming(
         await mailState.RepublishAsync(ct);
         if (moved)
         {
+            // Sessions opened with the old addresses would go on reading folders that moved.
+            await mailState.EndSessionsAsync(oldAddresses, ct);
             var brought = mail.FinishDomainMove(oldDomain!, newDomain!);
             if (brought > 0)
             {
@@ -235,6 +239,7 @@ public sealed class AccountRenaming(
         }
 
         string oldDomain;
+        IReadOnlyList<string> oldAddresses;
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
         {
             var twin = await db.Accounts.SingleOrDefaultAsync(a => a.Username == username && a.ParentNodeId == parent.NodeId, ct)
@@ -250,6 +255,7 @@ public sealed class AccountRenaming(
             }
 
             oldDomain = twin.Domain;
+            oldAddresses = await db.EmailAccounts.Where(e => e.AccountId == twin.Id).Select(e => e.Address).ToListAsync(ct);
             await using var transaction = await db.Database.BeginTransactionAsync(ct);
             twin.Domain = newDomain;
             await MailService.ChangeDomainAsync(db, twin.Id, oldDomain, newDomain, ct);
@@ -268,6 +274,7 @@ public sealed class AccountRenaming(
 
         orders.Invalidate();
         await mailState.RepublishAsync(ct);
+        await mailState.EndSessionsAsync(oldAddresses, ct);
         mail.FinishDomainMove(oldDomain, newDomain);
         await audit.RecordAsync(parentActor, "account.twin.domain", username, AuditOutcome.Succeeded, $"{oldDomain} -> {newDomain}.", ct);
         await using var read = await dbFactory.CreateDbContextAsync(ct);

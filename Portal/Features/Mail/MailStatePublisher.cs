@@ -56,7 +56,13 @@ public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFact
     public async Task EndSessionsAsync(long accountId, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        foreach (var address in await db.EmailAccounts.AsNoTracking().Where(e => e.AccountId == accountId).Select(e => e.Address).ToListAsync(ct))
+        await EndSessionsAsync(await db.EmailAccounts.AsNoTracking().Where(e => e.AccountId == accountId).Select(e => e.Address).ToListAsync(ct), ct);
+    }
+
+    /// <summary>Ends the open IMAP/POP3 sessions of these addresses here (ones that no longer exist, after a domain change).</summary>
+    public async Task EndSessionsAsync(IEnumerable<string> addresses, CancellationToken ct = default)
+    {
+        foreach (var address in addresses)
         {
             try
             {

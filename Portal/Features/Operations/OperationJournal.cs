@@ -356,6 +356,18 @@ public sealed class OperationJournal(
             PortalTelemetry.MoveEnded(state.Kind, succeeded: false, state.FinishedAt.Value - (state.StartedAt ?? state.RequestedAt));
         }
 
+        public Task FailAtAsync(string stepKey, string error, CancellationToken cancellationToken)
+        {
+            var step = Step(stepKey);
+            if (step.State != StepState.Done)
+            {
+                step.State = StepState.Failed;
+                step.FinishedAt = Now;
+            }
+
+            return FailAsync(error, cancellationToken);
+        }
+
         public async Task CancelledAsync(string summary, CancellationToken cancellationToken)
         {
             state.State = OperationState.Cancelled;
