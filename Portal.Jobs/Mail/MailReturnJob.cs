@@ -331,7 +331,32 @@ public static class MailVerification
             throw new IOException(failure(problems.Count));
         }
 
+        // Nothing is missing; a message the receiver holds more often than the sender is said (a mail client shows it twice).
+        foreach (var doubled in Doubled(sender, receiver))
+        {
+            await run.LogAsync(OperationLogLevel.Warning, doubled, ct);
+        }
+
         return (sender.Mailboxes.Sum(m => m.Files.Count), sender.Mailboxes.Sum(m => m.Files.Sum(f => f.Size)));
+    }
+
+    /// <summary>One line per mailbox where the receiver holds a message more times than the sender (in two folders, say).</summary>
+    public static IReadOnlyList<string> Doubled(MailManifest sender, MailManifest receiver)
+    {
+        var lines = new List<string>();
+        var ours = sender.Mailboxes.ToDictionary(m => m.LocalPart, StringComparer.Ordinal);
+        foreach (var mailbox in receiver.Mailboxes)
+        {
+            var sent = (ours.GetValueOrDefault(mailbox.LocalPart)?.Files ?? []).GroupBy(f => Maildir.MessageKey(f.Path)).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            var extra = mailbox.Files.GroupBy(f => Maildir.MessageKey(f.Path))
+                .Where(g => sent.TryGetValue(g.Key, out var count) && g.Count() > count).Select(g => g.First().Path).ToList();
+            if (extra.Count > 0)
+            {
+                lines.Add($"{mailbox.LocalPart}: {extra.Count} message(s) are here more often than on the sender (first: {extra[0]}); the owner sees them twice.");
+            }
+        }
+
+        return lines;
     }
 
     /// <summary>One line per mailbox whose messages are not all on the receiver byte for byte (flags aside).</summary>

@@ -58,6 +58,18 @@ public sealed class MailSyncPlannerTests
     }
 
     [Fact]
+    public void Verification_SaysWhichMessagesTheReceiverHoldsMoreOftenThanTheSender()
+    {
+        var sender = Manifest(("cur/1000.a:2,S", 10), ("cur/1001.b:2,", 11));
+        var receiver = Manifest(("cur/1000.a:2,S", 10), (".Trash/cur/1000.a:2,S", 10), ("cur/1001.b:2,", 11), ("new/2000.n", 12));
+
+        var line = Assert.Single(MailVerification.Doubled(sender, receiver));
+
+        Assert.StartsWith("alice: 1 message(s) are here more often than on the sender", line);
+        Assert.Empty(MailVerification.Doubled(sender, Manifest(("cur/1000.a:2,FS", 10), ("cur/1001.b:2,", 11), ("new/2000.n", 12))));
+    }
+
+    [Fact]
     public void ACopyTheOwnerChangedOnTheReceiverAfterTheSwitch_IsNeitherRenamedNorCopiedAgain()
     {
         var sender = new Dictionary<string, IReadOnlyList<MailFile>> { ["alice"] = [new("cur/1000.a:2,", 10)] };
