@@ -92,4 +92,27 @@ public sealed class AccountsTests(AccountsBrowserFixture fixture)
         var row = (await fixture.Parent.Api.GetAsync($"api/v1/accounts/{renamed}")).Expect(HttpStatusCode.OK).Body;
         Assert.Equal($"{renamed}.example.test", row.GetProperty("domain").GetString());
     }
+
+    [Fact]
+    public async Task AnOwner_DeletesAForwarder_OnlyAfterSayingYes()
+    {
+        var name = "fwd" + Guid.NewGuid().ToString("N")[..6];
+        var password = "owner-Kq7vZp3x-" + Guid.NewGuid().ToString("N")[..8];
+        (await fixture.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain = $"{name}.example.test", contactEmail = $"o@{name}.example.test", password })).Expect(HttpStatusCode.Created);
+        (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/forwarders", new { localPart = "sales", destination = "someone@example.org" })).Expect(HttpStatusCode.Created);
+        var page = await fixture.NewPageAsync(fixture.Parent);
+        await new SignInPage(page).SignInAsync(name, password);
+        await page.GotoInteractiveAsync("/account/forwarders");
+        var rows = page.Locator("[data-testid=forwarders] tbody tr").Filter(new() { HasText = "someone@example.org" });
+        await Assertions.Expect(rows).ToHaveCountAsync(1);
+
+        await page.ClickAsync("[data-testid=forwarder-delete]");
+        await page.Locator(".mud-dialog").GetByRole(AriaRole.Button, new() { Name = "Keep it" }).ClickAsync();
+        await Assertions.Expect(rows).ToHaveCountAsync(1);
+        await page.ClickAsync("[data-testid=forwarder-delete]");
+        await page.Locator(".mud-dialog").GetByRole(AriaRole.Button, new() { Name = "Delete", Exact = true }).ClickAsync();
+
+        await Assertions.Expect(rows).ToHaveCountAsync(0);
+        Assert.Equal(0, (await fixture.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/forwarders")).Body.GetArrayLength());
+    }
 }
