@@ -169,15 +169,8 @@ public sealed class ChildDeletionService(
     public async Task ScheduleAgainAsync(Actor actor, long id, CancellationToken ct = default)
     {
         const string action = "child-copy.deletion.schedule";
-        if (!actor.IsAdmin)
-        {
-            await audit.RecordAsync(actor, action, id.ToString(System.Globalization.CultureInfo.InvariantCulture), AuditOutcome.Refused, "Not an admin.", ct);
-            throw new PortalForbiddenException("Only admins manage scheduled deletions.");
-        }
-
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var deletion = await db.ChildAccountDeletions.SingleOrDefaultAsync(d => d.Id == id, ct)
-            ?? throw new PortalNotFoundException($"There is no scheduled deletion {id}.");
+        var deletion = await FindAsync(db, actor, id, action, ct);
         string? refusal = null;
         if (deletion.State is not (ChildDeletionState.Cancelled or ChildDeletionState.Failed))
         {
@@ -296,15 +289,8 @@ public sealed class ChildDeletionService(
 
     private async Task ChangeAsync(Actor actor, long id, string action, Func<PortalDbContext, ChildAccountDeletion, Task<string>> change, CancellationToken ct)
     {
-        if (!actor.IsAdmin)
-        {
-            await audit.RecordAsync(actor, action, id.ToString(System.Globalization.CultureInfo.InvariantCulture), AuditOutcome.Refused, "Not an admin.", ct);
-            throw new PortalForbiddenException("Only admins manage scheduled deletions.");
-        }
-
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var deletion = await db.ChildAccountDeletions.SingleOrDefaultAsync(d => d.Id == id, ct)
-            ?? throw new PortalNotFoundException($"There is no scheduled deletion {id}.");
+        var deletion = await FindAsync(db, actor, id, action, ct);
         if (deletion.State != ChildDeletionState.Scheduled)
         {
             var message = $"The deletion of {deletion.Username}'s copy on {deletion.NodeAlias} is {deletion.State.ToString().ToLowerInvariant()}; only a scheduled one can change.";
@@ -315,6 +301,19 @@ public sealed class ChildDeletionService(
         var detail = await change(db, deletion);
         await db.SaveChangesAsync(ct);
         await audit.RecordAsync(actor, action, deletion.Username, AuditOutcome.Succeeded, $"Copy on {deletion.NodeAlias}: {detail}", ct);
+    }
+
+    /// <summary>The deletion an admin acts on (a non-admin is refused and audited; an unknown id is not found).</summary>
+    private async Task<ChildAccountDeletion> FindAsync(PortalDbContext db, Actor actor, long id, string action, CancellationToken ct)
+    {
+        if (!actor.IsAdmin)
+        {
+            await audit.RecordAsync(actor, action, id.ToString(System.Globalization.CultureInfo.InvariantCulture), AuditOutcome.Refused, "Not an admin.", ct);
+            throw new PortalForbiddenException("Only admins manage scheduled deletions.");
+        }
+
+        return await db.ChildAccountDeletions.SingleOrDefaultAsync(d => d.Id == id, ct)
+            ?? throw new PortalNotFoundException($"There is no scheduled deletion {id}.");
     }
 
     private void Unschedule(ChildAccountDeletion deletion)
