@@ -94,7 +94,8 @@ public sealed class AccountRenaming(
                     throw;
                 }
 
-                return $"{username} -> {newName}{(child is null ? "" : $", also on {child.Alias}")}.";
+                return ($"{username} -> {newName}{(child is null ? "" : $", also on {child.Alias}")}.",
+                    child is null ? null : () => UndoOnChildAsync(child, () => child.Client.RenameAccountTwinAsync(newName, username, CancellationToken.None)));
             }, action, ct);
         }
         finally
@@ -176,7 +177,19 @@ public sealed class AccountRenaming(
                 throw;
             }
 
-            return $"{DomainNames.ToUnicode(oldDomain)} -> {DomainNames.ToUnicode(newDomain)}{(child is null ? "" : $", its mail on {child.Alias}")}.";
+            return ($"{DomainNames.ToUnicode(oldDomain)} -> {DomainNames.ToUnicode(newDomain)}{(child is null ? "" : $", its mail on {child.Alias}")}.", async () =>
+            {
+                if (moved)
+                {
+                    mail.MoveMailBack(oldDomain, newDomain);
+                    moved = false;
+                }
+
+                if (child is not null)
+                {
+                    await UndoOnChildAsync(child, () => child.Client.ChangeAccountTwinDomainAsync(username, oldDomain, CancellationToken.None));
+                }
+            });
         }, action, ct);
 
         await mailState.RepublishAsync(ct);
@@ -288,9 +301,11 @@ public sealed class AccountRenaming(
     /// <summary>
     /// Finds the account (visible to the actor, not a twin, no move or termination running, under the move lock of its
     /// old and new names), runs the change inside one transaction, audits it, and returns the account as it is now.
+    /// The change returns what it did for the audit log, and how to undo what it did outside the database (on the
+    /// child, in the mail folder) should the commit fail.
     /// </summary>
     private async Task<AccountRow> WithAccountAsync(Actor actor, string username, string newName,
-        Func<PortalDbContext, UserManager<PortalUser>, Account, Task<string>> change, string action, CancellationToken ct)
+        Func<PortalDbContext, UserManager<PortalUser>, Account, Task<(string Detail, Func<Task>? Undo)>> change, string action, CancellationToken ct)
     {
         try
         {
@@ -325,8 +340,17 @@ public sealed class AccountRenaming(
                     : $"A move of {username}'s mail is under way; change it once the move has ended: /admin/operations/{busy.Id}.", code: "move.in_progress");
             }
 
-            var detail = await change(db, users, account);
-            await transaction.CommitAsync(ct);
+            var (detail, undo) = await change(db, users, account);
+            try
+            {
+                await transaction.CommitAsync(ct);
+            }
+            catch when (undo is not null)
+            {
+                await undo();
+                throw;
+            }
+
             orders.Invalidate();
             await audit.RecordAsync(actor, action, username, AuditOutcome.Succeeded, detail, ct);
             return AccountRow.From(account);
