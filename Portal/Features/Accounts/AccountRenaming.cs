@@ -320,7 +320,7 @@ public sealed class AccountRenaming(
             await using var transaction = await db.Database.BeginTransactionAsync(ct);
             foreach (var name in new[] { username, newName }.Distinct().Order(StringComparer.Ordinal))
             {
-                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({"move:" + name}))", ct);
+                await AccountWork.LockAsync(db, name, ct);
             }
 
             var account = await AccountAccess.FindVisibleAsync(db, actor, username, ct);
@@ -329,13 +329,10 @@ public sealed class AccountRenaming(
                 throw new PortalConflictException($"Account {username} is distributed from this node's parent; change it on the parent, which changes it here.", code: "account.twin");
             }
 
-            var busy = await db.Operations.AsNoTracking()
-                .Where(o => o.Target == username && (DistributionService.MoveKinds.Contains(o.Kind) || o.Kind == AccountTerminationJob.Kind)
-                    && (o.State == OperationState.Queued || o.State == OperationState.Running || o.State == OperationState.Paused))
-                .Select(o => new { o.Id, o.Kind }).FirstOrDefaultAsync(ct);
+            var busy = await AccountWork.UnderWayAsync(db, username, ct);
             if (busy is not null)
             {
-                throw new PortalConflictException(busy.Kind == AccountTerminationJob.Kind
+                throw new PortalConflictException(busy.IsTermination
                     ? $"Account {username} is being terminated."
                     : $"A move of {username}'s mail is under way; change it once the move has ended: /admin/operations/{busy.Id}.", code: "move.in_progress");
             }

@@ -82,7 +82,7 @@ public sealed class AccountTermination(
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         // The same lock a move takes: a move and a termination of one account never start side by side.
-        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({"move:" + username}))", ct);
+        await AccountWork.LockAsync(db, username, ct);
         var account = await AccountAccess.FindVisibleAsync(db, actor, username, ct);
         if (account.IsTwin)
         {
@@ -105,13 +105,9 @@ public sealed class AccountTermination(
             throw new PortalValidationException($"Account {username} was not terminated: " + string.Join(" ", problems), problems, "account.terminate_invalid");
         }
 
-        var busy = await db.Operations.AsNoTracking()
-            .Where(o => o.Target == username && (DistributionService.MoveKinds.Contains(o.Kind) || o.Kind == AccountTerminationJob.Kind)
-                && (o.State == OperationState.Queued || o.State == OperationState.Running || o.State == OperationState.Paused))
-            .OrderByDescending(o => o.RequestedAt).Select(o => new { o.Id, o.Kind }).FirstOrDefaultAsync(ct);
-        if (busy is not null)
+        if (await AccountWork.UnderWayAsync(db, username, ct) is { } busy)
         {
-            throw busy.Kind == AccountTerminationJob.Kind
+            throw busy.IsTermination
                 ? new PortalConflictException($"Account {username} is being terminated already; follow it at /admin/operations/{busy.Id}.", code: "account.terminating")
                 : new PortalConflictException($"A move of {username}'s mail is under way; let it finish (or cancel it) first: /admin/operations/{busy.Id}.", code: "move.in_progress");
         }

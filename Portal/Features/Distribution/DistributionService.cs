@@ -57,7 +57,7 @@ public sealed class DistributionService(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         // Two admins clicking at once: the second waits here, then sees the first's move.
-        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({"move:" + username}))", cancellationToken);
+        await Accounts.AccountWork.LockAsync(db, username, cancellationToken);
         var account = await db.Accounts.AsNoTracking().SingleOrDefaultAsync(a => a.Username == username, cancellationToken)
             ?? throw new PortalNotFoundException($"There is no account \"{username}\" on this node.");
         if (await RunningMoveAsync(db, username, cancellationToken) is { } running)
@@ -67,8 +67,7 @@ public sealed class DistributionService(
             throw new PortalConflictException(message, code: "move.in_progress");
         }
 
-        if (await db.Operations.AnyAsync(o => o.Target == username && o.Kind == Portal.Jobs.Accounts.AccountTerminationJob.Kind
-                && (o.State == OperationState.Queued || o.State == OperationState.Running || o.State == OperationState.Paused), cancellationToken))
+        if (await Accounts.AccountWork.UnderWayAsync(db, username, cancellationToken) is { IsTermination: true })
         {
             var message = $"Account {username} is being terminated; its mail is not moved.";
             await audit.RecordAsync(actor, "account.move-mail", username, AuditOutcome.Refused, message, cancellationToken);
