@@ -52,6 +52,16 @@ as_root() {
   else die "this step needs root: $* (run as root, or install it yourself)"; fi
 }
 
+# wait_port ADDRESS PORT SECONDS: whether something listens there within that time (a server just started).
+wait_port() { # address port seconds
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    if ( exec 3<>"/dev/tcp/$1/$2" ) 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
 # apt_install PACKAGE...: installs Debian packages that are missing (the package lists are refreshed only when the
 # first try fails), without starting the services they bring (there may be no systemd; nothing should listen yet).
 apt_install() {

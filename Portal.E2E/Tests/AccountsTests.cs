@@ -115,4 +115,65 @@ public sealed class AccountsTests(AccountsBrowserFixture fixture)
         await Assertions.Expect(rows).ToHaveCountAsync(0);
         Assert.Equal(0, (await fixture.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/forwarders")).Body.GetArrayLength());
     }
+
+    /// <summary>
+    /// An admin helps an owner whose mail is on the child, from the account's page on the parent: finds one of 26
+    /// mailboxes by searching (the list pages on the server, 25 at a time), raises its quota, and turns a forwarder off
+    /// without deleting it; the page says why it is off, and the child holds the changes.
+    /// </summary>
+    [Fact]
+    public async Task AnAdmin_ManagesAnOwnersMailboxesAndForwarders_FromTheAccountPage_WithTheMailOnTheChild()
+    {
+        var name = "adm" + Guid.NewGuid().ToString("N")[..6];
+        var domain = $"{name}.example.test";
+        (await fixture.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}", mailRouting = new { kind = "Node", nodeId = fixture.ChildId } }))
+            .Expect(HttpStatusCode.Created);
+        foreach (var i in Enumerable.Range(0, 26))
+        {
+            (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = $"u{i:D2}", password = "mailbox-Kq7vZp3xWm9t", quotaMegabytes = 10 }))
+                .Expect(HttpStatusCode.Created);
+        }
+
+        (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/forwarders", new { localPart = "sales", destination = "someone@example.org" })).Expect(HttpStatusCode.Created);
+        var page = await fixture.NewPageAsync(fixture.Parent);
+        await new SignInPage(page).SignInAsync(PortalNode.AdminUserName, fixture.Parent.AdminPassword);
+        await page.GotoInteractiveAsync($"/admin/accounts/{name}");
+
+        var mail = page.Locator("[data-testid=mail-section]");
+        await Assertions.Expect(mail).ToContainTextAsync("Mail (on mail-1)");
+        var addresses = mail.Locator("[data-testid=email-address]");
+        await Assertions.Expect(addresses).ToHaveCountAsync(25);
+        await mail.Locator("input[data-testid=email-search]").FillAsync("u25");
+        await Assertions.Expect(addresses).ToHaveTextAsync([$"u25@{domain}"]);
+
+        await mail.Locator("[data-testid=email-change-quota]").ClickAsync();
+        await page.Locator("input[data-testid=quota-megabytes]").FillAsync("50");
+        await page.ClickAsync("[data-testid=quota-submit]");
+        await Assertions.Expect(mail.Locator("[data-testid=email-quota-value]")).ToHaveTextAsync(["50 MiB"]);
+        var onChild = (await fixture.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Body.EnumerateArray().Single(a => a.GetProperty("address").GetString() == $"u25@{domain}");
+        Assert.Equal(50L * 1024 * 1024, onChild.GetProperty("quotaBytes").GetInt64());
+
+        // The autoresponder and a filter, set from the same row, land on the child.
+        await mail.Locator("[data-testid=email-sieve]").ClickAsync();
+        var dialog = page.Locator(".mud-dialog");
+        await dialog.Locator("input[type=checkbox]").First.CheckAsync();
+        await dialog.Locator("textarea[data-testid=vacation-body]").FillAsync("Back on Monday.");
+        await dialog.Locator("[data-testid=sieve-add-filter]").ClickAsync();
+        await dialog.Locator("input[data-testid=sieve-filter-value]").FillAsync("newsletter");
+        await dialog.Locator("input[data-testid=sieve-filter-target]").FillAsync("News");
+        await dialog.Locator("[data-testid=sieve-submit]").ClickAsync();
+        await Assertions.Expect(dialog).ToHaveCountAsync(0);
+        var sieve = (await fixture.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses/u25@{domain}/sieve")).Expect(HttpStatusCode.OK).Body;
+        Assert.True(sieve.GetProperty("vacation").GetProperty("enabled").GetBoolean());
+        Assert.Equal("News", sieve.GetProperty("filters")[0].GetProperty("target").GetString());
+
+        await mail.GetByRole(AriaRole.Tab, new() { Name = "Forwarders" }).ClickAsync();
+        await mail.Locator("[data-testid=forwarder-edit]").ClickAsync();
+        await page.Locator(".mud-dialog input[type=checkbox]").UncheckAsync();
+        await page.ClickAsync("[data-testid=forwarder-edit-submit]");
+
+        await Assertions.Expect(mail.Locator("[data-testid=forwarder-off-reason]")).ToHaveTextAsync("Off: turned off here. Turn it on to forward again.");
+        var forwarder = (await fixture.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/forwarders")).Body.EnumerateArray().Single();
+        Assert.False(forwarder.GetProperty("enabled").GetBoolean());
+    }
 }

@@ -23,7 +23,6 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
         await new SignInPage(page).SignInAsync(PortalNode.AdminUserName, fixture.Parent.AdminPassword);
         await page.GotoInteractiveAsync($"/admin/accounts/{name}");
         await page.EvaluateAsync("window.__sameDocument = true");
-        // Other tests of this collection notify the same admin: the move adds one.
         var unread = int.Parse((await page.Locator("[data-testid=notifications-unread]").GetAttributeAsync("data-unread"))!, CultureInfo.InvariantCulture);
         await page.Locator("[data-testid=move-target]").ClickAsync();
         await page.GetByRole(AriaRole.Option).Filter(new() { HasText = "mail-1" }).ClickAsync();
@@ -38,7 +37,10 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
         Assert.True(await page.EvaluateAsync<bool>("window.__sameDocument === true"), "the page was reloaded");
         await Assertions.Expect(page.Locator("[data-step-state=Done]")).ToHaveCountAsync(8);
         await Assertions.Expect(page.Locator("[data-testid=operation-summary]")).ToContainTextAsync("now lives on mail-1");
-        await Assertions.Expect(page.Locator("[data-testid=notifications-unread]")).ToHaveAttributeAsync("data-unread", (unread + 1).ToString(CultureInfo.InvariantCulture));
+        // The move's notification raises the badge live. Other notices may arrive meanwhile (a child that answered
+        // late under load is reported offline and back), so the count is at least one more, not exactly one.
+        await page.WaitForFunctionAsync(
+            "n => Number(document.querySelector('[data-testid=notifications-unread]').getAttribute('data-unread')) > n", unread);
     }
 
     [Fact]

@@ -177,10 +177,31 @@ public static class DovecotDuplicates
     /// md5("sieve duplicate" "+" "default" Message-ID), as Pigeonhole's ext-duplicate-common.c computes it (checked
     /// against Dovecot's own records in the chaos soak).
     /// </summary>
-    public static Entry Delivered(string messageId, string address, DateTimeOffset now) =>
-        new((uint)(now + Period).ToUnixTimeSeconds(),
+    public static Entry Delivered(string messageId, string address, DateTimeOffset deliveredAt) =>
+        new((uint)(deliveredAt + Period).ToUnixTimeSeconds(),
             System.Security.Cryptography.MD5.HashData([.. "sieve duplicate+default"u8, .. Encoding.Latin1.GetBytes(messageId)]),
             Encoding.UTF8.GetBytes(address));
+
+    /// <summary>
+    /// When a message was delivered, by its Maildir name (<c>seconds.M...</c>, as Dovecot and every Maildir writer
+    /// names a new message; flags and folder moves keep it). The name came from another node: a time to come counts as
+    /// now, and a name without a time (or one before 2000, no delivery of today's mail) counts as delivered now too,
+    /// which errs towards keeping a message out once more than needed, never towards a second copy.
+    /// </summary>
+    public static DateTimeOffset DeliveredAt(string path, DateTimeOffset now)
+    {
+        var name = path[(path.LastIndexOf('/') + 1)..];
+        var digits = name.IndexOf('.') is var dot and > 0 ? name[..dot] : "";
+        return long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            && seconds >= Earliest && seconds < now.ToUnixTimeSeconds()
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            : now;
+    }
+
+    private const long Earliest = 946_684_800; // 2000-01-01
+
+    /// <summary>Whether a sender may still send this message again and Sieve would keep the second copy out.</summary>
+    public static bool MaySendAgain(string path, DateTimeOffset now) => DeliveredAt(path, now) + Period > now;
 
     /// <summary>
     /// The value of a message file's first Message-ID header (unfolded and trimmed, as Dovecot hands it to Sieve), or
@@ -233,23 +254,27 @@ public static class DovecotDuplicates
     }
 
     /// <summary>
-    /// Has the node that serves the mail now record the Message-IDs of what a final pass brought it (see
-    /// <see cref="MailServices.MarkDeliveredAsync"/>). Like the carry it never fails the move.
+    /// Has the node that serves the mail next record the Message-IDs of messages the move brought it that were
+    /// delivered within the last day (see <see cref="MailServices.MarkDeliveredAsync"/>), whichever pass or archive
+    /// brought them: the old node may have saved one without confirming it. Like the carry it never fails the move.
     /// </summary>
-    public static Task MarkAsync(IOperationRun run, string to, IReadOnlyCollection<MailFileRef> files,
-        Func<MailDelivered, CancellationToken, Task<DuplicatesMerged>> mark, CancellationToken ct) =>
-        files.Count == 0 ? Task.CompletedTask : WithoutFailingTheMoveAsync(run, async () =>
+    public static Task MarkAsync(IOperationRun run, string to, RecentlyBrought brought,
+        Func<MailDelivered, CancellationToken, Task<DuplicatesMerged>> mark, CancellationToken ct)
+    {
+        var files = brought.Files;
+        return files.Count == 0 ? Task.CompletedTask : WithoutFailingTheMoveAsync(run, async () =>
             {
                 foreach (var chunk in files.Chunk(MailServices.MaxDeliveredFiles))
                 {
                     await mark(new MailDelivered(chunk), ct);
                 }
 
-                return $"{to} knows the Message-IDs of the {files.Count} message(s) the final pass brought: if a sender tries one of them again there, it is kept once.";
+                return $"{to} knows the Message-IDs of the {files.Count} message(s) delivered within the last day that the move brought: if a sender tries one of them again there, it is kept once.";
             },
             $"{to} does not record delivered Message-IDs yet (an older Portal); a message delivered again after the move may show twice.",
-            ex => $"The Message-IDs of what the final pass brought were not recorded on {to} ({ex.Message}); a message delivered again after the move may show twice.",
+            ex => $"The Message-IDs of what the move brought were not recorded on {to} ({ex.Message}); a message delivered again after the move may show twice.",
             ct);
+    }
 
     /// <summary>The record in <paramref name="home"/>, or null when there is none (or it is too large to carry).</summary>
     public static byte[]? Read(string home)
@@ -348,5 +373,26 @@ public static class DovecotDuplicates
             File.Delete(lockPath);
             throw;
         }
+    }
+}
+
+/// <summary>
+/// The messages a move brought that a sender may still send again (delivered within the last day, by their names):
+/// the others are not kept, so a bulk copy of a million messages holds only its last day of mail here.
+/// </summary>
+public sealed class RecentlyBrought(TimeProvider clock)
+{
+    private readonly HashSet<MailFileRef> files = [];
+
+    /// <summary>What an archive brought at once.</summary>
+    public RecentlyBrought(TimeProvider clock, IEnumerable<MailFileRef> brought)
+        : this(clock) => Add(brought);
+
+    public IReadOnlyCollection<MailFileRef> Files => files;
+
+    public void Add(IEnumerable<MailFileRef> brought)
+    {
+        var now = clock.GetUtcNow();
+        files.UnionWith(brought.Where(f => DovecotDuplicates.MaySendAgain(f.Path, now)));
     }
 }

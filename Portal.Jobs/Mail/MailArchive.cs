@@ -288,6 +288,11 @@ public static class MailArchive
             placed++;
         }
 
+        foreach (var mailbox in Directory.EnumerateDirectories(staging))
+        {
+            Maildir.QuotaChanged(Maildir.MailboxPath(mailRoot, domain, System.IO.Path.GetFileName(mailbox)));
+        }
+
         FileSync.SyncFileSystem(mailRoot);
         Directory.Delete(staging, recursive: true);
         return placed;

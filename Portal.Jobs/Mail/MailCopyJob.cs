@@ -38,8 +38,11 @@ public interface IMailMoveSteps
 
     Task<PreflightResult> PreflightAsync(MailMove move, CancellationToken cancellationToken);
 
-    /// <summary>The account's twin and its mail configuration (addresses with their hashes, forwarders) on the child.</summary>
-    Task EnsureTwinAsync(MailMove move, CancellationToken cancellationToken);
+    /// <summary>
+    /// The account's twin and its mail configuration (addresses with their hashes, forwarders) on the child, and its
+    /// certificate when it has one; returns what became of the certificate (null: it has none), for the log.
+    /// </summary>
+    Task<string?> EnsureTwinAsync(MailMove move, CancellationToken cancellationToken);
 
     /// <summary>DNS, mail routing (SMTP relayed, IMAP/POP3 proxied) and the account's mail node now point at the child.</summary>
     Task SwitchAsync(MailMove move, CancellationToken cancellationToken);
@@ -136,11 +139,17 @@ public sealed class MailCopyJob(
 
             await run.StepAsync("twin", async ct =>
             {
-                await RetryingAsync(run, () => steps.EnsureTwinAsync(move, ct), ct);
-                return $"Account {move.Username} and its mail settings are on {move.TargetAlias}.";
+                var certificate = await RetryingAsync(run, () => steps.EnsureTwinAsync(move, ct), ct);
+                return $"Account {move.Username} and its mail settings are on {move.TargetAlias}." + (certificate is null ? "" : " " + certificate);
             }, cancellationToken);
 
-            await run.StepAsync("bulk", ct => SyncAsync(run, move, child, null, ledger, ct), cancellationToken);
+            await run.StepAsync("bulk", async ct =>
+            {
+                var brought = new RecentlyBrought(clock);
+                var passed = await SyncAsync(run, move, child, null, ledger, ct, brought);
+                await MarkDeliveredAsync(run, move, child, brought, ct);
+                return passed;
+            }, cancellationToken);
             // An admin's pause takes effect here too, before anything switches: one asked for after the last batch of
             // the bulk copy was otherwise recorded and never happened (the move ran to its end).
             await run.WaitWhilePausedAsync(cancellationToken);
@@ -169,10 +178,10 @@ public sealed class MailCopyJob(
 
             await run.StepAsync("delta", async ct =>
             {
-                var brought = new HashSet<MailFileRef>();
+                var brought = new RecentlyBrought(clock);
                 var passed = await SyncAsync(run, move, child, SwitchBaseline.Load(run), ledger, ct, brought);
                 await CarryDuplicatesAsync(run, move, child, ct);
-                await DovecotDuplicates.MarkAsync(run, move.TargetAlias, brought, (files, t) => child.MarkMailDeliveredAsync(move.Username, files, t), ct);
+                await MarkDeliveredAsync(run, move, child, brought, ct);
                 return passed;
             }, cancellationToken);
             var unverified = new List<string>();
@@ -220,9 +229,12 @@ public sealed class MailCopyJob(
             _ => Task.FromResult(mailServices.ReadDuplicates(move.Domain, move.LocalParts)),
             (records, t) => child.MergeMailDuplicatesAsync(move.Username, records, t), ct);
 
+    private Task MarkDeliveredAsync(IOperationRun run, MailMove move, NodeApiClient child, RecentlyBrought brought, CancellationToken ct) =>
+        DovecotDuplicates.MarkAsync(run, move.TargetAlias, brought, (files, t) => child.MarkMailDeliveredAsync(move.Username, files, t), ct);
+
     /// <summary>One pass: plan the differences, stream the copies in batches, then rename and delete on the child.</summary>
     private async Task<string?> SyncAsync(IOperationRun run, MailMove move, NodeApiClient child, MailManifest? baseline, TransitLedger ledger, CancellationToken ct,
-        ISet<MailFileRef>? copiedFiles = null)
+        RecentlyBrought? brought = null)
     {
         var (copied, bytes, renamed, deleted) = (0, 0L, 0, 0);
         await RetryingAsync(run, async () =>
@@ -234,7 +246,7 @@ public sealed class MailCopyJob(
             var plan = MailSyncPlanner.Measure(MailSyncPlanner.Plan(local, remote, baseline), move.MailRoot, move.Domain);
             var total = plan.Copies.Count;
             var totalBytes = plan.CopyBytes;
-            copiedFiles?.UnionWith(plan.Copies.Select(c => new MailFileRef(c.LocalPart, c.File.Path)));
+            brought?.Add(plan.Copies.Select(c => new MailFileRef(c.LocalPart, c.File.Path)));
             long doneFiles = 0, doneBytes = 0;
             await run.ReportAsync(new StepProgress(0, total, 0, totalBytes), ct);
             var resends = new Dictionary<string, int>(StringComparer.Ordinal);

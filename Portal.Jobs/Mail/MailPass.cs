@@ -53,7 +53,7 @@ public static class MailPass
 {
     public static async Task<string> FromNodeAsync(
         IOperationRun run, MoveRetry retry, NodeApiClient source, string username, IReadOnlyList<string> localParts, IMailReceiverEnd target, int batchFiles, CancellationToken ct,
-        MailManifest? baseline = null, ISet<MailFileRef>? copiedFiles = null)
+        MailManifest? baseline = null, RecentlyBrought? brought = null)
     {
         var wanted = localParts.ToHashSet(StringComparer.Ordinal);
         var (copied, bytes, renamed, deleted) = (0, 0L, 0, 0);
@@ -67,7 +67,7 @@ public static class MailPass
             // The source frames the batch with the digest the receiver offers (a source too old to know XXH128 sends SHA-256).
             var digest = MailBatchFormat.NameOf(MailBatchFormat.DigestFor(receiving.TransitDigests));
             var done = 0;
-            copiedFiles?.UnionWith(plan.Copies.Select(c => new MailFileRef(c.LocalPart, c.File.Path)));
+            brought?.Add(plan.Copies.Select(c => new MailFileRef(c.LocalPart, c.File.Path)));
             foreach (var batch in plan.Copies.Chunk(batchFiles))
             {
                 await run.WaitWhilePausedAsync(ct);

@@ -37,7 +37,7 @@ public sealed class MailReceiver(string mailRoot)
         var body = new BufferedStream(source, 512 * 1024);
         var staging = Path.Combine(mailRoot, StagingFolder, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(staging);
-        var accepted = new List<(string Staged, string Target, long Size)>();
+        var accepted = new List<(string Staged, string Target, long Size, string LocalPart)>();
         var placedState = new List<(string LocalPart, string Path)>();
         var rejected = new List<RejectedFile>();
         var buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);
@@ -148,7 +148,7 @@ public sealed class MailReceiver(string mailRoot)
 
                 if (problem is null)
                 {
-                    accepted.Add((staged, Path.Combine(Maildir.MailboxPath(mailRoot, domain, localPart), path), size));
+                    accepted.Add((staged, Path.Combine(Maildir.MailboxPath(mailRoot, domain, localPart), path), size, localPart));
                     if (state)
                     {
                         placedState.Add((localPart, path));
@@ -167,10 +167,15 @@ public sealed class MailReceiver(string mailRoot)
                 FileSync.FlushFiles(accepted.Select(a => a.Staged));
             }
 
-            foreach (var (staged, target, _) in accepted)
+            foreach (var (staged, target, _, _) in accepted)
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 File.Move(staged, target, overwrite: true);
+            }
+
+            foreach (var mailbox in accepted.Select(a => a.LocalPart).Distinct(StringComparer.Ordinal))
+            {
+                Maildir.QuotaChanged(Maildir.MailboxPath(mailRoot, domain, mailbox));
             }
 
             if (state)
@@ -224,6 +229,7 @@ public sealed class MailReceiver(string mailRoot)
             if (File.Exists(path))
             {
                 File.Delete(path);
+                Maildir.QuotaChanged(Maildir.MailboxPath(mailRoot, domain, deletion.LocalPart));
                 deleted++;
             }
         }

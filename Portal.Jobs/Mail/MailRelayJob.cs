@@ -18,8 +18,11 @@ public interface IMailRelaySteps
     /// <summary>Every problem at once: the account on the source, the target a linked mail node with room, versions.</summary>
     Task<PreflightResult> PreflightAsync(MailRelay move, long mailBytes, CancellationToken cancellationToken);
 
-    /// <summary>The account's twin and its mail configuration (taken from the source) on the target.</summary>
-    Task EnsureTwinAsync(MailRelay move, MailConfiguration configuration, CancellationToken cancellationToken);
+    /// <summary>
+    /// The account's twin and its mail configuration (taken from the source) on the target, and its certificate when it
+    /// has one; returns what became of the certificate (null: it has none), for the log.
+    /// </summary>
+    Task<string?> EnsureTwinAsync(MailRelay move, MailConfiguration configuration, CancellationToken cancellationToken);
 
     /// <summary>DNS and routing point at the target, which serves the mail; the source sends on what still reaches it.</summary>
     Task SwitchAsync(MailRelay move, CancellationToken cancellationToken);
@@ -98,12 +101,20 @@ public sealed class MailRelayJob(
 
             await run.StepAsync("twin", async ct =>
             {
-                await retry.RunAsync(() => steps.EnsureTwinAsync(move, configuration, ct), ct);
-                return $"Account {move.Username} and its mail settings are on {move.TargetAlias}.";
+                var certificate = await retry.RunAsync(() => steps.EnsureTwinAsync(move, configuration, ct), ct);
+                return $"Account {move.Username} and its mail settings are on {move.TargetAlias}." + (certificate is null ? "" : " " + certificate);
             }, cancellationToken);
 
             var receiver = new NodeReceiverEnd(target, move.Username);
-            await run.StepAsync("bulk", async ct => await MailPass.FromNodeAsync(run, retry, source, move.Username, localParts, receiver, settings.BatchFiles, ct), cancellationToken);
+            Task MarkDeliveredAsync(RecentlyBrought brought, CancellationToken ct) => DovecotDuplicates.MarkAsync(run, move.TargetAlias, brought,
+                (files, t) => target.MarkMailDeliveredAsync(move.Username, files, t), ct);
+            await run.StepAsync("bulk", async ct =>
+            {
+                var brought = new RecentlyBrought(clock);
+                var passed = await MailPass.FromNodeAsync(run, retry, source, move.Username, localParts, receiver, settings.BatchFiles, ct, brought: brought);
+                await MarkDeliveredAsync(brought, ct);
+                return passed;
+            }, cancellationToken);
             await run.WaitWhilePausedAsync(cancellationToken);
             Task CarryDuplicatesAsync(CancellationToken ct) => DovecotDuplicates.CarryAsync(run, move.SourceAlias, move.TargetAlias,
                 t => source.GetMailDuplicatesAsync(move.Username, t), (records, t) => target.MergeMailDuplicatesAsync(move.Username, records, t), ct);
@@ -131,10 +142,10 @@ public sealed class MailRelayJob(
 
             await run.StepAsync("delta", async ct =>
             {
-                var brought = new HashSet<MailFileRef>();
+                var brought = new RecentlyBrought(clock);
                 var passed = await MailPass.FromNodeAsync(run, retry, source, move.Username, localParts, receiver, settings.BatchFiles, ct, SwitchBaseline.Load(run), brought);
                 await CarryDuplicatesAsync(ct);
-                await DovecotDuplicates.MarkAsync(run, move.TargetAlias, brought, (files, t) => target.MarkMailDeliveredAsync(move.Username, files, t), ct);
+                await MarkDeliveredAsync(brought, ct);
                 return passed;
             }, cancellationToken);
 

@@ -180,12 +180,17 @@ public sealed class MailReturnJob(
                 }
             }, cancellationToken);
 
+            // What the archive or the final pass brought that the child may have saved without confirming it.
+            Task MarkDeliveredAsync(RecentlyBrought brought, CancellationToken ct) => DovecotDuplicates.MarkAsync(run, "this node", brought,
+                (files, t) => mailServices.MarkDeliveredAsync(move.MailRoot, move.Domain, localParts.ToHashSet(StringComparer.Ordinal), files, clock.GetUtcNow(), t), ct);
+            Task MarkArchiveAsync(CancellationToken ct) => MarkDeliveredAsync(new RecentlyBrought(clock, manifest!.Files.Select(f => new MailFileRef(f.LocalPart, f.Path))), ct);
             await run.StepAsync("unpack", async ct =>
             {
                 // The archive goes only once all of it is in place: a run that stopped after that, before it could
                 // record the step done, finds no archive, and everything it listed where it belongs.
                 if (!File.Exists(archivePath) && !Directory.Exists(unpackFolder) && MailArchive.AllPlaced(manifest!, move.MailRoot, move.Domain))
                 {
+                    await MarkArchiveAsync(ct);
                     return $"{manifest!.Files.Count} message(s) were already in place, each checked against the manifest (an earlier attempt unpacked them, then stopped).";
                 }
 
@@ -193,6 +198,7 @@ public sealed class MailReturnJob(
                     (files, bytes) => run.ReportAsync(new StepProgress(files, manifest!.Files.Count, bytes, manifest.ExpandedBytes), ct), ct);
                 var placed = MailArchive.PlaceInMailboxes(unpackFolder, move.MailRoot, move.Domain);
                 PortalTelemetry.MailCopied(run.Kind, placed, manifest!.ExpandedBytes);
+                await MarkArchiveAsync(ct);
                 File.Delete(archivePath);
                 return $"{placed} message(s) checked against the manifest and in place.";
             }, cancellationToken);
@@ -228,12 +234,11 @@ public sealed class MailReturnJob(
 
             await run.StepAsync("delta", async ct =>
             {
-                var brought = new HashSet<MailFileRef>();
+                var brought = new RecentlyBrought(clock);
                 var passed = await MailPass.FromNodeAsync(run, retry, child, move.Username, localParts,
                     new LocalReceiverEnd(move.MailRoot, move.Domain, localParts), settings.BatchFiles, ct, SwitchBaseline.Load(run), brought);
                 await CarryDuplicatesAsync(ct);
-                await DovecotDuplicates.MarkAsync(run, "this node", brought, (files, t) => mailServices.MarkDeliveredAsync(
-                    move.MailRoot, move.Domain, localParts.ToHashSet(StringComparer.Ordinal), files, clock.GetUtcNow(), t), ct);
+                await MarkDeliveredAsync(brought, ct);
                 return passed;
             }, cancellationToken);
 

@@ -88,6 +88,8 @@ public static partial class MailRules
             {
                 problems.Add($"mailbox \"{Printable(name)}\": a quota of {address.QuotaBytes} bytes is out of range");
             }
+
+            problems.AddRange(SieveScript.Problems(address.Sieve).Select(p => $"mailbox \"{Printable(name)}\": {p}"));
         }
 
         foreach (var forwarder in configuration.Forwarders)
@@ -127,6 +129,44 @@ public static partial class MailRules
                 $"{from} sent mail settings of {domain} that Portal refuses: {string.Join("; ", problems.Take(10))}{(problems.Count > 10 ? $" (and {problems.Count - 10} more)" : "")}. " +
                 "Nothing of them was taken and nothing was changed here. If that node should not send such settings, it may be compromised: check it before you trust it again.");
         }
+    }
+
+    /// <summary>
+    /// What a node keeps of mail settings it was sent, checked like the messages: each mailbox with the same password
+    /// hash, quota, autoresponder and filters, and the same forwarders (a pipe may arrive turned off). Returns what
+    /// differs, in words; empty when the node keeps them as sent.
+    /// </summary>
+    public static IReadOnlyList<string> Differences(MailConfiguration sent, MailConfiguration kept)
+    {
+        static string SieveOf(MailAddressConfig a) => System.Text.Json.JsonSerializer.Serialize(a.Sieve is { IsEmpty: true, Vacation: null } ? null : a.Sieve);
+        var differences = new List<string>();
+        var keptBoxes = kept.Addresses.ToDictionary(a => a.LocalPart, StringComparer.Ordinal);
+        foreach (var box in sent.Addresses)
+        {
+            if (!keptBoxes.Remove(box.LocalPart, out var other))
+            {
+                differences.Add($"mailbox {box.LocalPart} is missing");
+            }
+            else if (other.PasswordHash != box.PasswordHash || other.QuotaBytes != box.QuotaBytes)
+            {
+                differences.Add($"mailbox {box.LocalPart} has another password or quota");
+            }
+            else if (SieveOf(other) != SieveOf(box))
+            {
+                differences.Add($"mailbox {box.LocalPart} has other autoresponder or filters");
+            }
+        }
+
+        differences.AddRange(keptBoxes.Keys.Select(k => $"mailbox {k} was not sent"));
+        static string Key(MailForwarderConfig f) => $"{f.Source}>{(f.IsPipe ? "|" : "")}{f.Destination}{(f.IsPipe ? "" : f.Enabled ? "" : " off")}";
+        var sentForwarders = sent.Forwarders.Select(Key).Order(StringComparer.Ordinal).ToList();
+        var keptForwarders = kept.Forwarders.Select(Key).Order(StringComparer.Ordinal).ToList();
+        if (!sentForwarders.SequenceEqual(keptForwarders))
+        {
+            differences.Add("the forwarders differ");
+        }
+
+        return differences;
     }
 
     /// <summary>A value as it can be shown in a message: control characters made visible, long ones cut.</summary>

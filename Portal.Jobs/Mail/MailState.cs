@@ -7,9 +7,10 @@ namespace Portal.Jobs.Mail;
 
 /// <summary>
 /// A mailbox this node serves, as the IMAP server needs it. <paramref name="LoginRefused"/>: its account is suspended,
-/// so mail is delivered into it but nobody signs in.
+/// so mail is delivered into it but nobody signs in. <paramref name="Sieve"/>: its autoresponder and filters as a
+/// Sieve script (<see cref="SieveScript.Render"/>), null when it has none.
 /// </summary>
-public sealed record MailUser(string Address, string PasswordHash, string MaildirPath, long QuotaBytes, bool LoginRefused = false);
+public sealed record MailUser(string Address, string PasswordHash, string MaildirPath, long QuotaBytes, bool LoginRefused = false, string? Sieve = null);
 
 /// <summary>A forwarder: to an address, or (pipe) to a program.</summary>
 public sealed record MailForward(string Source, string Destination, bool IsPipe, bool Enabled);
@@ -26,7 +27,14 @@ public sealed record MailState(
     IReadOnlyList<MailUser> Users,
     IReadOnlyList<MailForward> Forwards,
     IReadOnlyList<MailRoute> Routes,
-    IReadOnlyList<string>? RefusedDomains = null);
+    IReadOnlyList<string>? RefusedDomains = null,
+    IReadOnlyList<MailSubmitter>? Submitters = null);
+
+/// <summary>
+/// A mailbox another node serves that may send through this one (SMTP AUTH): a parent's distributed mailbox, with the
+/// password hash its child confirmed.
+/// </summary>
+public sealed record MailSubmitter(string Address, string PasswordHash);
 
 public sealed class MailServicesSettings
 {
@@ -74,15 +82,18 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
     public const string AliasMapFile = "postfix-virtual-alias-maps";
     public const string TransportFile = "postfix-transport";
     public const string RecipientAccessFile = "postfix-recipient-access";
+    public const string SubmissionFile = "dovecot-submission-users";
+    public const string SenderLoginsFile = "postfix-sender-logins";
 
     /// <summary>What Dovecot answers a login to a suspended account's mailbox (its extra fields cannot hold spaces).</summary>
     public const string SuspendedLoginReason = "Account_suspended:_contact_your_hosting_provider.";
 
     /// <summary>
-    /// The maps Postfix reads as <c>hash:</c> tables, compiled with postmap after each change: the transport map (the
-    /// relay domains) first, so a domain leaving this node is a relay domain before it stops being a local one.
+    /// The maps Postfix reads as <c>hash:</c> tables, compiled with postmap after each change, in this order: the
+    /// transport map (the relay domains) first, so a domain leaving this node is a relay domain before it stops being a
+    /// local one (a domain coming here is bridged: <see cref="BridgeMaps"/>).
     /// </summary>
-    public static readonly IReadOnlyList<string> PostfixMaps = [TransportFile, DomainsFile, MailboxMapFile, AliasMapFile, RecipientAccessFile];
+    public static readonly IReadOnlyList<string> PostfixMaps = [TransportFile, DomainsFile, MailboxMapFile, AliasMapFile, RecipientAccessFile, SenderLoginsFile];
 
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -108,32 +119,94 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
             Directory.CreateDirectory(settings.StateDirectory);
             // The proxy entry before the user goes: a login or delivery in between finds one of the two, never none.
             var dovecotChanged = await WriteAsync(ProxyFile, RenderProxies(state), ct)
-                | await WriteAsync(PasswdFile, RenderPasswd(state), ct);
+                | await WriteAsync(PasswdFile, RenderPasswd(state), ct)
+                | await WriteAsync(SubmissionFile, RenderSubmitters(state), ct);
             if (dovecotChanged)
             {
                 await UntilDovecotReadsAgainAsync(ct);
             }
 
-            foreach (var (map, content) in new[]
+            var maps = new Dictionary<string, string>(StringComparer.Ordinal)
             {
-                (TransportFile, RenderTransport(state)),
-                (DomainsFile, RenderDomains(state)),
-                (MailboxMapFile, RenderMailboxMap(state)),
-                (AliasMapFile, RenderAliases(state)),
-                (RecipientAccessFile, RenderRecipientAccess(state)),
-            })
+                [TransportFile] = RenderTransport(state),
+                [DomainsFile] = RenderDomains(state),
+                [MailboxMapFile] = RenderMailboxMap(state),
+                [AliasMapFile] = RenderAliases(state),
+                [RecipientAccessFile] = RenderRecipientAccess(state),
+                [SenderLoginsFile] = RenderSenderLogins(state),
+            };
+            await BridgeAsync(maps, ct);
+            foreach (var map in PostfixMaps)
             {
                 // Pending as soon as a file changed: what a failed (or never run, in this process) apply left undone
                 // is done by the next publication, even though the files then already say the same.
-                _postfixPending |= await WriteAsync(map, content, ct);
+                _postfixPending |= await WriteAsync(map, maps[map], ct);
             }
 
             await ApplyAsync(_postfixPending, ct);
             _postfixPending = false;
+            await WriteSieveScriptsAsync(state, ct);
         }
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>The file in a mailbox's home that Dovecot's Sieve runs for each delivery (<c>sieve = file:~/portal.sieve</c>).</summary>
+    public const string SieveFile = "portal.sieve";
+
+    // The scripts as last written, by address: only a changed one is written again. Empty after a start, so the first
+    // publication checks every file.
+    private readonly Dictionary<string, string?> _sieveWritten = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Makes each mailbox's home (Dovecot does not: its first delivery could not record its Message-ID or whom the
+    /// autoresponder answered, "file_dotlock_open ... No such file or directory"), writes the mailbox's Sieve script
+    /// there (whole, through a temporary name) and removes the script of a mailbox that has none. Dovecot compiles a
+    /// changed script at the next delivery.
+    /// </summary>
+    private async Task WriteSieveScriptsAsync(MailState state, CancellationToken ct)
+    {
+        foreach (var user in state.Users)
+        {
+            if (_sieveWritten.TryGetValue(user.Address, out var written) && written == user.Sieve)
+            {
+                continue;
+            }
+
+            // A home that cannot be written is said and tried again at the next publication; it never fails this one,
+            // which follows a change already made (the servers' files above are in place).
+            try
+            {
+                var home = HomeOf(user.Address);
+                var path = Path.Combine(home, SieveFile);
+                Directory.CreateDirectory(home);
+                if (user.Sieve is null)
+                {
+                    File.Delete(path);
+                    File.Delete(Path.ChangeExtension(path, ".svbin"));
+                }
+                else if (!File.Exists(path) || await File.ReadAllTextAsync(path, ct) != user.Sieve)
+                {
+                    var tmp = path + ".tmp-" + Environment.ProcessId;
+                    await File.WriteAllTextAsync(tmp, user.Sieve, new UTF8Encoding(false), ct);
+                    File.Move(tmp, path, overwrite: true);
+                }
+
+                _sieveWritten[user.Address] = user.Sieve;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                logger.LogError("The home of {Address} could not be made or its Sieve script written ({Error}); its autoresponder and filters wait for the next publication", user.Address, ex.Message);
+            }
+        }
+
+        // Mailboxes that went (deleted, renamed, moved away) are forgotten: one made again under that name is written anew.
+        var current = state.Users.Select(u => u.Address).ToHashSet(StringComparer.Ordinal);
+        foreach (var gone in _sieveWritten.Keys.Where(a => !current.Contains(a)).ToList())
+        {
+            _sieveWritten.Remove(gone);
         }
     }
 
@@ -302,10 +375,10 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
     public const int MaxDeliveredFiles = 20_000;
 
     /// <summary>
-    /// Records the Message-IDs of messages a move's final pass brought here as delivered to their mailboxes, as Sieve's
-    /// duplicate test would have: a message the old node saved without confirming it (its Dovecot stopped in the
-    /// middle) has no entry there, and Postfix's second try, which now comes here, is then kept out. The names came
-    /// from another node: checked before anything is read.
+    /// Records the Message-IDs of messages a move brought here as delivered to their mailboxes when their names say,
+    /// as Sieve's duplicate test would have: a message the old node saved without confirming it (its Dovecot stopped
+    /// in the middle) has no entry there, and Postfix's second try, which now comes here, is then kept out. Entries
+    /// whose day has passed are not written. The names came from another node: checked before anything is read.
     /// </summary>
     public async Task<DuplicatesMerged> MarkDeliveredAsync(string mailRoot, string domain, IReadOnlySet<string> localParts, MailDelivered delivered, DateTimeOffset now, CancellationToken ct)
     {
@@ -330,8 +403,9 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
         {
             var address = $"{mailbox.Key}@{domain}";
             var root = Maildir.MailboxPath(mailRoot, domain, mailbox.Key);
-            var entries = mailbox.Select(f => DovecotDuplicates.MessageIdOf(Path.Combine(root, f.Path)))
-                .OfType<string>().Select(id => DovecotDuplicates.Delivered(id, address, now)).ToList();
+            var entries = mailbox.Where(f => DovecotDuplicates.MaySendAgain(f.Path, now))
+                .Select(f => DovecotDuplicates.MessageIdOf(Path.Combine(root, f.Path)) is { } id ? DovecotDuplicates.Delivered(id, address, DovecotDuplicates.DeliveredAt(f.Path, now)) : null)
+                .OfType<DovecotDuplicates.Entry>().ToList();
             if (entries.Count > 0)
             {
                 total += await DovecotDuplicates.MergeIntoAsync(HomeOf(address), entries, now, ct);
@@ -340,6 +414,24 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
         }
 
         return new DuplicatesMerged(mailboxes, total);
+    }
+
+    /// <summary>
+    /// Dovecot passwd-file read for SMTP AUTH alone (<c>dovecot-submission-users.smtp</c>): the mailboxes another node
+    /// serves that send through this one, <c>address:{SHA512-CRYPT}hash</c>.
+    /// </summary>
+    public static string RenderSubmitters(MailState state) =>
+        string.Concat((state.Submitters ?? []).OrderBy(s => s.Address, StringComparer.Ordinal).Select(s => $"{s.Address}:{s.PasswordHash}\n"));
+
+    /// <summary>
+    /// Postfix <c>smtpd_sender_login_maps</c>: <c>@domain</c> and the mailboxes (SMTP AUTH logins) that may send as
+    /// any address of it. A mailbox sends as its own domain only; a sender of any other domain is refused.
+    /// </summary>
+    public static string RenderSenderLogins(MailState state)
+    {
+        var logins = state.Users.Where(u => !u.LoginRefused).Select(u => u.Address).Concat((state.Submitters ?? []).Select(s => s.Address));
+        return string.Concat(logins.GroupBy(a => a[(a.LastIndexOf('@') + 1)..], StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => $"@{g.Key} {string.Join(",", g.Order(StringComparer.Ordinal))}\n"));
     }
 
     /// <summary>Postfix <c>virtual_mailbox_domains</c>: the domains whose mail is delivered here.</summary>
@@ -471,20 +563,96 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
                 await CompileMapAsync(Path.Combine(settings.StateDirectory, map), ct);
             }
 
-            var (exit, error) = await RunAsync(PostfixProgram, PostfixArgs("reload"), ct);
-            if (exit == 0)
-            {
-                return;
-            }
-
-            if (await CheckPostfixAsync(ct) is (false, _))
-            {
-                logger.LogWarning("Postfix is not running, so it was not reloaded; it reads the new maps when it starts");
-                return;
-            }
-
-            throw new InvalidOperationException($"{ExternalProgram.Describe(PostfixProgram, PostfixArgs("reload"))} failed ({exit}): {error}");
+            await ReloadPostfixAsync(ct);
         }
+    }
+
+    /// <summary>A graceful <c>postfix reload</c>; a Postfix that is not running reads the new files when it starts.</summary>
+    private async Task ReloadPostfixAsync(CancellationToken ct)
+    {
+        var (exit, error) = await RunAsync(PostfixProgram, PostfixArgs("reload"), ct);
+        if (exit == 0)
+        {
+            return;
+        }
+
+        if (await CheckPostfixAsync(ct) is (false, _))
+        {
+            logger.LogWarning("Postfix is not running, so it was not reloaded; it reads the new maps when it starts");
+            return;
+        }
+
+        throw new InvalidOperationException($"{ExternalProgram.Describe(PostfixProgram, PostfixArgs("reload"))} failed ({exit}): {error}");
+    }
+
+    /// <summary>
+    /// When a domain changes sides, first puts in place maps that hold both sides (<see cref="BridgeMaps"/>), compiled
+    /// one by one, so that no Postfix process, whichever maps it opens in between, finds a domain of this node's
+    /// neither routed nor served. Compiled in the final order alone, a domain coming back lost its route before it was
+    /// a local domain: Postfix took it for a domain on the Internet, looked for its MX and returned the message
+    /// ("unable to look up host"; seen in the chaos test as mail lost at a move back to the parent).
+    /// </summary>
+    private async Task BridgeAsync(IReadOnlyDictionary<string, string> maps, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(settings.Postmap))
+        {
+            return;
+        }
+
+        var current = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var map in new[] { TransportFile, DomainsFile, MailboxMapFile })
+        {
+            var path = Path.Combine(settings.StateDirectory, map);
+            current[map] = File.Exists(path) ? await File.ReadAllTextAsync(path, ct) : "";
+        }
+
+        if (BridgeMaps(current, maps) is not { } bridge)
+        {
+            return;
+        }
+
+        foreach (var map in PostfixMaps.Where(bridge.ContainsKey))
+        {
+            if (await WriteAsync(map, bridge[map], ct))
+            {
+                _postfixPending = true;
+                await CompileMapAsync(Path.Combine(settings.StateDirectory, map), ct);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The maps between <paramref name="current"/> and <paramref name="next"/> when a domain changes sides, or null
+    /// when none does. A domain coming here keeps its route until it is a local domain with its mailboxes; a domain
+    /// leaving gets its route at once and stays a local domain with its mailboxes until the next maps (a route wins
+    /// over a local domain in Postfix: <c>transport_maps</c> decides where a local domain's mail goes).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string>? BridgeMaps(IReadOnlyDictionary<string, string> current, IReadOnlyDictionary<string, string> next)
+    {
+        var nextLocal = Keys(next[DomainsFile]);
+        var nextRouted = Keys(next[TransportFile]);
+        var arriving = Entries(current[TransportFile]).Where(e => !nextRouted.Contains(e.Key) && nextLocal.Contains(e.Key)).ToList();
+        var leaving = Entries(current[DomainsFile]).Where(e => !nextLocal.Contains(e.Key) && nextRouted.Contains(e.Key)).ToList();
+        if (arriving.Count == 0 && leaving.Count == 0)
+        {
+            return null;
+        }
+
+        var nextAddresses = Keys(next[MailboxMapFile]);
+        return new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [TransportFile] = Join(Entries(next[TransportFile]).Concat(arriving)),
+            [DomainsFile] = Join(Entries(next[DomainsFile]).Concat(leaving)),
+            [MailboxMapFile] = Join(Entries(next[MailboxMapFile]).Concat(Entries(current[MailboxMapFile]).Where(e => !nextAddresses.Contains(e.Key)))),
+        };
+
+        static IEnumerable<(string Key, string Line)> Entries(string map) =>
+            map.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('#')).Select(l => (l.Split(' ', 2)[0], l));
+
+        static HashSet<string> Keys(string map) => Entries(map).Select(e => e.Key).ToHashSet(StringComparer.Ordinal);
+
+        static string Join(IEnumerable<(string Key, string Line)> entries) =>
+            string.Concat(entries.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => e.Line + "\n"));
     }
 
     /// <summary>
@@ -494,11 +662,13 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
     /// for a relay domain without a transport and bounced. A process that has the old file open keeps reading it whole
     /// until Postfix restarts it for the new one.
     /// </summary>
-    private async Task CompileMapAsync(string map, CancellationToken ct)
+    private async Task CompileMapAsync(string map, CancellationToken ct, bool embedFiles = false)
     {
         var next = map + ".next";
         File.Copy(map, next, overwrite: true);
-        await RunOrThrowAsync(settings.Postmap!, PostfixArgs("hash:" + next), ct, privileged: false);
+        // -F: each value names files whose contents go into the table (Postfix's SNI table: a key and its chain).
+        IReadOnlyList<string> args = embedFiles ? [.. PostfixArgs("-F"), "hash:" + next] : PostfixArgs("hash:" + next);
+        await RunOrThrowAsync(settings.Postmap!, args, ct, privileged: false);
         File.Move(next + ".db", map + ".db", overwrite: true);
         File.Delete(next);
     }
@@ -569,17 +739,34 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
         }
     }
 
-    /// <summary>Writes a file whole (a temporary name renamed into place); false when it already said exactly that.</summary>
-    private async Task<bool> WriteAsync(string name, string content, CancellationToken ct)
+    /// <summary>Writes a file of the mail state folder whole; false when it already said exactly that.</summary>
+    private Task<bool> WriteAsync(string name, string content, CancellationToken ct) =>
+        WriteFileAsync(Path.Combine(settings.StateDirectory, name), content, ct);
+
+    /// <summary>
+    /// Writes a file whole (a temporary name renamed into place), readable by its owner alone when
+    /// <paramref name="ownerOnly"/> (a key, or a table holding keys); false when it already said exactly that.
+    /// </summary>
+    private static async Task<bool> WriteFileAsync(string path, string content, CancellationToken ct, bool ownerOnly = false)
     {
-        var path = Path.Combine(settings.StateDirectory, name);
         if (File.Exists(path) && await File.ReadAllTextAsync(path, ct) == content)
         {
             return false;
         }
 
         var tmp = path + ".tmp-" + Environment.ProcessId;
-        await File.WriteAllTextAsync(tmp, content, new UTF8Encoding(false), ct);
+        File.Delete(tmp); // one a crash left keeps its mode: made anew, it takes ownerOnly's
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (ownerOnly && !OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await using (var stream = new FileStream(tmp, options))
+        {
+            await stream.WriteAsync(new UTF8Encoding(false).GetBytes(content), ct);
+        }
+
         File.Move(tmp, path, overwrite: true);
         return true;
     }

@@ -127,7 +127,16 @@ public sealed record MailboxDuplicates(string LocalPart, byte[] Record);
 /// <summary>How many mailboxes took a record, and how many entries their records hold now in all.</summary>
 public sealed record DuplicatesMerged(int Mailboxes, int Entries);
 
-/// <summary>Messages a move's final pass brought to a node: it records their Message-IDs as delivered there.</summary>
+/// <summary>Messages a move brought to a node lately: it records their Message-IDs as delivered there.</summary>
 public sealed record MailDelivered(IReadOnlyList<MailFileRef> Files);
 
 public sealed record MailFileRef(string LocalPart, string Path);
+
+/// <summary>
+/// An account's certificate, sent by the parent to the child that serves its mail: the chain (PEM, leaf first) and its
+/// private key (PKCS#8 PEM). A secret: never logged.
+/// </summary>
+public sealed record MailCertificate(string ChainPem, string KeyPem)
+{
+    public override string ToString() => "MailCertificate { KeyPem = (hidden) }";
+}

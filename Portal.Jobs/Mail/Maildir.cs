@@ -128,6 +128,23 @@ public static class Maildir
         }
     }
 
+    /// <summary>Dovecot's Maildir++ quota file in a mailbox's root: the usage it counted, kept up to date by its own deliveries.</summary>
+    public const string QuotaFile = "maildirsize";
+
+    /// <summary>
+    /// Says to Dovecot that messages were added or removed behind its back (a move's copy, an unpack): its Maildir++
+    /// quota file is removed, and Dovecot counts the mailbox again at its next delivery or quota check. Dovecot counts
+    /// incrementally from that file, which is what keeps a quota check cheap on a large mailbox; it never reads the
+    /// Maildir itself while the file is there.
+    /// </summary>
+    public static void QuotaChanged(string mailbox)
+    {
+        if (Directory.Exists(mailbox))
+        {
+            File.Delete(Path.Combine(mailbox, QuotaFile));
+        }
+    }
+
     /// <summary>Delivers a message the Maildir way: written in tmp, then renamed into new.</summary>
     public static async Task<string> DeliverAsync(string mailbox, byte[] message, string host, CancellationToken ct)
     {
@@ -137,6 +154,7 @@ public static class Maildir
         await File.WriteAllBytesAsync(tmp, message, ct);
         var target = Path.Combine(mailbox, "new", name);
         File.Move(tmp, target);
+        QuotaChanged(mailbox);
         return "new/" + name;
     }
 

@@ -101,6 +101,15 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
     public Task<List<Mail.EmailAccountRow>> ListMailAddressesAsync(string username, CancellationToken ct) =>
         SendAsync<List<Mail.EmailAccountRow>>(HttpMethod.Get, MailPath(username, "addresses"), null, ct);
 
+    public Task<Mail.MailPage<Mail.EmailAccountRow>> PageMailAddressesAsync(string username, Mail.MailListQuery query, CancellationToken ct) =>
+        SendAsync<Mail.MailPage<Mail.EmailAccountRow>>(HttpMethod.Get, MailPath(username, "addresses/page" + QueryString(query)), null, ct);
+
+    public Task<Mail.MailPage<Mail.ForwarderRow>> PageForwardersAsync(string username, Mail.MailListQuery query, CancellationToken ct) =>
+        SendAsync<Mail.MailPage<Mail.ForwarderRow>>(HttpMethod.Get, MailPath(username, "forwarders/page" + QueryString(query)), null, ct);
+
+    private static string QueryString(Mail.MailListQuery query) =>
+        $"?skip={query.Skip}&take={query.Take}" + (query.Search is { Length: > 0 } search ? "&search=" + Uri.EscapeDataString(search) : "");
+
     public Task<Mail.EmailAccountRow> CreateMailAddressAsync(string username, Mail.NewEmailAccount request, CancellationToken ct) =>
         SendAsync<Mail.EmailAccountRow>(HttpMethod.Post, MailPath(username, "addresses"), request, ct);
 
@@ -110,6 +119,18 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
     public Task ChangeMailPasswordAsync(string username, string address, Mail.PasswordChange change, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Put, MailPath(username, $"addresses/{Uri.EscapeDataString(address)}/password"), change, ct);
 
+    public Task ChangeMailQuotaAsync(string username, string address, Mail.QuotaChange change, CancellationToken ct) =>
+        SendAsync<NodeApiOk>(HttpMethod.Put, MailPath(username, $"addresses/{Uri.EscapeDataString(address)}/quota"), change, ct);
+
+    public Task<Mail.MailboxSieve> GetMailSieveAsync(string username, string address, CancellationToken ct) =>
+        SendAsync<Mail.MailboxSieve>(HttpMethod.Get, MailPath(username, $"addresses/{Uri.EscapeDataString(address)}/sieve"), null, ct);
+
+    public Task<Mail.MailboxSieve> SetMailSieveAsync(string username, string address, Mail.MailboxSieve sieve, CancellationToken ct) =>
+        SendAsync<Mail.MailboxSieve>(HttpMethod.Put, MailPath(username, $"addresses/{Uri.EscapeDataString(address)}/sieve"), sieve, ct);
+
+    public Task<Mail.ForwarderRow> UpdateForwarderAsync(string username, long id, Mail.ForwarderChange change, CancellationToken ct) =>
+        SendAsync<Mail.ForwarderRow>(HttpMethod.Put, MailPath(username, $"forwarders/{id}"), change, ct);
+
     public Task<List<Mail.ForwarderRow>> ListForwardersAsync(string username, CancellationToken ct) =>
         SendAsync<List<Mail.ForwarderRow>>(HttpMethod.Get, MailPath(username, "forwarders"), null, ct);
 
@@ -118,6 +139,10 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
 
     public Task DeleteForwarderAsync(string username, long id, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Delete, MailPath(username, $"forwarders/{id}"), null, ct);
+
+    /// <summary>How much mail the child keeps for each of this parent's accounts it serves.</summary>
+    public Task<Mail.MailUsageReport> GetMailUsageAsync(CancellationToken ct) =>
+        SendAsync<Mail.MailUsageReport>(HttpMethod.Get, "node-api/v1/mail-usage", null, ct);
 
     /// <summary>The node's password rules (a parent shows which node's rule governs an account's email passwords).</summary>
     public Task<PasswordPolicyView> GetPasswordPolicyAsync(CancellationToken ct) =>
@@ -267,6 +292,10 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
     /// <summary>Has the node record the Message-IDs of these messages (a final pass brought them) as delivered there.</summary>
     public Task<Mail.DuplicatesMerged> MarkMailDeliveredAsync(string username, Mail.MailDelivered delivered, CancellationToken ct) =>
         SendAsync<Mail.DuplicatesMerged>(HttpMethod.Post, MailPath(username, "duplicates/delivered"), delivered, ct);
+
+    /// <summary>Has the node present this account's certificate for its mail. and webmail. names.</summary>
+    public Task PutMailCertificateAsync(string username, Mail.MailCertificate certificate, CancellationToken ct) =>
+        SendAsync<NodeApiOk>(HttpMethod.Put, MailPath(username, "certificate"), certificate, ct);
 
     /// <summary>Removes everything a copy put on the node for this account (a copy abandoned before the switch).</summary>
     public Task DeleteMailDataAsync(string username, CancellationToken ct) =>

@@ -160,6 +160,51 @@ public sealed class HostileNodeTests(MoveFixture nodes)
         }
     }
 
+    /// <summary>
+    /// A child whose database holds a "twin" named like a tenant of the parent's own reports its mail usage: the
+    /// tenant's usage is left as the parent measured it, while the accounts that child does serve are measured.
+    /// </summary>
+    [Fact]
+    public async Task MailUsage_FromAChildThatReportsAnotherTenant_LeavesThatTenantAlone()
+    {
+        var victim = await VictimAsync();
+        var (name, domain, _) = await nodes.AccountWithMailAsync(20);
+        await nodes.MoveAndWaitAsync(name, nodes.Mail);
+        (await nodes.Parent.Api.PostAsync("api/v1/mail/usage/refresh")).Expect(HttpStatusCode.OK);
+        var victimUsage = await DiskUsageAsync(victim.Name);
+        var twinUsage = await DiskUsageAsync(name);
+        Assert.True(victimUsage > 0 && twinUsage > 0, $"measured {victimUsage} and {twinUsage} bytes");
+
+        await using (var db = TestDatabases.OpenContext(nodes.Mail.ConnectionString))
+        {
+            var parent = (await db.Accounts.SingleAsync(a => a.Username == name)).ParentNodeId;
+            db.Accounts.Add(new Portal.Features.Accounts.Account
+            {
+                Username = victim.Name, Domain = victim.Domain, ContactEmail = $"x@{victim.Domain}", OwnerName = "root", ParentNodeId = parent, CreatedAt = DateTimeOffset.UtcNow,
+            });
+            await db.SaveChangesAsync();
+        }
+
+        try
+        {
+            var mailbox = Path.Combine(nodes.Mail.MailRoot, domain, "alice", "cur");
+            await File.WriteAllBytesAsync(Path.Combine(mailbox, "1795990001.M1P1.hostile:2,S"), new byte[4096]);
+
+            (await nodes.Parent.Api.PostAsync("api/v1/mail/usage/refresh")).Expect(HttpStatusCode.OK);
+
+            Assert.Equal(victimUsage, await DiskUsageAsync(victim.Name));
+            Assert.Equal(twinUsage + 4096, await DiskUsageAsync(name));
+        }
+        finally
+        {
+            await using var db = TestDatabases.OpenContext(nodes.Mail.ConnectionString);
+            await db.Accounts.Where(a => a.Username == victim.Name).ExecuteDeleteAsync();
+        }
+    }
+
+    private async Task<long> DiskUsageAsync(string account) =>
+        (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{account}")).Expect(HttpStatusCode.OK).Body.GetProperty("diskUsageBytes").GetInt64();
+
     /// <summary>A real SHA512-CRYPT hash, as Portal writes them.</summary>
     private static readonly string Hash = ShaCrypt.HashForDovecot("victim-Kq7vZp3xWm9t");
 

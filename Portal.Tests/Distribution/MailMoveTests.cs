@@ -65,6 +65,14 @@ public sealed class MailMoveTests(MoveFixture nodes)
         var addresses = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body.EnumerateArray();
         Assert.Equal(expected.Count, addresses.Count());
         Assert.Contains(await LogAsync(id), l => l.Contains("pipe to a program", StringComparison.Ordinal));
+        // The pipe the move turned off stays listed, saying why, and cannot be turned on while the mail is on the child.
+        var pipe = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/forwarders")).Expect(HttpStatusCode.OK).Body.EnumerateArray()
+            .Single(f => f.GetProperty("isPipe").GetBoolean());
+        Assert.False(pipe.GetProperty("enabled").GetBoolean());
+        Assert.StartsWith("Off while this account's mail is served by a separate mail server", pipe.GetProperty("disabledReason").GetString());
+        var enable = await nodes.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail/forwarders/{pipe.GetProperty("id").GetInt64()}", new { destination = "/usr/bin/jobs", enabled = true });
+        Assert.Equal(HttpStatusCode.BadRequest, enable.Status);
+        Assert.Equal("forwarder.pipe_distributed", enable.Code);
         await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
         Assert.Contains(db.Notifications, n => n.Link == $"/admin/operations/{id}" && n.Title.Contains("moved"));
     }

@@ -39,6 +39,10 @@ public sealed class AccessMatrixTests(AccountsFixture nodes)
         { "GET", "api/v1/accounts/{foreign}/password-rules", HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.NotFound },
         { "GET", "api/v1/password-policy", HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK },
         { "GET", "api/v1/me", HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK },
+        // AutoSSL is the admins' (off on these nodes: a run does nothing, and no account has a certificate).
+        { "GET", "api/v1/ssl/certificates", HttpStatusCode.OK, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden },
+        { "GET", "api/v1/ssl/certificates/{own}/chain", HttpStatusCode.NotFound, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden },
+        { "POST", "api/v1/ssl/run", HttpStatusCode.Accepted, HttpStatusCode.Forbidden, HttpStatusCode.Forbidden },
     };
 
     [Theory]

@@ -105,6 +105,34 @@ public sealed class AlertTests : IAsyncLifetime
         await WaitForMailAsync("Dovecot (IMAP, POP3, LMTP) answers again");
     }
 
+    [Fact]
+    public async Task ACertificateAutoSslCouldNotRenewInTime_IsAnAlertSayingWhy_ResolvedOnceItIsRenewed()
+    {
+        (await _parent.Api.PostAsync("api/v1/accounts", new { username = "certx", domain = "certx.example.test", contactEmail = "o@certx.example.test" })).Expect(HttpStatusCode.Created);
+        await using (var db = TestDatabases.OpenContext(_parent.ConnectionString))
+        {
+            var account = await db.Accounts.SingleAsync(a => a.Username == "certx");
+            // Within half of the 30 days before its end AutoSSL renews at, and the last renewal failed.
+            db.TlsCertificates.Add(new Portal.Features.Tls.TlsCertificate
+            {
+                AccountId = account.Id, Names = ["certx.example.test"], ChainPem = "-", NotAfter = DateTimeOffset.UtcNow.AddDays(10),
+                LastError = "The certificate authority refused mail.certx.example.test: no TXT record found",
+            });
+            await db.SaveChangesAsync();
+        }
+
+        var expiring = await WaitForMailAsync("The certificate of certx expires soon");
+        Assert.Contains("no TXT record found", expiring.Data, StringComparison.Ordinal);
+        Assert.Equal(2, await NotificationsAsync("The certificate of certx expires soon"));
+
+        await using (var db = TestDatabases.OpenContext(_parent.ConnectionString))
+        {
+            await db.TlsCertificates.ExecuteUpdateAsync(u => u.SetProperty(c => c.NotAfter, DateTimeOffset.UtcNow.AddDays(80)).SetProperty(c => c.LastError, (string?)null));
+        }
+
+        await WaitForMailAsync("The certificate of certx was renewed");
+    }
+
     private async Task<SmtpSink.Message> WaitForMailAsync(string subject)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);

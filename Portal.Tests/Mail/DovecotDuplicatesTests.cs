@@ -139,8 +139,7 @@ public sealed class DovecotDuplicatesTests : IDisposable
     [Fact]
     public async Task MessagesAFinalPassBrought_AreRecordedAsDelivered_AndNamesFromAnotherNodeAreCheckedFirst()
     {
-        var services = new MailServices(new MailServicesSettings { StateDirectory = Path.Combine(_temp.Path, "state") }, NullLogger<MailServices>.Instance);
-        var mailRoot = Path.Combine(_temp.Path, "mail");
+        var (services, mailRoot) = MailServicesHere();
         var inbox = Path.Combine(Maildir.MailboxPath(mailRoot, "mine.example", "carl"), "new");
         Directory.CreateDirectory(inbox);
         await File.WriteAllTextAsync(Path.Combine(inbox, "1.M1.host"), "Message-ID: <brought@example.org>\r\n\r\nhello");
@@ -163,6 +162,47 @@ public sealed class DovecotDuplicatesTests : IDisposable
         Assert.Equal("carl@mine.example", Encoding.UTF8.GetString(entry.User));
         Assert.Equal((uint)(Now + DovecotDuplicates.Period).ToUnixTimeSeconds(), entry.Expires);
     }
+
+    [Fact]
+    public async Task OnlyMessagesDeliveredWithinTheDay_AreRecorded_EachUntilADayAfterItsDelivery()
+    {
+        var (services, mailRoot) = MailServicesHere();
+        var cur = Path.Combine(Maildir.MailboxPath(mailRoot, "mine.example", "carl"), "cur");
+        Directory.CreateDirectory(cur);
+        var hourAgo = Now.AddHours(-1).ToUnixTimeSeconds();
+        var twoDaysAgo = Now.AddDays(-2).ToUnixTimeSeconds();
+        var toCome = Now.AddDays(30).ToUnixTimeSeconds();
+        await File.WriteAllTextAsync(Path.Combine(cur, $"{hourAgo}.M1P1.host:2,S"), "Message-ID: <hour@example.org>\r\n\r\nhello");
+        await File.WriteAllTextAsync(Path.Combine(cur, $"{twoDaysAgo}.M2P1.host:2,S"), "Message-ID: <old@example.org>\r\n\r\nhello");
+        await File.WriteAllTextAsync(Path.Combine(cur, $"{toCome}.M3P1.host"), "Message-ID: <later@example.org>\r\n\r\nhello");
+
+        var marked = await services.MarkDeliveredAsync(mailRoot, "mine.example", new HashSet<string> { "carl" }, new MailDelivered(
+            [new("carl", $"cur/{hourAgo}.M1P1.host:2,S"), new("carl", $"cur/{twoDaysAgo}.M2P1.host:2,S"), new("carl", $"cur/{toCome}.M3P1.host")]), Now, CancellationToken.None);
+
+        Assert.Equal(new DuplicatesMerged(1, 2), marked);
+        var expires = DovecotDuplicates.Parse(services.ReadDuplicates("mine.example", ["carl"]).Mailboxes.Single().Record).Entries
+            .ToDictionary(e => Convert.ToHexString(e.Id), e => e.Expires);
+        string Key(string id) => Convert.ToHexString(System.Security.Cryptography.MD5.HashData(Encoding.Latin1.GetBytes("sieve duplicate+default" + id)));
+        Assert.Equal((uint)(hourAgo + DovecotDuplicates.Period.TotalSeconds), expires[Key("<hour@example.org>")]);
+        // Another node's name cannot make an entry outlive a day from now.
+        Assert.Equal((uint)(Now + DovecotDuplicates.Period).ToUnixTimeSeconds(), expires[Key("<later@example.org>")]);
+        Assert.False(expires.ContainsKey(Key("<old@example.org>")));
+    }
+
+    [Fact]
+    public void WhatAMoveBrought_KeepsOnlyWhatASenderMayStillSendAgain()
+    {
+        var clock = new SettableClock(Now);
+        var brought = new RecentlyBrought(clock);
+        brought.Add([new("carl", $"new/{Now.AddMinutes(-5).ToUnixTimeSeconds()}.M1P1.host"), new("carl", $"cur/{Now.AddDays(-3).ToUnixTimeSeconds()}.M1P1.host:2,S"),
+            new("carl", "new/no-time-in-this-name")]);
+
+        Assert.Equal([$"new/{Now.AddMinutes(-5).ToUnixTimeSeconds()}.M1P1.host", "new/no-time-in-this-name"], brought.Files.Select(f => f.Path).Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>Mail services whose state folder, and a mail root, are in this test's folder.</summary>
+    private (MailServices Services, string MailRoot) MailServicesHere() =>
+        (new MailServices(new MailServicesSettings { StateDirectory = Path.Combine(_temp.Path, "state") }, NullLogger<MailServices>.Instance), Path.Combine(_temp.Path, "mail"));
 
     private static IReadOnlyList<DovecotDuplicates.Entry> Parse(params byte[][] entries) =>
         DovecotDuplicates.Parse([.. Version(2), .. entries.SelectMany(e => e)]).Entries;

@@ -57,7 +57,12 @@ public sealed class MailArchiveTests : IDisposable
         var parent = Path.Combine(_root, "parent");
         var staging = Path.Combine(parent, ".portal-staging", "x");
         await MailArchive.ExtractAsync(MailArchive.ArchivePath(child, id), manifest, Mailboxes, staging, ArchiveLimits.Default, (_, _) => ValueTask.CompletedTask, CancellationToken.None);
+        // Dovecot's running count of a mailbox's usage, from before the unpack: Dovecot must count again.
+        var quotaFile = Path.Combine(parent, "example.test", "bob", Maildir.QuotaFile);
+        Directory.CreateDirectory(Path.GetDirectoryName(quotaFile)!);
+        File.WriteAllText(quotaFile, "1073741824S\n0 0\n");
         Assert.Equal(160, MailArchive.PlaceInMailboxes(staging, parent, "example.test"));
+        Assert.False(File.Exists(quotaFile), "Dovecot's quota count was left as if nothing had been unpacked");
         foreach (var local in Mailboxes)
         {
             Assert.Equal(MailGenerator.Snapshot(Path.Combine(child, "example.test", local)), MailGenerator.Snapshot(Path.Combine(parent, "example.test", local)));

@@ -21,11 +21,16 @@ public sealed class MailBatchTests : IDisposable
     public async Task ABatchFramedWithEitherDigest_LandsWhole(TransitDigest digest)
     {
         var (sender, receiver, files) = Mailboxes();
+        // Dovecot's running count of the mailbox's usage, which the batch makes wrong.
+        var quotaFile = Path.Combine(receiver, "mine.example", "alice", Maildir.QuotaFile);
+        Directory.CreateDirectory(Path.GetDirectoryName(quotaFile)!);
+        File.WriteAllText(quotaFile, "1073741824S\n0 0\n");
 
         var result = await SendAsync(sender, receiver, files, digest);
 
         Assert.Empty(result.Rejected);
         Assert.Equal(files.Count, result.Accepted);
+        Assert.False(File.Exists(quotaFile), "Dovecot's quota count was left as if the batch had not come");
         Assert.Equal(
             MailGenerator.Snapshot(Path.Combine(sender, "mine.example", "alice")),
             MailGenerator.Snapshot(Path.Combine(receiver, "mine.example", "alice")));

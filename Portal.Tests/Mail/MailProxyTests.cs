@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Portal.Features.Accounts;
 using Portal.Features.Mail;
@@ -66,6 +67,32 @@ public sealed class MailProxyTests(PortalAppFixture app)
         Assert.Contains("not Portal's node API", error.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A child whose own code is not to be trusted reports mail usage that does not add up (or names an account twice,
+    /// or a mailbox Portal would never name): the parent refuses the whole report, says so, and the account keeps what
+    /// was measured before.
+    /// </summary>
+    [Theory]
+    [InlineData("{{\"accounts\":[{{\"username\":\"{0}\",\"bytes\":5,\"mailboxes\":[{{\"localPart\":\"a\",\"bytes\":999,\"messages\":1,\"quotaBytes\":0}}]}}]}}")]
+    [InlineData("{{\"accounts\":[{{\"username\":\"{0}\",\"bytes\":0,\"mailboxes\":[]}},{{\"username\":\"{0}\",\"bytes\":0,\"mailboxes\":[]}}]}}")]
+    [InlineData("{{\"accounts\":[{{\"username\":\"{0}\",\"bytes\":1,\"mailboxes\":[{{\"localPart\":\"../other/ceo\",\"bytes\":1,\"messages\":1,\"quotaBytes\":0}}]}}]}}")]
+    public async Task AMailUsageReportThatIsNotBelievable_IsRefusedWhole_AndTheAccountKeepsItsMeasurement(string report)
+    {
+        var username = "";
+        using var child = new FakeChild(respond: true, () => string.Format(System.Globalization.CultureInfo.InvariantCulture, report, username));
+        username = await DistributedAccountOnAsync(child.Url);
+        await using (var db = TestDatabases.OpenContext(app.ConnectionString))
+        {
+            await db.Accounts.Where(a => a.Username == username).ExecuteUpdateAsync(u => u.SetProperty(a => a.DiskUsageBytes, 1234));
+        }
+
+        var summary = await app.Services.GetRequiredService<MailUsageService>().RefreshAsync();
+
+        Assert.Contains(summary.Problems, p => p.StartsWith($"fake-{username} reported mail usage Portal does not believe", StringComparison.Ordinal));
+        await using var check = TestDatabases.OpenContext(app.ConnectionString);
+        Assert.Equal(1234, (await check.Accounts.SingleAsync(a => a.Username == username)).DiskUsageBytes);
+    }
+
     /// <summary>An account whose mail node is linked at <paramref name="url"/> (a fake child), straight in the database.</summary>
     private async Task<string> DistributedAccountOnAsync(string url)
     {
@@ -93,7 +120,7 @@ public sealed class MailProxyTests(PortalAppFixture app)
         private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
         private readonly List<TcpClient> _held = [];
 
-        public FakeChild(bool respond)
+        public FakeChild(bool respond, Func<string>? json = null)
         {
             _listener.Start();
             Url = $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/";
@@ -121,7 +148,7 @@ public sealed class MailProxyTests(PortalAppFixture app)
                         var stream = client.GetStream();
                         var buffer = new byte[8192];
                         _ = await stream.ReadAsync(buffer);
-                        var page = "<html><body>Welcome to nginx!</body></html>";
+                        var page = json?.Invoke() ?? "<html><body>Welcome to nginx!</body></html>";
                         await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {page.Length}\r\nConnection: close\r\n\r\n{page}"));
                         client.Close();
                     }

@@ -67,6 +67,52 @@ public sealed class MailServerCommandTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A move's switch on the node in the middle: one domain comes back from a child while another leaves for one.
+    /// Whatever maps a Postfix process opens while they are compiled one by one, each domain is routed to the node
+    /// that serves it or is a local domain with its mailboxes; never neither (Postfix would look for its MX on the
+    /// Internet and return the message).
+    /// </summary>
+    [Fact]
+    public async Task DomainsChangingSides_AreAlwaysRoutedOrServed_InEveryMapsPostfixCanOpenMeanwhile()
+    {
+        var (services, _, calls, _) = StandIns(timeout: TimeSpan.FromSeconds(30), recordTables: true);
+        var before = new MailState(
+            ["leaving.test"],
+            [new MailUser("bob@leaving.test", "{SHA512-CRYPT}$6$salt$hash", "/srv/mail/leaving.test/bob", 0)],
+            [],
+            [new MailRoute("coming.test", "10.0.0.2")]);
+        var after = new MailState(
+            ["coming.test"],
+            [new MailUser("ann@coming.test", "{SHA512-CRYPT}$6$salt$hash", "/srv/mail/coming.test/ann", 0)],
+            [],
+            [new MailRoute("leaving.test", "10.0.0.3")]);
+        await services.PublishAsync(before, CancellationToken.None);
+        File.Delete(calls);
+
+        await services.PublishAsync(after, CancellationToken.None);
+
+        // Each line of the record: what the compiled transport, domains and mailbox maps held when a program ran.
+        var seen = File.ReadAllLines(calls).Where(l => l.StartsWith("tables ", StringComparison.Ordinal)).ToList();
+        Assert.True(seen.Count >= MailServices.PostfixMaps.Count + 1, $"every compile was seen: {seen.Count}");
+        foreach (var tables in seen)
+        {
+            foreach (var (domain, user) in new[] { ("coming.test", "ann@coming.test"), ("leaving.test", "bob@leaving.test") })
+            {
+                var routed = tables.Contains($"T:{domain} smtp:", StringComparison.Ordinal);
+                var served = tables.Contains($"D:{domain} OK", StringComparison.Ordinal) && tables.Contains($"M:{user} ", StringComparison.Ordinal);
+                Assert.True(routed || served, $"{domain} was neither routed nor served in: {tables}");
+            }
+        }
+
+        // And in the end each is only where it now belongs.
+        var final = seen[^1];
+        Assert.Contains("T:leaving.test smtp:[10.0.0.3]:25", final);
+        Assert.DoesNotContain("T:coming.test", final);
+        Assert.DoesNotContain("D:leaving.test", final);
+        Assert.DoesNotContain("M:bob@leaving.test", final);
+    }
+
     [Fact]
     public async Task AProgramThatIsMissing_SaysWhichAndWhereToLook()
     {
@@ -124,23 +170,34 @@ public sealed class MailServerCommandTests : IDisposable
     /// A postmap that hangs while a flag file exists (it starts a sleep of its own and waits for it, as a tool waiting
     /// on a lock would) and a postfix beside it; both record their calls.
     /// </summary>
-    private (MailServices Services, string Hang, string Calls, string ChildPid) StandIns(TimeSpan timeout, bool slowPostmap = false)
+    /// <param name="recordTables">Each program first records what the compiled transport, domains and mailbox maps
+    /// hold, on one line (T:, D: and M: before each entry); the stand-in postmap "compiles" a table by copying it.</param>
+    private (MailServices Services, string Hang, string Calls, string ChildPid) StandIns(TimeSpan timeout, bool slowPostmap = false, bool recordTables = false)
     {
         var bin = Directory.CreateDirectory(Path.Combine(_temp.Path, "bin")).FullName;
         var (hang, calls, childPid) = (Path.Combine(_temp.Path, "hang"), Path.Combine(_temp.Path, "calls"), Path.Combine(_temp.Path, "child-pid"));
+        var state = Path.Combine(_temp.Path, "state");
+        var record = !recordTables ? "" : $$"""
+            { printf 'tables'; for m in T:{{MailServices.TransportFile}} D:{{MailServices.DomainsFile}} M:{{MailServices.MailboxMapFile}}; do
+                [ -e "{{state}}/${m#*:}.db" ] && sed "s/^/ ${m%%:*}:/" "{{state}}/${m#*:}.db" | tr '\n' ' '; done; echo; } >> {{calls}}
+            """;
         Shell.WriteScript(Path.Combine(bin, "postmap"), $"""
+            {record}
             echo "postmap $*" >> {calls}
             if [ -e {hang} ]; then sleep 600 & echo $! > {childPid}; wait; fi
             {(slowPostmap ? "sleep 0.2" : "")}
             table=$(echo "$*" | sed 's/.*hash://')
-            : > "$table.db"
+            {(recordTables ? "cp \"$table\" \"$table.db\"" : ": > \"$table.db\"")}
             exit 0
             """);
-        Shell.WriteScript(Path.Combine(bin, "postfix"), $"""echo "postfix $*" >> {calls}""");
+        Shell.WriteScript(Path.Combine(bin, "postfix"), $"""
+            {record}
+            echo "postfix $*" >> {calls}
+            """);
         var services = new MailServices(
             new MailServicesSettings
             {
-                StateDirectory = Path.Combine(_temp.Path, "state"),
+                StateDirectory = state,
                 Postmap = Path.Combine(bin, "postmap"),
                 PostfixConfig = Path.Combine(_temp.Path, "postfix"),
                 CommandTimeout = timeout,

@@ -92,15 +92,36 @@ public static class ChaosRun
         }
 
         // Every message sent, by its subject (a count alone ends early when some came twice while others are still in
-        // a queue).
-        var found = await EventuallyAsync(() => ImapSubjectsAsync(MailServersFixture.ParentAddress, address, password),
-            s => s.Count >= sent.Count + before && new HashSet<string>(s, StringComparer.Ordinal).IsSupersetOf(sent), TimeSpan.FromSeconds(90));
+        // a queue). Queues that grew during the moves take a while to drain on a busy machine: the count goes on while
+        // messages still arrive (what is lost never does), and ends after 90 s in which none came.
+        var found = await UntilArrivedAsync(() => ImapSubjectsAsync(MailServersFixture.ParentAddress, address, password),
+            s => s.Count >= sent.Count + before && new HashSet<string>(s, StringComparer.Ordinal).IsSupersetOf(sent), TimeSpan.FromSeconds(90), say);
         var streamed = found.Where(s => s.StartsWith("c-", StringComparison.Ordinal)).ToList();
         var doubled = streamed.GroupBy(s => s).Where(g => g.Count() > 1).Select(g => $"{g.Key} x{g.Count()}").ToList();
         var missing = sent.Except(streamed).ToList();
         var unexpected = found.Count - streamed.Count == before ? [] : new List<string> { $"{found.Count - streamed.Count} other messages instead of the {before} that were there before" };
         say($"{sent.Count} messages sent during {moves} moves; {streamed.Count} read back; {doubled.Count} doubled, {missing.Count} missing.");
         return new ChaosReport(sent.Count, moves, done, doubled, missing, unexpected);
+    }
+
+    /// <summary>Reads the mailbox until <paramref name="complete"/>, or until <paramref name="quiet"/> passed without a new message.</summary>
+    private static async Task<List<string>> UntilArrivedAsync(Func<Task<List<string>>> read, Func<List<string>, bool> complete, TimeSpan quiet, Action<string> say)
+    {
+        var started = DateTime.UtcNow;
+        var last = await read();
+        var (count, since) = (last.Count, DateTime.UtcNow);
+        while (!complete(last) && DateTime.UtcNow - since < quiet)
+        {
+            await Task.Delay(1000);
+            last = await read();
+            if (last.Count > count)
+            {
+                (count, since) = (last.Count, DateTime.UtcNow);
+            }
+        }
+
+        say($"read back after {(DateTime.UtcNow - started).TotalSeconds:0} s of waiting for queues to drain");
+        return last;
     }
 
     private static async Task<string> CurrentStepAsync(PortalNode parent, string id)

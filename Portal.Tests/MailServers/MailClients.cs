@@ -9,13 +9,38 @@ namespace Portal.Tests.MailServers;
 /// <summary>What the real-server tests do as mail clients: send over SMTP, read over IMAP, keep a steady stream going.</summary>
 internal static class MailClients
 {
-    public static async Task SendAsync(string host, string to, string subject)
+    /// <summary>A plain-text message; its text is its subject unless given.</summary>
+    public static MimeMessage Message(string from, string to, string subject, string? text = null)
     {
         var message = new MimeMessage();
-        message.From.Add(MailboxAddress.Parse("sender@example.org"));
+        message.From.Add(MailboxAddress.Parse(from));
         message.To.Add(MailboxAddress.Parse(to));
         message.Subject = subject;
-        message.Body = new TextPart("plain") { Text = $"{subject}, sent at {DateTimeOffset.UtcNow:O}" };
+        message.Body = new TextPart("plain") { Text = text ?? subject };
+        return message;
+    }
+
+    /// <summary>Sends on port 25, again while the server answers "try later"; a refusal for good is thrown (<see cref="SmtpCommandException"/>).</summary>
+    public static Task SendAsync(string host, string to, string subject) =>
+        SendAsync(host, Message("sender@example.org", to, subject, $"{subject}, sent at {DateTimeOffset.UtcNow:O}"));
+
+    /// <summary>As <see cref="SendAsync(string, string, string)"/>; null when the message was taken, else the status with which its recipient was refused for good.</summary>
+    public static async Task<int?> TrySendAsync(string host, MimeMessage message)
+    {
+        try
+        {
+            await SendAsync(host, message);
+            return null;
+        }
+        catch (SmtpCommandException ex) when (ex.ErrorCode == SmtpErrorCode.RecipientNotAccepted && (int)ex.StatusCode >= 500)
+        {
+            return (int)ex.StatusCode;
+        }
+    }
+
+    /// <summary>Sends a message on port 25, again while the server answers "try later" (4xx: a switch under way, a limit).</summary>
+    private static async Task SendAsync(string host, MimeMessage message)
+    {
         for (var attempt = 1; ; attempt++)
         {
             using var smtp = new SmtpClient();

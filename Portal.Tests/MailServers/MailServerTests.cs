@@ -103,7 +103,7 @@ public sealed class MailServerTests(MailServersFixture servers)
         await servers.Parent.Api.WaitOperationAsync(id, o => o.GetProperty("state").GetString() == "Paused");
 
         var saved = Message(address, "saved, never confirmed", "<unconfirmed-1@example.org>");
-        await saved.WriteToAsync(Path.Combine(servers.Child.MailRoot, domain, "fay", "new", "1795990000.M1P1.child"));
+        await saved.WriteToAsync(Path.Combine(servers.Child.MailRoot, domain, "fay", "new", $"{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}.M1P1.child"));
         (await servers.Parent.Api.PostAsync($"api/v1/operations/{id}/resume")).Expect(HttpStatusCode.NoContent);
         var done = await servers.Parent.Api.WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed");
         Assert.True(done.GetProperty("state").GetString() == "Succeeded", done.ToString());

@@ -34,15 +34,32 @@ public sealed class MailServersFixture : IAsyncLifetime
 
     public const string AlertsPassword = "ops-Kq7vZp3xWm9t-alerts";
 
+    /// <summary>How many messages a mailbox may send through the parent in an hour (Portal:Mail:SendLimitPerHour).</summary>
+    public const int SendLimitPerHour = 5;
+
+    /// <summary>Pebble, the test ACME server AutoSSL asks, checking DNS-01 against the parent's PowerDNS.</summary>
+    public const string AcmeAddress = "127.0.0.51";
+
+    private string AcmeFolder => Path.Combine(_folder, "acme-test-ca");
+
+    /// <summary>The roots of the certificates Pebble issues (new at each start; only the tests trust them).</summary>
+    public string AcmeRootPem => File.ReadAllText(Path.Combine(AcmeFolder, "root.pem"));
+
     public async Task InitializeAsync()
     {
         var parentSettings = await StartServersAsync("parent", ParentAddress, dns: true);
+        var acme = await Shell.RunAsync(Path.Combine(TestEnvironment.RepositoryRoot, "scripts", "acme-test-ca"), ["start", AcmeFolder, AcmeAddress, $"{ParentAddress}:53"], timeout: TimeSpan.FromMinutes(1));
+        Assert.True(acme.ExitCode == 0, acme.ToString());
+        parentSettings["Portal:Tls:Acme:DirectoryUrl"] = $"https://{AcmeAddress}:14000/dir";
+        parentSettings["Portal:Tls:Acme:TrustedRootsFile"] = Path.Combine(AcmeFolder, "listener.pem");
         var childSettings = await StartServersAsync("child", ChildAddress, dns: false);
         var secondChildSettings = await StartServersAsync("child2", SecondChildAddress, dns: false);
         parentSettings["Portal:Dns:PublicIPv4"] = ParentAddress;
         parentSettings["Portal:Alerts:CheckInterval"] = "00:00:02";
         parentSettings["Portal:Alerts:SmtpServer"] = $"{ParentAddress}:25";
         parentSettings["Portal:Alerts:EmailTo:0"] = AlertsAddress;
+        // Low enough for a test to reach: a mailbox sends 5 messages an hour through the parent.
+        parentSettings["Portal:Mail:SendLimitPerHour"] = SendLimitPerHour.ToString(System.Globalization.CultureInfo.InvariantCulture);
         childSettings["Portal:Dns:PublicIPv4"] = ChildAddress;
         // The parent keeps a suspended account's mail (the default); the child refuses it, saying why.
         childSettings["Portal:Mail:SuspendedAccountMail"] = "Refuse";
@@ -74,6 +91,8 @@ public sealed class MailServersFixture : IAsyncLifetime
         {
             await RunScriptAsync("stop", Path.Combine(_folder, node));
         }
+
+        await Shell.RunAsync(Path.Combine(TestEnvironment.RepositoryRoot, "scripts", "acme-test-ca"), ["stop", AcmeFolder], timeout: TimeSpan.FromMinutes(1));
     }
 
     /// <summary>A local account with one mailbox; returns its name, domain, address and password.</summary>
@@ -87,12 +106,13 @@ public sealed class MailServersFixture : IAsyncLifetime
         return (name, domain, $"{local}@{domain}", password);
     }
 
-    /// <summary>Changes the account's mail node (null: back to the parent) and waits until the move succeeded.</summary>
-    public async Task MoveAndWaitAsync(string account, string? nodeId)
+    /// <summary>Changes the account's mail node (null: back to the parent) and waits until the move succeeded; its operation's id.</summary>
+    public async Task<string> MoveAndWaitAsync(string account, string? nodeId)
     {
         var id = (await Parent.Api.PutAsync($"api/v1/accounts/{account}/mail-node", new { nodeId })).Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString()!;
         var done = await Parent.Api.WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed" or "Cancelled");
         Assert.True(done.GetProperty("state").GetString() == "Succeeded", $"{done}\n{(await Parent.Api.GetAsync($"api/v1/operations/{id}/log")).Text}");
+        return id;
     }
 
     /// <summary>The folder the parent's mail state is published to (and the mailboxes' homes are kept in).</summary>

@@ -88,6 +88,8 @@ public sealed class PortalAppFixture : IAsyncLifetime
             builder.UseSetting("Portal:SelfCheck:DiskProbeBytes", (4 * 1024 * 1024).ToString());
             builder.UseSetting("Portal:Security:ApiRequestsPerMinutePerToken", "1000000");
             builder.UseSetting("Portal:Mail:WebmailUrl", "https://mail.example.net/?domain={domain}");
+            // A certificate authority that never answers: AutoSSL's failures and their backoff.
+            builder.UseSetting("Portal:Tls:Acme:DirectoryUrl", "https://127.0.0.1:9/directory");
             builder.UseSetting("Portal:Distribution:ProxyTimeout", "00:00:02");
             builder.UseSetting("Portal:Security:ApiRequestsPerMinutePerAddress", "1000000");
             builder.UseSetting("Portal:Security:SignInAttemptsPerMinutePerAddress", "100000");

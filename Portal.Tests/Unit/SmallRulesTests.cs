@@ -5,6 +5,7 @@ using Portal.Infrastructure.Security;
 using Portal.Jobs.Common;
 using Portal.Jobs.Operations;
 using Portal.Jobs.SelfCheck;
+using Portal.Tests.Support;
 
 namespace Portal.Tests.Unit;
 
@@ -82,13 +83,6 @@ public sealed class SmallRulesTests
         Assert.False(secondCall.IsCompleted);
         await second.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => secondCall);
-    }
-
-    private sealed class SettableClock : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = new(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => Now;
     }
 
     [Fact]

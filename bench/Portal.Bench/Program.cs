@@ -1,7 +1,7 @@
 using Portal.Bench;
 
 // Benchmarks print figures, each against a baseline measured in the same run (see docs/benchmarks.md).
-// Run them with `./portal bench [name]`; names: jobs-pickup, accounts-grid, mail-copy, proxy-latency, chaos, fleet.
+// Run them with `./portal bench [name]`; names: jobs-pickup, accounts-grid, mail-copy, proxy-latency, delivery, chaos, fleet.
 var name = args.FirstOrDefault() ?? "all";
 if (name == "enqueue-child")
 {
@@ -17,14 +17,15 @@ var benchmarks = new Dictionary<string, Func<Task>>
     ["accounts-grid"] = AccountsGridBenchmark.RunAsync,
     ["mail-copy"] = () => MailCopyBenchmark.RunAsync(rest),
     ["proxy-latency"] = ProxyLatencyBenchmark.RunAsync,
+    ["delivery"] = () => DeliveryBenchmark.RunAsync(rest),
     ["chaos"] = () => ChaosBenchmark.RunAsync(rest),
     ["fleet"] = () => FleetBenchmark.RunAsync(rest),
 };
 
 if (name == "all")
 {
-    // The chaos soak (real mail servers) and the fleet are long: they run only by their names.
-    foreach (var run in benchmarks.Where(b => b.Key is not ("chaos" or "fleet")).Select(b => b.Value))
+    // The ones with real mail servers (delivery, the chaos soak) and the fleet run only by their names.
+    foreach (var run in benchmarks.Where(b => b.Key is not ("delivery" or "chaos" or "fleet")).Select(b => b.Value))
     {
         await run();
     }

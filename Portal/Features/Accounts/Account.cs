@@ -69,7 +69,16 @@ public sealed class Account
     /// <summary>While suspended: whether an admin suspended it (then only an admin lifts it, not the reseller).</summary>
     public bool SuspendedByAdmin { get; set; }
 
+    /// <summary>The account's mail in bytes, where it is kept, as last measured (<see cref="Mail.MailUsageService"/>).</summary>
     public long DiskUsageBytes { get; set; }
+
+    public DateTimeOffset? DiskUsageMeasuredAt { get; set; }
+
+    /// <summary>
+    /// The most mail the whole account may hold, in MiB (null: no limit): its mailboxes' quotas together may not pass
+    /// it, so each mailbox needs a quota (<see cref="Mail.MailFunctions"/> checks; Dovecot enforces each one).
+    /// </summary>
+    public int? MailQuotaMegabytes { get; set; }
 
     /// <summary>On a parent: the child that serves the account's mail, or null when mail is local.</summary>
     public Guid? MailNodeId { get; set; }

@@ -37,7 +37,9 @@ public sealed record NewAccount(
 public sealed record CreatedAccount(AccountRow Account, string? GeneratedPassword, IReadOnlyList<string> Warnings);
 
 /// <param name="SuspensionReason">With Status Suspended: why, as the owner is told (empty: a plain default).</param>
-public sealed record AccountChange(string? ContactEmail = null, IReadOnlyList<string>? Features = null, bool? Ipv6Enabled = null, AccountStatus? Status = null, string? SuspensionReason = null);
+/// <param name="MailQuotaMegabytes">The account's mail limit in MiB, 0 for none (null: unchanged).</param>
+public sealed record AccountChange(string? ContactEmail = null, IReadOnlyList<string>? Features = null, bool? Ipv6Enabled = null, AccountStatus? Status = null, string? SuspensionReason = null,
+    int? MailQuotaMegabytes = null);
 
 public sealed record AccountRow(
     string Username,
@@ -54,7 +56,8 @@ public sealed record AccountRow(
     DateTimeOffset CreatedAt,
     string? SuspensionReason = null,
     bool SuspendedByAdmin = false,
-    bool IsTwin = false)
+    bool IsTwin = false,
+    int? MailQuotaMegabytes = null)
 {
     public bool IsDistributed => MailNodeId is not null;
 
@@ -62,7 +65,7 @@ public sealed record AccountRow(
 
     internal static AccountRow From(Account a) => new(
         a.Username, a.Domain, DomainNames.ToUnicode(a.Domain), a.ContactEmail, a.OwnerName, a.MailNodeId, a.MailNodeAlias, a.Status,
-        a.DiskUsageBytes, a.Ipv6Enabled, a.Features.ToArray(), a.CreatedAt, a.SuspensionReason, a.SuspendedByAdmin, a.IsTwin);
+        a.DiskUsageBytes, a.Ipv6Enabled, a.Features.ToArray(), a.CreatedAt, a.SuspensionReason, a.SuspendedByAdmin, a.IsTwin, a.MailQuotaMegabytes);
 }
 
 /// <summary>A child an account's mail can be routed to, with what an admin weighs: status, free disk, load.</summary>

@@ -305,6 +305,11 @@ public sealed partial class AccountService(
             CheckDistributable(ipv6, features, problems);
         }
 
+        if (change.MailQuotaMegabytes is < 0 or > Mail.MailService.MaxQuotaMegabytes)
+        {
+            problems.Add($"The account's mail limit must be between 0 (none) and {Mail.MailService.MaxQuotaMegabytes} MiB.");
+        }
+
         var status = change.Status ?? account.Status;
         var reason = AccountSuspension.Reason(change.SuspensionReason, problems);
         if (problems.Count > 0)
@@ -329,6 +334,12 @@ public sealed partial class AccountService(
         account.Features = features;
         account.Ipv6Enabled = ipv6;
         account.Status = status;
+        if (change.MailQuotaMegabytes is { } limit)
+        {
+            // Lowered below what the mailboxes are given, it refuses new mailboxes and larger quotas until they fit.
+            account.MailQuotaMegabytes = limit > 0 ? limit : null;
+        }
+
         if (suspending)
         {
             account.SuspendedAt = clock.GetUtcNow();

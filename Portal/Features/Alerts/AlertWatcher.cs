@@ -9,8 +9,9 @@ namespace Portal.Features.Alerts;
 
 /// <summary>
 /// Looks for lasting problems every <c>Portal:Alerts:CheckInterval</c> and raises or resolves their alerts: a child
-/// offline for longer than <c>ChildOfflineAfter</c> (as the parent's health checks of its children recorded it), and
-/// this node's own mail and DNS servers not answering (their health checks).
+/// offline for longer than <c>ChildOfflineAfter</c> (as the parent's health checks of its children recorded it),
+/// this node's own mail and DNS servers not answering (their health checks), and a certificate AutoSSL has not renewed
+/// in time.
 /// </summary>
 public sealed class AlertWatcher(
     IDbContextFactory<PortalDbContext> dbFactory,
@@ -48,10 +49,57 @@ public sealed class AlertWatcher(
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
+    public const string CertificateExpiring = "certificate-expiring:";
+
     public async Task CheckAsync(CancellationToken ct)
     {
         await CheckChildrenAsync(ct);
         await CheckServersAsync(ct);
+        await CheckCertificatesAsync(ct);
+    }
+
+    /// <summary>
+    /// A certificate AutoSSL has not managed to renew by half of <c>Portal:Tls:Acme:RenewBefore</c> before its end is an
+    /// alert (with why the last attempt failed), resolved once a renewal went through.
+    /// </summary>
+    private async Task CheckCertificatesAsync(CancellationToken ct)
+    {
+        var warnBefore = settings.Value.Tls.Acme.RenewBefore / 2;
+        var now = clock.GetUtcNow();
+        List<(long AccountId, string Username, DateTimeOffset NotAfter, string? LastError)> certificates;
+        await using (var db = await dbFactory.CreateDbContextAsync(ct))
+        {
+            certificates = (await db.TlsCertificates.AsNoTracking().Where(c => c.NotAfter != null)
+                .Join(db.Accounts, c => c.AccountId, a => a.Id, (c, a) => new { c.AccountId, a.Username, NotAfter = c.NotAfter!.Value, c.LastError })
+                .ToListAsync(ct)).Select(c => (c.AccountId, c.Username, c.NotAfter, c.LastError)).ToList();
+        }
+
+        // Only the open alerts are looked at to resolve (one query), not every certificate.
+        var open = (await alerts.OpenKeysAsync(CertificateExpiring, ct)).ToHashSet(StringComparer.Ordinal);
+        foreach (var (accountId, username, notAfter, lastError) in certificates)
+        {
+            var key = CertificateExpiring + accountId;
+            // What is left in the set after the loop belongs to no certificate any more.
+            var wasOpen = open.Remove(key);
+            if (notAfter - now < warnBefore)
+            {
+                var ends = notAfter <= now ? $"ended on {notAfter:yyyy-MM-dd HH:mm} UTC" : $"ends on {notAfter:yyyy-MM-dd HH:mm} UTC";
+                await alerts.RaiseAsync(key, $"The certificate of {username} {(notAfter <= now ? "has expired" : "expires soon")}",
+                    $"AutoSSL has not renewed the certificate of {username}; it {ends}. Last attempt: {lastError ?? "none failed yet"}. " +
+                    "See the AutoSSL page, mend the cause (the account's DNS, the certificate authority's answer) and run AutoSSL for it.",
+                    "/admin/ssl", ct);
+            }
+            else if (wasOpen)
+            {
+                await alerts.ResolveAsync(key, $"The certificate of {username} was renewed", $"It is valid until {notAfter:yyyy-MM-dd} UTC.", ct);
+            }
+        }
+
+        // An account that is gone (terminated) took its certificate with it.
+        foreach (var key in open)
+        {
+            await alerts.ResolveAsync(key, "A certificate that was expiring is gone", "Its account no longer exists on this node.", ct);
+        }
     }
 
     private async Task CheckChildrenAsync(CancellationToken ct)

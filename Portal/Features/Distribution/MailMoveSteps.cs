@@ -24,6 +24,7 @@ internal sealed class MailMoveSteps(
     INodeApiClientFactory clients,
     AccountOrderCache orders,
     MoveNotifier notifier,
+    Tls.MailCertificates certificates,
     IOptions<PortalSettings> settings) : IMailMoveSteps
 {
     public async Task<MailMove> LoadAsync(Guid operationId, CancellationToken ct)
@@ -39,7 +40,7 @@ internal sealed class MailMoveSteps(
         return await checks.CheckAsync(account, node, ct);
     }
 
-    public async Task EnsureTwinAsync(MailMove move, CancellationToken ct)
+    public async Task<string?> EnsureTwinAsync(MailMove move, CancellationToken ct)
     {
         var (account, _, _) = await LoadRowsAsync(move.OperationId, ct);
         var child = clients.Create(move.Target);
@@ -48,7 +49,11 @@ internal sealed class MailMoveSteps(
             await child.CreateAccountTwinAsync(new AccountTwin(account.Username, account.Domain, account.ContactEmail, account.Features, account.Status.ToString()), ct);
         }
 
-        await child.ImportMailConfigurationAsync(account.Username, new MailConfigurationImport(await mail.ExportConfigurationAsync(account, ct), DisablePipes: true), ct);
+        var sent = await mail.ExportConfigurationAsync(account, ct);
+        await child.ImportMailConfigurationAsync(account.Username, new MailConfigurationImport(sent, DisablePipes: true), ct);
+        MailSettingsCheck.EnsureKept(sent, await child.ExportMailConfigurationAsync(account.Username, ct), move.TargetAlias);
+        // Before the switch: mail clients that follow mail.<domain> there find the account's certificate.
+        return await certificates.SendAsync(account.Username, child, move.TargetAlias, ct);
     }
 
     public async Task<bool> HasSwitchedAsync(MailMove move, CancellationToken ct)

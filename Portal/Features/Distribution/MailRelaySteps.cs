@@ -20,7 +20,8 @@ internal sealed class MailRelaySteps(
     INodeApiClientFactory clients,
     AccountOrderCache orders,
     ChildDeletionService deletions,
-    MoveNotifier notifier) : IMailRelaySteps
+    MoveNotifier notifier,
+    Tls.MailCertificates certificates) : IMailRelaySteps
 {
     public async Task<MailRelay> LoadAsync(Guid operationId, CancellationToken ct)
     {
@@ -39,7 +40,7 @@ internal sealed class MailRelaySteps(
         return await checks.CheckRelayAsync(account, source, target, mailBytes, ct);
     }
 
-    public async Task EnsureTwinAsync(MailRelay move, MailConfiguration configuration, CancellationToken ct)
+    public async Task<string?> EnsureTwinAsync(MailRelay move, MailConfiguration configuration, CancellationToken ct)
     {
         var (account, _, _) = await LoadRowsAsync(move.OperationId, ct);
         var target = clients.Create(move.Target);
@@ -49,7 +50,9 @@ internal sealed class MailRelaySteps(
         }
 
         await target.ImportMailConfigurationAsync(account.Username, new MailConfigurationImport(configuration, DisablePipes: true), ct);
+        MailSettingsCheck.EnsureKept(configuration, await target.ExportMailConfigurationAsync(account.Username, ct), move.TargetAlias);
         await MailFunctions.RememberSettingsAsync(dbFactory, account.Id, configuration, ct);
+        return await certificates.SendAsync(account.Username, target, move.TargetAlias, ct);
     }
 
     public async Task<bool> HasSwitchedAsync(MailRelay move, CancellationToken ct)

@@ -91,6 +91,7 @@ internal sealed class MailReturnSteps(
         {
             // Pipes stay as the child had them (disabled since the account left): the owner turns them on again.
             await mail.ImportConfigurationAsync(account, configuration, disablePipes: false, ct, from: move.SourceAlias);
+            MailSettingsCheck.EnsureKept(configuration, await mail.ExportConfigurationAsync(account, ct), "this node");
             await using var db = await dbFactory.CreateDbContextAsync(ct);
             await using var transaction = await db.Database.BeginTransactionAsync(ct);
             var tracked = await db.Accounts.SingleAsync(a => a.Id == account.Id, ct);

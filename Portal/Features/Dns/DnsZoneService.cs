@@ -41,10 +41,57 @@ public sealed class DnsZoneService(IDbContextFactory<PortalDbContext> dbFactory,
     public async Task SetMailAddressAsync(PortalDbContext db, long accountId, string mailIPv4, CancellationToken cancellationToken)
     {
         var zone = await db.DnsZones.Include(z => z.Records).SingleAsync(z => z.AccountId == accountId, cancellationToken);
-        db.DnsRecords.RemoveRange(zone.Records);
-        zone.Records = BuildRecords(zone.Name, mailIPv4);
+        // AutoSSL's challenge records stay: a move in the middle of a validation must not take them away.
+        var challenges = zone.Records.Where(IsAcmeChallenge).ToList();
+        db.DnsRecords.RemoveRange(zone.Records.Except(challenges));
+        zone.Records = [.. BuildRecords(zone.Name, mailIPv4), .. challenges];
         zone.Serial = NextSerial(zone.Serial);
         zone.UpdatedAt = clock.GetUtcNow();
+    }
+
+    /// <summary>The first label of the TXT records of DNS-01 challenges (RFC 8555 section 8.4).</summary>
+    public const string AcmeChallengeLabel = "_acme-challenge";
+
+    private static bool IsAcmeChallenge(DnsRecord record) =>
+        record.Type == "TXT" && (record.Name == AcmeChallengeLabel || record.Name.StartsWith(AcmeChallengeLabel + ".", StringComparison.Ordinal));
+
+    /// <summary>
+    /// Adds (or, <paramref name="present"/> false, removes) the TXT record of a DNS-01 challenge for
+    /// <paramref name="name"/> (<c>_acme-challenge.&lt;a name in an account's zone&gt;</c>) to the zone that holds it,
+    /// and raises the zone's serial. Returns the zone's account, whose zone is then to be published.
+    /// </summary>
+    public async Task<long> SetAcmeChallengeAsync(string name, string value, bool present, CancellationToken ct)
+    {
+        name = name.TrimEnd('.').ToLowerInvariant();
+        if (!name.StartsWith(AcmeChallengeLabel + ".", StringComparison.Ordinal) || value.Length is 0 or > 100 || value.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
+        {
+            throw new PortalValidationException($"\"{name}\" with \"{value}\" is not a DNS-01 challenge record.", null, "dns.acme_challenge");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var candidates = Enumerable.Range(0, name.Count(c => c == '.')).Select(i => string.Join('.', name.Split('.').Skip(i + 1))).ToList();
+        var zone = await db.DnsZones.Include(z => z.Records).Where(z => candidates.Contains(z.Name)).OrderByDescending(z => z.Name.Length).FirstOrDefaultAsync(ct)
+            ?? throw new PortalNotFoundException($"No zone on this node holds {name[(AcmeChallengeLabel.Length + 1)..]}: its certificate cannot be validated through this node's DNS.");
+        var relative = name[..^(zone.Name.Length + 1)];
+        var content = $"\"{value}\"";
+        var existing = zone.Records.Where(r => r.Type == "TXT" && r.Name == relative && r.Content == content).ToList();
+        if (present && existing.Count == 0)
+        {
+            zone.Records.Add(Record(relative, "TXT", 60, content));
+        }
+        else if (!present && existing.Count > 0)
+        {
+            db.DnsRecords.RemoveRange(existing);
+        }
+        else
+        {
+            return zone.AccountId;
+        }
+
+        zone.Serial = NextSerial(zone.Serial);
+        zone.UpdatedAt = clock.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        return zone.AccountId;
     }
 
     public async Task<ZoneView> GetAsync(Actor actor, string username, CancellationToken cancellationToken = default)

@@ -27,6 +27,18 @@ public sealed class EmailAccount
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset PasswordChangedAt { get; set; }
+
+    /// <summary>Its autoresponder and filters (JSON of a <see cref="Portal.Jobs.Mail.MailboxSieve"/>), null for none.</summary>
+    public string? SieveJson { get; set; }
+
+    public Portal.Jobs.Mail.MailboxSieve? Sieve
+    {
+        get => ParseSieve(SieveJson);
+        set => SieveJson = value is null || value.IsEmpty && value.Vacation is null ? null : System.Text.Json.JsonSerializer.Serialize(value, System.Text.Json.JsonSerializerOptions.Web);
+    }
+
+    public static Portal.Jobs.Mail.MailboxSieve? ParseSieve(string? json) =>
+        json is null ? null : System.Text.Json.JsonSerializer.Deserialize<Portal.Jobs.Mail.MailboxSieve>(json, System.Text.Json.JsonSerializerOptions.Web);
 }
 
 /// <summary>A forwarder of an account's address: to another address, or (pipe) to a program.</summary>
@@ -57,6 +69,8 @@ internal sealed class EmailAccountConfiguration : IEntityTypeConfiguration<Email
         builder.Property(e => e.Domain).HasMaxLength(253).UseCollation("C");
         builder.Property(e => e.Address).HasMaxLength(320).UseCollation("C");
         builder.Property(e => e.PasswordHash).HasMaxLength(200);
+        builder.Property(e => e.SieveJson).HasColumnType("jsonb");
+        builder.Ignore(e => e.Sieve);
         builder.HasIndex(e => e.Address).IsUnique();
         builder.HasIndex(e => e.AccountId);
         builder.HasOne<Account>().WithMany().HasForeignKey(e => e.AccountId).OnDelete(DeleteBehavior.Cascade);

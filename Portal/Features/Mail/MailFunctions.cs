@@ -18,6 +18,7 @@ namespace Portal.Features.Mail;
 public sealed class MailFunctions(
     IDbContextFactory<PortalDbContext> dbFactory,
     MailService local,
+    MailStatePublisher publisher,
     NodeLinkService links,
     INodeApiClientFactory clients,
     Audit.AuditLog audit,
@@ -30,9 +31,25 @@ public sealed class MailFunctions(
         return node is null ? await local.ListAsync(account, ct) : await RemoteAsync(node, (c, t) => c.ListMailAddressesAsync(username, t), ct);
     }
 
+    /// <summary>A page of the account's mailboxes, wherever they are (the child filters and pages its own).</summary>
+    public async Task<MailPage<EmailAccountRow>> PageAsync(Actor actor, string username, MailListQuery query, CancellationToken ct = default)
+    {
+        var (account, node) = await ResolveAsync(actor, username, ct);
+        query = query.Normalized();
+        return node is null ? await local.PageAsync(account, query, ct) : await RemoteAsync(node, (c, t) => c.PageMailAddressesAsync(username, query, t), ct);
+    }
+
+    public async Task<MailPage<ForwarderRow>> PageForwardersAsync(Actor actor, string username, MailListQuery query, CancellationToken ct = default)
+    {
+        var (account, node) = await ResolveAsync(actor, username, ct);
+        query = query.Normalized();
+        return node is null ? await local.PageForwardersAsync(account, query, ct) : await RemoteAsync(node, (c, t) => c.PageForwardersAsync(username, query, t), ct);
+    }
+
     public async Task<EmailAccountRow> CreateAsync(Actor actor, string username, NewEmailAccount request, CancellationToken ct = default)
     {
         var (account, node) = await ResolveForChangeAsync(actor, username, AccountFeatures.Email, "email.create", ct);
+        await CheckAccountLimitAsync(actor, account, node, "email.create", null, request.QuotaMegabytes ?? settings.Value.Mail.DefaultQuotaMegabytes, ct);
         return node is null ? await local.CreateAsync(actor, account, request, ct) : await ChangeRemoteAsync(actor, "email.create", $"{request.LocalPart?.Trim().ToLowerInvariant()}@{account.Domain}", account, node, (c, t) => c.CreateMailAddressAsync(username, request, t), ct);
     }
 
@@ -45,7 +62,7 @@ public sealed class MailFunctions(
         }
         else
         {
-            await ChangeRemoteAsync(actor, "email.delete", address, account, node, async (c, t) => { await c.DeleteMailAddressAsync(username, address, t); return true; }, ct);
+            await ChangeRemoteAsync(actor, "email.delete", address, account, node, async (c, t) => { await c.DeleteMailAddressAsync(username, address, t); return true; }, ct, Without(address, account.Domain));
         }
     }
 
@@ -58,8 +75,45 @@ public sealed class MailFunctions(
         }
         else
         {
-            await ChangeRemoteAsync(actor, "email.password", address, account, node, async (c, t) => { await c.ChangeMailPasswordAsync(username, address, new PasswordChange(password), t); return true; }, ct);
+            await ChangeRemoteAsync(actor, "email.password", address, account, node, async (c, t) => { await c.ChangeMailPasswordAsync(username, address, new PasswordChange(password), t); return true; }, ct,
+                WithPassword(address, account.Domain, password));
         }
+    }
+
+    public async Task ChangeQuotaAsync(Actor actor, string username, string address, int quotaMegabytes, CancellationToken ct = default)
+    {
+        var (account, node) = await ResolveForChangeAsync(actor, username, AccountFeatures.Email, "email.quota", ct);
+        await CheckAccountLimitAsync(actor, account, node, "email.quota", address, quotaMegabytes, ct);
+        if (node is null)
+        {
+            await local.ChangeQuotaAsync(actor, account, address, quotaMegabytes, ct);
+        }
+        else
+        {
+            await ChangeRemoteAsync(actor, "email.quota", address, account, node, async (c, t) => { await c.ChangeMailQuotaAsync(username, address, new QuotaChange(quotaMegabytes), t); return true; }, ct);
+        }
+    }
+
+    public async Task<MailboxSieve> GetSieveAsync(Actor actor, string username, string address, CancellationToken ct = default)
+    {
+        var (account, node) = await ResolveAsync(actor, username, ct);
+        return node is null ? await local.GetSieveAsync(account, address, ct) : await RemoteAsync(node, (c, t) => c.GetMailSieveAsync(username, address, t), ct);
+    }
+
+    public async Task<MailboxSieve> SetSieveAsync(Actor actor, string username, string address, MailboxSieve sieve, CancellationToken ct = default)
+    {
+        var (account, node) = await ResolveForChangeAsync(actor, username, AccountFeatures.Email, "email.sieve", ct);
+        return node is null
+            ? await local.SetSieveAsync(actor, account, address, sieve, ct)
+            : await ChangeRemoteAsync(actor, "email.sieve", address, account, node, (c, t) => c.SetMailSieveAsync(username, address, sieve, t), ct);
+    }
+
+    public async Task<ForwarderRow> UpdateForwarderAsync(Actor actor, string username, long id, ForwarderChange change, CancellationToken ct = default)
+    {
+        var (account, node) = await ResolveForChangeAsync(actor, username, AccountFeatures.Forwarders, "forwarder.update", ct);
+        return node is null
+            ? await local.UpdateForwarderAsync(actor, account, id, change, ct)
+            : await ChangeRemoteAsync(actor, "forwarder.update", $"forwarder {id} of {username}", account, node, (c, t) => c.UpdateForwarderAsync(username, id, change, t), ct);
     }
 
     public async Task<IReadOnlyList<ForwarderRow>> ListForwardersAsync(Actor actor, string username, CancellationToken ct = default)
@@ -74,7 +128,7 @@ public sealed class MailFunctions(
         if (node is not null && request.IsPipe)
         {
             // Said here as well as on the child, so the refusal is the same whether or not the child is reachable.
-            throw new PortalValidationException("Forwarding to a program is not available while this account's mail is served by a separate mail server (the program would run there, not where your site is). Forward to an address instead.", code: "forwarder.pipe_distributed");
+            throw new PortalValidationException(MailService.PipeElsewhereRule, code: "forwarder.pipe_distributed");
         }
 
         return node is null ? await local.AddForwarderAsync(actor, account, request, ct) : await ChangeRemoteAsync(actor, "forwarder.create", $"{request.LocalPart?.Trim().ToLowerInvariant()}@{account.Domain}", account, node, (c, t) => c.AddForwarderAsync(username, request, t), ct);
@@ -138,6 +192,38 @@ public sealed class MailFunctions(
         return (account, node);
     }
 
+    /// <summary>
+    /// The account's mail limit (<see cref="Account.MailQuotaMegabytes"/>), checked where the account is known, for its
+    /// mail here or on a child alike: every mailbox needs a quota, and together they may not pass the limit.
+    /// <paramref name="address"/>: the mailbox whose quota changes (null: a new one).
+    /// </summary>
+    private async Task CheckAccountLimitAsync(Actor actor, Account account, LinkedNode? node, string action, string? address, int quotaMegabytes, CancellationToken ct)
+    {
+        if (account.MailQuotaMegabytes is not { } limit)
+        {
+            return;
+        }
+
+        // The quotas where the mail is: the database here, or the child's own list (it is the one that enforces them).
+        var mailboxes = node is null
+            ? await local.QuotasAsync(account, ct)
+            : (await RemoteAsync(node, (c, t) => c.ListMailAddressesAsync(account.Username, t), ct)).Select(m => (m.Address, m.QuotaBytes)).ToList();
+        var others = mailboxes.Where(m => !string.Equals(m.Address, address?.Trim(), StringComparison.OrdinalIgnoreCase)).ToList();
+        var given = others.Sum(m => m.QuotaBytes) / (1024 * 1024);
+        var refusal = quotaMegabytes == 0
+            ? $"Account {account.Username} may hold {limit} MiB of mail in all, so each of its mailboxes needs a quota (0, none, is not possible)."
+            : others.Where(m => m.QuotaBytes == 0).Select(m => m.Address).FirstOrDefault() is { } unlimited
+                ? $"Account {account.Username} may hold {limit} MiB of mail in all, but {unlimited} has no quota: give it one first."
+                : given + quotaMegabytes > limit
+                    ? $"Account {account.Username} may hold {limit} MiB of mail in all; its other mailboxes are given {given} MiB, so at most {Math.Max(0, limit - given)} MiB is left for this one."
+                    : null;
+        if (refusal is not null)
+        {
+            await audit.RecordAsync(actor, action, address ?? account.Username, Audit.AuditOutcome.Refused, refusal, ct);
+            throw new PortalValidationException(refusal, [refusal], "email.account_limit");
+        }
+    }
+
     /// <summary>A refusal as the audit keeps it: a weak password's message names its guessable parts, so only that it was refused.</summary>
     private static string AuditTextOf(Exception ex) => ex switch
     {
@@ -156,9 +242,13 @@ public sealed class MailFunctions(
 
     /// <summary>
     /// A change on the child, made for the actor (the child's audit says "on behalf of" them) and audited here with
-    /// the actor, whatever its outcome; then the parent keeps the account's mail settings as they now are there.
+    /// the actor, whatever its outcome; then the parent keeps the account's mail settings as they now are there, and
+    /// publishes them (the parent takes SMTP AUTH for the account's mailboxes with those hashes). When the child's
+    /// settings cannot be read now, or are not believed, <paramref name="patch"/> makes the same change to the kept
+    /// ones, so that a changed or deleted password never keeps working for sending through the parent.
     /// </summary>
-    private async Task<T> ChangeRemoteAsync<T>(Actor actor, string action, string target, Account account, LinkedNode node, Func<NodeApiClient, CancellationToken, Task<T>> call, CancellationToken ct)
+    private async Task<T> ChangeRemoteAsync<T>(Actor actor, string action, string target, Account account, LinkedNode node, Func<NodeApiClient, CancellationToken, Task<T>> call, CancellationToken ct,
+        Func<MailConfiguration, MailConfiguration>? patch = null)
     {
         T result;
         try
@@ -182,16 +272,42 @@ public sealed class MailFunctions(
         }
         catch (NodeApiException)
         {
-            // The change is made; the snapshot catches up with the next one.
+            // The change is made; the snapshot catches up with the next one, and meanwhile takes this one.
+            await PatchSettingsAsync(account, patch, ct);
         }
         catch (UntrustedDataException ex)
         {
-            // The change is made on the child; the parent keeps the last settings it could trust.
+            // The change is made on the child; the parent keeps the last settings it could trust, with this change.
             logger.LogWarning("Not keeping the mail settings {Node} reported for {Username}: {Problem}", node.Alias, account.Username, ex.Message);
+            await PatchSettingsAsync(account, patch, ct);
         }
 
+        await publisher.RepublishAsync(ct);
         return result;
     }
+
+    private async Task PatchSettingsAsync(Account account, Func<MailConfiguration, MailConfiguration>? patch, CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var kept = await db.Accounts.Where(a => a.Id == account.Id).Select(a => a.MailSettingsSnapshot).SingleOrDefaultAsync(ct);
+        if (patch is null || kept is null)
+        {
+            return;
+        }
+
+        await RememberSettingsAsync(dbFactory, account.Id, patch(System.Text.Json.JsonSerializer.Deserialize<MailConfiguration>(kept)!), ct);
+    }
+
+    /// <summary>The kept settings without a deleted mailbox.</summary>
+    private static Func<MailConfiguration, MailConfiguration> Without(string address, string domain) =>
+        c => c with { Addresses = c.Addresses.Where(a => !IsAddress(a, address, domain)).ToList() };
+
+    /// <summary>The kept settings with a mailbox's new password (hashed here: the same password the child now checks).</summary>
+    private static Func<MailConfiguration, MailConfiguration> WithPassword(string address, string domain, string password) =>
+        c => c with { Addresses = c.Addresses.Select(a => IsAddress(a, address, domain) ? a with { PasswordHash = ShaCrypt.HashForDovecot(password) } : a).ToList() };
+
+    private static bool IsAddress(MailAddressConfig mailbox, string address, string domain) =>
+        string.Equals($"{mailbox.LocalPart}@{domain}", address.Trim().ToLowerInvariant(), StringComparison.Ordinal);
 
     /// <summary>Keeps the mail settings of an account whose mail is on a child (see <see cref="Account.MailSettingsSnapshot"/>).</summary>
     internal static async Task RememberSettingsAsync(IDbContextFactory<PortalDbContext> dbFactory, long accountId, MailConfiguration? settings, CancellationToken ct)

@@ -24,15 +24,35 @@ public sealed class MailService(
 {
     private string MailRoot => settings.Value.MailRoot;
 
-    public async Task<IReadOnlyList<EmailAccountRow>> ListAsync(Account account, CancellationToken ct = default)
+    public async Task<IReadOnlyList<EmailAccountRow>> ListAsync(Account account, CancellationToken ct = default) =>
+        (await PageAsync(account, new MailListQuery(Take: int.MaxValue), ct)).Items;
+
+    /// <summary>Each of the account's mailboxes and its quota in bytes (0: none), as the database has them; nothing measured.</summary>
+    public async Task<IReadOnlyList<(string Address, long QuotaBytes)>> QuotasAsync(Account account, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var rows = await db.EmailAccounts.AsNoTracking().Where(e => e.AccountId == account.Id).OrderBy(e => e.Address).ToListAsync(ct);
-        return rows.Select(e =>
+        return (await db.EmailAccounts.AsNoTracking().Where(e => e.AccountId == account.Id).Select(e => new { e.Address, e.QuotaBytes }).ToListAsync(ct))
+            .Select(e => (e.Address, e.QuotaBytes)).ToList();
+    }
+
+    /// <summary>A page of the account's mailboxes, filtered and counted in the database; only the page's are measured.</summary>
+    public async Task<MailPage<EmailAccountRow>> PageAsync(Account account, MailListQuery query, CancellationToken ct = default)
+    {
+        var (search, skip, take) = (query.Search?.Trim().ToLowerInvariant(), Math.Max(0, query.Skip), Math.Max(1, query.Take));
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var matching = db.EmailAccounts.AsNoTracking().Where(e => e.AccountId == account.Id);
+        if (!string.IsNullOrEmpty(search))
+        {
+            matching = matching.Where(e => e.Address.Contains(search));
+        }
+
+        var total = await matching.CountAsync(ct);
+        var rows = await matching.OrderBy(e => e.Address).Skip(skip).Take(take).ToListAsync(ct);
+        return new MailPage<EmailAccountRow>(rows.Select(e =>
         {
             var (messages, bytes) = Maildir.Measure(Maildir.MailboxPath(MailRoot, e.Domain, e.LocalPart));
             return new EmailAccountRow(e.Address, e.QuotaBytes, bytes, messages, e.CreatedAt);
-        }).ToArray();
+        }).ToArray(), total);
     }
 
     public async Task<EmailAccountRow> CreateAsync(Actor actor, Account account, NewEmailAccount request, CancellationToken ct = default)
@@ -53,9 +73,9 @@ public sealed class MailService(
             problems.Add(weak);
             audited.Add(verdict.AuditProblem!);
         }
-        if (request.QuotaMegabytes is < 0 or > 10_485_760)
+        if (request.QuotaMegabytes is < 0 or > MaxQuotaMegabytes)
         {
-            problems.Add("The quota must be between 0 (none) and 10485760 MiB.");
+            problems.Add(QuotaRule);
             audited.Add(problems[^1]);
         }
 
@@ -133,12 +153,100 @@ public sealed class MailService(
         await audit.RecordAsync(actor, "email.password", address, AuditOutcome.Succeeded, null, ct);
     }
 
-    public async Task<IReadOnlyList<ForwarderRow>> ListForwardersAsync(Account account, CancellationToken ct = default)
+    /// <summary>The largest mailbox quota, 10 TiB in MiB.</summary>
+    public const int MaxQuotaMegabytes = 10_485_760;
+
+    public const string QuotaRule = "The quota must be between 0 (none) and 10485760 MiB.";
+
+    /// <summary>
+    /// A mailbox's new quota: Dovecot enforces it from the next delivery or login on (the passwd-file is read again
+    /// within a second), and Postfix refuses mail for a mailbox that has reached it. Lowering it below what the mailbox
+    /// holds keeps every message; new mail is refused until some are deleted or the quota is raised.
+    /// </summary>
+    public async Task ChangeQuotaAsync(Actor actor, Account account, string address, int quotaMegabytes, CancellationToken ct = default)
+    {
+        if (quotaMegabytes is < 0 or > MaxQuotaMegabytes)
+        {
+            await audit.RecordAsync(actor, "email.quota", address, AuditOutcome.Refused, QuotaRule, ct);
+            throw new PortalValidationException($"The quota of {address} was not changed: {QuotaRule}", [QuotaRule], "email.invalid");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var row = await FindAsync(db, account, address, ct);
+        var before = row.QuotaBytes;
+        row.QuotaBytes = quotaMegabytes * 1024L * 1024;
+        await db.SaveChangesAsync(ct);
+        await publisher.RepublishAsync(ct);
+        await audit.RecordAsync(actor, "email.quota", row.Address, AuditOutcome.Succeeded,
+            $"Quota {QuotaText(before)} -> {QuotaText(row.QuotaBytes)}.", ct);
+    }
+
+    /// <summary>A mailbox's autoresponder and filters (<see cref="MailboxSieve.None"/> when it has none).</summary>
+    public async Task<MailboxSieve> GetSieveAsync(Account account, string address, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        return await db.Forwarders.AsNoTracking().Where(f => f.AccountId == account.Id).OrderBy(f => f.Source).ThenBy(f => f.Id)
-            .Select(f => new ForwarderRow(f.Id, f.Source, f.Destination, f.IsPipe, f.Enabled)).ToListAsync(ct);
+        return (await FindAsync(db, account, address, ct)).Sieve ?? MailboxSieve.None;
     }
+
+    /// <summary>
+    /// Sets a mailbox's autoresponder and filters: checked whole against <see cref="SieveScript.Problems"/>, then the
+    /// mailbox's Sieve script is written and Dovecot runs it from the next delivery on.
+    /// </summary>
+    public async Task<MailboxSieve> SetSieveAsync(Actor actor, Account account, string address, MailboxSieve? sieve, CancellationToken ct = default)
+    {
+        sieve = sieve is null ? MailboxSieve.None : sieve with { Filters = sieve.Filters ?? [] };
+        if (SieveScript.Problems(sieve) is { Count: > 0 } problems)
+        {
+            await audit.RecordAsync(actor, "email.sieve", address, AuditOutcome.Refused, string.Join(" ", problems), ct);
+            throw new PortalValidationException($"The autoresponder and filters of {address} were not changed: " + string.Join(" ", problems), problems, "email.sieve_invalid");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var row = await FindAsync(db, account, address, ct);
+        row.Sieve = sieve;
+        await db.SaveChangesAsync(ct);
+        await publisher.RepublishAsync(ct);
+        await audit.RecordAsync(actor, "email.sieve", row.Address, AuditOutcome.Succeeded,
+            $"Autoresponder {(sieve.Vacation is { Enabled: true } ? "on" : "off")}, {sieve.Filters.Count} filter(s).", ct);
+        return sieve;
+    }
+
+    private static string QuotaText(long bytes) => bytes > 0 ? $"{bytes / (1024 * 1024)} MiB" : "none";
+
+    public async Task<IReadOnlyList<ForwarderRow>> ListForwardersAsync(Account account, CancellationToken ct = default) =>
+        (await PageForwardersAsync(account, new MailListQuery(Take: int.MaxValue), ct)).Items;
+
+    /// <summary>A page of the account's forwarders, matching the search in their address or destination.</summary>
+    public async Task<MailPage<ForwarderRow>> PageForwardersAsync(Account account, MailListQuery query, CancellationToken ct = default)
+    {
+        var (search, skip, take) = (query.Search?.Trim().ToLowerInvariant(), Math.Max(0, query.Skip), Math.Max(1, query.Take));
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var matching = db.Forwarders.AsNoTracking().Where(f => f.AccountId == account.Id);
+        if (!string.IsNullOrEmpty(search))
+        {
+            matching = matching.Where(f => f.Source.Contains(search) || f.Destination.ToLower().Contains(search));
+        }
+
+        var total = await matching.CountAsync(ct);
+        var rows = await matching.OrderBy(f => f.Source).ThenBy(f => f.Id).Skip(skip).Take(take).ToListAsync(ct);
+        return new MailPage<ForwarderRow>(rows.Select(f => RowOf(f, account)).ToList(), total);
+    }
+
+    private static ForwarderRow RowOf(Forwarder f, Account account) =>
+        new(f.Id, f.Source, f.Destination, f.IsPipe, f.Enabled, f.Enabled ? null : DisabledReason(f.IsPipe, MailIsElsewhere(account)));
+
+    /// <summary>Whether this account's mail is served apart from its site (a twin here, or mail on a child).</summary>
+    private static bool MailIsElsewhere(Account account) => account.IsTwin || account.MailNodeId is not null;
+
+    /// <summary>Why a forwarder does not forward, as its owner reads it.</summary>
+    public static string DisabledReason(bool isPipe, bool mailElsewhere) => (isPipe, mailElsewhere) switch
+    {
+        (true, true) => "Off while this account's mail is served by a separate mail server: the program would run there, not where the site is. It can be turned on once the mail is back with the site.",
+        (true, false) => "Off: moving the mail to a separate mail server turns programs off, or it was turned off here. The mail is served with the site now: turn it on to run the program again.",
+        _ => "Off: turned off here. Turn it on to forward again.",
+    };
+
+    public const string PipeElsewhereRule = "Forwarding to a program is not available while this account's mail is served by a separate mail server (the program would run there, not where your site is). Forward to an address instead.";
 
     public async Task<ForwarderRow> AddForwarderAsync(Actor actor, Account account, NewForwarder request, CancellationToken ct = default)
     {
@@ -151,26 +259,7 @@ public sealed class MailService(
             problems.Add(MailRules.LocalPartRule);
         }
 
-        if (request.IsPipe)
-        {
-            if (account.IsTwin || account.MailNodeId is not null)
-            {
-                problems.Add("Forwarding to a program is not available while this account's mail is served by a separate mail server (the program would run there, not where your site is). Forward to an address instead.");
-            }
-            else if (!MailRules.IsPipeCommand(destination))
-            {
-                problems.Add("Give the program as an absolute path on one line, for example /home/site/bin/ticket-import.");
-            }
-        }
-        else if (!MailRules.IsSingleAddress(destination))
-        {
-            problems.Add($"\"{MailRules.Printable(destination)}\" is not an email address to forward to: give one address, like name@example.com, without spaces or commas.");
-        }
-        else if (string.Equals(destination, source, StringComparison.OrdinalIgnoreCase))
-        {
-            problems.Add("An address cannot forward to itself.");
-        }
-
+        problems.AddRange(DestinationProblems(account, source, destination, request.IsPipe, enabled: true));
         if (problems.Count > 0)
         {
             await audit.RecordAsync(actor, "forwarder.create", source, AuditOutcome.Refused, string.Join(" ", problems), ct);
@@ -183,7 +272,59 @@ public sealed class MailService(
         await db.SaveChangesAsync(ct);
         await publisher.RepublishAsync(ct);
         await audit.RecordAsync(actor, "forwarder.create", source, AuditOutcome.Succeeded, request.IsPipe ? $"Pipe to {destination}" : $"To {destination}", ct);
-        return new ForwarderRow(row.Id, row.Source, row.Destination, row.IsPipe, row.Enabled);
+        return RowOf(row, account);
+    }
+
+    /// <summary>What is wrong with a forwarder's destination (a program or an address) and its being on.</summary>
+    private static IEnumerable<string> DestinationProblems(Account account, string source, string destination, bool isPipe, bool enabled)
+    {
+        if (isPipe)
+        {
+            if (enabled && MailIsElsewhere(account))
+            {
+                yield return PipeElsewhereRule;
+            }
+            else if (!MailRules.IsPipeCommand(destination))
+            {
+                yield return "Give the program as an absolute path on one line, for example /home/site/bin/ticket-import.";
+            }
+        }
+        else if (!MailRules.IsSingleAddress(destination))
+        {
+            yield return $"\"{MailRules.Printable(destination)}\" is not an email address to forward to: give one address, like name@example.com, without spaces or commas.";
+        }
+        else if (string.Equals(destination, source, StringComparison.OrdinalIgnoreCase))
+        {
+            yield return "An address cannot forward to itself.";
+        }
+    }
+
+    /// <summary>
+    /// Changes where a forwarder sends mail and whether it does (its address and kind stay: to change those, delete it
+    /// and add another). A pipe cannot be turned on while the account's mail is served apart from its site.
+    /// </summary>
+    public async Task<ForwarderRow> UpdateForwarderAsync(Actor actor, Account account, long id, ForwarderChange change, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var row = await db.Forwarders.SingleOrDefaultAsync(f => f.Id == id && f.AccountId == account.Id, ct)
+            ?? throw new PortalNotFoundException("There is no such forwarder on this account.");
+        var destination = change.Destination?.Trim() ?? "";
+        var problems = DestinationProblems(account, row.Source, destination, row.IsPipe, change.Enabled).ToList();
+        if (problems.Count > 0)
+        {
+            await audit.RecordAsync(actor, "forwarder.update", row.Source, AuditOutcome.Refused, string.Join(" ", problems), ct);
+            throw new PortalValidationException($"The forwarder of {row.Source} was not changed: " + string.Join(" ", problems), problems,
+                row.IsPipe && change.Enabled && MailIsElsewhere(account) ? "forwarder.pipe_distributed" : "forwarder.invalid");
+        }
+
+        var before = $"{(row.IsPipe ? "pipe to " : "to ")}{row.Destination}, {(row.Enabled ? "on" : "off")}";
+        row.Destination = destination;
+        row.Enabled = change.Enabled;
+        await db.SaveChangesAsync(ct);
+        await publisher.RepublishAsync(ct);
+        await audit.RecordAsync(actor, "forwarder.update", row.Source, AuditOutcome.Succeeded,
+            $"Was {before}; now {(row.IsPipe ? "pipe to " : "to ")}{row.Destination}, {(row.Enabled ? "on" : "off")}.", ct);
+        return RowOf(row, account);
     }
 
     public async Task DeleteForwarderAsync(Actor actor, Account account, long id, CancellationToken ct = default)
@@ -320,6 +461,7 @@ public sealed class MailService(
 
         var target = Maildir.DomainFolder(MailRoot, newDomain);
         var brought = 0;
+        var touched = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in Directory.EnumerateFiles(stray, "*", SearchOption.AllDirectories))
         {
             var relative = Path.GetRelativePath(stray, file);
@@ -331,7 +473,13 @@ public sealed class MailService(
 
             Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
             File.Move(file, destination);
+            touched.Add(relative.Split(Path.DirectorySeparatorChar)[0]);
             brought++;
+        }
+
+        foreach (var mailbox in touched)
+        {
+            Maildir.QuotaChanged(Path.Combine(target, mailbox));
         }
 
         MailTrash.Discard(MailRoot, stray);
@@ -343,10 +491,11 @@ public sealed class MailService(
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var addresses = await db.EmailAccounts.AsNoTracking().Where(e => e.AccountId == account.Id).OrderBy(e => e.Address)
-            .Select(e => new MailAddressConfig(e.LocalPart, e.PasswordHash, e.QuotaBytes, e.CreatedAt)).ToListAsync(ct);
+            .Select(e => new { e.LocalPart, e.PasswordHash, e.QuotaBytes, e.CreatedAt, e.SieveJson }).ToListAsync(ct);
         var forwarders = await db.Forwarders.AsNoTracking().Where(f => f.AccountId == account.Id).OrderBy(f => f.Id)
             .Select(f => new MailForwarderConfig(f.Source, f.Destination, f.IsPipe, f.Enabled)).ToListAsync(ct);
-        return new MailConfiguration(addresses, forwarders);
+        return new MailConfiguration(
+            addresses.Select(e => new MailAddressConfig(e.LocalPart, e.PasswordHash, e.QuotaBytes, e.CreatedAt, EmailAccount.ParseSieve(e.SieveJson))).ToList(), forwarders);
     }
 
     /// <summary>
@@ -372,6 +521,7 @@ public sealed class MailService(
                 QuotaBytes = a.QuotaBytes,
                 CreatedAt = a.CreatedAt,
                 PasswordChangedAt = a.CreatedAt,
+                Sieve = a.Sieve,
             });
             Maildir.CreateMailbox(Maildir.MailboxPath(MailRoot, account.Domain, a.LocalPart));
         }

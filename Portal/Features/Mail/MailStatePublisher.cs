@@ -39,14 +39,38 @@ public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFact
         var goodUsers = users.Where(u => Acceptable(MailRules.IsLocalPart(u.LocalPart) && MailRules.IsDomain(u.Domain) && MailRules.IsPasswordHash(u.PasswordHash), "mailbox", u.Address)).ToList();
         var goodForwards = forwards.Where(f => Acceptable(
             (f.IsPipe ? MailRules.IsPipeCommand(f.Destination) : MailRules.IsSingleAddress(f.Destination)) && MailRules.IsSingleAddress(f.Source), "forwarder", f.Source)).ToList();
+        // A parent's distributed mailboxes send through it too: their hashes as the child last confirmed them.
+        var submitters = new List<MailSubmitter>();
+        foreach (var distributed in await db.Accounts.AsNoTracking().Where(a => a.MailNodeId != null && a.MailSettingsSnapshot != null && a.Status == Accounts.AccountStatus.Active)
+                     .Select(a => new { a.Domain, a.MailSettingsSnapshot }).ToListAsync(ct))
+        {
+            try
+            {
+                var configuration = System.Text.Json.JsonSerializer.Deserialize<MailConfiguration>(distributed.MailSettingsSnapshot!);
+                if (configuration is not null && MailRules.Problems(configuration, distributed.Domain).Count == 0)
+                {
+                    submitters.AddRange(configuration.Addresses.Select(a => new MailSubmitter($"{a.LocalPart}@{distributed.Domain}", a.PasswordHash)));
+                }
+                else
+                {
+                    Acceptable(false, "kept mail settings of", distributed.Domain);
+                }
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                Acceptable(false, "kept mail settings of", distributed.Domain);
+            }
+        }
+
         var goodRoutes = routes.Where(r => Acceptable(Portal.Jobs.Nodes.ReportedAddress.IsAcceptable(r.NodeAddress) && MailRules.IsDomain(r.Domain), "route", r.Domain)).ToList();
         return new MailState(
             local.Select(a => a.Domain).Where(MailRules.IsDomain).ToArray(),
             goodUsers.Select(u => new MailUser(u.Address, u.PasswordHash, Maildir.MailboxPath(mailRoot, u.Domain, u.LocalPart), u.QuotaBytes,
-                LoginRefused: suspendedIds.Contains(u.AccountId))).ToArray(),
+                LoginRefused: suspendedIds.Contains(u.AccountId), Sieve: SieveOf(u))).ToArray(),
             goodForwards.Select(f => new MailForward(f.Source, f.Destination, f.IsPipe, f.Enabled)).ToArray(),
             goodRoutes,
-            refused.Where(MailRules.IsDomain).ToArray());
+            refused.Where(MailRules.IsDomain).ToArray(),
+            submitters);
     }
 
     /// <summary>
@@ -72,6 +96,20 @@ public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFact
             {
                 logger.LogWarning(ex, "The open IMAP/POP3 sessions of {Address} could not be ended", address);
             }
+        }
+    }
+
+    /// <summary>The mailbox's Sieve script; settings that break the rules (written around Portal) are left out and said.</summary>
+    private string? SieveOf(EmailAccount mailbox)
+    {
+        try
+        {
+            return SieveScript.Render(mailbox.Sieve, mailbox.Address);
+        }
+        catch (Exception ex) when (ex is ArgumentException or System.Text.Json.JsonException or NotSupportedException)
+        {
+            Acceptable(false, "autoresponder and filters of", mailbox.Address);
+            return null;
         }
     }
 

@@ -69,14 +69,19 @@ public static class NodeApiEndpoints
         parent.MapPost("/accounts/{username}/domain", async (string username, TwinDomainChange change, AccountRenaming renaming, HttpContext http, CancellationToken ct) =>
             await renaming.ChangeTwinDomainAsync(NodeActor(http, "parent"), username, change.NewDomain, ct));
 
-        parent.MapDelete("/accounts/{username}", async (string username, AccountService accounts, HttpContext http, CancellationToken ct) =>
+        parent.MapDelete("/accounts/{username}", async (string username, AccountService accounts, Tls.MailCertificates certificates, HttpContext http, CancellationToken ct) =>
         {
             await accounts.DeleteTwinAsync(NodeActor(http, "parent"), username, ct);
+            // Its certificate went with it (the row cascades): no longer presented here.
+            await certificates.InstallHereAsync(ct);
             return new NodeApiOk();
         });
 
         parent.MapMailNodeApi();
+        parent.MapGet("/mail-usage", async (NodeIdentityService identity, MailUsageService usage, CancellationToken ct) =>
+            await usage.MeasureHereAsync((await identity.GetAsync(ct)).Parent?.NodeId ?? throw new PortalConflictException("This node has no parent.", code: "node.not_child"), ct));
         parent.MapMailCopyNodeApi();
+        Tls.TlsApi.MapTlsNodeApi(parent);
 
         api.MapGet("/health", async (NodeIdentityService identity, IOptions<PortalSettings> settings, TimeProvider clock, CancellationToken ct) =>
         {

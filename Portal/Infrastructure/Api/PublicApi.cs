@@ -5,6 +5,7 @@ using Portal.Features.Nodes;
 using Portal.Features.Mail;
 using Portal.Features.Operations;
 using Portal.Features.Passwords;
+using Portal.Features.Tls;
 using Portal.Features.Users;
 using Portal.Infrastructure.Security;
 
@@ -46,6 +47,8 @@ public static class PublicApi
         admin.MapOperationsApi();
         admin.MapUsersApi();
         admin.MapPasswordsAdminApi();
+        admin.MapMailAdminApi();
+        admin.MapTlsAdminApi();
     }
 
     public sealed record MeResponse(string UserName, IReadOnlyList<string> Roles);

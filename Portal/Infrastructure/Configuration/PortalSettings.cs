@@ -136,9 +136,37 @@ public sealed class TlsSettings
     public TimeSpan HstsMaxAge { get; set; } = TimeSpan.FromDays(365);
 
     public bool Enabled => !string.IsNullOrEmpty(CertificateFile);
+
+    /// <summary>AutoSSL: the certificate authority the parent asks for its accounts' certificates.</summary>
+    public AcmeSettings Acme { get; set; } = new();
 }
 
-/// <summary>How this node's mail servers are fed and driven.</summary>
+/// <summary>AutoSSL's certificate authority (an ACME server) and when certificates are renewed.</summary>
+public sealed class AcmeSettings
+{
+    /// <summary>The ACME directory (Let's Encrypt's, or a test CA's such as Pebble). Empty: AutoSSL is off on this node.</summary>
+    public string? DirectoryUrl { get; set; }
+
+    /// <summary>
+    /// A PEM file of the roots the ACME server's own HTTPS certificate must chain to, instead of the machine's: for a
+    /// test CA (Pebble) only. Empty: the machine's trust store, as for Let's Encrypt.
+    /// </summary>
+    public string? TrustedRootsFile { get; set; }
+
+    /// <summary>The address the CA may write to about this node's certificates (optional).</summary>
+    public string? ContactEmail { get; set; }
+
+    /// <summary>A certificate is renewed once it has less than this left (Let's Encrypt's own advice: a third of 90 days).</summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "60.00:00:00", ErrorMessage = "Portal:Tls:Acme:RenewBefore must be between 1.00:00:00 and 60.00:00:00.")]
+    public TimeSpan RenewBefore { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>When AutoSSL looks for certificates to issue or renew (a cron expression, UTC).</summary>
+    [Required(ErrorMessage = "Portal:Tls:Acme:Schedule is required: a cron expression such as \"7 */3 * * *\".")]
+    public string Schedule { get; set; } = "7 */3 * * *";
+
+    public bool Enabled => !string.IsNullOrEmpty(DirectoryUrl);
+}
+
 /// <summary>Where the certificate lives that encrypts the Data Protection keys in the database.</summary>
 public sealed class DataProtectionSettings
 {
@@ -161,6 +189,24 @@ public enum SuspendedMail
 
 public sealed class MailSettings
 {
+    /// <summary>When each account's mail is measured (a cron expression, UTC): the Disk column and quota warnings.</summary>
+    [Required(ErrorMessage = "Portal:Mail:UsageSchedule is required: a cron expression such as \"*/15 * * * *\".")]
+    public string UsageSchedule { get; set; } = "*/15 * * * *";
+
+    /// <summary>
+    /// Where Postfix's submission services ask how much a mailbox may still send (ADDRESS:PORT on this host, as
+    /// scripts/mail-servers sets it; empty: no limit is kept).
+    /// </summary>
+    public string? SendingPolicy { get; set; }
+
+    /// <summary>The most messages one mailbox sends through this node in an hour (then they wait: 450).</summary>
+    [Range(1, 1_000_000, ErrorMessage = "Portal:Mail:SendLimitPerHour must be between 1 and 1000000.")]
+    public int SendLimitPerHour { get; set; } = 300;
+
+    /// <summary>The most recipients one mailbox's messages reach in an hour.</summary>
+    [Range(1, 10_000_000, ErrorMessage = "Portal:Mail:RecipientLimitPerHour must be between 1 and 10000000.")]
+    public int RecipientLimitPerHour { get; set; } = 1000;
+
     /// <summary>Folder for the files Dovecot and Postfix read (passwd-file, maps). Empty: "mail-state" next to the mail root.</summary>
     public string? StateDirectory { get; set; }
 

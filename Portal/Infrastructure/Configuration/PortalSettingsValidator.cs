@@ -174,6 +174,17 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
 
     private static void CheckTls(TlsSettings tls, List<string> errors)
     {
+        Check(tls.Acme, errors);
+        if (tls.Acme.DirectoryUrl is { Length: > 0 } directory && !IsHttpUrl(directory, allowHttp: false))
+        {
+            errors.Add($"Portal:Tls:Acme:DirectoryUrl: \"{directory}\" is not an https address; give the ACME directory's, for example https://acme-v02.api.letsencrypt.org/directory.");
+        }
+
+        if (tls.Acme.TrustedRootsFile is { Length: > 0 } roots && !File.Exists(roots))
+        {
+            errors.Add($"Portal:Tls:Acme:TrustedRootsFile: {roots} does not exist; name a PEM file with the test CA's roots, or leave it empty to use the machine's.");
+        }
+
         if (string.IsNullOrEmpty(tls.CertificateFile) != string.IsNullOrEmpty(tls.KeyFile))
         {
             errors.Add("Portal:Tls:CertificateFile and Portal:Tls:KeyFile go together: set both (the certificate and its private key, PEM), or neither.");

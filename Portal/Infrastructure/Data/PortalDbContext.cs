@@ -48,6 +48,8 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options)
 
     public DbSet<Notification> Notifications => Set<Notification>();
 
+    public DbSet<MailboxQuotaWarning> MailboxQuotaWarnings => Set<MailboxQuotaWarning>();
+
     public DbSet<Features.Alerts.Alert> Alerts => Set<Features.Alerts.Alert>();
 
     public DbSet<Features.Distribution.ChildAccountDeletion> ChildAccountDeletions => Set<Features.Distribution.ChildAccountDeletion>();
@@ -55,6 +57,10 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options)
     public DbSet<Features.Passwords.PasswordPolicy> PasswordPolicies => Set<Features.Passwords.PasswordPolicy>();
 
     public DbSet<Features.Passwords.SecuritySettings> SecuritySettings => Set<Features.Passwords.SecuritySettings>();
+
+    public DbSet<Features.Tls.TlsCertificate> TlsCertificates => Set<Features.Tls.TlsCertificate>();
+
+    public DbSet<Features.Tls.AcmeAccountKey> AcmeAccountKeys => Set<Features.Tls.AcmeAccountKey>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

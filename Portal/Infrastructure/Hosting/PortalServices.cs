@@ -120,12 +120,26 @@ public static class PortalServices
         services.AddSingleton<MailServices>();
         services.AddSingleton<DnsPublisher>();
         services.AddHttpClient(DnsPublisher.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
+        // AutoSSL: the certificate authority over HTTPS, trusting the machine's roots, or only a test CA's (Pebble).
+        services.AddSingleton<Features.Tls.AcmeDnsChallengeZone>();
+        services.AddSingleton<Features.Tls.AutoSslService>();
+        services.AddSingleton<Features.Tls.MailCertificates>();
+        services.AddSingleton<Features.Tls.ICertificateInstaller>(sp => sp.GetRequiredService<Features.Tls.MailCertificates>());
+        services.AddTransient<Features.Tls.AutoSslRunJob>();
+        services.AddHttpClient(Features.Tls.AutoSslService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30))
+            .ConfigurePrimaryHttpMessageHandler(provider =>
+                provider.GetRequiredService<IOptions<PortalSettings>>().Value.Tls.Acme.TrustedRootsFile is { Length: > 0 } roots
+                    ? Portal.Jobs.Tls.TlsTrust.HandlerTrusting(File.ReadAllText(roots))
+                    : new SocketsHttpHandler());
         services.AddSingleton<MailStatePublisher>();
         services.AddSingleton<PasswordPolicyService>();
         services.AddSingleton<OwnPasswordService>();
         services.AddSingleton<AccountPasswordRules>();
         services.AddSingleton<MailService>();
         services.AddSingleton<MailFunctions>();
+        services.AddSingleton<MailUsageService>();
+        services.AddSingleton<SendingLimits>();
+        services.AddHostedService<SendingPolicyServer>();
         services.AddSingleton<TwinResolver>();
         services.AddSingleton(sp =>
         {

@@ -193,6 +193,9 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.Property<long>("DiskUsageBytes")
                         .HasColumnType("bigint");
 
+                    b.Property<DateTimeOffset?>("DiskUsageMeasuredAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("Domain")
                         .IsRequired()
                         .HasMaxLength(253)
@@ -222,6 +225,9 @@ namespace Portal.Infrastructure.Data.Migrations
 
                     b.Property<Guid?>("MailNodeId")
                         .HasColumnType("uuid");
+
+                    b.Property<int?>("MailQuotaMegabytes")
+                        .HasColumnType("integer");
 
                     b.Property<string>("MailRedirectAddress")
                         .HasMaxLength(253)
@@ -765,6 +771,9 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.Property<long>("QuotaBytes")
                         .HasColumnType("bigint");
 
+                    b.Property<string>("SieveJson")
+                        .HasColumnType("jsonb");
+
                     b.HasKey("Id");
 
                     b.HasIndex("AccountId");
@@ -811,6 +820,29 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.HasIndex("AccountId", "Source");
 
                     b.ToTable("forwarders", (string)null);
+                });
+
+            modelBuilder.Entity("Portal.Features.Mail.MailboxQuotaWarning", b =>
+                {
+                    b.Property<string>("Address")
+                        .HasMaxLength(320)
+                        .HasColumnType("character varying(320)")
+                        .UseCollation("C");
+
+                    b.Property<long>("AccountId")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("Percent")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset>("WarnedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Address");
+
+                    b.HasIndex("AccountId");
+
+                    b.ToTable("mailbox_quota_warnings", (string)null);
                 });
 
             modelBuilder.Entity("Portal.Features.Nodes.LinkedNode", b =>
@@ -1190,6 +1222,95 @@ namespace Portal.Infrastructure.Data.Migrations
                         });
                 });
 
+            modelBuilder.Entity("Portal.Features.Tls.AcmeAccountKey", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("AccountUrl")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("DirectoryUrl")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
+
+                    b.Property<string>("ProtectedKey")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DirectoryUrl")
+                        .IsUnique();
+
+                    b.ToTable("acme_account_keys", (string)null);
+                });
+
+            modelBuilder.Entity("Portal.Features.Tls.TlsCertificate", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("AccountId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("ChainPem")
+                        .HasColumnType("text");
+
+                    b.Property<int>("Failures")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset?>("IssuedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Issuer")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
+
+                    b.Property<DateTimeOffset?>("LastAttemptAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
+
+                    b.PrimitiveCollection<List<string>>("Names")
+                        .IsRequired()
+                        .HasColumnType("text[]");
+
+                    b.Property<DateTimeOffset?>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("NotAfter")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("NotBefore")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("ProtectedKey")
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AccountId")
+                        .IsUnique();
+
+                    b.HasIndex("NotAfter");
+
+                    b.ToTable("tls_certificates", (string)null);
+                });
+
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRoleClaim<string>", b =>
                 {
                     b.HasOne("Microsoft.AspNetCore.Identity.IdentityRole", null)
@@ -1269,6 +1390,15 @@ namespace Portal.Infrastructure.Data.Migrations
                 });
 
             modelBuilder.Entity("Portal.Features.Mail.Forwarder", b =>
+                {
+                    b.HasOne("Portal.Features.Accounts.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Portal.Features.Mail.MailboxQuotaWarning", b =>
                 {
                     b.HasOne("Portal.Features.Accounts.Account", null)
                         .WithMany()
@@ -1359,6 +1489,15 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.HasOne("Portal.Features.Operations.Operation", null)
                         .WithMany()
                         .HasForeignKey("OperationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Portal.Features.Tls.TlsCertificate", b =>
+                {
+                    b.HasOne("Portal.Features.Accounts.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

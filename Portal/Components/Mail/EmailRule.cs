@@ -1,7 +1,7 @@
 using Portal.Features.Passwords;
 using Portal.Infrastructure.Security;
 
-namespace Portal.Areas.Account;
+namespace Portal.Components.Mail;
 
 /// <summary>The rule for an account's email passwords, for the dialogs' strength meter.</summary>
 internal static class EmailRule
