@@ -194,6 +194,13 @@ public sealed class MailReturnJob(
                     return $"{manifest!.Files.Count} message(s) were already in place, each checked against the manifest (an earlier attempt unpacked them, then stopped).";
                 }
 
+                // What Dovecot kept about this domain's mailboxes with no message in them (the preflight found none
+                // here) makes way: the archive brings each mailbox's state, and Dovecot's indexes would disagree with it.
+                if (Maildir.Contents(move.MailRoot, move.Domain).Messages == 0)
+                {
+                    MailTrash.Discard(move.MailRoot, Maildir.DomainFolder(move.MailRoot, move.Domain));
+                }
+
                 await MailArchive.ExtractAsync(archivePath, manifest!, localParts.ToHashSet(StringComparer.Ordinal), unpackFolder, ArchiveLimits.Default,
                     (files, bytes) => run.ReportAsync(new StepProgress(files, manifest!.Files.Count, bytes, manifest.ExpandedBytes), ct), ct);
                 var placed = MailArchive.PlaceInMailboxes(unpackFolder, move.MailRoot, move.Domain);

@@ -38,7 +38,6 @@ public static class Maildir
         return path;
     }
 
-    /// <summary>Removes a domain's folder once its last mailbox has gone.</summary>
     /// <summary>
     /// A domain's folder under the mail root (every mailbox of the domain), for removing it whole: the name must follow
     /// <see cref="MailRules"/> and the resolved path must be a folder directly inside the mail root.
@@ -60,6 +59,7 @@ public static class Maildir
         return path;
     }
 
+    /// <summary>Removes a domain's folder once its last mailbox has gone.</summary>
     public static void RemoveDomainFolderIfEmpty(string mailRoot, string domain)
     {
         var folder = Path.Combine(mailRoot, domain);
@@ -67,6 +67,35 @@ public static class Maildir
         {
             Directory.Delete(folder);
         }
+    }
+
+    /// <summary>
+    /// What a domain's folder holds: its messages (in <c>cur</c> and <c>new</c> of any mailbox and folder), the first few
+    /// of them by path (relative to the mail root), and the other files, which are what Dovecot keeps beside the
+    /// messages (indexes, UID lists, quota counts, half-written deliveries in <c>tmp</c>) and makes again.
+    /// </summary>
+    public static DomainContents Contents(string mailRoot, string domain)
+    {
+        var folder = DomainFolder(mailRoot, domain);
+        if (!Directory.Exists(folder))
+        {
+            return new DomainContents(0, [], 0);
+        }
+
+        var (messages, examples) = (0L, new List<string>());
+        foreach (var mailbox in Directory.EnumerateDirectories(folder))
+        {
+            foreach (var path in EnumeratePaths(mailbox))
+            {
+                if (messages++ < 3)
+                {
+                    examples.Add($"{domain}/{Path.GetFileName(mailbox)}/{path}");
+                }
+            }
+        }
+
+        var files = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).LongCount();
+        return new DomainContents(messages, examples, files - messages);
     }
 
     /// <summary>A message's identity from its path inside a mailbox (<c>cur/name:2,S</c>): the file name without the flags.</summary>
@@ -233,6 +262,9 @@ public static class Maildir
         return first.StartsWith('.') ? first[1..] : "INBOX";
     }
 }
+
+/// <summary>What a domain's folder holds (<see cref="Maildir.Contents"/>).</summary>
+public sealed record DomainContents(long Messages, IReadOnlyList<string> Examples, long OtherFiles);
 
 /// <summary>A mailbox path that would leave its domain's folder (a bad name, from a user or another node).</summary>
 public sealed class UnsafeMailPathException(string message) : InvalidOperationException(message);

@@ -305,9 +305,37 @@ public sealed class DedistributionTests(MoveFixture nodes)
         var done = await nodes.WaitFinishedAsync(await nodes.StartReturnAsync(name));
 
         Assert.Equal("Failed", done.GetProperty("state").GetString());
-        Assert.Contains("still holds mail of", done.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains($"still holds 1 message(s) of {domain}", done.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains($"{domain}/alice/cur/1.left.host:2,S", done.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.True(File.Exists(leftover), "the mail that was here is kept");
         Assert.Equal("mail", (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeAlias").GetString());
+    }
+
+    [Fact]
+    public async Task Dedistribution_OverWhatDovecotKeptHereWithoutAMessage_BringsTheMailsOwnState()
+    {
+        var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(40);
+        await nodes.MoveAndWaitAsync(name, nodes.Mail);
+        var expected = mailboxes.Keys.ToDictionary(local => local, local => MailGenerator.Snapshot(Path.Combine(nodes.Mail.MailRoot, domain, local)));
+        // What Dovecot writes about a mailbox it opened here after its mail left: its own UID list, an index, a quota count.
+        var alice = Path.Combine(nodes.Parent.MailRoot, domain, "alice");
+        Directory.CreateDirectory(Path.Combine(alice, "cur"));
+        await File.WriteAllTextAsync(Path.Combine(alice, "dovecot-uidlist"), "3 V1234 N1 G0\n");
+        await File.WriteAllTextAsync(Path.Combine(alice, "dovecot.index.log"), "index");
+        await File.WriteAllTextAsync(Path.Combine(alice, Maildir.QuotaFile), "0S\n0 0\n");
+
+        var id = await nodes.StartReturnAsync(name);
+        var done = await nodes.WaitFinishedAsync(id);
+
+        Assert.True(done.GetProperty("state").GetString() == "Succeeded", done.ToString());
+        foreach (var (local, snapshot) in expected)
+        {
+            Assert.Equal(snapshot, MailGenerator.Snapshot(mailboxes[local]));
+        }
+
+        Assert.False(File.Exists(Path.Combine(alice, "dovecot.index.log")), "Dovecot's index of the empty mailbox was put aside");
+        var log = (await nodes.Parent.Api.GetAsync($"api/v1/operations/{id}/log")).Body.EnumerateArray().Select(l => l.GetProperty("message").GetString()!);
+        Assert.Contains(log, l => l.Contains("kept 3 file(s) Dovecot wrote about mailboxes of", StringComparison.Ordinal));
     }
 
     [Fact]

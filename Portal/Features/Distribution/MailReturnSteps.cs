@@ -40,7 +40,7 @@ internal sealed class MailReturnSteps(
     public async Task<PreflightResult> PreflightAsync(MailReturn move, CancellationToken ct)
     {
         var (account, node) = await LoadRowsAsync(move.OperationId, ct);
-        var problems = new List<string>();
+        var (problems, warnings) = (new List<string>(), new List<string>());
         if (node is null)
         {
             problems.Add("The child is no longer linked; use forced dedistribution if it is lost.");
@@ -53,12 +53,17 @@ internal sealed class MailReturnSteps(
         }
         else
         {
-            // Mail of this account still here (mailboxes an earlier move could not verify) would be mixed with what
-            // comes back, and removed with it if this failed: that move must be finished first.
-            var domainFolder = Path.Combine(move.MailRoot, move.Domain);
-            if (Directory.Exists(domainFolder) && Directory.EnumerateFiles(domainFolder, "*", SearchOption.AllDirectories).Any())
+            // Messages of this account still here (mailboxes an earlier move could not verify) would be mixed with
+            // what comes back, and removed with it if this failed: that move must be finished first. Files beside no
+            // message are what Dovecot keeps about a mailbox (indexes, quota counts): the unpack puts them aside.
+            var here = Maildir.Contents(move.MailRoot, move.Domain);
+            if (here.Messages > 0)
             {
-                problems.Add($"This node still holds mail of {account.Domain} from an earlier move that did not verify ({domainFolder}). Run that move again (Retry) so it finishes, or move those files away, then bring the mail back.");
+                problems.Add($"This node still holds {here.Messages} message(s) of {account.Domain} from an earlier move that did not verify (such as {string.Join(", ", here.Examples)} under {move.MailRoot}). Run that move again (Retry) so it finishes, or move those files away, then bring the mail back.");
+            }
+            else if (here.OtherFiles > 0)
+            {
+                warnings.Add($"This node kept {here.OtherFiles} file(s) Dovecot wrote about mailboxes of {account.Domain} (indexes, quota counts) and no message; they are put aside, and each mailbox's state comes back with its mail.");
             }
 
             try
@@ -76,7 +81,7 @@ internal sealed class MailReturnSteps(
             }
         }
 
-        return new PreflightResult(problems, []);
+        return new PreflightResult(problems, warnings);
     }
 
     public long FreeMailBytes() => MailDisk.Measure(settings.Value).Free;
