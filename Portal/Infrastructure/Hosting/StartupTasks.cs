@@ -6,6 +6,7 @@ using Portal.Features.ApiTokens;
 using Portal.Features.Identity;
 using Portal.Features.Nodes;
 using Portal.Infrastructure.Security;
+using Portal.Jobs.Common;
 using Portal.Jobs.Nodes;
 using Portal.Features.Users;
 using Portal.Infrastructure.Configuration;
@@ -58,11 +59,13 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
         {
             await scope.ServiceProvider.GetRequiredService<Features.Mail.MailStatePublisher>().RepublishAsync(cancellationToken);
         }
-        catch (InvalidOperationException ex)
+        catch (Exception ex) when (ex is InvalidOperationException or ExternalProgramException or ExternalProgramTimeoutException)
         {
-            // A mail server that is down must not keep the node from starting: the files are written, /healthz shows
-            // the server's state, and the next publication applies them again.
-            logger.LogError(ex, "The mail servers did not take this node's mail state at start-up");
+            // A mail server that is down or hangs must not keep the node from starting: the files are written,
+            // /healthz shows the server's state, and a job applies them again in a minute (retried as Hangfire retries).
+            logger.LogError(ex, "The mail servers did not take this node's mail state at start-up; trying again in a minute");
+            scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>()
+                .Schedule<Features.Mail.MailStatePublisher>(p => p.RepublishAsync(CancellationToken.None), TimeSpan.FromMinutes(1));
         }
 
         if (settings.Value.Bootstrap.AdminPasswordFile is { Length: > 0 } passwordFile)
