@@ -77,6 +77,7 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
 {
     public const string PasswdFile = "dovecot-users";
     public const string ProxyFile = "dovecot-proxy-domains";
+    public const string TlsProxyFile = "dovecot-proxy-domains-tls";
     public const string DomainsFile = "postfix-virtual-mailbox-domains";
     public const string MailboxMapFile = "postfix-virtual-mailbox-maps";
     public const string AliasMapFile = "postfix-virtual-alias-maps";
@@ -119,6 +120,7 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
             Directory.CreateDirectory(settings.StateDirectory);
             // The proxy entry before the user goes: a login or delivery in between finds one of the two, never none.
             var dovecotChanged = await WriteAsync(ProxyFile, RenderProxies(state), ct)
+                | await WriteAsync(TlsProxyFile, RenderTlsProxies(state), ct)
                 | await WriteAsync(PasswdFile, RenderPasswd(state), ct)
                 | await WriteAsync(SubmissionFile, RenderSubmitters(state), ct);
             if (dovecotChanged)
@@ -246,9 +248,19 @@ public sealed partial class MailServices(MailServicesSettings settings, ILogger<
     /// are the eighth (user:password:uid:gid:gecos:home:shell:extra); in the seventh Dovecot took them for the shell
     /// and refused every login, which only a real Dovecot showed.
     /// </summary>
-    public static string RenderProxies(MailState state) =>
+    public static string RenderProxies(MailState state) => RenderProxies(state, "");
+
+    /// <summary>
+    /// The same entries for IMAP and POP3 (<see cref="TlsProxyFile"/>): the mail client's session goes on to the other
+    /// node in STARTTLS, so its password never crosses the network in clear. The other node's certificate is not
+    /// checked (<c>any-cert</c>): it is the node's own or an AutoSSL one for a name, never one for the address the
+    /// proxy connects to. LMTP keeps the plain entries: a child's delivery service offers no TLS.
+    /// </summary>
+    public static string RenderTlsProxies(MailState state) => RenderProxies(state, " starttls=any-cert");
+
+    private static string RenderProxies(MailState state, string extra) =>
         string.Concat(state.Routes.OrderBy(r => r.Domain, StringComparer.Ordinal)
-            .Select(r => $"{r.Domain}:::::::proxy=y host={r.NodeAddress} nopassword=y\n"));
+            .Select(r => $"{r.Domain}:::::::proxy=y host={r.NodeAddress} nopassword=y{extra}\n"));
 
     /// <summary>
     /// A mailbox's home for Dovecot, beside the published state (<c>home/</c> there, which Dovecot's mail uid may

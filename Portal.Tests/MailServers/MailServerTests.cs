@@ -154,6 +154,12 @@ public sealed class MailServerTests(MailServersFixture servers)
         await Assert.ThrowsAnyAsync<Exception>(() => openBeforeTheSwitch.NoOpAsync());
         Assert.Equal(["before the move"], await ImapSubjectsAsync(Parent, address, password));
         Assert.Equal(1, await Pop3CountAsync(Parent, address, password));
+        // The parent's proxy took both sessions on to the child in TLS: the password never crossed in clear.
+        // (Until the test signs in at the child below, every login there for this mailbox came through the parent.)
+        var proxied = servers.DovecotLog("child").Split('\n').Where(l => l.Contains($"Login: user=<{address}>", StringComparison.Ordinal)).ToList();
+        Assert.Contains(proxied, l => l.Contains("imap-login:", StringComparison.Ordinal) && l.Contains(", TLS,", StringComparison.Ordinal));
+        Assert.Contains(proxied, l => l.Contains("pop3-login:", StringComparison.Ordinal) && l.Contains(", TLS,", StringComparison.Ordinal));
+        Assert.All(proxied, l => Assert.Contains(", TLS,", l, StringComparison.Ordinal));
         Assert.False(Directory.Exists(Path.Combine(servers.Parent.MailRoot, domain, "alice")), "the parent's copy was removed after the move");
         await SendAsync(Parent, address, "after the move");
         Assert.Equal(["after the move", "before the move"], (await EventuallyAsync(() => ImapSubjectsAsync(Parent, address, password), s => s.Count == 2)).Order());

@@ -138,6 +138,9 @@ public sealed class MailServersFixture : IAsyncLifetime
         StartServersAsync(node, node == "child" ? ChildAddress : node == "child2" ? SecondChildAddress : throw new ArgumentException($"{node} is not a child", nameof(node)), dns: false);
 
     /// <summary>The name of a child's mail servers for <see cref="StopMailServersAsync"/>.</summary>
+    /// <summary>What the mail clients' Dovecot of a node ("parent", "child", "child2") logged so far.</summary>
+    public string DovecotLog(string node) => File.ReadAllText(Path.Combine(_folder, node, "dovecot", "dovecot.log"));
+
     public string MailServersOf(PortalNode child) => child == Child ? "child" : child == SecondChild ? "child2" : throw new ArgumentException($"{child.Name} is not a child", nameof(child));
 
     private async Task<Dictionary<string, string>> StartServersAsync(string node, string address, bool dns)
