@@ -21,6 +21,15 @@ public sealed partial class MailServices
     /// <summary>Postfix's SNI table (<c>tls_server_sni_maps</c>), compiled with <c>postmap -F</c>.</summary>
     public const string SniMapFile = "postfix-tls-sni";
 
+    /// <summary>
+    /// nginx's server blocks for the webmail names (included by scripts/webmail's configuration): one per
+    /// <c>webmail.</c> name with a certificate, which includes the webmail's own server settings (listener, Roundcube).
+    /// </summary>
+    public const string WebmailServersFile = "nginx-webmail.conf";
+
+    /// <summary>What each webmail server block includes: written by scripts/webmail next to its nginx configuration.</summary>
+    public const string WebmailServerSettingsFile = "server.conf";
+
     private readonly SemaphoreSlim _certificatesGate = new(1, 1);
 
     /// <summary>
@@ -49,6 +58,8 @@ public sealed partial class MailServices
             var kept = new HashSet<string>(StringComparer.Ordinal);
             var dovecot = new StringBuilder("# Written by Portal: the certificate for each name a mail client asks for (SNI).\n");
             var sni = new StringBuilder();
+            var webmail = new StringBuilder("# Written by Portal: the certificate of each webmail name (scripts/webmail includes this file).\n");
+            var webmailSettings = string.IsNullOrEmpty(settings.NginxConfig) ? null : Path.Combine(Path.GetDirectoryName(settings.NginxConfig)!, WebmailServerSettingsFile);
             // One name in two certificates (a domain renamed while its old certificate is still listed): the first wins.
             var served = new HashSet<string>(StringComparer.Ordinal);
             foreach (var certificate in certificates.Where(c => c.Names.Count > 0))
@@ -62,6 +73,11 @@ public sealed partial class MailServices
                 {
                     dovecot.Append(CultureInfo.InvariantCulture, $"local_name {name} {{\n  ssl_cert = <{chain}\n  ssl_key = <{key}\n}}\n");
                     sni.Append(CultureInfo.InvariantCulture, $"{name} {key} {chain}\n");
+                    if (name.StartsWith("webmail.", StringComparison.Ordinal) && webmailSettings is not null)
+                    {
+                        webmail.Append(CultureInfo.InvariantCulture,
+                            $"server {{\n  server_name {name};\n  include {webmailSettings};\n  ssl_certificate {chain};\n  ssl_certificate_key {key};\n}}\n");
+                    }
                 }
             }
 
@@ -73,6 +89,7 @@ public sealed partial class MailServices
 
             changed |= await WriteAsync(DovecotTlsFile, dovecot.ToString(), cancellationToken);
             var sniChanged = await WriteFileAsync(Path.Combine(settings.StateDirectory, SniMapFile), sni.ToString(), cancellationToken, ownerOnly: true);
+            changed |= await WriteAsync(WebmailServersFile, webmail.ToString(), cancellationToken);
             if (!changed && !sniChanged && !_certificatesPending)
             {
                 return false;
@@ -109,6 +126,21 @@ public sealed partial class MailServices
             if (exit != 0 && await CheckDovecotAsync(ct) is not (false, _))
             {
                 throw new InvalidOperationException($"doveadm reload failed ({exit}): {error}");
+            }
+        }
+
+        if (!string.IsNullOrEmpty(settings.Nginx))
+        {
+            // Checked first, so a configuration nginx refuses is said here (a reload would only log it and go on with
+            // the old one); then a graceful reload: requests under way finish on the old workers.
+            string[] config = string.IsNullOrEmpty(settings.NginxConfig) ? [] : ["-c", settings.NginxConfig];
+            foreach (var args in new string[][] { [.. config, "-t", "-q"], [.. config, "-s", "reload"] })
+            {
+                var (exit, error) = await RunAsync(settings.Nginx, args, ct, privileged: true);
+                if (exit != 0)
+                {
+                    throw new InvalidOperationException($"nginx {string.Join(' ', args)} failed ({exit}): {error}");
+                }
             }
         }
     }

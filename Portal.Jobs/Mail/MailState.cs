@@ -58,6 +58,12 @@ public sealed class MailServicesSettings
     /// <summary>The Postfix configuration folder (<c>postmap -c DIR</c>).</summary>
     public string? PostfixConfig { get; set; }
 
+    /// <summary>nginx, which serves the webmail (reloaded for its certificates); empty when this node serves no webmail.</summary>
+    public string? Nginx { get; set; }
+
+    /// <summary>The configuration file of this node's nginx (<c>nginx -c FILE</c>).</summary>
+    public string? NginxConfig { get; set; }
+
     /// <summary>How long one run of doveadm, postfix or postmap may take before it is stopped (with what it started).</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

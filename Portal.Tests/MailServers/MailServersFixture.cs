@@ -90,6 +90,7 @@ public sealed class MailServersFixture : IAsyncLifetime
         foreach (var node in new[] { "parent", "child", "child2" })
         {
             await RunScriptAsync("stop", Path.Combine(_folder, node));
+            await RunScriptAsync("webmail", "stop", Path.Combine(_folder, node, "webmail"));
         }
 
         await Shell.RunAsync(Path.Combine(TestEnvironment.RepositoryRoot, "scripts", "acme-test-ca"), ["stop", AcmeFolder], timeout: TimeSpan.FromMinutes(1));
@@ -115,6 +116,15 @@ public sealed class MailServersFixture : IAsyncLifetime
         return id;
     }
 
+    /// <summary>"Run AutoSSL now" for one account at the parent, as an operation; its end, which must be a success.</summary>
+    public async Task<JsonElement> RunAutoSslAsync(string account)
+    {
+        var id = (await Parent.Api.PostAsync($"api/v1/ssl/run?account={account}")).Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString()!;
+        var end = await Parent.Api.WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed", TimeSpan.FromMinutes(2));
+        Assert.True(end.GetProperty("state").GetString() == "Succeeded", $"the AutoSSL run ended {end}");
+        return end;
+    }
+
     /// <summary>The folder the parent's mail state is published to (and the mailboxes' homes are kept in).</summary>
     public string ParentMailState => Path.Combine(_folder, "parent", "mail-state");
 
@@ -137,24 +147,30 @@ public sealed class MailServersFixture : IAsyncLifetime
     public Task StartMailServersAsync(string node) =>
         StartServersAsync(node, node == "child" ? ChildAddress : node == "child2" ? SecondChildAddress : throw new ArgumentException($"{node} is not a child", nameof(node)), dns: false);
 
-    /// <summary>The name of a child's mail servers for <see cref="StopMailServersAsync"/>.</summary>
     /// <summary>What the mail clients' Dovecot of a node ("parent", "child", "child2") logged so far.</summary>
     public string DovecotLog(string node) => File.ReadAllText(Path.Combine(_folder, node, "dovecot", "dovecot.log"));
 
+    /// <summary>The name of a child's mail servers for <see cref="StopMailServersAsync"/>.</summary>
     public string MailServersOf(PortalNode child) => child == Child ? "child" : child == SecondChild ? "child2" : throw new ArgumentException($"{child.Name} is not a child", nameof(child));
 
     private async Task<Dictionary<string, string>> StartServersAsync(string node, string address, bool dns)
     {
         var folder = Path.Combine(_folder, node);
-        await RunScriptAsync("start", node, address, folder, Path.Combine(folder, "mail-state"), dns ? "dns" : "");
-        return File.ReadAllLines(Path.Combine(folder, "settings"))
+        var state = Path.Combine(folder, "mail-state");
+        await RunScriptAsync("start", node, address, folder, state, dns ? "dns" : "");
+        // The webmail (Roundcube behind nginx) on the same address, as the demo runs it.
+        await RunScriptAsync("webmail", "start", node, address, Path.Combine(folder, "webmail"), state);
+        return File.ReadAllLines(Path.Combine(folder, "settings")).Concat(File.ReadAllLines(Path.Combine(folder, "webmail", "settings")))
             .Select(line => line.Split('=', 2))
             .ToDictionary(kv => kv[0].Replace("__", ":", StringComparison.Ordinal), kv => kv[1]);
     }
 
+    /// <summary>Runs scripts/mail-servers with <paramref name="args"/>, or another script when the first is "webmail".</summary>
     private static async Task RunScriptAsync(params string[] args)
     {
-        var start = new ProcessStartInfo(Path.Combine(TestEnvironment.RepositoryRoot, "scripts", "mail-servers"))
+        var script = args[0] == "webmail" ? "webmail" : "mail-servers";
+        args = script == "webmail" ? args[1..] : args;
+        var start = new ProcessStartInfo(Path.Combine(TestEnvironment.RepositoryRoot, "scripts", script))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -165,13 +181,16 @@ public sealed class MailServersFixture : IAsyncLifetime
         }
 
         start.Environment["MAIL_SERVERS_FAST_FAILURES"] = "1";
+        // Postfix logs to syslog (dropped here): postlogd stopped taking messages under the chaos test's load, and
+        // every postfix command then hung (see scripts/mail-servers).
+        start.Environment["MAIL_SERVERS_POSTFIX_LOG"] = "0";
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"scripts/mail-servers {string.Join(' ', args)} failed ({process.ExitCode}): {await output}{await error}");
+            throw new InvalidOperationException($"scripts/{script} {string.Join(' ', args)} failed ({process.ExitCode}): {await output}{await error}");
         }
     }
 }

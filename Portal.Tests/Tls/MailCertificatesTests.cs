@@ -69,6 +69,23 @@ public sealed class MailCertificatesTests : IDisposable
     }
 
     [Fact]
+    public async Task TheWebmail_GetsAServerBlockPerWebmailName_ThatIncludesTheWebmailsOwnSettings()
+    {
+        var webmail = Path.Combine(_temp.Path, "webmail");
+        var services = new MailServices(new MailServicesSettings { StateDirectory = _temp.Path, NginxConfig = Path.Combine(webmail, "nginx.conf") }, NullLogger<MailServices>.Instance);
+        var shop = Issue(Names);
+        var other = Issue(["other.example", "mail.other.example"]);
+
+        await services.InstallCertificatesAsync([new(Names, shop.ChainPem, shop.KeyPem), new(["other.example", "mail.other.example"], other.ChainPem, other.KeyPem)], CancellationToken.None);
+
+        var folder = Path.Combine(_temp.Path, MailServices.CertificatesFolder);
+        var blocks = await File.ReadAllTextAsync(Path.Combine(_temp.Path, MailServices.WebmailServersFile));
+        Assert.Contains($"server {{\n  server_name webmail.shop.example;\n  include {webmail}/server.conf;\n  ssl_certificate {folder}/shop.example.crt;\n  ssl_certificate_key {folder}/shop.example.key;\n}}", blocks);
+        Assert.Equal(1, blocks.Split("server {").Length - 1);
+        Assert.DoesNotContain("other.example", blocks);
+    }
+
+    [Fact]
     public async Task ANameThatIsNotAHostName_IsRefused_BeforeAnythingIsWritten()
     {
         var services = new MailServices(new MailServicesSettings { StateDirectory = _temp.Path }, NullLogger<MailServices>.Instance);

@@ -233,6 +233,15 @@ public sealed class MailSettings
     public string? PostfixConfig { get; set; }
 
     /// <summary>
+    /// nginx, which serves this node's webmail (scripts/webmail): reloaded when the certificates of webmail.&lt;domain&gt;
+    /// names change. Empty: this node serves no webmail.
+    /// </summary>
+    public string? Nginx { get; set; }
+
+    /// <summary>The configuration of this node's nginx (nginx -c FILE -s reload). Empty: nginx's default.</summary>
+    public string? NginxConfig { get; set; }
+
+    /// <summary>
     /// Run doveadm and postfix through <c>sudo -n</c> (a node running as its own unprivileged user; deploy/sudoers
     /// allows it exactly the commands Portal runs).
     /// </summary>

@@ -113,6 +113,8 @@ public static class PortalServices
                 DovecotConfig = portal.Mail.DovecotConfig,
                 Postmap = portal.Mail.Postmap,
                 PostfixConfig = portal.Mail.PostfixConfig,
+                Nginx = portal.Mail.Nginx,
+                NginxConfig = portal.Mail.NginxConfig,
                 CommandTimeout = portal.Mail.CommandTimeout,
                 Sudo = portal.Mail.Sudo,
             };
