@@ -44,13 +44,7 @@ public sealed class WebmailBrowserFixture : IAsyncLifetime
         ChildId = (await Parent.Api.PostAsync("api/v1/linked-nodes", new { alias = "mail-1", address = Child.HostUrl.ToString(), adminUserName = PortalNode.AdminUserName, token, verifyTls = false, purpose = "Mail" }))
             .Expect(HttpStatusCode.Created).Body.GetProperty("node").GetProperty("id").GetString()!;
         _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = TestEnvironment.Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                $"--host-resolver-rules=MAP webmail.* {ChildAddress}"],
-        });
+        Browser = await BrowserFixture.LaunchAsync(_playwright, $"--host-resolver-rules=MAP webmail.* {ChildAddress}");
     }
 
     public async Task DisposeAsync()

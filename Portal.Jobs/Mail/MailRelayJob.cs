@@ -140,21 +140,24 @@ public sealed class MailRelayJob(
                 return ended.Addresses == 0 ? $"No IMAP/POP3 server on {move.SourceAlias} to end sessions on." : $"Ended the sessions of {ended.Addresses} mailbox(es) on {move.SourceAlias}.";
             }, cancellationToken);
 
-            await run.StepAsync("delta", async ct =>
+            async Task<string?> FinalPassAsync(CancellationToken ct)
             {
                 var brought = new RecentlyBrought(clock);
                 var passed = await MailPass.FromNodeAsync(run, retry, source, move.Username, localParts, receiver, settings.BatchFiles, ct, SwitchBaseline.Load(run), brought);
                 await CarryDuplicatesAsync(ct);
                 await MarkDeliveredAsync(brought, ct);
                 return passed;
-            }, cancellationToken);
+            }
+
+            await run.StepAsync("delta", FinalPassAsync, cancellationToken);
 
             var (messages, bytes) = (0L, 0L);
             await run.StepAsync("verify", async ct =>
             {
-                var theirs = await retry.RunAsync(() => source.GetMailManifestAsync(move.Username, ManifestDetail.Hashes, ct), ct);
-                var ours = await retry.RunAsync(() => target.GetMailManifestAsync(move.Username, ManifestDetail.Hashes, ct), ct);
-                (messages, bytes) = await MailVerification.VerifyAsync(run, theirs, ours, count =>
+                (messages, bytes) = await MailVerification.VerifyAfterFinalPassAsync(run,
+                    async t => (await retry.RunAsync(() => source.GetMailManifestAsync(move.Username, ManifestDetail.Hashes, t), t),
+                        await retry.RunAsync(() => target.GetMailManifestAsync(move.Username, ManifestDetail.Hashes, t), t)),
+                    FinalPassAsync, move.SourceAlias, count =>
                     $"{count} mailbox(es) are not on {move.TargetAlias} as they are on {move.SourceAlias}; the old copy stays and no deletion is scheduled. Run the move again to retry the final pass.", ct);
                 return $"All {messages} message(s), {Units.Bytes(bytes)}, are on {move.TargetAlias} byte for byte.";
             }, cancellationToken);

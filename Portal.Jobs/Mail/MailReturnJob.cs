@@ -239,7 +239,7 @@ public sealed class MailReturnJob(
                 return ended.Addresses == 0 ? $"No IMAP/POP3 server on {move.SourceAlias} to end sessions on." : $"Ended the sessions of {ended.Addresses} mailbox(es) on {move.SourceAlias}.";
             }, cancellationToken);
 
-            await run.StepAsync("delta", async ct =>
+            async Task<string?> FinalPassAsync(CancellationToken ct)
             {
                 var brought = new RecentlyBrought(clock);
                 var passed = await MailPass.FromNodeAsync(run, retry, child, move.Username, localParts,
@@ -247,14 +247,16 @@ public sealed class MailReturnJob(
                 await CarryDuplicatesAsync(ct);
                 await MarkDeliveredAsync(brought, ct);
                 return passed;
-            }, cancellationToken);
+            }
+
+            await run.StepAsync("delta", FinalPassAsync, cancellationToken);
 
             var (messages, bytes) = (0L, 0L);
             await run.StepAsync("verify", async ct =>
             {
-                var theirs = await retry.RunAsync(() => child.GetMailManifestAsync(move.Username, ManifestDetail.Hashes, ct), ct);
-                var ours = MailReceiver.Manifest(move.MailRoot, move.Domain, localParts, ManifestDetail.Hashes);
-                (messages, bytes) = await MailVerification.VerifyAsync(run, theirs, ours, count =>
+                (messages, bytes) = await MailVerification.VerifyAfterFinalPassAsync(run,
+                    async t => (await retry.RunAsync(() => child.GetMailManifestAsync(move.Username, ManifestDetail.Hashes, t), t), MailReceiver.Manifest(move.MailRoot, move.Domain, localParts, ManifestDetail.Hashes)),
+                    FinalPassAsync, move.SourceAlias, count =>
                     $"{count} mailbox(es) are not here as they are on {move.SourceAlias}; the child's copy stays and no deletion is scheduled. Run the dedistribution again to retry the final pass.", ct);
                 return $"All {messages} message(s), {Units.Bytes(bytes)}, are here byte for byte.";
             }, cancellationToken);
@@ -350,6 +352,31 @@ public static class MailVerification
         }
 
         return (sender.Mailboxes.Sum(m => m.Files.Count), sender.Mailboxes.Sum(m => m.Files.Sum(f => f.Size)));
+    }
+
+    /// <summary>How many more final passes a verification runs before it fails.</summary>
+    public const int ExtraFinalPasses = 2;
+
+    /// <summary>
+    /// <see cref="VerifyAsync"/> after the final pass, which runs again (up to <see cref="ExtraFinalPasses"/> times)
+    /// while the sender holds messages the receiver does not: a delivery under way on the old node at the switch can
+    /// save its message after the final pass listed the mailbox. A Retry of a move that failed here runs this step
+    /// again, and with it the final pass, as its failure says.
+    /// </summary>
+    public static async Task<(long Messages, long Bytes)> VerifyAfterFinalPassAsync(IOperationRun run, Func<CancellationToken, Task<(MailManifest Sender, MailManifest Receiver)>> manifests,
+        Func<CancellationToken, Task> passAgain, string sender, Func<int, string> failure, CancellationToken ct)
+    {
+        for (var pass = 1; ; pass++)
+        {
+            var (theirs, ours) = await manifests(ct);
+            if (pass > ExtraFinalPasses || Missing(theirs, ours) is not { Count: > 0 } missing)
+            {
+                return await VerifyAsync(run, theirs, ours, failure, ct);
+            }
+
+            await run.LogAsync(OperationLogLevel.Info, $"{sender} holds mail the final pass did not bring ({missing[0]}): passing again.", ct);
+            await passAgain(ct);
+        }
     }
 
     /// <summary>One line per mailbox where the receiver holds a message more times than the sender (in two folders, say).</summary>
