@@ -52,6 +52,33 @@ as_root() {
   else die "this step needs root: $* (run as root, or install it yourself)"; fi
 }
 
+# let_through USER-OR-UID PATH: a server's user (or the mail uid) must reach what it reads: a folder above PATH that is
+# closed to others (a home folder, a CI workspace) gets an ACL entry that lets that user through it, and nothing more.
+# A bare uid runs with MAIL_GID as its group.
+let_through() { # user-or-uid path
+  local who=$1 target dir=/ part uid gid
+  target=$(cd "$2" && pwd)
+  uid=$(id -u "$who" 2>/dev/null || echo "$who") gid=$(id -g "$who" 2>/dev/null || echo "${MAIL_GID:-$uid}")
+  local -a parts
+  IFS=/ read -ra parts <<< "${target#/}"
+  for part in "${parts[@]}"; do
+    if ! setpriv --reuid="$uid" --regid="$gid" --clear-groups test -x "$dir" 2>/dev/null; then
+      setfacl -m "u:$uid:x" "$dir" || die "user $who cannot reach $target: $dir is closed to it (setfacl failed)"
+    fi
+    dir=${dir%/}/$part
+  done
+}
+
+# tls_certificate FOLDER NAME: a self-signed certificate (cert.pem, key.pem) that a server presents until Portal
+# installs one for the name a client asks for (the tests' clients trust it explicitly).
+tls_certificate() { # folder name
+  [ -s "$1/cert.pem" ] && return 0
+  mkdir -p "$1"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$2.portal.invalid" -keyout "$1/key.pem" -out "$1/cert.pem" 2>/dev/null \
+    || die "openssl could not make a certificate in $1"
+  chmod 600 "$1/key.pem"
+}
+
 # wait_port ADDRESS PORT SECONDS: whether something listens there within that time (a server just started).
 wait_port() { # address port seconds
   local i
