@@ -133,8 +133,8 @@ public sealed record MailDelivered(IReadOnlyList<MailFileRef> Files);
 public sealed record MailFileRef(string LocalPart, string Path);
 
 /// <summary>
-/// An account's certificate, sent by the parent to the child that serves its mail: the chain (PEM, leaf first) and its
-/// private key (PKCS#8 PEM). A secret: never logged.
+/// A certificate the parent sends a child: an account's, to the child that serves its mail, or the child's own panel
+/// certificate. The chain (PEM, leaf first) and its private key (PKCS#8 PEM). A secret: never logged.
 /// </summary>
 public sealed record MailCertificate(string ChainPem, string KeyPem)
 {

@@ -297,6 +297,10 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
     public Task PutMailCertificateAsync(string username, Mail.MailCertificate certificate, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Put, MailPath(username, "certificate"), certificate, ct);
 
+    /// <summary>Has the node serve its panel with this certificate, issued for the host name it asked for.</summary>
+    public Task PutPanelCertificateAsync(Mail.MailCertificate certificate, CancellationToken ct) =>
+        SendAsync<NodeApiOk>(HttpMethod.Put, "node-api/v1/panel/certificate", certificate, ct);
+
     /// <summary>Removes everything a copy put on the node for this account (a copy abandoned before the switch).</summary>
     public Task DeleteMailDataAsync(string username, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Delete, MailPath(username, "data"), null, ct);

@@ -28,7 +28,8 @@ public enum TokenRetirement
 public sealed record UnlinkParentRequest(Guid ParentNodeId, TokenRetirement Token);
 
 /// <summary>What the parent's health check reads from a child.</summary>
-public sealed record NodeHealthReport(Guid NodeId, string Version, string Profile, long MailFreeBytes, long MailTotalBytes, DateTimeOffset CheckedAt, string? PublicIPv4 = null);
+/// <param name="PanelHostName">The host name the node takes its panel certificate for from its parent's AutoSSL (null: none).</param>
+public sealed record NodeHealthReport(Guid NodeId, string Version, string Profile, long MailFreeBytes, long MailTotalBytes, DateTimeOffset CheckedAt, string? PublicIPv4 = null, string? PanelHostName = null);
 
 /// <summary>An account's twin on a child: what the child keeps of a parent's account.</summary>
 public sealed record AccountTwin(string Username, string Domain, string ContactEmail, IReadOnlyList<string> Features, string Status);

@@ -52,6 +52,34 @@ public sealed class AutoSslPageTests : ComponentTestContext
     }
 
     [Fact]
+    public async Task AChildsPanelHostName_IsListedWithItsNode_AndWhyItFailed()
+    {
+        AddServices("https://acme.example.test/directory");
+        await using (var db = OpenDb())
+        {
+            db.LinkedNodes.Add(new Portal.Features.Nodes.LinkedNode
+            {
+                Id = Guid.NewGuid(), Alias = "mail-1", BaseUrl = "https://mail-1.example.test", AdminUserName = "admin", ProtectedToken = "x",
+                Name = "mail-1", Version = "1.0.0", LinkedBy = "test", PanelHostName = "mail-1.elsewhere.example", LinkedAt = DateTimeOffset.UtcNow,
+            });
+            db.TlsCertificates.Add(new TlsCertificate
+            {
+                HostName = "mail-1.elsewhere.example", Names = ["mail-1.elsewhere.example"], LastAttemptAt = DateTimeOffset.UtcNow, Failures = 1,
+                LastError = "mail-1.elsewhere.example (mail-1) is not in this node's nodes' zone", NextAttemptAt = DateTimeOffset.UtcNow.AddHours(1),
+            });
+            await db.SaveChangesAsync();
+        }
+
+        var cut = Render<AutoSslPage>();
+
+        cut.WaitForAssertion(() => Assert.Equal("mail-1.elsewhere.example", cut.Find("[data-testid=host-certificate-host]").TextContent.Trim()), Patience);
+        Assert.Contains("mail-1", cut.Find("[data-testid=host-certificates]").TextContent);
+        Assert.Equal("Failed", cut.Find("[data-testid=host-certificate-state]").GetAttribute("data-state"));
+        Assert.Contains("is not in this node's nodes' zone", cut.Find("[data-testid=host-certificate-error]").TextContent);
+        Assert.Single(cut.FindAll("[data-testid=host-certificate-run]"));
+    }
+
+    [Fact]
     public async Task WithAutoSslOff_ThePageSaysWhatToSet_AndOffersNoRun()
     {
         AddServices(directory: null);
@@ -62,6 +90,7 @@ public sealed class AutoSslPageTests : ComponentTestContext
         cut.WaitForAssertion(() => Assert.Contains("Portal:Tls:Acme:DirectoryUrl", cut.Find("[data-testid=autossl-off]").TextContent), Patience);
         Assert.Empty(cut.FindAll("[data-testid=autossl-run]"));
         Assert.Empty(cut.FindAll("[data-testid=certificate-run]"));
+        Assert.Empty(cut.FindAll("[data-testid=host-certificates]"));
     }
 
     private void AddServices(string? directory)
@@ -100,6 +129,9 @@ public sealed class AutoSslPageTests : ComponentTestContext
     private sealed class NoMailServers : ICertificateInstaller
     {
         public Task InstallAsync(IReadOnlyCollection<string> usernames, CancellationToken ct) =>
+            throw new InvalidOperationException("The AutoSSL page installed certificates; it only shows them.");
+
+        public Task<IReadOnlyList<string>> InstallPanelsAsync(IReadOnlyCollection<string> hostNames, CancellationToken ct) =>
             throw new InvalidOperationException("The AutoSSL page installed certificates; it only shows them.");
     }
 }

@@ -22,8 +22,9 @@ public sealed class AcmeChallengeRecordTests(PortalAppFixture app)
         var (domain, zones, db) = await AccountAsync();
         var value = new string('a', 43);
 
-        var accountId = await zones.SetAcmeChallengeAsync($"_acme-challenge.mail.{domain}", value, present: true, CancellationToken.None);
-        var before = await ZoneAsync(db, accountId);
+        var zoneId = await zones.SetAcmeChallengeAsync($"_acme-challenge.mail.{domain}", value, present: true, CancellationToken.None);
+        var before = await ZoneAsync(db, zoneId);
+        var accountId = before.AccountId!.Value;
         Assert.Contains(before.Records, r => r is { Name: "_acme-challenge.mail", Type: "TXT" } && r.Content == $"\"{value}\"");
 
         // A move points mail. elsewhere and rebuilds the zone's records: the challenge stays, the serial rises.
@@ -33,13 +34,13 @@ public sealed class AcmeChallengeRecordTests(PortalAppFixture app)
             await context.SaveChangesAsync();
         }
 
-        var moved = await ZoneAsync(db, accountId);
+        var moved = await ZoneAsync(db, zoneId);
         Assert.Contains(moved.Records, r => r.Name == "_acme-challenge.mail");
         Assert.Contains(moved.Records, r => r is { Name: "mail", Type: "A", Content: "192.0.2.77" });
         Assert.True(moved.Serial > before.Serial);
 
         await zones.SetAcmeChallengeAsync($"_acme-challenge.mail.{domain}", value, present: false, CancellationToken.None);
-        Assert.DoesNotContain((await ZoneAsync(db, accountId)).Records, r => r.Name.StartsWith("_acme-challenge", StringComparison.Ordinal));
+        Assert.DoesNotContain((await ZoneAsync(db, zoneId)).Records, r => r.Name.StartsWith("_acme-challenge", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -74,10 +75,10 @@ public sealed class AcmeChallengeRecordTests(PortalAppFixture app)
         return (domain, app.Services.GetRequiredService<DnsZoneService>(), app.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>());
     }
 
-    private static async Task<DnsZone> ZoneAsync(IDbContextFactory<PortalDbContext> db, long accountId)
+    private static async Task<DnsZone> ZoneAsync(IDbContextFactory<PortalDbContext> db, long zoneId)
     {
         await using var context = await db.CreateDbContextAsync();
-        return await context.DnsZones.AsNoTracking().Include(z => z.Records).SingleAsync(z => z.AccountId == accountId);
+        return await context.DnsZones.AsNoTracking().Include(z => z.Records).SingleAsync(z => z.Id == zoneId);
     }
 }
 
@@ -95,7 +96,7 @@ public sealed class AutoSslFailureTests(PortalAppFixture app)
         await app.Services.GetRequiredService<AccountService>().CreateAsync(PortalAppFixture.Admin, new NewAccount(name, $"{name}.example.test", $"o@{name}.example.test"));
         var autoSsl = app.Services.GetRequiredService<Portal.Features.Tls.AutoSslService>();
 
-        var run = await autoSsl.RunNowAsync(name, null, CancellationToken.None);
+        var run = await autoSsl.RunNowAsync(name, null, null, CancellationToken.None);
 
         Assert.Equal(1, run.Failed);
         var first = (await autoSsl.ListAsync(CancellationToken.None)).Single(r => r.Username == name);
@@ -108,7 +109,7 @@ public sealed class AutoSslFailureTests(PortalAppFixture app)
         Assert.Equal(first.LastAttemptAt, (await autoSsl.ListAsync(CancellationToken.None)).Single(r => r.Username == name).LastAttemptAt);
 
         // An admin's run does, and the next wait is twice as long.
-        await autoSsl.RunNowAsync(name, null, CancellationToken.None);
+        await autoSsl.RunNowAsync(name, null, null, CancellationToken.None);
         var second = (await autoSsl.ListAsync(CancellationToken.None)).Single(r => r.Username == name);
         Assert.True(second.LastAttemptAt > first.LastAttemptAt);
         Assert.InRange(second.NextAttemptAt!.Value - second.LastAttemptAt!.Value, TimeSpan.FromMinutes(119), TimeSpan.FromMinutes(121));
@@ -119,9 +120,9 @@ public sealed class AutoSslFailureTests(PortalAppFixture app)
     {
         var runs = app.Services.GetRequiredService<Portal.Features.Tls.AutoSslRunJob>();
 
-        var refused = await Assert.ThrowsAsync<PortalNotFoundException>(() => runs.StartAsync(PortalAppFixture.Admin, "nosuchaccount", CancellationToken.None));
+        var refused = await Assert.ThrowsAsync<PortalNotFoundException>(() => runs.StartAsync(PortalAppFixture.Admin, "nosuchaccount", null, CancellationToken.None));
 
         Assert.Contains("AutoSSL looks after no account nosuchaccount here", refused.Message);
-        await Assert.ThrowsAsync<PortalForbiddenException>(() => runs.StartAsync(PortalAppFixture.ActorFor("someone", Portal.Features.Identity.PortalRoles.Reseller), null, CancellationToken.None));
+        await Assert.ThrowsAsync<PortalForbiddenException>(() => runs.StartAsync(PortalAppFixture.ActorFor("someone", Portal.Features.Identity.PortalRoles.Reseller), null, null, CancellationToken.None));
     }
 }

@@ -37,6 +37,9 @@ public sealed class MailServersFixture : IAsyncLifetime
     /// <summary>How many messages a mailbox may send through the parent in an hour (Portal:Mail:SendLimitPerHour).</summary>
     public const int SendLimitPerHour = 5;
 
+    /// <summary>The zone of the nodes' panel host names, kept by the parent's DNS.</summary>
+    public const string NodesZone = "nodes.mstest.example";
+
     /// <summary>Pebble, the test ACME server AutoSSL asks, checking DNS-01 against the parent's PowerDNS.</summary>
     public const string AcmeAddress = "127.0.0.51";
 
@@ -55,6 +58,7 @@ public sealed class MailServersFixture : IAsyncLifetime
         var childSettings = await StartServersAsync("child", ChildAddress, dns: false);
         var secondChildSettings = await StartServersAsync("child2", SecondChildAddress, dns: false);
         parentSettings["Portal:Dns:PublicIPv4"] = ParentAddress;
+        parentSettings["Portal:Dns:NodesZone"] = NodesZone;
         parentSettings["Portal:Alerts:CheckInterval"] = "00:00:02";
         parentSettings["Portal:Alerts:SmtpServer"] = $"{ParentAddress}:25";
         parentSettings["Portal:Alerts:EmailTo:0"] = AlertsAddress;

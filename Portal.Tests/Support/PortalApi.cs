@@ -6,10 +6,13 @@ using Portal.Jobs.Nodes;
 
 namespace Portal.Tests.Support;
 
-/// <summary>A node's public API (or node API) over real HTTP, as a script or another node calls it.</summary>
-public sealed class PortalApi(Uri baseUrl, string token, string? adminUserName = null) : IDisposable
+/// <summary>
+/// A node's public API (or node API) over real HTTP, as a script or another node calls it; with
+/// <paramref name="acceptAnyCertificate"/>, over HTTPS to a node that serves a certificate nothing trusts yet.
+/// </summary>
+public sealed class PortalApi(Uri baseUrl, string token, string? adminUserName = null, bool acceptAnyCertificate = false) : IDisposable
 {
-    private readonly HttpClient _http = Create(baseUrl, token, adminUserName);
+    private readonly HttpClient _http = Create(baseUrl, token, adminUserName, acceptAnyCertificate);
 
     public static JsonSerializerOptions Json => NodeApiClient.Json;
 
@@ -37,9 +40,15 @@ public sealed class PortalApi(Uri baseUrl, string token, string? adminUserName =
         return new ApiResponse(response.StatusCode, json, text);
     }
 
-    private static HttpClient Create(Uri baseUrl, string token, string? adminUserName)
+    private static HttpClient Create(Uri baseUrl, string token, string? adminUserName, bool acceptAnyCertificate)
     {
-        var http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(60) };
+        var handler = new HttpClientHandler();
+        if (acceptAnyCertificate)
+        {
+            handler.ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator;
+        }
+
+        var http = new HttpClient(handler) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         if (adminUserName is not null)
         {

@@ -151,3 +151,9 @@ public static class TestDatabases
         await command.ExecuteNonQueryAsync();
     }
 }
+
+/// <summary>Contexts on one test database, for services built by hand in a test.</summary>
+public sealed class TestDbContextFactory(string connectionString) : IDbContextFactory<PortalDbContext>
+{
+    public PortalDbContext CreateDbContext() => TestDatabases.OpenContext(connectionString);
+}

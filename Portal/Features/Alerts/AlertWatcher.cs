@@ -66,19 +66,21 @@ public sealed class AlertWatcher(
     {
         var warnBefore = settings.Value.Tls.Acme.RenewBefore / 2;
         var now = clock.GetUtcNow();
-        List<(long AccountId, string Username, DateTimeOffset NotAfter, string? LastError)> certificates;
+        List<(string Key, string Username, DateTimeOffset NotAfter, string? LastError)> certificates;
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
         {
+            // An account's by its id (as before panels had certificates); a panel's by its host name.
             certificates = (await db.TlsCertificates.AsNoTracking().Where(c => c.NotAfter != null)
-                .Join(db.Accounts, c => c.AccountId, a => a.Id, (c, a) => new { c.AccountId, a.Username, NotAfter = c.NotAfter!.Value, c.LastError })
-                .ToListAsync(ct)).Select(c => (c.AccountId, c.Username, c.NotAfter, c.LastError)).ToList();
+                .Select(c => new { c.AccountId, c.HostName, Username = db.Accounts.Where(a => a.Id == c.AccountId).Select(a => a.Username).FirstOrDefault(), NotAfter = c.NotAfter!.Value, c.LastError })
+                .ToListAsync(ct))
+                .Select(c => c.AccountId is { } id ? (CertificateExpiring + id, c.Username ?? "", c.NotAfter, c.LastError) : (CertificateExpiring + "host:" + c.HostName, $"the panel at {c.HostName}", c.NotAfter, c.LastError))
+                .ToList();
         }
 
         // Only the open alerts are looked at to resolve (one query), not every certificate.
         var open = (await alerts.OpenKeysAsync(CertificateExpiring, ct)).ToHashSet(StringComparer.Ordinal);
-        foreach (var (accountId, username, notAfter, lastError) in certificates)
+        foreach (var (key, username, notAfter, lastError) in certificates)
         {
-            var key = CertificateExpiring + accountId;
             // What is left in the set after the loop belongs to no certificate any more.
             var wasOpen = open.Remove(key);
             if (notAfter - now < warnBefore)
@@ -86,7 +88,7 @@ public sealed class AlertWatcher(
                 var ends = notAfter <= now ? $"ended on {notAfter:yyyy-MM-dd HH:mm} UTC" : $"ends on {notAfter:yyyy-MM-dd HH:mm} UTC";
                 await alerts.RaiseAsync(key, $"The certificate of {username} {(notAfter <= now ? "has expired" : "expires soon")}",
                     $"AutoSSL has not renewed the certificate of {username}; it {ends}. Last attempt: {lastError ?? "none failed yet"}. " +
-                    "See the AutoSSL page, mend the cause (the account's DNS, the certificate authority's answer) and run AutoSSL for it.",
+                    "See the AutoSSL page, mend the cause (the DNS, the certificate authority's answer) and run AutoSSL for it.",
                     "/admin/ssl", ct);
             }
             else if (wasOpen)
@@ -95,10 +97,10 @@ public sealed class AlertWatcher(
             }
         }
 
-        // An account that is gone (terminated) took its certificate with it.
+        // An account that is gone (terminated), or a node no longer linked, took its certificate with it.
         foreach (var key in open)
         {
-            await alerts.ResolveAsync(key, "A certificate that was expiring is gone", "Its account no longer exists on this node.", ct);
+            await alerts.ResolveAsync(key, "A certificate that was expiring is gone", "Its account or node no longer has one on this node.", ct);
         }
     }
 

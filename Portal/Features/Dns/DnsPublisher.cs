@@ -41,6 +41,22 @@ public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, I
         }
     }
 
+    /// <summary>Publishes one zone (an account's, or the nodes' zone) by its id.</summary>
+    public async Task PublishZoneAsync(long zoneId, CancellationToken ct)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var zone = await db.DnsZones.AsNoTracking().Include(z => z.Records).SingleOrDefaultAsync(z => z.Id == zoneId, ct);
+        if (zone is not null)
+        {
+            await PublishAsync(db, zone, ct);
+        }
+    }
+
     /// <summary>
     /// Removes a zone Portal no longer keeps from the server, now if it answers, else later: the removal is recorded
     /// first and <see cref="PublishDueAsync"/> tries it again every minute until the server confirms it.
@@ -104,6 +120,15 @@ public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, I
         if (!Enabled)
         {
             return 0;
+        }
+
+        try
+        {
+            await zones.SyncNodesZoneAsync(ct);
+        }
+        catch (InvalidOperationException ex)
+        {
+            logger.LogWarning("The nodes' zone is not kept: {Reason}", ex.Message);
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);

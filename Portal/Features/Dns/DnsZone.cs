@@ -8,7 +8,8 @@ public sealed class DnsZone
 {
     public long Id { get; set; }
 
-    public long AccountId { get; set; }
+    /// <summary>The account whose zone it is; null for the nodes' zone (<c>Portal:Dns:NodesZone</c>).</summary>
+    public long? AccountId { get; set; }
 
     /// <summary>The zone's name in ASCII, without the final dot.</summary>
     public required string Name { get; set; }

@@ -58,7 +58,7 @@ public sealed class DnsZoneService(IDbContextFactory<PortalDbContext> dbFactory,
     /// <summary>
     /// Adds (or, <paramref name="present"/> false, removes) the TXT record of a DNS-01 challenge for
     /// <paramref name="name"/> (<c>_acme-challenge.&lt;a name in an account's zone&gt;</c>) to the zone that holds it,
-    /// and raises the zone's serial. Returns the zone's account, whose zone is then to be published.
+    /// and raises the zone's serial. Returns the zone's id, to publish it.
     /// </summary>
     public async Task<long> SetAcmeChallengeAsync(string name, string value, bool present, CancellationToken ct)
     {
@@ -85,13 +85,73 @@ public sealed class DnsZoneService(IDbContextFactory<PortalDbContext> dbFactory,
         }
         else
         {
-            return zone.AccountId;
+            return zone.Id;
         }
 
         zone.Serial = NextSerial(zone.Serial);
         zone.UpdatedAt = clock.GetUtcNow();
         await db.SaveChangesAsync(ct);
-        return zone.AccountId;
+        return zone.Id;
+    }
+
+    /// <summary>
+    /// Keeps the nodes' zone (<c>Portal:Dns:NodesZone</c>) as the nodes are: its name servers, and an A record for this
+    /// node's panel host and each child's that lies in it, at the address the child reported (a name two children
+    /// report is the one linked first's). Challenge records stay. Returns the zone's id when it changed, to publish it.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">An account's zone has the name (it was made before the setting).</exception>
+    public async Task<long?> SyncNodesZoneAsync(CancellationToken ct)
+    {
+        if (Dns.NodesZone is not { Length: > 0 } configured)
+        {
+            return null;
+        }
+
+        var name = configured.TrimEnd('.').ToLowerInvariant();
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var hosts = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        if (Tls.PanelHost.Of(settings.Value) is { } own && Tls.PanelHost.IsIn(own, name))
+        {
+            hosts[own] = Dns.PublicIPv4;
+        }
+
+        var children = await db.LinkedNodes.AsNoTracking().Where(n => n.PanelHostName != null && n.PublicIPv4 != null)
+            .OrderBy(n => n.LinkedAt).Select(n => new { Host = n.PanelHostName!, Address = n.PublicIPv4! }).ToListAsync(ct);
+        foreach (var child in children.Where(c => Tls.PanelHost.IsIn(c.Host, name)))
+        {
+            hosts.TryAdd(child.Host, child.Address);
+        }
+
+        var wanted = NameServers(name).Select(ns => Record("@", "NS", Dns.Ttl, ns))
+            .Concat(hosts.Select(h => Record(h.Key[..^(name.Length + 1)], "A", Dns.Ttl, h.Value))).ToList();
+        var zone = await db.DnsZones.Include(z => z.Records).SingleOrDefaultAsync(z => z.Name == name, ct);
+        if (zone is { AccountId: not null })
+        {
+            throw new InvalidOperationException($"Portal:Dns:NodesZone is {name}, which is an account's zone here; give the nodes a zone of their own.");
+        }
+
+        if (zone is null)
+        {
+            zone = new DnsZone { Name = name, Serial = NextSerial(0), UpdatedAt = clock.GetUtcNow() };
+            db.DnsZones.Add(zone);
+        }
+        else
+        {
+            static string Key(DnsRecord r) => $"{r.Name} {r.Type} {r.Ttl} {r.Content}";
+            var kept = zone.Records.Where(r => !IsAcmeChallenge(r)).Select(Key).Order(StringComparer.Ordinal);
+            if (kept.SequenceEqual(wanted.Select(Key).Order(StringComparer.Ordinal)))
+            {
+                return null;
+            }
+
+            db.DnsRecords.RemoveRange(zone.Records.Where(r => !IsAcmeChallenge(r)));
+            zone.Serial = NextSerial(zone.Serial);
+            zone.UpdatedAt = clock.GetUtcNow();
+        }
+
+        zone.Records.AddRange(wanted);
+        await db.SaveChangesAsync(ct);
+        return zone.Id;
     }
 
     public async Task<ZoneView> GetAsync(Actor actor, string username, CancellationToken cancellationToken = default)

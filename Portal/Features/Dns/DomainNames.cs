@@ -44,6 +44,13 @@ public static partial class DomainNames
         return true;
     }
 
+    /// <summary>Whether the text is already a host name as DNS stores it: ASCII, lowercase, two labels or more, at most 253 characters.</summary>
+    public static bool IsHostName(string? text)
+    {
+        var labels = (text ?? "").Split('.');
+        return text is { Length: > 0 and <= 253 } && labels.Length >= 2 && labels.All(l => LabelPattern().IsMatch(l)) && !labels[^1].All(char.IsAsciiDigit);
+    }
+
     /// <summary>What someone typed into a domain filter, Unicode or not, as the start of a stored (ASCII) name.</summary>
     public static string ToAsciiPrefix(string typed)
     {

@@ -45,7 +45,7 @@ public sealed class DomainRules(IDbContextFactory<PortalDbContext> dbFactory, IO
         return problems;
     }
 
-    /// <summary>The names this panel is reached at, or publishes itself as: its URL's host, its name servers, its children's hosts.</summary>
+    /// <summary>The names this panel is reached at, or publishes itself as: its URL's host, its name servers, its nodes' zone, its children's hosts.</summary>
     private async Task<IEnumerable<string>> PanelHostsAsync(CancellationToken ct)
     {
         var hosts = new HashSet<string>(StringComparer.Ordinal);
@@ -57,6 +57,11 @@ public sealed class DomainRules(IDbContextFactory<PortalDbContext> dbFactory, IO
         foreach (var ns in settings.Value.Dns.NameServers)
         {
             hosts.Add(ns.TrimEnd('.').ToLowerInvariant());
+        }
+
+        if (settings.Value.Dns.NodesZone is { Length: > 0 } nodesZone)
+        {
+            hosts.Add(nodesZone.TrimEnd('.').ToLowerInvariant());
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);

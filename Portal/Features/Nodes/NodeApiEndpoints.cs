@@ -87,7 +87,7 @@ public static class NodeApiEndpoints
         {
             var node = await identity.GetAsync(ct);
             var (free, total) = MailDisk.Measure(settings.Value);
-            return new NodeHealthReport(node.NodeId, node.Version.ToString(), node.Profile.ToString(), free, total, clock.GetUtcNow(), node.PublicIPv4);
+            return new NodeHealthReport(node.NodeId, node.Version.ToString(), node.Profile.ToString(), free, total, clock.GetUtcNow(), node.PublicIPv4, Tls.PanelHost.Requested(settings.Value));
         });
     }
 

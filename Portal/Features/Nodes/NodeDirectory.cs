@@ -59,6 +59,7 @@ public sealed class NodeDirectory(
             node.MailFreeBytes = report.MailFreeBytes;
             node.MailTotalBytes = report.MailTotalBytes;
             node.PublicIPv4 = report.PublicIPv4 ?? node.PublicIPv4;
+            node.PanelHostName = report.PanelHostName;
             if (node.VerifyTls && new Uri(node.BaseUrl).Scheme == Uri.UriSchemeHttps)
             {
                 node.TlsVerified = true;
@@ -89,6 +90,11 @@ public sealed class NodeDirectory(
         if (report.PublicIPv4 is not null && !ReportedAddress.IsAcceptable(report.PublicIPv4))
         {
             return $"{alias} reported \"{Portal.Jobs.Mail.MailRules.Printable(report.PublicIPv4)}\" as its public IPv4 address; Portal refuses it (it would go into the mail routing and DNS). Check the node's Portal:Dns:PublicIPv4, and the node itself.";
+        }
+
+        if (report.PanelHostName is { } host && !Dns.DomainNames.IsHostName(host))
+        {
+            return $"{alias} reported \"{Portal.Jobs.Mail.MailRules.Printable(host)}\" as its panel's host name; Portal refuses it (AutoSSL would certify it). Check the node's Portal:PublicUrl, and the node itself.";
         }
 
         if (!NodeVersion.TryParse(report.Version, out _) || !Enum.TryParse<ServerProfile>(report.Profile, out _) || report.MailFreeBytes < 0 || report.MailTotalBytes < 0)

@@ -75,6 +75,12 @@ public sealed class LinkedNode
     /// <summary>The child's public IPv4 address (its Portal:Dns:PublicIPv4): mail. and webmail. of its accounts point here.</summary>
     public string? PublicIPv4 { get; set; }
 
+    /// <summary>
+    /// The host name the child asks this parent's AutoSSL to certify for its panel (its health report says it; null:
+    /// none). Certified only in this node's nodes zone, and not when another node has it (<c>AutoSslService</c>).
+    /// </summary>
+    public string? PanelHostName { get; set; }
+
     public DateTimeOffset LinkedAt { get; set; }
 
     public required string LinkedBy { get; set; }
@@ -117,6 +123,7 @@ internal sealed class LinkedNodeConfiguration : IEntityTypeConfiguration<LinkedN
         builder.Property(n => n.LinkedBy).HasMaxLength(256);
         builder.Property(n => n.LastError).HasMaxLength(2000);
         builder.Property(n => n.PublicIPv4).HasMaxLength(45);
+        builder.Property(n => n.PanelHostName).HasMaxLength(253);
         builder.Property(n => n.Purpose).HasConversion<string>().HasMaxLength(16);
         builder.Property(n => n.Profile).HasConversion<string>().HasMaxLength(16);
         builder.Property(n => n.Status).HasConversion<string>().HasMaxLength(16);

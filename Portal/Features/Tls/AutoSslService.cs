@@ -23,6 +23,17 @@ public sealed record CertificateRow(
     string? LastError,
     DateTimeOffset? NextAttemptAt);
 
+/// <summary>A node's panel certificate as the AutoSSL page and the API show it (never its key).</summary>
+public sealed record HostCertificateRow(
+    string HostName,
+    string Node,
+    string State,
+    string? Issuer,
+    DateTimeOffset? NotAfter,
+    DateTimeOffset? LastAttemptAt,
+    string? LastError,
+    DateTimeOffset? NextAttemptAt);
+
 /// <summary>What one AutoSSL run did.</summary>
 public sealed record AutoSslRun(int Issued, int Failed, int UpToDate);
 
@@ -30,8 +41,9 @@ public sealed record AutoSslRun(int Issued, int Failed, int UpToDate);
 /// AutoSSL on the parent: for each of its accounts (not a child's twins), a certificate for the domain, www., mail. and
 /// webmail., validated through DNS-01 in the account's own zone (the guide's DNS DCV, which distributed accounts
 /// require), issued when missing or when the names changed, renewed once less than <c>Portal:Tls:Acme:RenewBefore</c>
-/// is left. A failure is recorded with its reason and tried again after 1, 2, 4... up to 24 hours; an admin's run now
-/// ignores that wait. Off while <c>Portal:Tls:Acme:DirectoryUrl</c> is empty.
+/// is left. The same for the panels' host names (this node's and its children's, <c>Portal:Tls:CertificateFromAutoSsl</c>),
+/// proved in the nodes' zone (<c>Portal:Dns:NodesZone</c>). A failure is recorded with its reason and tried again after
+/// 1, 2, 4... up to 24 hours; an admin's run now ignores that wait. Off while <c>Portal:Tls:Acme:DirectoryUrl</c> is empty.
 /// </summary>
 public sealed class AutoSslService(
     IDbContextFactory<PortalDbContext> dbFactory,
@@ -39,6 +51,8 @@ public sealed class AutoSslService(
     IDataProtectionProvider dataProtection,
     IHttpClientFactory httpClients,
     AcmeDnsChallengeZone zone,
+    DnsZoneService dnsZones,
+    DnsPublisher publisher,
     ICertificateInstaller served,
     TimeProvider clock,
     ILoggerFactory loggers)
@@ -61,13 +75,14 @@ public sealed class AutoSslService(
     /// <summary>The recurring job: every account whose certificate is missing, outdated or near its end, and due.</summary>
     [AutomaticRetry(Attempts = 0)]
     [DisableConcurrentExecution(600)]
-    public Task<AutoSslRun> RunDueAsync(CancellationToken ct) => RunAsync(username: null, ignoreBackoff: false, run: null, ct);
+    public Task<AutoSslRun> RunDueAsync(CancellationToken ct) => RunAsync(username: null, hostName: null, ignoreBackoff: false, run: null, ct);
 
     /// <summary>
-    /// An admin's "Run AutoSSL now" (one account, or all): due or not by the backoff, each is tried; with
-    /// <paramref name="run"/>, as an operation that shows each account done and logs what happened to it.
+    /// An admin's "Run AutoSSL now" (one account, one panel host name, or all): due or not by the backoff, each is
+    /// tried; with <paramref name="run"/>, as an operation that shows each done and logs what happened to it.
     /// </summary>
-    public Task<AutoSslRun> RunNowAsync(string? username, Jobs.Operations.IOperationRun? run, CancellationToken ct) => RunAsync(username, ignoreBackoff: true, run, ct);
+    public Task<AutoSslRun> RunNowAsync(string? username, string? hostName, Jobs.Operations.IOperationRun? run, CancellationToken ct) =>
+        RunAsync(username, hostName, ignoreBackoff: true, run, ct);
 
     /// <summary>Whether AutoSSL looks after this account here: one of this node's own, with its zone on this node.</summary>
     public async Task<bool> CoversAsync(string username, CancellationToken ct)
@@ -76,7 +91,7 @@ public sealed class AutoSslService(
         return await Covered(db).AnyAsync(a => a.Username == username, ct);
     }
 
-    private async Task<AutoSslRun> RunAsync(string? username, bool ignoreBackoff, Jobs.Operations.IOperationRun? run, CancellationToken ct)
+    private async Task<AutoSslRun> RunAsync(string? username, string? hostName, bool ignoreBackoff, Jobs.Operations.IOperationRun? run, CancellationToken ct)
     {
         if (!Acme.Enabled)
         {
@@ -84,7 +99,7 @@ public sealed class AutoSslService(
             return new AutoSslRun(0, 0, 0);
         }
 
-        List<(Account Account, TlsCertificate? Certificate)> accounts;
+        var subjects = new List<Subject>();
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
         {
             var zoned = Covered(db);
@@ -93,29 +108,65 @@ public sealed class AutoSslService(
                 zoned = zoned.Where(a => a.Username == username);
             }
 
-            accounts = (await zoned.OrderBy(a => a.Username)
-                .Select(a => new { Account = a, Certificate = db.TlsCertificates.AsNoTracking().SingleOrDefault(c => c.AccountId == a.Id) })
-                .ToListAsync(ct)).Select(x => (x.Account, x.Certificate)).ToList();
+            if (hostName is null)
+            {
+                subjects.AddRange((await zoned.OrderBy(a => a.Username)
+                    .Select(a => new { Account = a, Certificate = db.TlsCertificates.AsNoTracking().SingleOrDefault(c => c.AccountId == a.Id) })
+                    .ToListAsync(ct)).Select(x => Subject.ForAccount(x.Account, x.Certificate)));
+            }
+
+            if (username is null)
+            {
+                subjects.AddRange((await HostsAsync(db, ct)).Where(h => hostName is null || h.HostName == hostName));
+            }
         }
 
         var now = clock.GetUtcNow();
-        var due = accounts.Where(a => IsDue(a.Account, a.Certificate, now) && (ignoreBackoff || a.Certificate?.NextAttemptAt is null || a.Certificate.NextAttemptAt <= now)).ToList();
-        var upToDate = accounts.Count - due.Count;
-        // An admin's run puts every certificate it covers in place again (a child that missed one gets it then).
-        var covered = accounts.Select(a => a.Account.Username).ToList();
+        var due = subjects.Where(s => IsDue(s, now) && (ignoreBackoff || s.Certificate?.NextAttemptAt is null || s.Certificate.NextAttemptAt <= now)).ToList();
+        var upToDate = subjects.Count - due.Count;
+        var total = due.Count;
+        // An admin's run puts every certificate it covers in place again (a node that missed one gets it then).
         if (run is not null)
         {
             await run.LogAsync(Jobs.Operations.OperationLogLevel.Info, $"{due.Count} certificate(s) to issue or renew; {upToDate} up to date.", ct);
         }
 
+        // What cannot be issued here whatever the CA says (a host outside the nodes' zone) is recorded first, with why.
+        var failed = 0;
+        foreach (var subject in due.Where(s => s.Problem is not null))
+        {
+            await FailAsync(subject, subject.Problem!, run, ct);
+            failed++;
+        }
+
+        due = due.Where(s => s.Problem is null).ToList();
         if (due.Count == 0)
         {
-            if (ignoreBackoff && covered.Count > 0)
+            if (ignoreBackoff && subjects.Count > 0)
             {
-                await InstallAsync(covered, run, ct);
+                await InstallAsync(subjects, run, ct);
             }
 
-            return new AutoSslRun(0, 0, upToDate);
+            return new AutoSslRun(0, failed, upToDate);
+        }
+
+        if (due.Any(s => s.HostName is not null))
+        {
+            // The nodes' zone must be on the DNS server, with its host names, before a challenge goes into it.
+            try
+            {
+                await PublishNodesZoneAsync(ct);
+            }
+            catch (InvalidOperationException ex)
+            {
+                foreach (var subject in due.Where(s => s.HostName is not null))
+                {
+                    await FailAsync(subject, $"The nodes' zone could not be published: {ex.Message}", run, ct);
+                    failed++;
+                }
+
+                due = due.Where(s => s.HostName is null).ToList();
+            }
         }
 
         AcmeClient client;
@@ -125,11 +176,11 @@ public sealed class AutoSslService(
         }
         catch (Exception ex) when (ex is AcmeException or HttpRequestException or TimeoutException or TaskCanceledException && !ct.IsCancellationRequested)
         {
-            // Nothing can be issued: each account due says why, and waits as after its own failure.
+            // Nothing can be issued: each certificate due says why, and waits as after its own failure.
             var reason = $"The certificate authority at {Acme.DirectoryUrl} could not be reached or refused this node's account: {ex.Message}";
-            foreach (var (account, _) in due)
+            foreach (var subject in due)
             {
-                await RecordAsync(account.Id, NamesOf(account.Domain), null, reason, ct);
+                await RecordAsync(subject, null, reason, ct);
             }
 
             _logger.LogWarning("AutoSSL: {Reason}", reason);
@@ -138,44 +189,38 @@ public sealed class AutoSslService(
                 await run.LogAsync(Jobs.Operations.OperationLogLevel.Error, reason, ct);
             }
 
-            return new AutoSslRun(0, due.Count, upToDate);
+            return new AutoSslRun(0, failed + due.Count, upToDate);
         }
 
-        var (issued, failed) = (0, 0);
-        var issuedFor = new List<string>();
-        foreach (var (account, _) in due)
+        var issued = 0;
+        var issuedFor = new List<Subject>();
+        foreach (var subject in due)
         {
-            var names = NamesOf(account.Domain);
             try
             {
-                var certificate = await client.IssueAsync(names, zone, progress: null, ct);
-                await RecordAsync(account.Id, names, certificate, null, ct);
-                _logger.LogInformation("AutoSSL: {Account}'s certificate for {Names} issued by {Issuer}, valid until {NotAfter:u}", account.Username, string.Join(", ", names), certificate.Issuer, certificate.NotAfter);
+                var certificate = await client.IssueAsync(subject.Names, zone, progress: null, ct);
+                await RecordAsync(subject, certificate, null, ct);
+                _logger.LogInformation("AutoSSL: {Subject}'s certificate for {Names} issued by {Issuer}, valid until {NotAfter:u}", subject.Label, string.Join(", ", subject.Names), certificate.Issuer, certificate.NotAfter);
                 issued++;
-                issuedFor.Add(account.Username);
+                issuedFor.Add(subject);
                 if (run is not null)
                 {
-                    await run.LogAsync(Jobs.Operations.OperationLogLevel.Info, $"{account.Username}: a certificate for {string.Join(", ", names)}, valid until {certificate.NotAfter:yyyy-MM-dd}.", ct);
+                    await run.LogAsync(Jobs.Operations.OperationLogLevel.Info, $"{subject.Label}: a certificate for {string.Join(", ", subject.Names)}, valid until {certificate.NotAfter:yyyy-MM-dd}.", ct);
                 }
             }
             catch (Exception ex) when (ex is AcmeException or HttpRequestException or TimeoutException or InvalidOperationException or Infrastructure.Security.PortalNotFoundException or CryptographicException)
             {
-                await RecordAsync(account.Id, names, null, ex.Message, ct);
-                _logger.LogWarning("AutoSSL: {Account}'s certificate was not issued: {Error}", account.Username, ex.Message);
+                await FailAsync(subject, ex.Message, run, ct);
                 failed++;
-                if (run is not null)
-                {
-                    await run.LogAsync(Jobs.Operations.OperationLogLevel.Warning, $"{account.Username}: not issued: {ex.Message}", ct);
-                }
             }
 
             if (run is not null)
             {
-                await run.ReportAsync(new Jobs.Operations.StepProgress(issued + failed, due.Count), ct);
+                await run.ReportAsync(new Jobs.Operations.StepProgress(issued + failed, total), ct);
             }
         }
 
-        var toInstall = ignoreBackoff ? covered : issuedFor;
+        var toInstall = ignoreBackoff ? subjects : issuedFor;
         if (toInstall.Count > 0)
         {
             await InstallAsync(toInstall, run, ct);
@@ -184,24 +229,120 @@ public sealed class AutoSslService(
         return new AutoSslRun(issued, failed, upToDate);
     }
 
-    /// <summary>
-    /// Puts the certificates where they are served (<see cref="MailCertificates"/>). A server that does not take them
-    /// fails no certificate: it is kept, said, and installed again by the next run that issues one or an admin's run.
-    /// </summary>
-    private async Task InstallAsync(IReadOnlyCollection<string> usernames, Jobs.Operations.IOperationRun? run, CancellationToken ct)
+    private async Task FailAsync(Subject subject, string error, Jobs.Operations.IOperationRun? run, CancellationToken ct)
     {
-        try
+        await RecordAsync(subject, null, error, ct);
+        _logger.LogWarning("AutoSSL: {Subject}'s certificate was not issued: {Error}", subject.Label, error);
+        if (run is not null)
         {
-            await served.InstallAsync(usernames, ct);
+            await run.LogAsync(Jobs.Operations.OperationLogLevel.Warning, $"{subject.Label}: not issued: {error}", ct);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or Jobs.Common.ExternalProgramTimeoutException)
+    }
+
+    /// <summary>
+    /// Puts the certificates where they are served: accounts' in the mail servers (<see cref="MailCertificates"/>),
+    /// panels' in their files (<see cref="PanelCertificates"/>). A server that does not take them fails no certificate:
+    /// it is kept, said, and installed again by the next run that issues one or an admin's run.
+    /// </summary>
+    private async Task InstallAsync(IReadOnlyCollection<Subject> subjects, Jobs.Operations.IOperationRun? run, CancellationToken ct)
+    {
+        var usernames = subjects.Where(s => s.Username is not null).Select(s => s.Username!).ToList();
+        if (usernames.Count > 0)
         {
-            _logger.LogWarning("AutoSSL: the mail servers did not take the new certificates: {Error}", ex.Message);
-            if (run is not null)
+            try
             {
-                await run.LogAsync(Jobs.Operations.OperationLogLevel.Warning, $"The mail servers did not take the new certificates: {ex.Message}", ct);
+                await served.InstallAsync(usernames, ct);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or Jobs.Common.ExternalProgramTimeoutException)
+            {
+                _logger.LogWarning("AutoSSL: the mail servers did not take the new certificates: {Error}", ex.Message);
+                if (run is not null)
+                {
+                    await run.LogAsync(Jobs.Operations.OperationLogLevel.Warning, $"The mail servers did not take the new certificates: {ex.Message}", ct);
+                }
             }
         }
+
+        var hosts = subjects.Where(s => s.HostName is not null && s.Problem is null).Select(s => s.HostName!).ToList();
+        if (hosts.Count > 0)
+        {
+            foreach (var line in await served.InstallPanelsAsync(hosts, ct))
+            {
+                if (run is not null)
+                {
+                    await run.LogAsync(Jobs.Operations.OperationLogLevel.Info, line, ct);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The panels' host names AutoSSL certifies: this node's (<c>Portal:Tls:CertificateFromAutoSsl</c>) and each
+    /// child's that asked, each only in the nodes' zone and only for one node (the one linked first; this node before
+    /// its children). A name that breaks a rule is kept with why, so the AutoSSL page says it. Rows of names no node
+    /// asks for any more are removed.
+    /// </summary>
+    private async Task<List<Subject>> HostsAsync(PortalDbContext db, CancellationToken ct)
+    {
+        var nodesZone = settings.Value.Dns.NodesZone is { Length: > 0 } configured ? configured.TrimEnd('.').ToLowerInvariant() : null;
+        var asked = await AskedHostsAsync(db, ct);
+        var certificates = await db.TlsCertificates.AsNoTracking().Where(c => c.HostName != null).ToDictionaryAsync(c => c.HostName!, ct);
+        var taken = new Dictionary<string, string>(StringComparer.Ordinal);
+        var subjects = new List<Subject>();
+        foreach (var (host, node) in asked)
+        {
+            if (taken.TryGetValue(host, out var first))
+            {
+                _logger.LogWarning("AutoSSL: {Node} asks for a panel certificate for {Host}, which is {First}'s; each node needs a host name of its own", node, host, first);
+                continue;
+            }
+
+            taken[host] = node;
+            var problem = nodesZone is null
+                ? $"{node} asks for a panel certificate for {host}, but this node has no nodes' zone (Portal:Dns:NodesZone) to prove it in through DNS-01. Set one, delegated to this node, that {host} lies in."
+                : !PanelHost.IsIn(host, nodesZone)
+                    ? $"{host} ({node}) is not in this node's nodes' zone {nodesZone}, so DNS-01 cannot prove it here. Give the node a host name in that zone (its Portal:PublicUrl)."
+                    : null;
+            subjects.Add(new Subject($"{node} ({host})", [host], null, host, null, node, certificates.GetValueOrDefault(host), problem));
+        }
+
+        var stale = certificates.Keys.Except(taken.Keys).ToList();
+        if (stale.Count > 0)
+        {
+            await db.TlsCertificates.Where(c => c.HostName != null && stale.Contains(c.HostName)).ExecuteDeleteAsync(ct);
+        }
+
+        return subjects;
+    }
+
+    /// <summary>The panel host names nodes ask for, with who asks: this node first, then its children as they were linked.</summary>
+    private async Task<List<(string Host, string Node)>> AskedHostsAsync(PortalDbContext db, CancellationToken ct)
+    {
+        var asked = new List<(string Host, string Node)>();
+        if (PanelHost.Requested(settings.Value) is { } own)
+        {
+            asked.Add((own, "this node"));
+        }
+
+        asked.AddRange((await db.LinkedNodes.AsNoTracking().Where(n => n.PanelHostName != null).OrderBy(n => n.LinkedAt)
+            .Select(n => new { n.PanelHostName, n.Alias }).ToListAsync(ct)).Select(n => (n.PanelHostName!, n.Alias)));
+        return asked;
+    }
+
+    private async Task PublishNodesZoneAsync(CancellationToken ct)
+    {
+        if (await dnsZones.SyncNodesZoneAsync(ct) is { } changed)
+        {
+            await publisher.PublishZoneAsync(changed, ct);
+        }
+    }
+
+    /// <summary>What one certificate is for: an account's four names, or a node's panel host name.</summary>
+    /// <param name="Problem">Why it cannot be issued here (a host outside the nodes' zone), recorded as its failure.</param>
+    private sealed record Subject(string Label, IReadOnlyList<string> Names, long? AccountId, string? HostName, string? Username, string? Node, TlsCertificate? Certificate, string? Problem)
+    {
+        public static Subject ForAccount(Account account, TlsCertificate? certificate) =>
+            new(account.Username, NamesOf(account.Domain), account.Id, null, account.Username, null, certificate, null);
     }
 
     /// <summary>The accounts AutoSSL looks after here: this node's own (not a child's twins), whose zone is on this node.</summary>
@@ -209,18 +350,21 @@ public sealed class AutoSslService(
         db.Accounts.AsNoTracking().Where(a => a.ParentNodeId == null && db.DnsZones.Any(z => z.AccountId == a.Id));
 
     /// <summary>Without a certificate, for other names, or within <c>RenewBefore</c> of its end.</summary>
-    private bool IsDue(Account account, TlsCertificate? certificate, DateTimeOffset now) =>
-        certificate?.NotAfter is not { } notAfter
-        || !certificate.Names.SequenceEqual(NamesOf(account.Domain))
+    private bool IsDue(Subject subject, DateTimeOffset now) =>
+        subject.Certificate?.NotAfter is not { } notAfter
+        || !subject.Certificate.Names.SequenceEqual(subject.Names)
         || notAfter - now < Acme.RenewBefore;
 
-    private async Task RecordAsync(long accountId, IReadOnlyList<string> names, IssuedCertificate? issued, string? error, CancellationToken ct)
+    private async Task RecordAsync(Subject subject, IssuedCertificate? issued, string? error, CancellationToken ct)
     {
+        var names = subject.Names;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var row = await db.TlsCertificates.SingleOrDefaultAsync(c => c.AccountId == accountId, ct);
+        var row = subject.AccountId is { } accountId
+            ? await db.TlsCertificates.SingleOrDefaultAsync(c => c.AccountId == accountId, ct)
+            : await db.TlsCertificates.SingleOrDefaultAsync(c => c.HostName == subject.HostName, ct);
         if (row is null)
         {
-            row = new TlsCertificate { AccountId = accountId };
+            row = new TlsCertificate { AccountId = subject.AccountId, HostName = subject.HostName };
             db.TlsCertificates.Add(row);
         }
 
@@ -302,6 +446,21 @@ public sealed class AutoSslService(
             r.Certificate?.NextAttemptAt)).ToList();
     }
 
+    /// <summary>
+    /// The panels' certificates, for admins: one per host name a node asks for (this node's first, then its children's
+    /// as they were linked), including those not tried yet.
+    /// </summary>
+    public async Task<IReadOnlyList<HostCertificateRow>> ListHostsAsync(CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var certificates = await db.TlsCertificates.AsNoTracking().Where(c => c.HostName != null).ToDictionaryAsync(c => c.HostName!, ct);
+        var asked = await AskedHostsAsync(db, ct);
+        var now = clock.GetUtcNow();
+        return asked.DistinctBy(a => a.Host).Select(a => (a.Host, a.Node, Certificate: certificates.GetValueOrDefault(a.Host)))
+            .Select(a => new HostCertificateRow(a.Host, a.Node, StateOf(a.Certificate, now), a.Certificate?.Issuer, a.Certificate?.NotAfter,
+                a.Certificate?.LastAttemptAt, a.Certificate?.LastError, a.Certificate?.NextAttemptAt)).ToList();
+    }
+
     /// <summary>The account's certificate and chain (PEM, public), to check or install elsewhere.</summary>
     public async Task<string> ChainAsync(string username, CancellationToken ct)
     {
@@ -334,9 +493,9 @@ public sealed class AcmeDnsChallengeZone(DnsZoneService zones, DnsPublisher publ
             throw new InvalidOperationException("This node publishes no DNS (Portal:Dns:PowerDns:ApiUrl is empty), so AutoSSL cannot prove its names through DNS-01.");
         }
 
-        await publisher.PublishAsync(await zones.SetAcmeChallengeAsync(name, value, present: true, ct), ct);
+        await publisher.PublishZoneAsync(await zones.SetAcmeChallengeAsync(name, value, present: true, ct), ct);
     }
 
     public async Task RemoveAsync(string name, string value, CancellationToken ct) =>
-        await publisher.PublishAsync(await zones.SetAcmeChallengeAsync(name, value, present: false, ct), ct);
+        await publisher.PublishZoneAsync(await zones.SetAcmeChallengeAsync(name, value, present: false, ct), ct);
 }

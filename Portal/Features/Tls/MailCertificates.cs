@@ -17,10 +17,16 @@ namespace Portal.Features.Tls;
 /// it sends on what still reaches it (clients with the old address cached), until its copy of the account is deleted.
 /// A child checks what it is sent as strictly as anything else another node sends: names, chain, key and dates.
 /// </summary>
-/// <summary>Puts accounts' certificates where they are served (<see cref="MailCertificates"/>); what AutoSSL calls after a run.</summary>
+/// <summary>
+/// Puts certificates where they are served, what AutoSSL calls after a run: accounts' in the mail servers
+/// (<see cref="MailCertificates"/>), panels' in their files here or on the child (<see cref="PanelCertificates"/>).
+/// </summary>
 public interface ICertificateInstaller
 {
     Task InstallAsync(IReadOnlyCollection<string> usernames, CancellationToken ct);
+
+    /// <returns>What happened to each, for an operation's log.</returns>
+    Task<IReadOnlyList<string>> InstallPanelsAsync(IReadOnlyCollection<string> hostNames, CancellationToken ct);
 }
 
 public sealed class MailCertificates(
@@ -30,7 +36,8 @@ public sealed class MailCertificates(
     INodeApiClientFactory clients,
     NodeLinkService links,
     TimeProvider clock,
-    ILogger<MailCertificates> logger) : ICertificateInstaller
+    ILogger<MailCertificates> logger,
+    PanelCertificates panels) : ICertificateInstaller
 {
     /// <summary>The most a chain another node sends may hold (a leaf, its intermediates and a root are a few KiB).</summary>
     public const int MaxPemChars = 64 * 1024;
@@ -97,6 +104,8 @@ public sealed class MailCertificates(
             await SendAsync(account.Username, clients.Create(links.EndpointOf(account.Node)), account.Node.Alias, ct);
         }
     }
+
+    public Task<IReadOnlyList<string>> InstallPanelsAsync(IReadOnlyCollection<string> hostNames, CancellationToken ct) => panels.InstallAsync(hostNames, ct);
 
     /// <summary>
     /// On a child: the certificate the parent sent for a twin's mail. and webmail., checked (<see cref="Problem"/>)

@@ -4,14 +4,18 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 namespace Portal.Features.Tls;
 
 /// <summary>
-/// An account's certificate as AutoSSL keeps it: the names it covers, the chain and its private key (protected with
-/// the node's Data Protection keys), and how its last attempt went. One per account.
+/// A certificate as AutoSSL keeps it: the names it covers, the chain and its private key (protected with the node's
+/// Data Protection keys), and how its last attempt went. One per account, and one per node's panel host name.
 /// </summary>
 public sealed class TlsCertificate
 {
     public long Id { get; set; }
 
-    public long AccountId { get; set; }
+    /// <summary>The account it is for; null for a node's panel certificate (<see cref="HostName"/>).</summary>
+    public long? AccountId { get; set; }
+
+    /// <summary>The panel host name of a node (this one, or a child) it is for; null for an account's.</summary>
+    public string? HostName { get; set; }
 
     /// <summary>The names it was asked for (the domain first): the account's names when it was last issued or tried.</summary>
     public List<string> Names { get; set; } = [];
@@ -59,8 +63,10 @@ internal sealed class TlsCertificateConfiguration : IEntityTypeConfiguration<Tls
 {
     public void Configure(EntityTypeBuilder<TlsCertificate> builder)
     {
-        builder.ToTable("tls_certificates");
+        builder.ToTable("tls_certificates", t => t.HasCheckConstraint("ck_tls_certificates_subject", "(\"AccountId\" IS NULL) <> (\"HostName\" IS NULL)"));
         builder.HasIndex(c => c.AccountId).IsUnique();
+        builder.Property(c => c.HostName).HasMaxLength(253);
+        builder.HasIndex(c => c.HostName).IsUnique();
         builder.HasOne<Accounts.Account>().WithMany().HasForeignKey(c => c.AccountId).OnDelete(DeleteBehavior.Cascade);
         builder.Property(c => c.Issuer).HasMaxLength(500);
         builder.Property(c => c.LastError).HasMaxLength(2000);

@@ -137,6 +137,13 @@ public sealed class TlsSettings
 
     public bool Enabled => !string.IsNullOrEmpty(CertificateFile);
 
+    /// <summary>
+    /// AutoSSL writes the panel's certificate into <see cref="CertificateFile"/> and <see cref="KeyFile"/> for the host
+    /// of <c>Portal:PublicUrl</c>: a parent issues its own (through <c>Portal:Dns:NodesZone</c>), a child gets it from
+    /// its parent. Until the first arrives the panel serves a self-signed certificate for that host.
+    /// </summary>
+    public bool CertificateFromAutoSsl { get; set; }
+
     /// <summary>AutoSSL: the certificate authority the parent asks for its accounts' certificates.</summary>
     public AcmeSettings Acme { get; set; } = new();
 }
@@ -296,6 +303,13 @@ public sealed class DnsSettings
     /// as its domain.
     /// </summary>
     public string PublicSuffixList { get; set; } = "/usr/share/publicsuffix/public_suffix_list.dat";
+
+    /// <summary>
+    /// The zone of the nodes' own host names (nodes.example.net), delegated to this parent's DNS: it answers an A record
+    /// for this node's and each child's panel host name lying under it, and holds the DNS-01 records of their panel
+    /// certificates (<c>Portal:Tls:CertificateFromAutoSsl</c>). No account may take it or a name in it. Empty: none.
+    /// </summary>
+    public string? NodesZone { get; set; }
 
     /// <summary>The PowerDNS authoritative server the zones are published to; off while its ApiUrl is empty.</summary>
     public PowerDnsSettings PowerDns { get; set; } = new();

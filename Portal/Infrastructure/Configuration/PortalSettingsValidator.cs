@@ -25,6 +25,7 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
         Check(options.Alerts, errors);
         CheckAlerts(options.Alerts, errors);
         CheckTls(options.Tls, errors);
+        CheckPanelCertificate(options, errors);
         if (options.Telemetry.OtlpEndpoint is { Length: > 0 } otlp
             && (!Uri.TryCreate(otlp, UriKind.Absolute, out var collector) || collector.Scheme is not ("http" or "https")))
         {
@@ -191,7 +192,8 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
             return;
         }
 
-        if (!tls.Enabled)
+        // Files AutoSSL writes may not be there yet (a self-signed certificate is served until they are).
+        if (!tls.Enabled || (tls.CertificateFromAutoSsl && !File.Exists(tls.CertificateFile) && !File.Exists(tls.KeyFile)))
         {
             return;
         }
@@ -203,6 +205,36 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
         {
             errors.Add($"Portal:Tls: the certificate {tls.CertificateFile} with the key {tls.KeyFile} cannot be used: {ex.Message} Give a PEM certificate (with its chain) and its unencrypted PEM key, readable by the node's user.");
+        }
+    }
+
+    /// <summary>A node whose panel certificate comes from AutoSSL: where it goes, which host it names, and how a parent proves it.</summary>
+    private static void CheckPanelCertificate(PortalSettings options, List<string> errors)
+    {
+        var nodesZone = options.Dns.NodesZone;
+        if (nodesZone is { Length: > 0 } && !Features.Dns.DomainNames.IsHostName(nodesZone))
+        {
+            errors.Add($"Portal:Dns:NodesZone: \"{nodesZone}\" is not a DNS name; give the zone delegated to this node for its nodes' host names, for example nodes.example.net.");
+            nodesZone = null;
+        }
+
+        if (!options.Tls.CertificateFromAutoSsl)
+        {
+            return;
+        }
+
+        if (!options.Tls.Enabled)
+        {
+            errors.Add("Portal:Tls:CertificateFromAutoSsl needs Portal:Tls:CertificateFile and Portal:Tls:KeyFile: the files AutoSSL writes the panel's certificate and key to.");
+        }
+
+        if (Features.Tls.PanelHost.Of(options) is not { } host)
+        {
+            errors.Add("Portal:Tls:CertificateFromAutoSsl needs Portal:PublicUrl with the panel's host name (https://panel.nodes.example.net): the certificate is issued for it.");
+        }
+        else if (options.Tls.Acme.Enabled && !(nodesZone is { Length: > 0 } zone && Features.Tls.PanelHost.IsIn(host, zone)))
+        {
+            errors.Add($"Portal:Tls:CertificateFromAutoSsl: this node issues its own certificate, proving {host} through DNS-01 in its nodes zone; set Portal:Dns:NodesZone to a zone delegated to this node that {host} lies in.");
         }
     }
 

@@ -126,6 +126,7 @@ public static class PortalServices
         services.AddSingleton<Features.Tls.AcmeDnsChallengeZone>();
         services.AddSingleton<Features.Tls.AutoSslService>();
         services.AddSingleton<Features.Tls.MailCertificates>();
+        services.AddSingleton<Features.Tls.PanelCertificates>();
         services.AddSingleton<Features.Tls.ICertificateInstaller>(sp => sp.GetRequiredService<Features.Tls.MailCertificates>());
         services.AddTransient<Features.Tls.AutoSslRunJob>();
         services.AddHttpClient(Features.Tls.AutoSslService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30))
@@ -233,7 +234,16 @@ public static class PortalServices
 
         builder.Services.AddSingleton<PanelCertificate>();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https =>
-            https.ServerCertificateSelector = (_, _) => kestrel.ApplicationServices.GetRequiredService<PanelCertificate>().Current));
+        {
+            // The selector satisfies Kestrel's start-up check; each handshake is given the certificate with its chain.
+            https.ServerCertificateSelector = (_, _) => kestrel.ApplicationServices.GetRequiredService<PanelCertificate>().Current;
+            https.OnAuthenticate = (_, ssl) =>
+            {
+                ssl.ServerCertificateSelectionCallback = null;
+                ssl.ServerCertificate = null;
+                ssl.ServerCertificateContext = kestrel.ApplicationServices.GetRequiredService<PanelCertificate>().CurrentContext;
+            };
+        }));
     }
 
     private static string ReadConnectionString(IConfiguration configuration)

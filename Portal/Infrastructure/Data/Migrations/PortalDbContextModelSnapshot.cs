@@ -598,7 +598,7 @@ namespace Portal.Infrastructure.Data.Migrations
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
-                    b.Property<long>("AccountId")
+                    b.Property<long?>("AccountId")
                         .HasColumnType("bigint");
 
                     b.Property<string>("Name")
@@ -893,6 +893,10 @@ namespace Portal.Infrastructure.Data.Migrations
                         .IsRequired()
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)");
+
+                    b.Property<string>("PanelHostName")
+                        .HasMaxLength(253)
+                        .HasColumnType("character varying(253)");
 
                     b.Property<string>("Profile")
                         .IsRequired()
@@ -1262,7 +1266,7 @@ namespace Portal.Infrastructure.Data.Migrations
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
-                    b.Property<long>("AccountId")
+                    b.Property<long?>("AccountId")
                         .HasColumnType("bigint");
 
                     b.Property<string>("ChainPem")
@@ -1270,6 +1274,10 @@ namespace Portal.Infrastructure.Data.Migrations
 
                     b.Property<int>("Failures")
                         .HasColumnType("integer");
+
+                    b.Property<string>("HostName")
+                        .HasMaxLength(253)
+                        .HasColumnType("character varying(253)");
 
                     b.Property<DateTimeOffset?>("IssuedAt")
                         .HasColumnType("timestamp with time zone");
@@ -1306,9 +1314,15 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.HasIndex("AccountId")
                         .IsUnique();
 
+                    b.HasIndex("HostName")
+                        .IsUnique();
+
                     b.HasIndex("NotAfter");
 
-                    b.ToTable("tls_certificates", (string)null);
+                    b.ToTable("tls_certificates", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_tls_certificates_subject", "(\"AccountId\" IS NULL) <> (\"HostName\" IS NULL)");
+                        });
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRoleClaim<string>", b =>
@@ -1376,8 +1390,7 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.HasOne("Portal.Features.Accounts.Account", null)
                         .WithOne()
                         .HasForeignKey("Portal.Features.Dns.DnsZone", "AccountId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
+                        .OnDelete(DeleteBehavior.Cascade);
                 });
 
             modelBuilder.Entity("Portal.Features.Mail.EmailAccount", b =>
@@ -1498,8 +1511,7 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.HasOne("Portal.Features.Accounts.Account", null)
                         .WithMany()
                         .HasForeignKey("AccountId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
+                        .OnDelete(DeleteBehavior.Cascade);
                 });
 
             modelBuilder.Entity("Portal.Features.Dns.DnsZone", b =>
