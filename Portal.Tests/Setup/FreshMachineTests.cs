@@ -91,7 +91,7 @@ public sealed class FreshMachineTests
     private static async Task InstallAndRunAsNodeUserAsync(string root)
     {
         var (http, https, pg) = (PortalNode.FreePort(), PortalNode.FreePort(), PortalNode.FreePort());
-        string[] install = ["run", root, "./portal", "install", "--name", "fresh", "--public-ip", MailAddress, "--mail-address", MailAddress,
+        string[] install = ["run", root, "./portal", "install", "--name", "fresh", "--public-ip", MailAddress, "--mail-address", MailAddress, "--webmail",
             "--http-port", http.ToString(), "--https-port", https.ToString(), "--pg-port", pg.ToString(), "--no-start"];
         foreach (var attempt in new[] { "first", "second" })
         {
@@ -106,9 +106,14 @@ public sealed class FreshMachineTests
         var settings = File.ReadAllLines(Path.Combine(root, Setting("EnvironmentFile").TrimStart('/'))).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
         Assert.DoesNotContain(settings, l => l.Contains("Password", StringComparison.OrdinalIgnoreCase) && !l.Contains("PasswordFile", StringComparison.Ordinal));
 
-        // What systemd would start before the node (its mail servers), with nothing of theirs on the test's pipes.
-        var servers = await Shell.RunAsync(Script, ["run", root, "bash", "-c", "dovecot </dev/null >/dev/null 2>&1 && postfix start </dev/null >/dev/null 2>&1"]);
+        // What systemd would start before the node (its mail servers, the webmail's php-fpm and nginx, each as its unit
+        // says), with nothing of theirs on the test's pipes.
+        string UnitLine(string unitName, string key) =>
+            File.ReadAllLines(Path.Combine(root, "etc/systemd/system", unitName)).Single(l => l.StartsWith(key + "=", StringComparison.Ordinal))[(key.Length + 1)..];
+        var webmail = $"{UnitLine("portal-webmail-php.service", "ExecStartPre")} && ({UnitLine("portal-webmail-php.service", "ExecStart")} </dev/null >/dev/null 2>&1 &) && sleep 2 && {UnitLine("portal-webmail.service", "ExecStart")} </dev/null >/dev/null 2>&1";
+        var servers = await Shell.RunAsync(Script, ["run", root, "bash", "-c", $"dovecot </dev/null >/dev/null 2>&1 && postfix start </dev/null >/dev/null 2>&1 && {webmail}"]);
         Assert.True(servers.ExitCode == 0, servers.ToString());
+        Assert.Contains("Portal__Mail__NginxConfig=/var/lib/portal/webmail/nginx.conf", settings);
 
         var output = new StringBuilder();
         using var node = StartInside(root, output, new(), ["runuser", "-u", user, "--", "env", $"HOME=/var/lib/portal", .. settings, .. Setting("ExecStart").Split(' ')]);
@@ -136,6 +141,14 @@ public sealed class FreshMachineTests
         var redirect = await http_.GetAsync("auth/signin");
         Assert.Equal(HttpStatusCode.TemporaryRedirect, redirect.StatusCode);
         Assert.Equal($"https://127.0.0.1:{https}/auth/signin", redirect.Headers.Location!.ToString());
+
+        // The webmail answers on 443 of the mail address with Roundcube's sign-in (the panel moved to its own ports).
+        using (var webmailClient = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator }) { Timeout = TimeSpan.FromSeconds(20) })
+        {
+            var signIn = await webmailClient.GetAsync($"https://{MailAddress}/");
+            var page = await signIn.Content.ReadAsStringAsync();
+            Assert.True(signIn.StatusCode == HttpStatusCode.OK && page.Contains("rcmloginuser", StringComparison.Ordinal), $"the webmail answered {signIn.StatusCode}: {page[..Math.Min(page.Length, 500)]}");
+        }
 
         // The node runs as its own user, never root.
         var portalUid = File.ReadAllLines(Path.Combine(root, "etc/passwd")).Single(l => l.StartsWith("portal:", StringComparison.Ordinal)).Split(':')[2];
