@@ -399,6 +399,23 @@ public sealed class MailCopyJob(
             ? JsonSerializer.Deserialize<VerifyCheckpoint>(json)!
             : new VerifyCheckpoint([], []);
         var pending = move.LocalParts.Where(l => !progress.Verified.Contains(l) && !progress.Unverified.Contains(l)).ToList();
+        if (pending.Count > 0)
+        {
+            // A delivery under way here at the switch can save its message after the final pass listed the mailbox:
+            // while this node holds mail the child lacks, the final pass runs again before any mailbox is judged.
+            await MailVerification.PassAgainWhileMissingAsync(run,
+                async t => (MailReceiver.Manifest(move.MailRoot, move.Domain, pending, ManifestDetail.Paths),
+                    await RetryingAsync(run, () => child.GetMailManifestAsync(move.Username, ManifestDetail.Paths, t), t)),
+                async t =>
+                {
+                    var brought = new RecentlyBrought(clock);
+                    await SyncAsync(run, move, child, SwitchBaseline.Load(run), ledger, t, brought);
+                    await CarryDuplicatesAsync(run, move, child, t);
+                    await MarkDeliveredAsync(run, move, child, brought, t);
+                },
+                "This node", ct);
+        }
+
         var sized = MailReceiver.Manifest(move.MailRoot, move.Domain, pending, ManifestDetail.Sizes).Mailboxes;
         var detail = sized.All(m => m.Files.All(f => ledger.Covers(m.LocalPart, f))) ? ManifestDetail.Sizes : ManifestDetail.Hashes;
         var remote = await RetryingAsync(run, () => child.GetMailManifestAsync(move.Username, detail, ct), ct);

@@ -366,12 +366,23 @@ public static class MailVerification
     public static async Task<(long Messages, long Bytes)> VerifyAfterFinalPassAsync(IOperationRun run, Func<CancellationToken, Task<(MailManifest Sender, MailManifest Receiver)>> manifests,
         Func<CancellationToken, Task> passAgain, string sender, Func<int, string> failure, CancellationToken ct)
     {
+        var (theirs, ours) = await PassAgainWhileMissingAsync(run, manifests, passAgain, sender, ct);
+        return await VerifyAsync(run, theirs, ours, failure, ct);
+    }
+
+    /// <summary>
+    /// Runs the final pass again (up to <see cref="ExtraFinalPasses"/> times) while the sender holds messages the
+    /// receiver does not, saying so; returns the last manifests, for the verification that follows.
+    /// </summary>
+    public static async Task<(MailManifest Sender, MailManifest Receiver)> PassAgainWhileMissingAsync(IOperationRun run,
+        Func<CancellationToken, Task<(MailManifest Sender, MailManifest Receiver)>> manifests, Func<CancellationToken, Task> passAgain, string sender, CancellationToken ct)
+    {
         for (var pass = 1; ; pass++)
         {
             var (theirs, ours) = await manifests(ct);
             if (pass > ExtraFinalPasses || Missing(theirs, ours) is not { Count: > 0 } missing)
             {
-                return await VerifyAsync(run, theirs, ours, failure, ct);
+                return (theirs, ours);
             }
 
             await run.LogAsync(OperationLogLevel.Info, $"{sender} holds mail the final pass did not bring ({missing[0]}): passing again.", ct);

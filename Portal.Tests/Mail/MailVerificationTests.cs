@@ -44,4 +44,23 @@ public sealed class MailVerificationTests
         Assert.Equal(MailVerification.ExtraFinalPasses, passes);
         Assert.Contains(run.Lines, l => l.StartsWith("carl: 1 of 2 message(s) differ or are missing", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task ADistributionsVerification_ComparingNamesOnly_PassesAgainForAMessageTheChildLacks_AndStopsOnceItHasIt()
+    {
+        // The parent-to-child copy lists names only (no digests) before it judges each mailbox.
+        static MailManifest Names(params string[] files) => new([new MailboxManifest("carl", files.Select(f => new ManifestFile(f, 10, null)).ToList())]);
+        var run = new RecordingRun();
+        var child = Names("cur/1.a:2,S");
+        var passes = 0;
+
+        var (_, receiver) = await MailVerification.PassAgainWhileMissingAsync(run,
+            _ => Task.FromResult((Names("cur/1.a:2,S", "new/2.late"), child)),
+            _ => { passes++; child = Names("cur/1.a:2,S", "new/2.late"); return Task.CompletedTask; },
+            "This node", CancellationToken.None);
+
+        Assert.Equal(1, passes);
+        Assert.Equal(2, receiver.Mailboxes[0].Files.Count);
+        Assert.Contains(run.Lines, l => l.StartsWith("This node holds mail the final pass did not bring (carl: 1 of 2", StringComparison.Ordinal));
+    }
 }
