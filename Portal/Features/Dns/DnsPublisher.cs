@@ -26,23 +26,12 @@ public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, I
     public bool Enabled => !string.IsNullOrEmpty(PowerDns.ApiUrl);
 
     /// <summary>Publishes the zone of an account, whatever was published before.</summary>
-    public async Task PublishAsync(long accountId, CancellationToken ct)
-    {
-        if (!Enabled)
-        {
-            return;
-        }
-
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var zone = await db.DnsZones.AsNoTracking().Include(z => z.Records).SingleOrDefaultAsync(z => z.AccountId == accountId, ct);
-        if (zone is not null)
-        {
-            await PublishAsync(db, zone, ct);
-        }
-    }
+    public Task PublishAsync(long accountId, CancellationToken ct) => PublishWhereAsync(z => z.AccountId == accountId, ct);
 
     /// <summary>Publishes one zone (an account's, or the nodes' zone) by its id.</summary>
-    public async Task PublishZoneAsync(long zoneId, CancellationToken ct)
+    public Task PublishZoneAsync(long zoneId, CancellationToken ct) => PublishWhereAsync(z => z.Id == zoneId, ct);
+
+    private async Task PublishWhereAsync(System.Linq.Expressions.Expression<Func<DnsZone, bool>> which, CancellationToken ct)
     {
         if (!Enabled)
         {
@@ -50,7 +39,7 @@ public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, I
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var zone = await db.DnsZones.AsNoTracking().Include(z => z.Records).SingleOrDefaultAsync(z => z.Id == zoneId, ct);
+        var zone = await db.DnsZones.AsNoTracking().Include(z => z.Records).SingleOrDefaultAsync(which, ct);
         if (zone is not null)
         {
             await PublishAsync(db, zone, ct);
@@ -112,7 +101,10 @@ public sealed class DnsPublisher(IDbContextFactory<PortalDbContext> dbFactory, I
         logger.LogInformation("Removed zone {Zone} from PowerDNS", zoneName);
     }
 
-    /// <summary>Publishes every zone changed since the server last confirmed it (a minute's job, and after a failure).</summary>
+    /// <summary>
+    /// Publishes every zone changed since the server last confirmed it (a minute's job, and after a failure), the nodes'
+    /// zone first brought up to date with the nodes.
+    /// </summary>
     [AutomaticRetry(Attempts = 0)]
     [DisableConcurrentExecution(60)]
     public async Task<int> PublishDueAsync(CancellationToken ct)
