@@ -301,6 +301,76 @@ public sealed class OperationTests(PortalAppFixture app)
         public bool ChangeState(string jobId, Hangfire.States.IState state, string expectedState) => false;
     }
 
+    [Fact]
+    public async Task APause_ShowsAsPendingAtOnce_IsAuditedAsRequested_AndWhenTheOperationEndsFirst_SaysItNeverTookEffect()
+    {
+        var id = await CreateOperationAsync("pause-late", ["one"]);
+        var control = app.Services.GetRequiredService<OperationControl>();
+        var seen = new ConcurrentQueue<OperationSnapshot>();
+        using var subscription = app.Services.GetRequiredService<OperationUpdates>().Subscribe(s =>
+        {
+            if (s.Id == id)
+            {
+                seen.Enqueue(s);
+            }
+
+            return Task.CompletedTask;
+        });
+        await using (var run = await app.Services.GetRequiredService<IOperationJournal>().BeginAsync(id, CancellationToken.None))
+        {
+            await run.StepAsync("one", async ct =>
+            {
+                await control.PauseAsync(PortalAppFixture.Admin, id, ct);
+                // The job's next progress write does not take the pending pause back off the page.
+                seen.Clear();
+                await run.ReportAsync(new StepProgress(5, 10), ct);
+                await Task.Delay(TimeSpan.FromMilliseconds(600), ct);
+                await run.ReportAsync(new StepProgress(6, 10), ct);
+                return "done before any safe point";
+            }, CancellationToken.None);
+            await run.SucceedAsync("finished", CancellationToken.None);
+        }
+
+        Assert.NotEmpty(seen);
+        Assert.All(seen.Where(s => !s.IsFinished), s => Assert.True(s.PauseRequested, $"a live update at {s.Percent}% showed no pause pending"));
+        var finished = seen.Last();
+        Assert.True(finished.IsFinished && !finished.PauseRequested);
+        await using var db = await app.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
+        var entries = await db.AuditEntries.Where(e => e.Action != "operation.start" && e.Details != null && e.Details.StartsWith($"Operation {id}")).OrderBy(e => e.Id).Select(e => new { e.Action, e.Outcome, e.Details }).ToListAsync();
+        Assert.Equal([("operation.pause", AuditOutcome.Requested), ("operation.pause", AuditOutcome.Failed)], entries.Select(e => (e.Action, e.Outcome)));
+        Assert.Contains("the pause an admin asked for never took effect", entries[1].Details);
+    }
+
+    [Fact]
+    public async Task APause_ThatTakesEffect_IsAuditedWhenItHappens()
+    {
+        var id = await CreateOperationAsync("pause-taken", ["one"]);
+        var control = app.Services.GetRequiredService<OperationControl>();
+        await using (var run = await app.Services.GetRequiredService<IOperationJournal>().BeginAsync(id, CancellationToken.None))
+        {
+            await control.PauseAsync(PortalAppFixture.Admin, id);
+            var waiting = run.WaitWhilePausedAsync(CancellationToken.None);
+            await WaitStateAsync(id, OperationState.Paused);
+            await control.ResumeAsync(PortalAppFixture.Admin, id);
+            await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+            await run.SucceedAsync("finished", CancellationToken.None);
+        }
+
+        await using var db = await app.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
+        var actions = await db.AuditEntries.Where(e => e.Action != "operation.start" && e.Details != null && e.Details.StartsWith($"Operation {id}")).OrderBy(e => e.Id).Select(e => new { e.Action, e.Outcome }).ToListAsync();
+        Assert.Equal([("operation.pause", AuditOutcome.Requested), ("operation.paused", AuditOutcome.Succeeded), ("operation.resume", AuditOutcome.Succeeded)], actions.Select(a => (a.Action, a.Outcome)));
+    }
+
+    private async Task WaitStateAsync(Guid id, OperationState state)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await app.Services.GetRequiredService<OperationQueries>().GetAsync(PortalAppFixture.Admin, id))?.State != state)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"operation {id} did not become {state}");
+            await Task.Delay(50);
+        }
+    }
+
     private async Task<Guid> CreateOperationAsync(string kind, string[] steps)
     {
         var launcher = app.Services.GetRequiredService<OperationLauncher>();

@@ -8,6 +8,9 @@ public enum AuditOutcome
     Succeeded,
     Refused,
     Failed,
+
+    /// <summary>Asked for; what became of it is recorded when it happens (an operation's pause, at its next safe point).</summary>
+    Requested,
 }
 
 /// <summary>One administrative change (or attempt): who, what, when (UTC), from where, and how it ended.</summary>

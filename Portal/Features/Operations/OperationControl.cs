@@ -51,6 +51,10 @@ public sealed class OperationControl(IDbContextFactory<PortalDbContext> dbFactor
         return queued;
     }
 
+    /// <summary>
+    /// Asks the operation to pause at its next safe point (its job then records that it paused, or, if it ended first,
+    /// that the pause never took effect): the request itself is audited as requested, not as done.
+    /// </summary>
     public Task PauseAsync(Actor actor, Guid id, CancellationToken ct = default) =>
         ChangeAsync(actor, id, "operation.pause", o =>
         {
@@ -60,7 +64,7 @@ public sealed class OperationControl(IDbContextFactory<PortalDbContext> dbFactor
             }
 
             o.PauseRequested = true;
-        }, ct);
+        }, ct, AuditOutcome.Requested, "It pauses at its next safe point: when the batch in flight has landed, or before its next step.");
 
     public Task ResumeAsync(Actor actor, Guid id, CancellationToken ct = default) =>
         ChangeAsync(actor, id, "operation.resume", o => o.PauseRequested = false, ct);
@@ -198,7 +202,8 @@ public sealed class OperationControl(IDbContextFactory<PortalDbContext> dbFactor
         }
     }
 
-    private async Task ChangeAsync(Actor actor, Guid id, string action, Action<Operation> change, CancellationToken ct)
+    private async Task ChangeAsync(Actor actor, Guid id, string action, Action<Operation> change, CancellationToken ct,
+        AuditOutcome outcome = AuditOutcome.Succeeded, string? detail = null)
     {
         if (!actor.IsAdmin)
         {
@@ -221,7 +226,7 @@ public sealed class OperationControl(IDbContextFactory<PortalDbContext> dbFactor
 
         operation.UpdatedAt = clock.GetUtcNow();
         await db.SaveChangesAsync(ct);
-        await audit.RecordAsync(actor, action, operation.Title, AuditOutcome.Succeeded, $"Operation {id}", ct);
+        await audit.RecordAsync(actor, action, operation.Title, outcome, detail is null ? $"Operation {id}" : $"Operation {id}. {detail}", ct);
         await PublishAsync(db, id, ct);
     }
 

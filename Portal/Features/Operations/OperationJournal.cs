@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Portal.Infrastructure.Configuration;
 using Portal.Infrastructure.Data;
+using Portal.Infrastructure.Security;
 using Portal.Jobs.Common;
 using Portal.Jobs.Operations;
 
@@ -16,8 +17,10 @@ public sealed class OperationJournal(
     IDbContextFactory<PortalDbContext> dbFactory,
     OperationUpdates updates,
     TimeProvider clock,
-    IOptions<PortalSettings> settings) : IOperationJournal
+    IOptions<PortalSettings> settings,
+    Audit.AuditLog audit) : IOperationJournal
 {
+    private readonly Audit.AuditLog _audit = audit;
     private readonly OperationUpdates _updates = updates;
     private readonly TimeProvider _clock = clock;
     private readonly TimeSpan _progressInterval = settings.Value.Operations.ProgressInterval;
@@ -85,10 +88,21 @@ public sealed class OperationJournal(
         return entry.Id;
     }
 
-    private async Task SaveAsync(Operation state, CancellationToken ct)
+    /// <returns>Whether an admin's pause was still pending when the operation ended (it never took effect).</returns>
+    private async Task<bool> SaveAsync(Operation state, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var row = await db.Operations.SingleAsync(o => o.Id == state.Id, ct);
+        // The admins' requests live in the row: the snapshot this write publishes carries them. (It carried the job's
+        // own copy, so the page showed "Pause" again, with nothing pending, until the job reached a safe point.)
+        state.PauseRequested = row.PauseRequested;
+        state.CancelRequested = row.CancelRequested;
+        var pauseNotTaken = state.IsFinished && row.PauseRequested;
+        if (pauseNotTaken)
+        {
+            row.PauseRequested = state.PauseRequested = false;
+        }
+
         row.State = state.State;
         row.Percent = state.Percent;
         row.CurrentStep = state.CurrentStep;
@@ -108,6 +122,7 @@ public sealed class OperationJournal(
         row.UpdatedAt = state.UpdatedAt;
         row.Attempts = state.Attempts;
         await db.SaveChangesAsync(ct);
+        return pauseNotTaken;
     }
 
     private static OperationStep Copy(OperationStep s) => new()
@@ -284,6 +299,7 @@ public sealed class OperationJournal(
             state.EstimatedRemaining = null;
             _lastLogId = await journal.AppendLogAsync(state.Id, OperationLogLevel.Info, "Paused by an admin; waiting to be resumed.", cancellationToken);
             await FlushAsync(cancellationToken);
+            await journal._audit.RecordAsync(Actor.System, "operation.paused", state.Title, Audit.AuditOutcome.Succeeded, $"Operation {state.Id} paused at a safe point, as an admin asked.", cancellationToken);
             while (true)
             {
                 (pause, cancel) = await journal.ControlAsync(state.Id, cancellationToken);
@@ -393,10 +409,15 @@ public sealed class OperationJournal(
         internal async Task FlushAsync(CancellationToken cancellationToken)
         {
             state.UpdatedAt = Now;
-            await journal.SaveAsync(state, cancellationToken);
+            var pauseNotTaken = await journal.SaveAsync(state, cancellationToken);
             _lastFlush = Now;
             _dirty = false;
             journal._updates.Publish(OperationSnapshot.From(state, _lastLogId));
+            if (pauseNotTaken)
+            {
+                await journal._audit.RecordAsync(Actor.System, "operation.pause", state.Title, Audit.AuditOutcome.Failed,
+                    $"Operation {state.Id} ended ({state.State}) before its next safe point: the pause an admin asked for never took effect.", CancellationToken.None);
+            }
         }
 
         private DateTimeOffset Now => journal._clock.GetUtcNow();
