@@ -11,11 +11,17 @@ namespace Portal.Jobs.Mail;
 /// <summary>An account's mail move, as the job sees it: whose mail, from where, to which node.</summary>
 public sealed record MailMove(Guid OperationId, string Username, string Domain, IReadOnlyList<string> LocalParts, string MailRoot, NodeEndpoint Target, string TargetAlias);
 
-public sealed record PreflightResult(IReadOnlyList<string> Problems, IReadOnlyList<string> Warnings)
+/// <param name="Notes">What the admin may like to know (how much mail moves): information, not a warning.</param>
+public sealed record PreflightResult(IReadOnlyList<string> Problems, IReadOnlyList<string> Warnings, IReadOnlyList<string>? Notes = null)
 {
-    /// <summary>A move's first step: the warnings go to its log, and any problem stops it before anything changes.</summary>
+    /// <summary>A move's first step: the notes and warnings go to its log, and any problem stops it before anything changes.</summary>
     public async Task LogOrThrowAsync(IOperationRun run, CancellationToken ct)
     {
+        foreach (var note in Notes ?? [])
+        {
+            await run.LogAsync(OperationLogLevel.Info, note, ct);
+        }
+
         foreach (var warning in Warnings)
         {
             await run.LogAsync(OperationLogLevel.Warning, warning, ct);

@@ -1,4 +1,5 @@
 using Bunit;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Portal.Areas.Admin;
 using Portal.Features.Operations;
@@ -60,6 +61,28 @@ public sealed class OperationDetailTests : ComponentTestContext
     }
 
     [Fact]
+    public async Task TheLog_ShowsEachEntryOnALineOfItsOwn_WithItsTimeAndLevel()
+    {
+        var operation = await InsertAsync();
+        var at = new DateTimeOffset(2026, 11, 30, 8, 28, 30, 577, TimeSpan.Zero);
+        await using (var db = OpenDb())
+        {
+            db.OperationLog.Add(new OperationLogEntry { OperationId = operation.Id, At = at, Level = OperationLogLevel.Info, Message = "Copied 1501 message(s), 45.1 MiB." });
+            db.OperationLog.Add(new OperationLogEntry { OperationId = operation.Id, At = at.AddSeconds(1), Level = OperationLogLevel.Warning, Message = "The child is slow to answer." });
+            await db.SaveChangesAsync();
+        }
+
+        var cut = Render<OperationDetail>(p => p.Add(c => c.Id, operation.Id));
+
+        // (The page showed them in one run of text: "...45.1 MiB.08:28:31.577 WARNING ...".)
+        cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll("[data-testid=operation-log-line]").Count), Patience);
+        var lines = cut.FindAll("[data-testid=operation-log-line]");
+        Assert.Equal("08:28:30.577 INFO Copied 1501 message(s), 45.1 MiB.", lines[0].TextContent.Trim());
+        Assert.Equal("08:28:31.577 WARNING The child is slow to answer.", lines[1].TextContent.Trim());
+        Assert.Equal("Warning", lines[1].GetAttribute("data-level"));
+    }
+
+    [Fact]
     public async Task AnUpdateOfAnotherOperation_DoesNotChangeThisPage()
     {
         var operation = await InsertAsync();
@@ -71,6 +94,27 @@ public sealed class OperationDetailTests : ComponentTestContext
         await Task.Delay(200);
 
         Assert.Equal("10", cut.Find("[data-testid=operation-progress]").GetAttribute("data-percent"));
+    }
+
+    [Fact]
+    public async Task TheOperationsPage_OpensOnAll_SoFinishedOperationsShowWhenNothingRuns()
+    {
+        var finished = await InsertAsync();
+        await using (var db = OpenDb())
+        {
+            await db.Operations.Where(o => o.Id == finished.Id).ExecuteUpdateAsync(u => u.SetProperty(o => o.State, OperationState.Succeeded).SetProperty(o => o.Percent, 100));
+        }
+
+        Services.AddSingleton<OperationLauncher>();
+        Services.AddSingleton<Portal.Features.SelfCheck.SelfCheckService>();
+        var cut = Render<Operations>();
+
+        // (It opened on "Running" and said "No operations here yet.")
+        cut.WaitForAssertion(() => Assert.Single(cut.FindAll("[data-testid=operation-row]")), Patience);
+        Assert.Empty(cut.FindAll("[data-testid=no-operations]"));
+
+        cut.FindAll(".mud-tab").Single(t => t.TextContent.Trim() == "Running").Click();
+        cut.WaitForAssertion(() => Assert.Equal("Nothing is running now.", cut.Find("[data-testid=no-operations]").TextContent.Trim()), Patience);
     }
 
     [Fact]

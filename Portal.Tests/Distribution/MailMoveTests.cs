@@ -65,6 +65,11 @@ public sealed class MailMoveTests(MoveFixture nodes)
         var addresses = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body.EnumerateArray();
         Assert.Equal(expected.Count, addresses.Count());
         Assert.Contains(await LogAsync(id), l => l.Contains("pipe to a program", StringComparison.Ordinal));
+        // How much moves is information, not a warning (it opened every move's log in orange); the disabled pipe warns.
+        var levels = (await nodes.Parent.Api.GetAsync($"api/v1/operations/{id}/log")).Body.EnumerateArray()
+            .Select(l => (Message: l.GetProperty("message").GetString()!, Level: l.GetProperty("level").GetString())).ToList();
+        Assert.Equal("Info", levels.First(l => l.Message.StartsWith("The account holds ", StringComparison.Ordinal)).Level);
+        Assert.Equal("Warning", levels.First(l => l.Message.Contains("pipe to a program", StringComparison.Ordinal)).Level);
         // The pipe the move turned off stays listed, saying why, and cannot be turned on while the mail is on the child.
         var pipe = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/forwarders")).Expect(HttpStatusCode.OK).Body.EnumerateArray()
             .Single(f => f.GetProperty("isPipe").GetBoolean());

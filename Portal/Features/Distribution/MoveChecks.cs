@@ -40,8 +40,7 @@ public sealed class MoveChecks(MailService mail, NodeLinkService links, INodeApi
             warnings.Add($"{pipes.Count} forwarder(s) pipe to a program ({string.Join(", ", pipes.Select(p => $"{p.Source} |{p.Destination}"))}); on the mail node they are disabled, as forwarding to programs is not supported there.");
         }
 
-        warnings.Add($"The account holds {messages} message(s), {Units.Bytes(bytes)}.");
-        return new PreflightResult(problems, warnings);
+        return new PreflightResult(problems, warnings, [$"The account holds {messages} message(s), {Units.Bytes(bytes)}."]);
     }
 
     /// <summary>The preflight of moving an account's mail from the child it is on to another child.</summary>
@@ -61,7 +60,7 @@ public sealed class MoveChecks(MailService mail, NodeLinkService links, INodeApi
         CheckDistributable(account, problems);
 
         await CheckTargetAsync(target, bytes, problems, ct);
-        return new PreflightResult(problems, [$"The account holds {Units.Bytes(bytes)} of mail on {source?.Alias}."]);
+        return new PreflightResult(problems, [], [$"The account holds {Units.Bytes(bytes)} of mail on {source?.Alias}."]);
     }
 
     /// <summary>What an account needs for its mail to live on a child.</summary>
