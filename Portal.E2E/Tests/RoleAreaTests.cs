@@ -39,6 +39,19 @@ public sealed class RoleAreaTests(BrowserFixture fixture)
         var ownNav = Areas.Single(a => a.Area == ownArea).Nav;
         await Assertions.Expect(page.Locator($"[data-testid={ownNav}]")).ToBeVisibleAsync();
 
+        // The bell opens the notifications (its badge counted up and a click opened nothing).
+        await page.ClickAsync("[data-testid=notifications-open]");
+        await Assertions.Expect(page.Locator("[data-testid=notification], [data-testid=notifications-none]").First).ToBeVisibleAsync();
+        await page.Keyboard.PressAsync("Escape");
+
+        if (ownArea != "/admin")
+        {
+            // The job dashboard answers with the panel's own page, not the browser's bare "HTTP ERROR 403".
+            var jobs = await page.GotoAsync("/hangfire");
+            Assert.Equal(403, jobs!.Status);
+            await Assertions.Expect(page.Locator("[data-testid=error-title]")).ToHaveTextAsync("Not allowed");
+        }
+
         foreach (var (area, nav) in Areas.Where(a => a.Area != ownArea))
         {
             Assert.Equal(0, await page.Locator($"[data-testid={nav}]").CountAsync());

@@ -51,6 +51,26 @@ public sealed class DistributedAccountTests(AccountsFixture nodes)
     }
 
     [Fact]
+    public async Task AnOwnerSigningInOnTheChild_IsToldOnceToSignInAtTheParent_NotThatThePasswordIsWrong()
+    {
+        var name = AccountsFixture.NewName("own");
+        var password = (await nodes.CreateAccountAsync(Admin, name, nodes.ToMail1)).Expect(HttpStatusCode.Created).Body.GetProperty("generatedPassword").GetString()!;
+        using var browser = PortalHttp.CreateClient(nodes.Mail1.BaseUrl);
+
+        var page = await (await browser.PostSignInAsync(name, password)).Content.ReadAsStringAsync();
+
+        Assert.Contains("data-testid=\"signin-at-parent\"", page);
+        Assert.Contains($"{name}</b> is an account of", page);
+        Assert.DoesNotContain("is not right", page);
+        Assert.DoesNotContain("data-testid=\"child-node-note\"", page);
+
+        // A name the child knows nothing of gets the usual answer, and the note on where owners sign in.
+        var stranger = await (await browser.PostSignInAsync("nobody" + name, password)).Content.ReadAsStringAsync();
+        Assert.Contains("is not right", stranger);
+        Assert.Contains("data-testid=\"child-node-note\"", stranger);
+    }
+
+    [Fact]
     public async Task Automatic_PicksTheLeastLoadedOnlineMailNode()
     {
         var counts = (await Admin.GetAsync("api/v1/mail-nodes")).Expect(HttpStatusCode.OK).Body.EnumerateArray()

@@ -73,11 +73,16 @@ public sealed class AccessTests(PortalAppFixture app)
         var response = await client.GetAsync("/hangfire");
 
         Assert.Equal(expected, response.StatusCode);
+        var html = await response.Content.ReadAsStringAsync();
         if (expected == HttpStatusCode.OK)
         {
-            var html = await response.Content.ReadAsStringAsync();
             Assert.Contains("Portal jobs", html);
             Assert.DoesNotContain("Password", html, StringComparison.OrdinalIgnoreCase);
+        }
+        else
+        {
+            // The panel's own page saying why, not the browser's bare "HTTP ERROR 403".
+            Assert.Contains("Not allowed", html);
         }
     }
 

@@ -66,8 +66,9 @@ public static class PortalPipeline
         }
 
         app.UseMiddleware<SecurityHeadersMiddleware>();
+        // The job dashboard too: a non-admin gets the panel's "Not allowed" page there, not the browser's bare 403.
         app.UseWhen(
-            context => !PortalServices.IsApiPath(context.Request.Path) && !context.Request.Path.StartsWithSegments("/hangfire"),
+            context => !PortalServices.IsApiPath(context.Request.Path),
             branch => branch.UseStatusCodePagesWithReExecute("/error/{0}", createScopeForStatusCodePages: true));
         // Routing runs after the status code pages, so that a re-executed request (/error/403) finds its page.
         app.UseRouting();
