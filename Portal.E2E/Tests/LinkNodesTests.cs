@@ -20,9 +20,17 @@ public sealed class LinkNodesTests(LinkBrowserFixture fixture)
         await Assertions.Expect(child.Locator("[data-testid=profile-Mail]")).ToContainTextAsync("Current");
         await child.GotoInteractiveAsync("/admin/node-tokens");
         await child.ClickAsync("[data-testid=create-token]");
-        await child.Locator("[data-testid=token-name-input]").FillAsync("parent");
-        await child.ClickAsync("[data-testid=create-token-submit]");
-        var token = (await child.Locator("[data-testid=token-secret]").TextContentAsync())!.Trim();
+        // The dialog's first field has the focus, and Enter there creates the token.
+        await Assertions.Expect(child.Locator("[data-testid=token-name-input]")).ToBeFocusedAsync();
+        await child.Keyboard.TypeAsync("parent");
+        await child.Keyboard.PressAsync("Enter");
+        var shown = (await child.Locator("[data-testid=token-secret]").TextContentAsync())!.Trim();
+        // Copied with its button, as an admin would, and pasted into the parent's form.
+        await child.Context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"]);
+        await child.ClickAsync("[data-testid=token-copy]");
+        await Assertions.Expect(child.GetByText("Copied the token.")).ToBeVisibleAsync();
+        var token = await child.EvaluateAsync<string>("navigator.clipboard.readText()");
+        Assert.Equal(shown, token);
 
         // On the parent: link it.
         var parent = await fixture.NewPageAsync(fixture.Parent);

@@ -27,6 +27,10 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
         await page.Locator("[data-testid=move-target]").ClickAsync();
         await page.GetByRole(AriaRole.Option).Filter(new() { HasText = "mail-1" }).ClickAsync();
         await page.ClickAsync("[data-testid=move-start]");
+        // Nothing starts before the admin confirms.
+        await Assertions.Expect(page.GetByText($"Move the mail of {name} to mail-1?")).ToBeVisibleAsync();
+        Assert.DoesNotContain("/admin/operations/", page.Url, StringComparison.Ordinal);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Move the mail" }).ClickAsync();
         await page.WaitForAddressAsync(url => url.Contains("/admin/operations/", StringComparison.Ordinal));
 
         var (state, seen) = await WatchProgressAsync(page);
@@ -60,6 +64,7 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
         await Assertions.Expect(page.Locator("[data-testid=mail-served-by]")).ToContainTextAsync("mail-1");
         await page.EvaluateAsync("window.__sameDocument = true");
         await page.ClickAsync("[data-testid=dedistribute-start]");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Bring it back" }).ClickAsync();
         await page.WaitForAddressAsync(url => url.Contains("/admin/operations/", StringComparison.Ordinal));
         var (state, seen) = await WatchProgressAsync(page);
 
