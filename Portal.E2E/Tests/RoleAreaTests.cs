@@ -40,7 +40,7 @@ public sealed class RoleAreaTests(BrowserFixture fixture)
         await Assertions.Expect(page.Locator($"[data-testid={ownNav}]")).ToBeVisibleAsync();
 
         // The bell opens the notifications (its badge counted up and a click opened nothing).
-        await page.ClickAsync("[data-testid=notifications-open]");
+        await page.ClickAsync("[data-testid=notifications] button");
         await Assertions.Expect(page.Locator("[data-testid=notification], [data-testid=notifications-none]").First).ToBeVisibleAsync();
         await page.Keyboard.PressAsync("Escape");
 
