@@ -41,6 +41,13 @@ public sealed class LinkNodesTests(LinkBrowserFixture fixture)
         await Assertions.Expect(row.Locator("[data-testid=node-status]")).ToHaveAttributeAsync("data-status", "Online");
         await Assertions.Expect(row).ToContainTextAsync("Mail");
 
+        // The child's own page names its parent, since when and the token it holds, and offers no link of its own.
+        await child.GotoInteractiveAsync("/admin/linked-nodes");
+        await Assertions.Expect(child.Locator("[data-testid=parent-name]")).ToContainTextAsync(fixture.Parent.Name);
+        await Assertions.Expect(child.Locator("[data-testid=parent-token]")).ToContainTextAsync("parent, a node API token of admin");
+        await Assertions.Expect(child.Locator("[data-testid=parent-may]")).ToContainTextAsync("Move those accounts' mail here and away");
+        await Assertions.Expect(child.Locator("[data-testid=link-node]")).ToHaveCountAsync(0);
+
         // The admin home shows the linked set.
         await parent.GotoInteractiveAsync("/admin");
         await Assertions.Expect(parent.Locator("[data-testid=set-node]").Filter(new() { HasText = "mail-1" })).ToHaveAttributeAsync("data-status", "Online");
