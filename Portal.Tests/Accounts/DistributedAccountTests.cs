@@ -41,6 +41,9 @@ public sealed class DistributedAccountTests(AccountsFixture nodes)
         Assert.Equal("mail-1", created.Body.GetProperty("account").GetProperty("mailNodeAlias").GetString());
         var twin = (await nodes.Mail1.Api.GetAsync($"api/v1/accounts/{name}")).Expect(HttpStatusCode.OK).Body;
         Assert.Equal("root", twin.GetProperty("ownerName").GetString());
+        // The child's grid tells its parent's account from its own (it said "Local").
+        Assert.Equal("Parent's account · served here", twin.GetProperty("mailLocation").GetString());
+        Assert.True(twin.GetProperty("isTwin").GetBoolean());
         Assert.Equal(AccountsFixture.NewDomain(name), twin.GetProperty("domain").GetString());
 
         var zone = (await Admin.GetAsync($"api/v1/accounts/{name}/zone")).Expect(HttpStatusCode.OK).Body;

@@ -63,6 +63,12 @@ public sealed class DedistributionTests(MoveFixture nodes)
         {
             var childState = Path.Combine(Path.GetDirectoryName(nodes.Mail.MailRoot)!, "mail-state");
             Assert.Contains($"{domain}:::::::proxy=y host=127.0.0.30 nopassword=y", File.ReadAllText(Path.Combine(childState, MailServices.ProxyFile)));
+            // The child's own list says so (it read "Local" for a copy whose mail had gone back).
+            var twin = await nodes.Mail.Api.GetAsync($"api/v1/accounts/{name}");
+            if (twin.Status == HttpStatusCode.OK)
+            {
+                Assert.Equal("Parent's account · kept, mail sent on", twin.Body.GetProperty("mailLocation").GetString());
+            }
         }
 
         var deleted = await WaitForDeletionAsync(name, "Done", MoveFixture.Retention + TimeSpan.FromSeconds(60));

@@ -57,15 +57,26 @@ public sealed record AccountRow(
     string? SuspensionReason = null,
     bool SuspendedByAdmin = false,
     bool IsTwin = false,
-    int? MailQuotaMegabytes = null)
+    int? MailQuotaMegabytes = null,
+    bool MailRedirected = false)
 {
     public bool IsDistributed => MailNodeId is not null;
 
-    public string MailLocation => MailNodeAlias ?? "Local";
+    /// <summary>
+    /// Where the mail is, as the grid's Mail column says it. On a child, a parent's account says so, with the state the
+    /// parent gave it (it read "Local", like the child's own accounts, even once its mail had gone back).
+    /// </summary>
+    public string MailLocation => (IsTwin, MailRedirected) switch
+    {
+        (true, false) => "Parent's account · served here",
+        (true, true) => "Parent's account · kept, mail sent on",
+        _ => MailNodeAlias ?? "Local",
+    };
 
     internal static AccountRow From(Account a) => new(
         a.Username, a.Domain, DomainNames.ToUnicode(a.Domain), a.ContactEmail, a.OwnerName, a.MailNodeId, a.MailNodeAlias, a.Status,
-        a.DiskUsageBytes, a.Ipv6Enabled, a.Features.ToArray(), a.CreatedAt, a.SuspensionReason, a.SuspendedByAdmin, a.IsTwin, a.MailQuotaMegabytes);
+        a.DiskUsageBytes, a.Ipv6Enabled, a.Features.ToArray(), a.CreatedAt, a.SuspensionReason, a.SuspendedByAdmin, a.IsTwin, a.MailQuotaMegabytes,
+        a.MailRedirectAddress is not null);
 }
 
 /// <summary>A child an account's mail can be routed to, with what an admin weighs: status, free disk, load.</summary>
