@@ -1,4 +1,3 @@
-using System.Net;
 using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 using Portal.E2E.Pages;
@@ -19,24 +18,13 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
     [Fact]
     public async Task EveryPageOfEachArea_InEachTheme_HasNoSeriousOrCriticalViolation()
     {
-        var suffix = Guid.NewGuid().ToString("N")[..6];
-        var resellerPassword = "reseller-Kq7vZp3x-" + suffix;
-        (await fixture.Node.Api.PostAsync("api/v1/users", new { userName = "ax" + suffix, role = "Reseller", password = resellerPassword })).Expect(HttpStatusCode.Created);
-        var owner = "axo" + suffix;
-        var created = (await fixture.Node.Api.PostAsync("api/v1/accounts", new { username = owner, domain = $"{owner}.example.test", contactEmail = $"o@{owner}.example.test" }))
-            .Expect(HttpStatusCode.Created);
-        (await fixture.Node.Api.PostAsync($"api/v1/accounts/{owner}/mail/addresses", new { localPart = "alice", password = "alice-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
-
+        var reseller = await AreaPages.NewResellerAsync(fixture.Node);
+        var owner = await AreaPages.NewOwnerAsync(fixture.Node);
         var areas = new (string User, string Password, string[] Pages)[]
         {
-            (PortalNode.AdminUserName, fixture.Node.AdminPassword,
-            [
-                "/admin", "/admin/accounts", "/admin/accounts/new", $"/admin/accounts/{owner}", "/admin/audit", "/admin/operations", "/admin/users",
-                "/admin/linked-nodes", "/admin/ssl", "/admin/scheduled-deletions", "/admin/node-tokens", "/admin/api-tokens", "/admin/password-policy",
-                "/admin/server-profile", "/admin/transfer", "/admin/password",
-            ]),
-            ("ax" + suffix, resellerPassword, ["/reseller", "/reseller/accounts", "/reseller/accounts/new", "/reseller/api-tokens", "/reseller/password"]),
-            (owner, created.Body.GetProperty("generatedPassword").GetString()!, ["/account", "/account/email", "/account/forwarders", "/account/api-tokens", "/account/password"]),
+            (PortalNode.AdminUserName, fixture.Node.AdminPassword, [.. AreaPages.Admin, $"/admin/accounts/{owner.User}"]),
+            (reseller.User, reseller.Password, AreaPages.Reseller),
+            (owner.User, owner.Password, AreaPages.Owner),
         };
 
         var violations = new List<string>();

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Playwright;
 using Portal.E2E.Pages;
 using Portal.E2E.Support;
@@ -17,44 +16,30 @@ public sealed class LayoutTests(BrowserFixture fixture)
 {
     private static readonly (int Width, int Height)[] Viewports = [(1366, 900), (390, 844)];
 
-    private static readonly string[] AdminPages =
-    [
-        "/admin", "/admin/accounts", "/admin/accounts/new", "/admin/audit", "/admin/operations", "/admin/users", "/admin/linked-nodes",
-        "/admin/ssl", "/admin/scheduled-deletions", "/admin/node-tokens", "/admin/api-tokens", "/admin/password-policy", "/admin/server-profile",
-        "/admin/transfer", "/admin/password",
-    ];
-
     [Fact]
     public async Task EveryAdminPage_AtDesktopAndPhoneWidths_HasNothingOverlappingOrCutOff()
     {
         var page = await fixture.NewPageAsync();
         await new SignInPage(page).SignInAsync(PortalNode.AdminUserName, fixture.Node.AdminPassword);
-        await AssertLaidOutAsync(page, AdminPages);
+        await AssertLaidOutAsync(page, AreaPages.Admin);
     }
 
     [Fact]
     public async Task TheResellersPages_AtDesktopAndPhoneWidths_HaveNothingOverlappingOrCutOff()
     {
-        var name = "lres" + Guid.NewGuid().ToString("N")[..6];
-        var password = "reseller-Kq7vZp3x-" + name;
-        (await fixture.Node.Api.PostAsync("api/v1/users", new { userName = name, role = "Reseller", password })).Expect(HttpStatusCode.Created);
+        var (user, password) = await AreaPages.NewResellerAsync(fixture.Node);
         var page = await fixture.NewPageAsync();
-        await new SignInPage(page).SignInAsync(name, password);
-
-        await AssertLaidOutAsync(page, ["/reseller", "/reseller/accounts", "/reseller/accounts/new", "/reseller/api-tokens", "/reseller/password"]);
+        await new SignInPage(page).SignInAsync(user, password);
+        await AssertLaidOutAsync(page, AreaPages.Reseller);
     }
 
     [Fact]
     public async Task TheOwnersPages_AtDesktopAndPhoneWidths_HaveNothingOverlappingOrCutOff()
     {
-        var name = "lay" + Guid.NewGuid().ToString("N")[..6];
-        var created = (await fixture.Node.Api.PostAsync("api/v1/accounts", new { username = name, domain = $"{name}.example.test", contactEmail = $"o@{name}.example.test" }))
-            .Expect(HttpStatusCode.Created);
-        (await fixture.Node.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
+        var (user, password) = await AreaPages.NewOwnerAsync(fixture.Node);
         var page = await fixture.NewPageAsync();
-        await new SignInPage(page).SignInAsync(name, created.Body.GetProperty("generatedPassword").GetString()!);
-
-        await AssertLaidOutAsync(page, ["/account", "/account/email", "/account/forwarders", "/account/api-tokens", "/account/password"]);
+        await new SignInPage(page).SignInAsync(user, password);
+        await AssertLaidOutAsync(page, AreaPages.Owner);
     }
 
     private static async Task AssertLaidOutAsync(IPage page, IEnumerable<string> paths)
