@@ -135,6 +135,54 @@ public sealed class UserAdminTests(PortalAppFixture app)
         Assert.Contains("does not exist", error.Message);
     }
 
+    [Fact]
+    public async Task ResetPasswordAsync_GivesANewPasswordThatWorks_EndsTheOldOne_AndIsAuditedWithoutIt()
+    {
+        var (name, old) = await app.CreateUserAsync(PortalRoles.User, "forgot");
+
+        var reset = await Users.ResetPasswordAsync(PortalAppFixture.Admin, name);
+
+        Assert.Equal(name, reset.UserName);
+        using (var client = app.CreateClient())
+        {
+            await client.SignInAsync(name, reset.GeneratedPassword);
+        }
+
+        using (var client = app.CreateClient())
+        {
+            Assert.Contains("is not right", await (await client.PostSignInAsync(name, old)).Content.ReadAsStringAsync());
+        }
+
+        var entry = await LastAuditAsync("user.password.reset", name);
+        Assert.Equal(AuditOutcome.Succeeded, entry.Outcome);
+        Assert.DoesNotContain(reset.GeneratedPassword, entry.Details);
+    }
+
+    [Fact]
+    public async Task ResetPasswordAsync_OfOneselfAnotherAdminOrNobody_OrByANonAdmin_IsRefusedSayingWhat()
+    {
+        var self = PortalAppFixture.Admin with { UserId = await AdminIdAsync() };
+        var own = await Assert.ThrowsAsync<PortalValidationException>(() => Users.ResetPasswordAsync(self, PortalAppFixture.AdminUserName));
+        Assert.Contains("Change your own password on the Password page", own.Message);
+
+        var otherAdmin = await Assert.ThrowsAsync<PortalValidationException>(() => Users.ResetPasswordAsync(PortalAppFixture.ActorFor("another-admin", PortalRoles.Admin), PortalAppFixture.AdminUserName));
+        Assert.Contains("is an admin: their password is theirs to change", otherAdmin.Message);
+        Assert.Equal(AuditOutcome.Refused, (await LastAuditAsync("user.password.reset", PortalAppFixture.AdminUserName)).Outcome);
+
+        var nobody = await Assert.ThrowsAsync<PortalValidationException>(() => Users.ResetPasswordAsync(PortalAppFixture.Admin, "no-such-user"));
+        Assert.Contains("does not exist", nobody.Message);
+
+        var (name, _) = await app.CreateUserAsync(PortalRoles.User, "victim");
+        await Assert.ThrowsAsync<PortalForbiddenException>(() => Users.ResetPasswordAsync(PortalAppFixture.ActorFor("some-reseller", PortalRoles.Reseller), name));
+        Assert.Equal(AuditOutcome.Refused, (await LastAuditAsync("user.password.reset", name)).Outcome);
+    }
+
+    private async Task<string> AdminIdAsync()
+    {
+        await using var db = await app.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
+        return await db.Users.Where(u => u.UserName == PortalAppFixture.AdminUserName).Select(u => u.Id).SingleAsync();
+    }
+
     private async Task<AuditEntry> LastAuditAsync(string action, string target)
     {
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();

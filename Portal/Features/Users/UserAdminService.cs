@@ -14,6 +14,9 @@ public sealed record NewUser(string UserName, string? Email, string Role, string
 
 public sealed record CreatedUser(string Id, string UserName, string Role, string? GeneratedPassword);
 
+/// <summary>A password an admin had generated for a user: shown to the admin once, never stored or logged.</summary>
+public sealed record PasswordReset(string UserName, string GeneratedPassword);
+
 public sealed record UserRow(string Id, string UserName, string? Email, string Role, bool LockedOut, DateTimeOffset CreatedAt, bool TwoFactorEnabled = false);
 
 /// <summary>
@@ -32,7 +35,7 @@ public sealed record UserQuery(string? Search = null, string? Role = null, int S
 public sealed record UserPage(IReadOnlyList<UserRow> Items, int Total);
 
 /// <summary>
-/// Admins create resellers and users, list them and lock or unlock them. Every rule is checked here, whoever calls
+/// Admins create resellers and users, list them, lock or unlock them and give them a new password. Every rule is checked here, whoever calls
 /// (a page or an API), and every change or refusal is audited.
 /// </summary>
 public sealed partial class UserAdminService(
@@ -174,6 +177,44 @@ public sealed partial class UserAdminService(
         await users.UpdateSecurityStampAsync(user);
         tokens.ForgetRecentChecks();
         await audit.RecordAsync(actor, action, user.UserName, AuditOutcome.Succeeded, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Gives a reseller or an owner a new generated password (a customer who lost theirs), shown to the admin once: the
+    /// old password stops at once, their open sessions at the next check of the security stamp (within a minute). Not one's own (the Password page asks for the current one), and
+    /// not another admin's (theirs to change).
+    /// </summary>
+    public async Task<PasswordReset> ResetPasswordAsync(Actor actor, string userName, CancellationToken cancellationToken = default)
+    {
+        const string action = "user.password.reset";
+        await RequireAdminAsync(actor, action, userName, cancellationToken);
+        await using var scope = scopes.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        var user = await users.FindByNameAsync(userName);
+        string? refusal = user is null ? "That user does not exist (it may have been deleted); reload the list."
+            : user.Id == actor.UserId ? "Change your own password on the Password page; it asks for the current one."
+            : await users.IsInRoleAsync(user, PortalRoles.Admin) ? $"{user.UserName} is an admin: their password is theirs to change. Lock the account if it must stop."
+            : null;
+        if (refusal is not null)
+        {
+            await audit.RecordAsync(actor, action, user?.UserName ?? userName, AuditOutcome.Refused, refusal, cancellationToken);
+            throw new PortalValidationException(refusal, null, "user.password_reset_refused");
+        }
+
+        var password = GeneratePassword();
+        var changed = await users.ResetPasswordAsync(user!, await users.GeneratePasswordResetTokenAsync(user!), password);
+        if (!changed.Succeeded)
+        {
+            await audit.RecordAsync(actor, action, user!.UserName, AuditOutcome.Failed, string.Join(" ", Passwords.PasswordRefusal.ForAudit(changed.Errors)), cancellationToken);
+            throw new PortalValidationException("The password was not changed: " + string.Join(" ", changed.Errors.Select(e => e.Description)));
+        }
+
+        user!.PasswordChangedAt = clock.GetUtcNow();
+        await users.UpdateAsync(user);
+        // The reset changed the security stamp: open sessions end at their next validation.
+        tokens.ForgetRecentChecks();
+        await audit.RecordAsync(actor, action, user.UserName, AuditOutcome.Succeeded, "A generated password, shown to the admin once.", cancellationToken);
+        return new PasswordReset(user.UserName!, password);
     }
 
     private async Task RequireAdminAsync(Actor actor, string action, string target, CancellationToken ct)

@@ -16,6 +16,10 @@ public static class UsersApi
             return Results.Created($"/api/v1/users/{created.Id}", created);
         });
 
+        // A customer who lost their password gets a generated one, in this answer only .
+        api.MapPost("/users/{userName}/password/reset", async (string userName, UserAdminService users, ICurrentActor actor, CancellationToken ct) =>
+            Results.Ok(await users.ResetPasswordAsync(await actor.GetAsync(), userName, ct)));
+
         // A user who lost their authenticator and recovery codes signs in with the password again, and sets it up anew.
         api.MapPost("/users/{userName}/two-factor/reset", async (string userName, Identity.TwoFactorService twoFactor, ICurrentActor actor) =>
         {
