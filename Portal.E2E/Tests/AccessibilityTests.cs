@@ -48,6 +48,9 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
                 }
             }
 
+            // Back to the default, for the other tests that sign in as the same admin.
+            await page.ClickAsync("[data-testid=theme-menu] button");
+            await page.ClickAsync("[data-testid=theme-light]");
             await page.Context.CloseAsync();
         }
 

@@ -32,6 +32,21 @@ public sealed class ThemeTests(BrowserFixture fixture)
         await Assertions.Expect(page.Locator("body")).ToHaveCSSAsync("background-color", "rgb(245, 247, 250)");
     }
 
+    [Fact]
+    public async Task TheKeyboardFocus_IsASolidRing_InTheThemesColour()
+    {
+        var page = await fixture.NewPageAsync();
+        await new SignInPage(page).SignInAsync(PortalNode.AdminUserName, fixture.Node.AdminPassword);
+        await page.GotoInteractiveAsync("/admin");
+
+        // From the keyboard, onto the first control (it was a faint tint).
+        await page.Keyboard.PressAsync("Tab");
+        var ring = await page.EvaluateAsync<string[]>("() => { const s = getComputedStyle(document.activeElement); return [document.activeElement.tagName, s.outlineStyle, s.outlineWidth]; }");
+
+        Assert.Contains(ring[0], new[] { "A", "BUTTON" });
+        Assert.Equal(["solid", "3px"], ring[1..]);
+    }
+
     private static async Task ChooseAsync(IPage page, string themeId)
     {
         await page.Locator("[data-testid=theme-menu] button").ClickAsync();
