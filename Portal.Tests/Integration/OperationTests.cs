@@ -42,7 +42,14 @@ public sealed class OperationTests(PortalAppFixture app)
         Assert.True(double.Parse(done.Result("job.pickupMs")!, CultureInfo.InvariantCulture) >= 0);
         Assert.Equal(1, done.Attempts);
 
-        // Live updates reached subscribers as the job went, in order, ending with the finished state.
+        // Live updates reached subscribers as the job went, in order, ending with the finished state. (The last one is
+        // published just after the write the poll above saw: wait for it rather than race it.)
+        var published = DateTime.UtcNow.AddSeconds(10);
+        while (!seen.Any(s => s.Id == id && s.IsFinished) && DateTime.UtcNow < published)
+        {
+            await Task.Delay(20);
+        }
+
         var mine = seen.Where(s => s.Id == id).ToList();
         Assert.True(mine.Count >= 4, $"expected several live updates, saw {mine.Count}");
         Assert.Equal(mine.Select(s => s.Percent).Order(), mine.Select(s => s.Percent));
