@@ -56,7 +56,12 @@ public sealed class PanelAutoSslTests : IAsyncLifetime
                 Child("mail-1", $"mail-1.{Zone}", "192.0.2.11", minutesAgo: 30),
                 Child("late", $"mail-1.{Zone}", "192.0.2.66", minutesAgo: 5),
                 Child("elsewhere", "mail.other.example", "192.0.2.12", minutesAgo: 20),
-                Child("none", null, "192.0.2.13", minutesAgo: 10));
+                Child("none", null, "192.0.2.13", minutesAgo: 10),
+                // A compromised child naming the parent's own host, or the host another child is linked by: neither
+                // may point there.
+                Child("thief", $"parent.{Zone}", "192.0.2.99", minutesAgo: 40),
+                Child("mail-2", null, "192.0.2.14", minutesAgo: 35, baseUrl: $"https://mail-2.{Zone}:2083"),
+                Child("thief-2", $"mail-2.{Zone}", "192.0.2.98", minutesAgo: 34));
             await context.SaveChangesAsync();
         }
 
@@ -127,6 +132,28 @@ public sealed class PanelAutoSslTests : IAsyncLifetime
         Assert.DoesNotContain("could not be reached", outside.LastError);
         // This node's own host name is listed first, not tried yet.
         Assert.Equal(($"parent.{Zone}", "this node", "Pending"), (hosts[0].HostName, hosts[0].Node, hosts[0].State));
+    }
+
+    [Fact]
+    public void AChildsPanelHost_ThatIsTheParentsOwn_OrTheHostAnotherNodeIsLinkedBy_OrAlreadyTaken_IsRefusedSayingWhy()
+    {
+        var claims = PanelHost.ChildClaims($"parent.{Zone}",
+        [
+            ("mail-1", "https://mail-1.example.test", $"mail-1.{Zone}"),
+            ("thief", "https://thief.example.test", $"parent.{Zone}"),
+            ("mail-2", $"https://mail-2.{Zone}:2083", $"panel-2.{Zone}"),
+            ("thief-2", "https://thief-2.example.test", $"mail-2.{Zone}"),
+            ("late", "https://late.example.test", $"mail-1.{Zone}"),
+        ]);
+
+        Assert.Equal(
+        [
+            null,
+            $"parent.{Zone} is this node's own panel host name",
+            null,
+            $"mail-2.{Zone} is the host mail-2 is linked by",
+            $"mail-1.{Zone} is already the panel host name of mail-1",
+        ], claims.Select(c => c.Problem));
     }
 
     [Fact]
@@ -234,11 +261,11 @@ public sealed class PanelAutoSslTests : IAsyncLifetime
         return new MailCertificate(certificate.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
     }
 
-    private static LinkedNode Child(string alias, string? panelHost, string address, int minutesAgo) => new()
+    private static LinkedNode Child(string alias, string? panelHost, string address, int minutesAgo, string? baseUrl = null) => new()
     {
         Id = Guid.NewGuid(),
         Alias = alias,
-        BaseUrl = $"https://{alias}.example.test",
+        BaseUrl = baseUrl ?? $"https://{alias}.example.test",
         AdminUserName = "admin",
         ProtectedToken = "x",
         Name = alias,

@@ -96,8 +96,8 @@ public sealed class DnsZoneService(IDbContextFactory<PortalDbContext> dbFactory,
 
     /// <summary>
     /// Keeps the nodes' zone (<c>Portal:Dns:NodesZone</c>) as the nodes are: its name servers, and an A record for this
-    /// node's panel host and each child's that lies in it, at the address the child reported (a name two children
-    /// report is the one linked first's). Challenge records stay. Returns the zone's id when it changed, to publish it.
+    /// node's panel host and each child's that lies in it and that this node takes (<see cref="Tls.PanelHost.ChildClaims"/>),
+    /// at the address the child reported. Challenge records stay. Returns the zone's id when it changed, to publish it.
     /// </summary>
     /// <exception cref="InvalidOperationException">An account's zone has the name (it was made before the setting).</exception>
     public async Task<long?> SyncNodesZoneAsync(CancellationToken ct)
@@ -110,16 +110,21 @@ public sealed class DnsZoneService(IDbContextFactory<PortalDbContext> dbFactory,
         var name = configured.TrimEnd('.').ToLowerInvariant();
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var hosts = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        if (Tls.PanelHost.Of(settings.Value) is { } own && Tls.PanelHost.IsIn(own, name))
+        var own = Tls.PanelHost.Of(settings.Value);
+        if (own is not null && Tls.PanelHost.IsIn(own, name))
         {
             hosts[own] = Dns.PublicIPv4;
         }
 
-        var children = await db.LinkedNodes.AsNoTracking().Where(n => n.PanelHostName != null && n.PublicIPv4 != null)
-            .OrderBy(n => n.LinkedAt).Select(n => new { Host = n.PanelHostName!, Address = n.PublicIPv4! }).ToListAsync(ct);
-        foreach (var child in children.Where(c => Tls.PanelHost.IsIn(c.Host, name)))
+        var children = await db.LinkedNodes.AsNoTracking().Where(n => n.PanelHostName != null)
+            .OrderBy(n => n.LinkedAt).Select(n => new { n.Alias, n.BaseUrl, Host = n.PanelHostName!, n.PublicIPv4 }).ToListAsync(ct);
+        var addresses = children.ToDictionary(c => c.Alias, c => c.PublicIPv4);
+        foreach (var claim in Tls.PanelHost.ChildClaims(own, children.Select(c => (c.Alias, c.BaseUrl, c.Host)).ToList()))
         {
-            hosts.TryAdd(child.Host, child.Address);
+            if (claim.Problem is null && addresses[claim.Node] is { } address && Tls.PanelHost.IsIn(claim.Host, name))
+            {
+                hosts.TryAdd(claim.Host, address);
+            }
         }
 
         var wanted = NameServers(name).Select(ns => Record("@", "NS", Dns.Ttl, ns))

@@ -287,17 +287,17 @@ public sealed class AutoSslService(
         var nodesZone = settings.Value.Dns.NodesZone is { Length: > 0 } configured ? configured.TrimEnd('.').ToLowerInvariant() : null;
         var asked = await AskedHostsAsync(db, ct);
         var certificates = await db.TlsCertificates.AsNoTracking().Where(c => c.HostName != null).ToDictionaryAsync(c => c.HostName!, ct);
-        var taken = new Dictionary<string, string>(StringComparer.Ordinal);
+        var taken = new HashSet<string>(StringComparer.Ordinal);
         var subjects = new List<Subject>();
-        foreach (var (host, node) in asked)
+        foreach (var (host, node, refused) in asked)
         {
-            if (taken.TryGetValue(host, out var first))
+            // A refused name is never issued or recorded (its row, if any, is the node's that has it); the page lists why.
+            if (refused is not null || !taken.Add(host))
             {
-                _logger.LogWarning("AutoSSL: {Node} asks for a panel certificate for {Host}, which is {First}'s; each node needs a host name of its own", node, host, first);
+                _logger.LogWarning("AutoSSL: {Refusal}", refused ?? $"{node} asks for a panel certificate for {host}, which another node has.");
                 continue;
             }
 
-            taken[host] = node;
             var problem = nodesZone is null
                 ? $"{node} asks for a panel certificate for {host}, but this node has no nodes' zone (Portal:Dns:NodesZone) to prove it in through DNS-01. Set one, delegated to this node, that {host} lies in."
                 : !PanelHost.IsIn(host, nodesZone)
@@ -306,7 +306,7 @@ public sealed class AutoSslService(
             subjects.Add(new Subject($"{node} ({host})", [host], null, host, null, node, certificates.GetValueOrDefault(host), problem));
         }
 
-        var stale = certificates.Keys.Except(taken.Keys).ToList();
+        var stale = certificates.Keys.Except(taken).ToList();
         if (stale.Count > 0)
         {
             await db.TlsCertificates.Where(c => c.HostName != null && stale.Contains(c.HostName)).ExecuteDeleteAsync(ct);
@@ -315,17 +315,22 @@ public sealed class AutoSslService(
         return subjects;
     }
 
-    /// <summary>The panel host names nodes ask for, with who asks: this node first, then its children as they were linked.</summary>
-    private async Task<List<(string Host, string Node)>> AskedHostsAsync(PortalDbContext db, CancellationToken ct)
+    /// <summary>
+    /// The panel host names nodes ask for, with who asks: this node first, then its children as they were linked, each
+    /// with why it is refused (<see cref="PanelHost.ChildClaims"/>; null: taken).
+    /// </summary>
+    private async Task<List<(string Host, string Node, string? Refused)>> AskedHostsAsync(PortalDbContext db, CancellationToken ct)
     {
-        var asked = new List<(string Host, string Node)>();
-        if (PanelHost.Requested(settings.Value) is { } own)
+        var asked = new List<(string Host, string Node, string? Refused)>();
+        if (PanelHost.Requested(settings.Value) is { } requested)
         {
-            asked.Add((own, "this node"));
+            asked.Add((requested, "this node", null));
         }
 
-        asked.AddRange((await db.LinkedNodes.AsNoTracking().Where(n => n.PanelHostName != null).OrderBy(n => n.LinkedAt)
-            .Select(n => new { n.PanelHostName, n.Alias }).ToListAsync(ct)).Select(n => (n.PanelHostName!, n.Alias)));
+        var children = await db.LinkedNodes.AsNoTracking().Where(n => n.PanelHostName != null).OrderBy(n => n.LinkedAt)
+            .Select(n => new { n.Alias, n.BaseUrl, n.PanelHostName }).ToListAsync(ct);
+        asked.AddRange(PanelHost.ChildClaims(PanelHost.Of(settings.Value), children.Select(c => (c.Alias, c.BaseUrl, c.PanelHostName!)).ToList())
+            .Select(c => (c.Host, c.Node, c.Problem is null ? null : $"{c.Node} asks for a panel certificate for {c.Problem}; Portal refuses it. Give {c.Node} a host name of its own (its Portal:PublicUrl).")));
         return asked;
     }
 
@@ -456,9 +461,19 @@ public sealed class AutoSslService(
         var certificates = await db.TlsCertificates.AsNoTracking().Where(c => c.HostName != null).ToDictionaryAsync(c => c.HostName!, ct);
         var asked = await AskedHostsAsync(db, ct);
         var now = clock.GetUtcNow();
-        return asked.DistinctBy(a => a.Host).Select(a => (a.Host, a.Node, Certificate: certificates.GetValueOrDefault(a.Host)))
-            .Select(a => new HostCertificateRow(a.Host, a.Node, StateOf(a.Certificate, now), a.Certificate?.Issuer, a.Certificate?.NotAfter,
-                a.Certificate?.LastAttemptAt, a.Certificate?.LastError, a.Certificate?.NextAttemptAt)).ToList();
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        HostCertificateRow Row((string Host, string Node, string? Refused) asking)
+        {
+            if (asking.Refused is not null || !listed.Add(asking.Host))
+            {
+                return new HostCertificateRow(asking.Host, asking.Node, "Refused", null, null, null, asking.Refused ?? $"{asking.Host} is another node's panel host name.", null);
+            }
+
+            var c = certificates.GetValueOrDefault(asking.Host);
+            return new HostCertificateRow(asking.Host, asking.Node, StateOf(c, now), c?.Issuer, c?.NotAfter, c?.LastAttemptAt, c?.LastError, c?.NextAttemptAt);
+        }
+
+        return asked.Select(Row).ToList();
     }
 
     /// <summary>The account's certificate and chain (PEM, public), to check or install elsewhere.</summary>

@@ -19,4 +19,35 @@ public static class PanelHost
     /// <summary>Whether the host lies in the zone (below its apex: the apex itself names no node).</summary>
     public static bool IsIn(string host, string zone) =>
         host.EndsWith("." + zone.TrimEnd('.').ToLowerInvariant(), StringComparison.Ordinal);
+
+    /// <summary>
+    /// Which of the children's panel host names (in the order they were linked) this parent takes, certifies and answers
+    /// in its nodes' zone. A name that is this node's own panel host, the host another node is linked by, or one an
+    /// earlier-linked child already has, is refused with why: otherwise a compromised child could take another node's
+    /// name, have this parent's DNS point it at itself and hold a certificate for it.
+    /// </summary>
+    public static IReadOnlyList<PanelHostClaim> ChildClaims(string? ownHost, IReadOnlyList<(string Alias, string BaseUrl, string PanelHostName)> children)
+    {
+        var linkedBy = children.Select(c => (c.Alias, Host: Uri.TryCreate(c.BaseUrl, UriKind.Absolute, out var url) ? url.IdnHost.ToLowerInvariant() : null)).ToList();
+        var taken = new Dictionary<string, string>(StringComparer.Ordinal);
+        var claims = new List<PanelHostClaim>();
+        foreach (var (alias, _, host) in children)
+        {
+            var problem = host == ownHost ? $"{host} is this node's own panel host name"
+                : linkedBy.FirstOrDefault(l => l.Host == host && l.Alias != alias).Alias is { } other ? $"{host} is the host {other} is linked by"
+                : taken.TryGetValue(host, out var first) ? $"{host} is already the panel host name of {first}"
+                : null;
+            if (problem is null)
+            {
+                taken[host] = alias;
+            }
+
+            claims.Add(new PanelHostClaim(host, alias, problem));
+        }
+
+        return claims;
+    }
 }
+
+/// <summary>A child's panel host name, and why this parent refuses it (null: taken).</summary>
+public sealed record PanelHostClaim(string Host, string Node, string? Problem);
