@@ -116,8 +116,8 @@ public sealed class DnsZoneService(IDbContextFactory<PortalDbContext> dbFactory,
             hosts[own] = Dns.PublicIPv4;
         }
 
-        var children = await db.LinkedNodes.AsNoTracking().Where(n => n.PanelHostName != null)
-            .OrderBy(n => n.LinkedAt).Select(n => new { n.Alias, n.BaseUrl, Host = n.PanelHostName!, n.PublicIPv4 }).ToListAsync(ct);
+        var children = await db.LinkedNodes.AsNoTracking()
+            .OrderBy(n => n.LinkedAt).Select(n => new { n.Alias, n.BaseUrl, Host = n.PanelHostName, n.PublicIPv4 }).ToListAsync(ct);
         var addresses = children.ToDictionary(c => c.Alias, c => c.PublicIPv4);
         foreach (var claim in Tls.PanelHost.ChildClaims(own, children.Select(c => (c.Alias, c.BaseUrl, c.Host)).ToList()))
         {

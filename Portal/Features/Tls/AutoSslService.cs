@@ -327,9 +327,9 @@ public sealed class AutoSslService(
             asked.Add((requested, "this node", null));
         }
 
-        var children = await db.LinkedNodes.AsNoTracking().Where(n => n.PanelHostName != null).OrderBy(n => n.LinkedAt)
+        var children = await db.LinkedNodes.AsNoTracking().OrderBy(n => n.LinkedAt)
             .Select(n => new { n.Alias, n.BaseUrl, n.PanelHostName }).ToListAsync(ct);
-        asked.AddRange(PanelHost.ChildClaims(PanelHost.Of(settings.Value), children.Select(c => (c.Alias, c.BaseUrl, c.PanelHostName!)).ToList())
+        asked.AddRange(PanelHost.ChildClaims(PanelHost.Of(settings.Value), children.Select(c => (c.Alias, c.BaseUrl, c.PanelHostName)).ToList())
             .Select(c => (c.Host, c.Node, c.Problem is null ? null : $"{c.Node} asks for a panel certificate for {c.Problem}; Portal refuses it. Give {c.Node} a host name of its own (its Portal:PublicUrl).")));
         return asked;
     }

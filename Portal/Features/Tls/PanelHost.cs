@@ -26,13 +26,19 @@ public static class PanelHost
     /// earlier-linked child already has, is refused with why: otherwise a compromised child could take another node's
     /// name, have this parent's DNS point it at itself and hold a certificate for it.
     /// </summary>
-    public static IReadOnlyList<PanelHostClaim> ChildClaims(string? ownHost, IReadOnlyList<(string Alias, string BaseUrl, string PanelHostName)> children)
+    /// <param name="children">Every linked child, in the order they were linked, with the panel host name it asks for (null: none).</param>
+    public static IReadOnlyList<PanelHostClaim> ChildClaims(string? ownHost, IReadOnlyList<(string Alias, string BaseUrl, string? PanelHostName)> children)
     {
         var linkedBy = children.Select(c => (c.Alias, Host: Uri.TryCreate(c.BaseUrl, UriKind.Absolute, out var url) ? url.IdnHost.ToLowerInvariant() : null)).ToList();
         var taken = new Dictionary<string, string>(StringComparer.Ordinal);
         var claims = new List<PanelHostClaim>();
-        foreach (var (alias, _, host) in children)
+        foreach (var (alias, _, asked) in children)
         {
+            if (asked is not { } host)
+            {
+                continue;
+            }
+
             var problem = host == ownHost ? $"{host} is this node's own panel host name"
                 : linkedBy.FirstOrDefault(l => l.Host == host && l.Alias != alias).Alias is { } other ? $"{host} is the host {other} is linked by"
                 : taken.TryGetValue(host, out var first) ? $"{host} is already the panel host name of {first}"
