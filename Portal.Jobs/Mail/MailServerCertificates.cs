@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Portal.Jobs.Common;
 
 namespace Portal.Jobs.Mail;
 
@@ -66,8 +67,8 @@ public sealed partial class MailServices
             {
                 var label = certificate.Names[0];
                 var (chain, key) = (Path.Combine(folder, label + ".crt"), Path.Combine(folder, label + ".key"));
-                changed |= await WriteFileAsync(key, certificate.KeyPem, cancellationToken, ownerOnly: true);
-                changed |= await WriteFileAsync(chain, certificate.ChainPem, cancellationToken, ownerOnly: true);
+                changed |= await WholeFile.WriteAsync(key, certificate.KeyPem, cancellationToken, ownerOnly: true);
+                changed |= await WholeFile.WriteAsync(chain, certificate.ChainPem, cancellationToken, ownerOnly: true);
                 kept.UnionWith([chain, key]);
                 foreach (var name in certificate.Names.Where(served.Add))
                 {
@@ -88,7 +89,7 @@ public sealed partial class MailServices
             }
 
             changed |= await WriteAsync(DovecotTlsFile, dovecot.ToString(), cancellationToken);
-            var sniChanged = await WriteFileAsync(Path.Combine(settings.StateDirectory, SniMapFile), sni.ToString(), cancellationToken, ownerOnly: true);
+            var sniChanged = await WholeFile.WriteAsync(Path.Combine(settings.StateDirectory, SniMapFile), sni.ToString(), cancellationToken, ownerOnly: true);
             changed |= await WriteAsync(WebmailServersFile, webmail.ToString(), cancellationToken);
             if (!changed && !sniChanged && !_certificatesPending)
             {

@@ -5,6 +5,7 @@ using Portal.Features.Nodes;
 using Portal.Infrastructure.Configuration;
 using Portal.Infrastructure.Data;
 using Portal.Infrastructure.Security;
+using Portal.Jobs.Common;
 using Portal.Jobs.Mail;
 using Portal.Jobs.Nodes;
 
@@ -47,7 +48,7 @@ public sealed class PanelCertificates(
             {
                 try
                 {
-                    Write(settings.Value.Tls, certificate);
+                    await WriteAsync(settings.Value.Tls, certificate, ct);
                     said.Add($"This node serves its panel at {row.HostName} with its new certificate.");
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -80,7 +81,7 @@ public sealed class PanelCertificates(
     }
 
     /// <summary>On a child: the panel certificate its parent sent, checked, then written where the panel reads it.</summary>
-    public Task AcceptAsync(MailCertificate certificate, CancellationToken ct)
+    public async Task AcceptAsync(MailCertificate certificate, CancellationToken ct)
     {
         var tls = settings.Value.Tls;
         if (PanelHost.Requested(settings.Value) is not { } host)
@@ -95,39 +96,19 @@ public sealed class PanelCertificates(
             throw new UntrustedDataException($"The panel certificate sent for {host} was refused: {problem}");
         }
 
-        ct.ThrowIfCancellationRequested();
-        Write(tls, certificate);
+        await WriteAsync(tls, certificate, ct);
         logger.LogInformation("The parent sent a panel certificate for {Host}; it is served from now on", host);
-        return Task.CompletedTask;
     }
 
     /// <summary>
-    /// Writes the key, then the certificate, each whole beside its file and renamed over it: the panel never reads half a
-    /// file (and a key that does not match the certificate for a moment keeps the one it served).
+    /// Writes the key (its owner's alone), then the certificate, each whole (<see cref="WholeFile"/>): the panel never
+    /// reads half a file, and a key that does not match the certificate for a moment keeps the one it served.
     /// </summary>
-    internal static void Write(TlsSettings tls, MailCertificate certificate)
+    internal static async Task WriteAsync(TlsSettings tls, MailCertificate certificate, CancellationToken ct)
     {
-        WriteWhole(tls.KeyFile!, certificate.KeyPem, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        WriteWhole(tls.CertificateFile!, certificate.ChainPem, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-    }
-
-    private static void WriteWhole(string path, string text, UnixFileMode mode)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var temporary = path + ".new";
-        File.Delete(temporary);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = mode;
-        }
-
-        using (var stream = new FileStream(temporary, options))
-        using (var writer = new StreamWriter(stream))
-        {
-            writer.Write(text);
-        }
-
-        File.Move(temporary, path, overwrite: true);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(tls.KeyFile!))!);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(tls.CertificateFile!))!);
+        await WholeFile.WriteAsync(tls.KeyFile!, certificate.KeyPem, ct, ownerOnly: true);
+        await WholeFile.WriteAsync(tls.CertificateFile!, certificate.ChainPem, ct);
     }
 }
