@@ -113,7 +113,8 @@ public sealed class OperationDetailTests : ComponentTestContext
         cut.WaitForAssertion(() => Assert.Single(cut.FindAll("[data-testid=operation-row]")), Patience);
         Assert.Empty(cut.FindAll("[data-testid=no-operations]"));
 
-        cut.FindAll(".mud-tab").Single(t => t.TextContent.Trim() == "Running").Click();
+        // Found and clicked in one dispatch: the page may re-render between the two otherwise (bUnit's own advice).
+        await cut.InvokeAsync(() => cut.FindAll(".mud-tab").Single(t => t.TextContent.Trim() == "Running").Click());
         cut.WaitForAssertion(() => Assert.Equal("Nothing is running now.", cut.Find("[data-testid=no-operations]").TextContent.Trim()), Patience);
     }
 
