@@ -70,6 +70,12 @@ public sealed class ApiTokenService(
                 : "Only admins, resellers and account owners can create API tokens here.");
         }
 
+        if (actor.ViewedBy is not null)
+        {
+            await audit.RecordAsync(actor, action, name, AuditOutcome.Refused, "In a view-as session: a token would be the user's credential, made by someone else.", cancellationToken);
+            actor.RequireOwnSession("an API token");
+        }
+
         if (IsOwnerOnly(actor) && !await OwnerMayUseApiAsync(actor.UserId!, cancellationToken))
         {
             const string message = "Your account's \"API Tokens\" feature is off, so it cannot have API tokens. Ask your provider to turn it on.";

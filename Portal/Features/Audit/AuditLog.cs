@@ -14,7 +14,7 @@ public sealed class AuditLog(IDbContextFactory<PortalDbContext> dbFactory, TimeP
         {
             At = clock.GetUtcNow(),
             ActorId = actor.UserId,
-            ActorName = actor.Name,
+            ActorName = actor.AuditName,
             Address = actor.Address,
             Action = action,
             Target = target,
@@ -22,7 +22,7 @@ public sealed class AuditLog(IDbContextFactory<PortalDbContext> dbFactory, TimeP
             Details = details is { Length: > 4000 } ? details[..4000] : details,
         });
         await db.SaveChangesAsync(cancellationToken);
-        logger.LogInformation("Audit {Action} on {Target} by {Actor} from {Address}: {Outcome}", action, target, actor.Name, actor.Address, outcome);
+        logger.LogInformation("Audit {Action} on {Target} by {Actor} from {Address}: {Outcome}", action, target, actor.AuditName, actor.Address, outcome);
     }
 }
 

@@ -38,6 +38,7 @@ public sealed class TwoFactorService(UserManager<PortalUser> users, AuditLog aud
     /// <summary>The key to give the authenticator app; the same one until two-factor sign-in is turned on (a reload shows the same QR code).</summary>
     public async Task<AuthenticatorSetup> SetupAsync(Actor actor)
     {
+        actor.RequireOwnSession("two-factor sign-in");
         var user = await UserOfAsync(actor);
         if (await users.GetTwoFactorEnabledAsync(user))
         {
@@ -62,6 +63,7 @@ public sealed class TwoFactorService(UserManager<PortalUser> users, AuditLog aud
     /// <summary>Turns two-factor sign-in on once the app's code matches; returns the recovery codes, shown this once.</summary>
     public async Task<IReadOnlyList<string>> EnableAsync(Actor actor, string code)
     {
+        actor.RequireOwnSession("two-factor sign-in");
         var user = await UserOfAsync(actor);
         if (await users.GetTwoFactorEnabledAsync(user))
         {
@@ -86,6 +88,7 @@ public sealed class TwoFactorService(UserManager<PortalUser> users, AuditLog aud
     /// <summary>New recovery codes, the old ones no longer working; shown this once.</summary>
     public async Task<IReadOnlyList<string>> NewRecoveryCodesAsync(Actor actor)
     {
+        actor.RequireOwnSession("two-factor sign-in");
         var user = await UserOfAsync(actor);
         if (!await users.GetTwoFactorEnabledAsync(user))
         {
@@ -100,6 +103,7 @@ public sealed class TwoFactorService(UserManager<PortalUser> users, AuditLog aud
     /// <summary>Turns two-factor sign-in off, given the user's password; the next setup gets a new key.</summary>
     public async Task DisableAsync(Actor actor, string password)
     {
+        actor.RequireOwnSession("two-factor sign-in");
         var user = await UserOfAsync(actor);
         if (await IsRequiredAsync(user))
         {

@@ -21,6 +21,7 @@ public sealed class OwnPasswordService(IServiceScopeFactory scopes, PasswordPoli
     /// </summary>
     public async Task<OwnPasswordChanged> ChangeAsync(Actor actor, OwnPasswordChange change, CancellationToken ct = default)
     {
+        actor.RequireOwnSession("their password");
         await using var scope = scopes.CreateAsyncScope();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
         var user = actor.UserId is { } id ? await users.FindByIdAsync(id) : null;
@@ -72,7 +73,8 @@ public sealed class OwnPasswordService(IServiceScopeFactory scopes, PasswordPoli
     /// <summary>Whether the actor's password is past this node's password age (they are sent to change it).</summary>
     public async Task<bool> MustChangeAsync(Actor actor, CancellationToken ct = default)
     {
-        if (actor.UserId is null || (await policies.GetAsync(ct)).MaxPasswordAgeDays == 0)
+        // An admin viewing as the user is not sent to change the user's password (only the user may).
+        if (actor.UserId is null || actor.ViewedBy is not null || (await policies.GetAsync(ct)).MaxPasswordAgeDays == 0)
         {
             return false;
         }

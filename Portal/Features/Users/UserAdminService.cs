@@ -30,18 +30,26 @@ public static class UserLocks
     public static bool IsDisabled(PortalUser user) => user.LockoutEnabled && user.LockoutEnd == ByAnAdmin;
 }
 
+/// <summary>A change to a user: null leaves a field as it is; an empty email clears it.</summary>
+public sealed record UserChange(string? Email = null, string? Role = null);
+
+/// <summary>Who an admin views the panel as, and the area that opens.</summary>
+public sealed record ViewAsStart(PortalUser User, PortalUser Admin, string Home);
+
 public sealed record UserQuery(string? Search = null, string? Role = null, int Skip = 0, int Take = 25);
 
 public sealed record UserPage(IReadOnlyList<UserRow> Items, int Total);
 
 /// <summary>
-/// Admins create resellers and users, list them, lock or unlock them and give them a new password. Every rule is checked here, whoever calls
+/// Admins create resellers and users, list them, change their email or role, delete them, lock or unlock them, give
+/// them a new password and view the panel as them. Every rule is checked here, whoever calls
 /// (a page or an API), and every change or refusal is audited.
 /// </summary>
 public sealed partial class UserAdminService(
     IServiceScopeFactory scopes,
     IDbContextFactory<PortalDbContext> dbFactory,
     ApiTokens.ApiTokenService tokens,
+    Accounts.AccountOrderCache accountOrder,
     AuditLog audit,
     TimeProvider clock)
 {
@@ -216,6 +224,219 @@ public sealed partial class UserAdminService(
         await audit.RecordAsync(actor, action, user.UserName, AuditOutcome.Succeeded, "A generated password, shown to the admin once.", cancellationToken);
         return new PasswordReset(user.UserName!, password);
     }
+
+    /// <summary>
+    /// Changes a reseller's or an owner's email or role. A role change is refused where it would break what the user
+    /// holds: an account's owner stays a user (the account is theirs to sign in to), and a reseller with accounts stays
+    /// a reseller until they are given to another owner or terminated. Their open sessions end (the role is in them).
+    /// </summary>
+    public async Task<UserRow> UpdateAsync(Actor actor, string userName, UserChange change, CancellationToken cancellationToken = default)
+    {
+        const string action = "user.update";
+        await RequireAdminAsync(actor, action, userName, cancellationToken);
+        await using var scope = scopes.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
+        var (user, role) = await ManagedUserAsync(actor, users, action, userName, "changed", cancellationToken);
+
+        var problems = new List<string>();
+        var email = change.Email is null ? user.Email : change.Email.Trim() is { Length: > 0 } given ? given : null;
+        if (email is not null && email != user.Email && !new EmailAddressAttribute().IsValid(email))
+        {
+            problems.Add($"\"{email}\" is not an email address; give one like owner@example.com, or leave it empty.");
+        }
+
+        var newRole = change.Role ?? role;
+        if (!AssignableRoles.Contains(newRole))
+        {
+            problems.Add($"The role must be one of: {string.Join(", ", AssignableRoles)}.");
+        }
+        else if (newRole != role && role == PortalRoles.User
+                 && await db.Accounts.AsNoTracking().Where(a => a.UserId == user.Id).Select(a => a.Username).FirstOrDefaultAsync(cancellationToken) is { } owned)
+        {
+            problems.Add($"{user.UserName} signs in to account {owned}, so they stay a user. Create a separate reseller for them instead.");
+        }
+        else if (newRole != role && role == PortalRoles.Reseller
+                 && await db.Accounts.CountAsync(a => a.ResellerId == user.Id, cancellationToken) is var count and > 0)
+        {
+            problems.Add($"{user.UserName} owns {count} account(s), so they stay a reseller. Delete them with their accounts given to root, or terminate the accounts first.");
+        }
+
+        if (problems.Count > 0)
+        {
+            await audit.RecordAsync(actor, action, user.UserName, AuditOutcome.Refused, string.Join(" ", problems), cancellationToken);
+            throw new PortalValidationException($"{user.UserName} was not changed: " + string.Join(" ", problems), problems, "user.invalid");
+        }
+
+        var changes = new List<string>();
+        if (email != user.Email)
+        {
+            changes.Add($"email {user.Email ?? "(none)"} → {email ?? "(none)"}");
+            user.Email = email;
+            user.NormalizedEmail = email is null ? null : users.NormalizeEmail(email);
+        }
+
+        if (newRole != role)
+        {
+            changes.Add($"role {role} → {newRole}");
+            await users.RemoveFromRoleAsync(user, role);
+            await users.AddToRoleAsync(user, newRole);
+            if (role == PortalRoles.Reseller)
+            {
+                await db.ResellerSettings.Where(r => r.UserId == user.Id).ExecuteDeleteAsync(cancellationToken);
+            }
+
+            // Sessions carry the role: they end at their next check, and the user signs in to their new area.
+            await users.UpdateSecurityStampAsync(user);
+            tokens.ForgetRecentChecks();
+        }
+
+        if (changes.Count > 0)
+        {
+            var updated = await users.UpdateAsync(user);
+            if (!updated.Succeeded)
+            {
+                var errors = updated.Errors.Select(e => e.Description).ToArray();
+                await audit.RecordAsync(actor, action, user.UserName, AuditOutcome.Failed, string.Join(" ", errors), cancellationToken);
+                throw new PortalValidationException($"{user.UserName} was not changed: " + string.Join(" ", errors), errors);
+            }
+
+            await audit.RecordAsync(actor, action, user.UserName, AuditOutcome.Succeeded, string.Join("; ", changes) + ".", cancellationToken);
+        }
+
+        return new UserRow(user.Id, user.UserName!, user.Email, newRole, user.LockoutEnd > clock.GetUtcNow(), user.CreatedAt, user.TwoFactorEnabled);
+    }
+
+    /// <summary>
+    /// Deletes a reseller or a user that owns no account. An account's owner goes with the account (terminate it); a
+    /// reseller's accounts are either given to root with it (<paramref name="accountsToRoot"/>) or it is refused, saying
+    /// how many there are. Their API tokens, notifications and settings go with them; their audit entries stay.
+    /// </summary>
+    public async Task DeleteAsync(Actor actor, string userName, bool accountsToRoot = false, CancellationToken cancellationToken = default)
+    {
+        const string action = "user.delete";
+        await RequireAdminAsync(actor, action, userName, cancellationToken);
+        await using var scope = scopes.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
+        var (user, role) = await ManagedUserAsync(actor, users, action, userName, "deleted", cancellationToken);
+
+        string? refusal = null;
+        if (await db.Accounts.AsNoTracking().Where(a => a.UserId == user.Id).Select(a => a.Username).FirstOrDefaultAsync(cancellationToken) is { } owned)
+        {
+            refusal = $"{user.UserName} is the owner of account {owned}. Terminate the account instead: its owner goes with it.";
+        }
+        else if (!accountsToRoot && await db.Accounts.CountAsync(a => a.ResellerId == user.Id, cancellationToken) is var count and > 0)
+        {
+            refusal = $"{user.UserName} owns {count} account(s). Give them to root as you delete the reseller, or terminate them first.";
+        }
+
+        if (refusal is not null)
+        {
+            await audit.RecordAsync(actor, action, user.UserName, AuditOutcome.Refused, refusal, cancellationToken);
+            throw new PortalValidationException(refusal, null, "user.delete_refused");
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var given = await db.Accounts.Where(a => a.ResellerId == user.Id)
+            .ExecuteUpdateAsync(a => a.SetProperty(x => x.ResellerId, (string?)null).SetProperty(x => x.OwnerName, "root"), cancellationToken);
+        var revoked = await db.ApiTokens.Where(t => t.OwnerUserId == user.Id).ExecuteDeleteAsync(cancellationToken);
+        await db.Notifications.Where(n => n.UserId == user.Id).ExecuteDeleteAsync(cancellationToken);
+        await db.ResellerSettings.Where(r => r.UserId == user.Id).ExecuteDeleteAsync(cancellationToken);
+        var tracked = await db.Users.SingleAsync(u => u.Id == user.Id, cancellationToken);
+        db.Users.Remove(tracked);
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        accountOrder.Invalidate();
+        tokens.ForgetRecentChecks();
+        await audit.RecordAsync(actor, action, user.UserName, AuditOutcome.Succeeded,
+            $"Role {role}; {revoked} API token(s) revoked" + (given > 0 ? $"; {given} account(s) given to root." : "."), cancellationToken);
+    }
+
+    /// <summary>
+    /// Checks that an admin may view the panel as <paramref name="userName"/> and audits it: a reseller or an owner who
+    /// could sign in here now (not locked, not refused by the node's sign-in rules: a child node, a suspended account).
+    /// The caller signs the admin in as them with <see cref="ViewAs.ClaimsFor"/>.
+    /// </summary>
+    public async Task<ViewAsStart> BeginViewAsAsync(Actor actor, string userName, CancellationToken cancellationToken = default)
+    {
+        const string action = "user.view_as";
+        await RequireAdminAsync(actor, action, userName, cancellationToken);
+        await using var scope = scopes.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        var (user, role) = await ManagedUserAsync(actor, users, action, userName, "viewed as", cancellationToken);
+        var admin = await users.FindByIdAsync(actor.UserId!) ?? throw new PortalForbiddenException("Sign in again.");
+        if (await ViewAsRefusalAsync(scope, user, cancellationToken) is { } refusal)
+        {
+            await audit.RecordAsync(actor, action, user.UserName, AuditOutcome.Refused, refusal, cancellationToken);
+            throw new PortalValidationException(refusal, null, "user.view_as_refused");
+        }
+
+        await audit.RecordAsync(actor, action, user.UserName, AuditOutcome.Succeeded, $"For up to {ViewAs.Lifetime.TotalMinutes:0} minutes; audit entries read \"{admin.UserName} as {user.UserName}\".", cancellationToken);
+        return new ViewAsStart(user, admin, PortalRoles.HomeOf(role));
+    }
+
+    /// <summary>Why the admin may not view the panel as this user, or null: what the users page asks before it offers to.</summary>
+    public async Task<string?> ViewAsRefusalAsync(Actor actor, string userName, CancellationToken cancellationToken = default)
+    {
+        if (!actor.IsAdmin)
+        {
+            return "Only admins view the panel as another user.";
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        var user = await users.FindByNameAsync(userName);
+        return user is null ? $"There is no user named \"{userName}\"; reload the list."
+            : ManagedRefusal(actor, user, await users.GetRolesAsync(user), "viewed as") ?? await ViewAsRefusalAsync(scope, user, cancellationToken);
+    }
+
+    private static async Task<string?> ViewAsRefusalAsync(AsyncServiceScope scope, PortalUser user, CancellationToken ct)
+    {
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        var signIn = (PortalSignInManager)scope.ServiceProvider.GetRequiredService<SignInManager<PortalUser>>();
+        return await users.IsLockedOutAsync(user) ? $"{user.UserName} is locked: unlock them first, or help them another way."
+            : await signIn.RefusalAsync(user, ct) is { } refused ? $"{user.UserName} cannot sign in here, so there is no panel of theirs to view. {refused.Message}"
+            : null;
+    }
+
+    /// <summary>The admin a view-as session returns to, audited; null when it may not (then the session just ends).</summary>
+    public async Task<PortalUser?> EndViewAsAsync(Actor actor, CancellationToken cancellationToken = default)
+    {
+        const string action = "user.view_as.end";
+        if (actor.ViewedBy is null)
+        {
+            throw new PortalValidationException("This is your own session, not a view as another user.", null, "view_as.not_viewing");
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        var allowed = await ViewAs.StillAllowedAsync(users, actor.Principal, clock.GetUtcNow());
+        var admin = allowed ? await users.FindByIdAsync(actor.Principal.FindFirst(ViewAs.AdminIdClaim)!.Value) : null;
+        await audit.RecordAsync(actor, action, actor.Name, admin is null ? AuditOutcome.Refused : AuditOutcome.Succeeded,
+            admin is null ? "The view had ended or its admin may no longer hold it: signed out instead." : null, cancellationToken);
+        return admin;
+    }
+
+    /// <summary>A reseller or an owner an admin may change: it exists, and is not an admin (nor the admin themself).</summary>
+    private async Task<(PortalUser User, string Role)> ManagedUserAsync(Actor actor, UserManager<PortalUser> users, string action, string userName, string verb, CancellationToken ct)
+    {
+        var user = await users.FindByNameAsync(userName ?? "");
+        var roles = user is null ? [] : await users.GetRolesAsync(user);
+        var refusal = user is null ? $"There is no user named \"{userName}\" (they may have been deleted); reload the list." : ManagedRefusal(actor, user, roles, verb);
+        if (refusal is not null)
+        {
+            await audit.RecordAsync(actor, action, user?.UserName ?? userName, AuditOutcome.Refused, refusal, ct);
+            throw user is null ? new PortalNotFoundException(refusal) : new PortalValidationException(refusal, null, "user.not_managed");
+        }
+
+        return (user!, roles.Single());
+    }
+
+    private static string? ManagedRefusal(Actor actor, PortalUser user, IList<string> roles, string verb) =>
+        user.Id == actor.UserId ? $"Your own account is not {verb} here."
+        : roles.Contains(PortalRoles.Admin) ? $"{user.UserName} is an admin; only resellers and users are {verb} here."
+        : null;
 
     private async Task RequireAdminAsync(Actor actor, string action, string target, CancellationToken ct)
     {

@@ -16,7 +16,18 @@ public static class UsersApi
             return Results.Created($"/api/v1/users/{created.Id}", created);
         });
 
-        // A customer who lost their password gets a generated one, in this answer only .
+        // Email and role; null fields stay as they are.
+        api.MapPatch("/users/{userName}", async (string userName, UserChange change, UserAdminService users, ICurrentActor actor, CancellationToken ct) =>
+            Results.Ok(await users.UpdateAsync(await actor.GetAsync(), userName, change, ct)));
+
+        // A reseller's accounts go to root with it only when asked (accountsToRoot=true); otherwise it is refused while it has any.
+        api.MapDelete("/users/{userName}", async (string userName, bool? accountsToRoot, UserAdminService users, ICurrentActor actor, CancellationToken ct) =>
+        {
+            await users.DeleteAsync(await actor.GetAsync(), userName, accountsToRoot ?? false, ct);
+            return Results.NoContent();
+        });
+
+        // A customer who lost their password gets a generated one, in this answer only.
         api.MapPost("/users/{userName}/password/reset", async (string userName, UserAdminService users, ICurrentActor actor, CancellationToken ct) =>
             Results.Ok(await users.ResetPasswordAsync(await actor.GetAsync(), userName, ct)));
 

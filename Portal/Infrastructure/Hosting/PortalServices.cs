@@ -351,7 +351,21 @@ public static class PortalServices
             });
         }
 
-        services.Configure<SecurityStampValidatorOptions>(options => options.ValidationInterval = TimeSpan.FromMinutes(1));
+        services.Configure<SecurityStampValidatorOptions>(options =>
+        {
+            options.ValidationInterval = TimeSpan.FromMinutes(1);
+            options.OnRefreshingPrincipal = context =>
+            {
+                if (context.CurrentPrincipal is { } current && context.NewPrincipal is { } renewed)
+                {
+                    ViewAs.CarryOver(current, renewed);
+                }
+
+                return Task.CompletedTask;
+            };
+        });
+        // Registered after Identity's own (AddSignInManager), so the cookie check resolves this one.
+        services.AddScoped<ISecurityStampValidator, ViewAsSecurityStampValidator>();
     }
 
     internal static bool IsApiPath(PathString path) =>
