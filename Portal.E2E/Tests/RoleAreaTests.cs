@@ -32,6 +32,38 @@ public sealed class RoleAreaTests(BrowserFixture fixture)
         await AssertOnlyOwnAreaAsync(userPage, "/account");
     }
 
+    [Fact]
+    public async Task AnAdmin_EditsAReseller_ViewsThePanelAsThem_MarkedOnEveryPage_AndReturns()
+    {
+        var name = "va" + Guid.NewGuid().ToString("N")[..8];
+        var admin = await fixture.NewPageAsync();
+        await new SignInPage(admin).SignInAsync(PortalNode.AdminUserName, fixture.Node.AdminPassword);
+        await new UsersPage(admin).CreateAsync(name, "Reseller", "reseller-Kq7vZp3x-" + name);
+        await admin.GetByPlaceholder("Search name or email").FillAsync(name);
+        var row = admin.Locator("[data-testid=users-table] tbody tr").Filter(new() { HasText = name });
+        await Assertions.Expect(admin.Locator("[data-testid=users-table] tbody tr")).ToHaveCountAsync(1);
+
+        await row.Locator("[data-testid=user-actions] button").ClickAsync();
+        await admin.ClickAsync("[data-testid=edit-user-start]");
+        await admin.Locator("[data-testid=edit-user-email]").FillAsync(name + "@example.com");
+        await admin.ClickAsync("[data-testid=edit-user-save]");
+        await Assertions.Expect(row).ToContainTextAsync(name + "@example.com");
+
+        await row.Locator("[data-testid=user-actions] button").ClickAsync();
+        await admin.ClickAsync("[data-testid=view-as-start]");
+        await admin.ClickAsync("[data-testid=view-as-confirm]");
+        await admin.WaitForAddressAsync(url => new Uri(url).AbsolutePath == "/reseller");
+        await Assertions.Expect(admin.Locator("[data-testid=view-as-banner]")).ToContainTextAsync($"You are viewing the panel as {name}, signed in as {PortalNode.AdminUserName}");
+        await Assertions.Expect(admin.Locator("[data-testid=signed-in-user]")).ToHaveTextAsync($"{PortalNode.AdminUserName} as {name}");
+        await admin.GotoInteractiveAsync("/reseller/accounts");
+        await Assertions.Expect(admin.Locator("[data-testid=view-as-banner]")).ToBeVisibleAsync();
+
+        await admin.ClickAsync("[data-testid=view-as-end]");
+        await admin.WaitForAddressAsync(url => new Uri(url).AbsolutePath == "/admin/users");
+        await Assertions.Expect(admin.Locator("[data-testid=view-as-notice]")).ToContainTextAsync("You are back in your own session");
+        Assert.Equal(0, await admin.Locator("[data-testid=view-as-banner]").CountAsync());
+    }
+
     private static async Task AssertOnlyOwnAreaAsync(IPage page, string ownArea)
     {
         await page.GotoInteractiveAsync("/");
