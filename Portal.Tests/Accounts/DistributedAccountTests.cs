@@ -267,17 +267,44 @@ public sealed class DistributedAccountTests(AccountsFixture nodes)
     }
 
     [Fact]
-    public async Task OnTheChild_AnAdminCannotChangeADistributedAccountDirectly()
+    public async Task OnTheChild_AnAdminReadsADistributedAccountAndItsMailboxes_ButCannotChangeThem()
     {
         var name = AccountsFixture.NewName("twin");
         (await nodes.CreateAccountAsync(Admin, name, nodes.ToMail1)).Expect(HttpStatusCode.Created);
+        (await Admin.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "info", password = "info-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
 
         var refused = await nodes.Mail1.Api.PutAsync($"api/v1/accounts/{name}", new { status = "Suspended" });
+        var mailboxes = (await nodes.Mail1.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body;
+        var newMailbox = await nodes.Mail1.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "sneak", password = "sneak-Kq7vZp3xWm9t" });
+        var password = await nodes.Mail1.Api.PutAsync($"api/v1/accounts/{name}/mail/addresses/info@{name}.example.test/password", new { password = "other-Kq7vZp3xWm9t" });
 
         Assert.Equal(HttpStatusCode.Conflict, refused.Status);
         Assert.Equal("account.twin", refused.Code);
         Assert.Contains("change it on the parent", refused.Message);
         Assert.Equal("Active", (await nodes.Mail1.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("status").GetString());
+        Assert.Equal([$"info@{name}.example.test"], mailboxes.EnumerateArray().Select(m => m.GetProperty("address").GetString()));
+        Assert.Equal((HttpStatusCode.Conflict, "account.twin"), (newMailbox.Status, newMailbox.Code));
+        Assert.Contains("its mail is changed on the parent", newMailbox.Message);
+        Assert.Equal((HttpStatusCode.Conflict, "account.twin"), (password.Status, password.Code));
+        var onParent = (await Admin.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body;
+        Assert.Equal([$"info@{name}.example.test"], onParent.EnumerateArray().Select(m => m.GetProperty("address").GetString()));
+
+        // The child's account page says whose account it is, shows its mailboxes, and offers no change.
+        using var browser = PortalHttp.CreateClient(nodes.Mail1.BaseUrl);
+        await browser.SignInAsync(PortalNode.AdminUserName, nodes.Mail1.AdminPassword);
+        var page = await browser.GetStringAsync($"admin/accounts/{name}");
+        Assert.Contains("data-testid=\"twin-notice\"", page);
+        Assert.Contains("An account of the parent node", page);
+        Assert.Contains("Its mail is served here.", page);
+        Assert.Contains("here it is read-only", page);
+        Assert.Matches($"href=\"http[^\"]+/admin/accounts/{name}\"[^>]*data-testid=\"twin-on-parent\"|data-testid=\"twin-on-parent\"[^>]*href=\"http[^\"]+/admin/accounts/{name}\"", page);
+        Assert.DoesNotContain("data-testid=\"modify-save\"", page);
+        Assert.DoesNotContain("data-testid=\"create-email\"", page);
+        Assert.DoesNotContain("data-testid=\"move-start\"", page);
+        Assert.DoesNotContain("data-testid=\"terminate-start\"", page);
+        Assert.Contains("data-testid=\"mail-section\"", page);
+        Assert.Contains("Its DNS zone is kept and served by the parent", page);
+        Assert.DoesNotContain("has no DNS zone on this node", page);
     }
 
     [Fact]

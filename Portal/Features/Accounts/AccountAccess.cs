@@ -35,6 +35,13 @@ public static class AccountAccess
         await db.Accounts.VisibleTo(actor).SingleOrDefaultAsync(a => a.Username == username, ct)
         ?? throw NotVisible(username);
 
+    /// <summary>
+    /// The answer to any change of a parent's account made on its child (its settings, name, mail, termination): the
+    /// parent owns it and changes it here through the node API; the child's own admins only read it.
+    /// </summary>
+    public static PortalConflictException ChangedOnTheParent(string username, string doThere = "change it on the parent, which updates it here") =>
+        new($"Account {username} is distributed from this node's parent; {doThere}.", code: "account.twin");
+
     /// <summary>The answer for an account that does not exist or is not the actor's to see (the two read the same).</summary>
     public static PortalNotFoundException NotVisible(string username) =>
         new($"There is no account \"{username}\" that you can see on this node.");

@@ -58,8 +58,11 @@ public sealed record AccountRow(
     bool SuspendedByAdmin = false,
     bool IsTwin = false,
     int? MailQuotaMegabytes = null,
-    bool MailRedirected = false)
+    string? MailRedirectAddress = null)
 {
+    /// <summary>On a child, for a parent's account: its mail has gone elsewhere and is sent on (<see cref="MailRedirectAddress"/>).</summary>
+    public bool MailRedirected => MailRedirectAddress is not null;
+
     public bool IsDistributed => MailNodeId is not null;
 
     /// <summary>
@@ -76,7 +79,7 @@ public sealed record AccountRow(
     internal static AccountRow From(Account a) => new(
         a.Username, a.Domain, DomainNames.ToUnicode(a.Domain), a.ContactEmail, a.OwnerName, a.MailNodeId, a.MailNodeAlias, a.Status,
         a.DiskUsageBytes, a.Ipv6Enabled, a.Features.ToArray(), a.CreatedAt, a.SuspensionReason, a.SuspendedByAdmin, a.IsTwin, a.MailQuotaMegabytes,
-        a.MailRedirectAddress is not null);
+        a.MailRedirectAddress);
 }
 
 /// <summary>A child an account's mail can be routed to, with what an admin weighs: status, free disk, load.</summary>

@@ -326,7 +326,7 @@ public sealed class AccountRenaming(
             var account = await AccountAccess.FindVisibleAsync(db, actor, username, ct);
             if (account.IsTwin)
             {
-                throw new PortalConflictException($"Account {username} is distributed from this node's parent; change it on the parent, which changes it here.", code: "account.twin");
+                throw AccountAccess.ChangedOnTheParent(username);
             }
 
             var busy = await AccountWork.UnderWayAsync(db, username, ct);

@@ -283,9 +283,9 @@ public sealed partial class AccountService(
         var problems = new List<string>();
         if (account.IsTwin)
         {
-            var message = $"Account {username} is distributed from this node's parent; change it on the parent, which updates it here.";
-            await audit.RecordAsync(actor, "account.modify", username, AuditOutcome.Refused, message, cancellationToken);
-            throw new PortalConflictException(message, code: "account.twin");
+            var refused = AccountAccess.ChangedOnTheParent(username);
+            await audit.RecordAsync(actor, "account.modify", username, AuditOutcome.Refused, refused.Message, cancellationToken);
+            throw refused;
         }
 
         if (change.ContactEmail is { } email && !new EmailAddressAttribute().IsValid(email))

@@ -86,7 +86,7 @@ public sealed class AccountTermination(
         var account = await AccountAccess.FindVisibleAsync(db, actor, username, ct);
         if (account.IsTwin)
         {
-            throw new PortalConflictException($"Account {username} is distributed from this node's parent; terminate it on the parent, which removes it here.", code: "account.twin");
+            throw AccountAccess.ChangedOnTheParent(username, "terminate it on the parent, which removes it here");
         }
 
         var problems = new List<string>();

@@ -175,12 +175,14 @@ public sealed class MailFunctions(
     /// <summary>
     /// The account, for a change of its mail: refused (and audited) while the account is suspended and the actor is its
     /// owner, or while the account lacks the feature the change belongs to (whoever asks: a feature that is off is off
-    /// for the account, as the owner's API tokens are with "API Tokens"). Reading stays open, so nothing is hidden.
+    /// for the account, as the owner's API tokens are with "API Tokens"), and always for a parent's account on its child
+    /// (the parent changes its mail through the node API, not through this). Reading stays open, so nothing is hidden.
     /// </summary>
     private async Task<(Account Account, LinkedNode? Node)> ResolveForChangeAsync(Actor actor, string username, string feature, string action, CancellationToken ct)
     {
         var (account, node) = await ResolveAsync(actor, username, ct);
-        var refusal = account.Status == AccountStatus.Suspended && IsOwner(actor) ? AccountSuspension.Refusal(account)
+        Exception? refusal = account.IsTwin ? AccountAccess.ChangedOnTheParent(username, "its mail is changed on the parent (by its owner or the parent's admins), which updates it here")
+            : account.Status == AccountStatus.Suspended && IsOwner(actor) ? AccountSuspension.Refusal(account)
             : !account.HasFeature(feature) ? FeatureOff(account, feature, IsOwner(actor))
             : null;
         if (refusal is not null)
