@@ -110,18 +110,33 @@ public sealed class Account
 
     public DateTimeOffset CreatedAt { get; set; }
 
+    /// <summary>
+    /// The package (hosting plan) the account was made from or put on, or null. Its features, IPv6 and mail limit are
+    /// the package's as last applied (an admin may still change one account's); its mailbox count is read from the package.
+    /// </summary>
+    public long? PackageId { get; set; }
+
     public bool IsTwin => ParentNodeId is not null;
 
     public bool HasFeature(string feature) => Features.Contains(feature);
 }
 
-/// <summary>A reseller's own settings: where the accounts it creates keep their mail.</summary>
+/// <summary>A reseller's own settings: where the accounts it creates keep their mail, and how far it may go.</summary>
 public sealed class ResellerSettings
 {
     public required string UserId { get; set; }
 
     /// <summary>The mail node that accounts the reseller creates start on; null is local.</summary>
     public Guid? MailNodeId { get; set; }
+
+    /// <summary>How many accounts the reseller may own; null: no limit (<see cref="Packages.ResellerLimits"/>).</summary>
+    public int? MaxAccounts { get; set; }
+
+    /// <summary>
+    /// How much disk in MiB the reseller may hand out: the sum of its accounts' mail limits (null: no limit). Counted as
+    /// allocated, not as used, so a reseller cannot promise more than it was given.
+    /// </summary>
+    public int? MaxDiskMegabytes { get; set; }
 }
 
 internal sealed class AccountConfiguration : IEntityTypeConfiguration<Account>

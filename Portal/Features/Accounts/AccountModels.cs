@@ -24,6 +24,9 @@ public sealed record MailRouting(MailRoutingKind Kind, Guid? NodeId = null)
     public static MailRouting To(Guid nodeId) => new(MailRoutingKind.Node, nodeId);
 }
 
+/// <param name="Package">A package to make the account from: it gives the features, IPv6 and mail limit (and, for a root
+/// account, the mail routing). Values given as well must be the package's; a different one is refused, not overridden.</param>
+/// <param name="MailQuotaMegabytes">The account's mail limit in MiB; null or 0: none.</param>
 public sealed record NewAccount(
     string Username,
     string Domain,
@@ -32,7 +35,9 @@ public sealed record NewAccount(
     string? Owner = null,
     MailRouting? MailRouting = null,
     IReadOnlyList<string>? Features = null,
-    bool Ipv6Enabled = false);
+    bool? Ipv6Enabled = null,
+    string? Package = null,
+    int? MailQuotaMegabytes = null);
 
 public sealed record CreatedAccount(AccountRow Account, string? GeneratedPassword, IReadOnlyList<string> Warnings);
 
@@ -58,7 +63,8 @@ public sealed record AccountRow(
     bool SuspendedByAdmin = false,
     bool IsTwin = false,
     int? MailQuotaMegabytes = null,
-    string? MailRedirectAddress = null)
+    string? MailRedirectAddress = null,
+    string? Package = null)
 {
     /// <summary>On a child, for a parent's account: its mail has gone elsewhere and is sent on (<see cref="MailRedirectAddress"/>).</summary>
     public bool MailRedirected => MailRedirectAddress is not null;
@@ -116,5 +122,8 @@ public sealed record AccountQuery(
 
 public sealed record AccountPage(IReadOnlyList<AccountRow> Items, int Total);
 
-/// <summary>The distribution a reseller's new accounts start with.</summary>
-public sealed record ResellerRow(string UserId, string UserName, Guid? MailNodeId, string? MailNodeAlias, int AccountCount, long DiskUsageBytes);
+/// <summary>The distribution a reseller's new accounts start with, its usage and its limits (null: none).</summary>
+/// <param name="AllocatedMegabytes">The sum of its accounts' mail limits: what counts against <paramref name="MaxDiskMegabytes"/>.</param>
+/// <param name="AccountsWithoutLimit">Its accounts that have no mail limit (none may be added while a disk limit is set).</param>
+public sealed record ResellerRow(string UserId, string UserName, Guid? MailNodeId, string? MailNodeAlias, int AccountCount, long DiskUsageBytes,
+    int? MaxAccounts = null, int? MaxDiskMegabytes = null, long AllocatedMegabytes = 0, int AccountsWithoutLimit = 0);

@@ -157,7 +157,8 @@ public sealed class AccountQueries(IDbContextFactory<PortalDbContext> dbFactory,
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var account = await AccountAccess.FindVisibleAsync(db, actor, username, cancellationToken);
-        return AccountRow.From(account);
+        var package = account.PackageId is { } id ? await db.Packages.Where(p => p.Id == id).Select(p => p.Name).SingleOrDefaultAsync(cancellationToken) : null;
+        return AccountRow.From(account) with { Package = package };
     }
 
     /// <summary>Resellers with their mail routing and usage (admins).</summary>
@@ -179,14 +180,20 @@ public sealed class AccountQueries(IDbContextFactory<PortalDbContext> dbFactory,
             join n in db.LinkedNodes on s.MailNodeId equals (Guid?)n.Id into nodes
             from n in nodes.DefaultIfEmpty()
             orderby u.UserName
-            select new { u.Id, u.UserName, MailNodeId = s == null ? null : s.MailNodeId, Alias = n == null ? null : n.Alias }).ToListAsync(cancellationToken);
-        var usage = await db.Accounts.Where(a => a.ResellerId != null).GroupBy(a => a.ResellerId!)
-            .Select(g => new { g.Key, Count = g.Count(), Disk = g.Sum(a => a.DiskUsageBytes) }).ToDictionaryAsync(x => x.Key, cancellationToken);
-        return resellers.Select(r => new ResellerRow(r.Id, r.UserName!, r.MailNodeId, r.Alias,
-            usage.TryGetValue(r.Id, out var u) ? u.Count : 0, usage.TryGetValue(r.Id, out var d) ? d.Disk : 0)).ToArray();
+            select new
+            {
+                u.Id, u.UserName, MailNodeId = s == null ? null : s.MailNodeId, Alias = n == null ? null : n.Alias,
+                MaxAccounts = s == null ? null : s.MaxAccounts, MaxDisk = s == null ? null : s.MaxDiskMegabytes,
+            }).ToListAsync(cancellationToken);
+        var usage = await Packages.ResellerLimits.UsageAsync(db, null, cancellationToken);
+        return resellers.Select(r =>
+        {
+            var u = usage.GetValueOrDefault(r.Id);
+            return new ResellerRow(r.Id, r.UserName!, r.MailNodeId, r.Alias, u?.Accounts ?? 0, u?.DiskBytes ?? 0, r.MaxAccounts, r.MaxDisk, u?.AllocatedMegabytes ?? 0, u?.WithoutLimit ?? 0);
+        }).ToArray();
     }
 
-    /// <summary>A reseller's own routing and usage.</summary>
+    /// <summary>A reseller's own routing, usage and limits.</summary>
     public async Task<ResellerRow> ResellerSelfAsync(Actor actor, CancellationToken cancellationToken = default)
     {
         if (!actor.IsInRole(PortalRoles.Reseller) || actor.UserId is null)
@@ -195,10 +202,7 @@ public sealed class AccountQueries(IDbContextFactory<PortalDbContext> dbFactory,
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var nodeId = await db.ResellerSettings.Where(s => s.UserId == actor.UserId).Select(s => s.MailNodeId).SingleOrDefaultAsync(cancellationToken);
-        var alias = nodeId is { } id ? await db.LinkedNodes.Where(n => n.Id == id).Select(n => n.Alias).SingleOrDefaultAsync(cancellationToken) : null;
-        var mine = db.Accounts.Where(a => a.ResellerId == actor.UserId);
-        return new ResellerRow(actor.UserId, actor.Name, nodeId, alias, await mine.CountAsync(cancellationToken), await mine.SumAsync(a => a.DiskUsageBytes, cancellationToken));
+        return await Packages.ResellerLimits.RowAsync(db, actor.UserId, actor.Name, cancellationToken);
     }
 
     private static string EscapeLike(string value) => value.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");

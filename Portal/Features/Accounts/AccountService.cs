@@ -132,15 +132,39 @@ public sealed partial class AccountService(
             }
         }
 
+        var ipv6 = request.Ipv6Enabled ?? false;
+        int? quota = request.MailQuotaMegabytes > 0 ? request.MailQuotaMegabytes : null;
+        if (request.MailQuotaMegabytes is < 0 or > Mail.MailService.MaxQuotaMegabytes)
+        {
+            problems.Add($"The account's mail limit must be between 0 (none) and {Mail.MailService.MaxQuotaMegabytes} MiB.");
+        }
+
+        var package = await FromPackageAsync(db, request, resellerId is null, problems, ct);
+        if (package is not null)
+        {
+            (features, ipv6, quota) = (package.Features.ToList(), package.Ipv6Enabled, package.MailQuotaMegabytes);
+            // A reseller's account starts where the reseller's routing says, as without a package: an admin set that
+            // routing for this reseller, and a package shared by many resellers must not move their mail elsewhere.
+            if (resellerId is null)
+            {
+                routing = package.Routing;
+            }
+        }
+
         if (problems.Count > 0)
         {
             throw new PortalValidationException("The account was not created: " + string.Join(" ", problems), problems, "account.invalid");
         }
 
+        if (resellerId is not null && await Packages.ResellerLimits.ProblemAsync(db, resellerId, ownerName, null, newAccount: true, quota, ct) is { } overLimit)
+        {
+            throw new PortalValidationException("The account was not created: " + overLimit, [overLimit], "reseller.limit");
+        }
+
         var mailNode = await MailNodes.ResolveAsync(db, routing, ct);
         if (mailNode is not null)
         {
-            CheckDistributable(request.Ipv6Enabled, features, problems);
+            CheckDistributable(ipv6, features, problems);
             if (mailNode.PublicIPv4 is null)
             {
                 problems.Add($"Node {mailNode.Alias} has not told this node its public address yet; check it under Link Server Nodes and try again.");
@@ -190,6 +214,16 @@ public sealed partial class AccountService(
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        if (resellerId is not null)
+        {
+            // Checked again under the reseller's lock: another account may have been created since the check above.
+            await Packages.ResellerLimits.LockAsync(db, resellerId, ct);
+            if (await Packages.ResellerLimits.ProblemAsync(db, resellerId, ownerName, null, newAccount: true, quota, ct) is { } nowOverLimit)
+            {
+                throw new PortalValidationException("The account was not created: " + nowOverLimit, [nowOverLimit], "reseller.limit");
+            }
+        }
+
         var user = new PortalUser { UserName = request.Username, Email = email, CreatedAt = clock.GetUtcNow(), PasswordChangedAt = clock.GetUtcNow(), LockoutEnabled = true };
         Require(await users.CreateWithJudgedPasswordAsync(user, password));
         Require(await users.AddToRoleAsync(user, PortalRoles.User));
@@ -202,7 +236,9 @@ public sealed partial class AccountService(
             ResellerId = resellerId,
             OwnerName = ownerName,
             Features = features,
-            Ipv6Enabled = request.Ipv6Enabled,
+            Ipv6Enabled = ipv6,
+            MailQuotaMegabytes = quota,
+            PackageId = package?.Id,
             Status = AccountStatus.Active,
             MailNodeId = mailNode?.Id,
             MailNodeAlias = mailNode?.Alias,
@@ -258,7 +294,54 @@ public sealed partial class AccountService(
             warnings.Add($"The DNS server did not take the zone of {account.Domain} yet ({ex.Message}); Portal publishes it again every minute.");
         }
 
-        return new CreatedAccount(AccountRow.From(account), generated, warnings);
+        return new CreatedAccount(AccountRow.From(account) with { Package = package?.Name }, generated, warnings);
+    }
+
+    /// <summary>
+    /// The package a new account is made from, or null. A value given beside the package must be the package's: a
+    /// different one is refused rather than silently replaced, so a caller never gets other than what it asked for.
+    /// </summary>
+    private static async Task<Packages.Package?> FromPackageAsync(PortalDbContext db, NewAccount request, bool rootAccount, List<string> problems, CancellationToken ct)
+    {
+        if (request.Package is not { Length: > 0 } name)
+        {
+            return null;
+        }
+
+        var package = await Packages.PackageService.FindAsync(db, name, ct);
+        if (package is null)
+        {
+            problems.Add($"There is no package \"{name.Trim()}\"; choose one listed under Packages, or create the account without one.");
+            return null;
+        }
+
+        var conflicts = new List<string>();
+        if (request.Features is { } features && !features.ToHashSet().SetEquals(package.Features))
+        {
+            conflicts.Add($"features ({Packages.PackageService.FeaturesText(package.Features)})");
+        }
+
+        if (request.Ipv6Enabled is { } ipv6 && ipv6 != package.Ipv6Enabled)
+        {
+            conflicts.Add($"IPv6 ({(package.Ipv6Enabled ? "on" : "off")})");
+        }
+
+        if (request.MailQuotaMegabytes is { } quota && (quota > 0 ? quota : (int?)null) != package.MailQuotaMegabytes)
+        {
+            conflicts.Add($"mail limit ({Packages.PackageService.QuotaText(package.MailQuotaMegabytes)})");
+        }
+
+        if (rootAccount && request.MailRouting is { } routing && routing != package.Routing)
+        {
+            conflicts.Add($"mail routing ({package.MailRouting})");
+        }
+
+        if (conflicts.Count > 0)
+        {
+            problems.Add($"Package {package.Name} gives the account its {string.Join(", ", conflicts)}; leave those out to take the package's, or create the account without a package.");
+        }
+
+        return package;
     }
 
     /// <summary>Changes an account's contact, features, IPv6 and status; a distributed account's twin changes first.</summary>
@@ -317,6 +400,18 @@ public sealed partial class AccountService(
             var message = $"Account {username} was not changed: " + string.Join(" ", problems);
             await audit.RecordAsync(actor, "account.modify", username, AuditOutcome.Refused, message, cancellationToken);
             throw new PortalValidationException(message, problems, "account.invalid");
+        }
+
+        // A reseller's disk limit counts its accounts' mail limits: one that grows (or goes) must fit. One that shrinks
+        // always may, so a reseller over its limit can get back under it.
+        int? newQuota = change.MailQuotaMegabytes > 0 ? change.MailQuotaMegabytes : null;
+        var quotaGrows = change.MailQuotaMegabytes is not null && (newQuota is null ? account.MailQuotaMegabytes is not null : newQuota > account.MailQuotaMegabytes);
+        if (account.ResellerId is { } resellerId && quotaGrows
+            && await Packages.ResellerLimits.ProblemAsync(db, resellerId, account.OwnerName, account.Id, newAccount: false, newQuota, cancellationToken) is { } overLimit)
+        {
+            var message = $"Account {username} was not changed: " + overLimit;
+            await audit.RecordAsync(actor, "account.modify", username, AuditOutcome.Refused, message, cancellationToken);
+            throw new PortalValidationException(message, [overLimit], "reseller.limit");
         }
 
         // A reseller neither lifts nor rewords a suspension an admin made (its customer may be suspended for abuse).
@@ -436,9 +531,7 @@ public sealed partial class AccountService(
         await db.SaveChangesAsync(cancellationToken);
         await audit.RecordAsync(actor, "reseller.mail-node", resellerName, AuditOutcome.Succeeded,
             $"Mail of new accounts: {alias ?? "local"} (was {(was is null ? "local" : was.ToString())}). Existing accounts keep theirs.", cancellationToken);
-        var usage = await db.Accounts.Where(a => a.ResellerId == reseller.Id).GroupBy(_ => 1)
-            .Select(g => new { Count = g.Count(), Disk = g.Sum(a => a.DiskUsageBytes) }).SingleOrDefaultAsync(cancellationToken);
-        return new ResellerRow(reseller.Id, reseller.UserName!, nodeId, alias, usage?.Count ?? 0, usage?.Disk ?? 0);
+        return await Packages.ResellerLimits.RowAsync(db, reseller.Id, reseller.UserName!, cancellationToken);
     }
 
     // --- the child's side: twins, changed only through the node API ---
@@ -603,7 +696,7 @@ public sealed partial class AccountService(
     internal static AccountTwin TwinOf(Account account) =>
         new(account.Username, account.Domain, account.ContactEmail, account.Features, account.Status.ToString());
 
-    private static void CheckDistributable(bool ipv6, IReadOnlyCollection<string> features, List<string> problems)
+    internal static void CheckDistributable(bool ipv6, IReadOnlyCollection<string> features, List<string> problems)
     {
         if (ipv6)
         {

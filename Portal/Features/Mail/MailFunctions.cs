@@ -49,6 +49,7 @@ public sealed class MailFunctions(
     public async Task<EmailAccountRow> CreateAsync(Actor actor, string username, NewEmailAccount request, CancellationToken ct = default)
     {
         var (account, node) = await ResolveForChangeAsync(actor, username, AccountFeatures.Email, "email.create", ct);
+        await CheckMailboxLimitAsync(actor, account, node, ct);
         await CheckAccountLimitAsync(actor, account, node, "email.create", null, request.QuotaMegabytes ?? settings.Value.Mail.DefaultQuotaMegabytes, ct);
         return node is null ? await local.CreateAsync(actor, account, request, ct) : await ChangeRemoteAsync(actor, "email.create", $"{request.LocalPart?.Trim().ToLowerInvariant()}@{account.Domain}", account, node, (c, t) => c.CreateMailAddressAsync(username, request, t), ct);
     }
@@ -223,6 +224,36 @@ public sealed class MailFunctions(
         {
             await audit.RecordAsync(actor, action, address ?? account.Username, Audit.AuditOutcome.Refused, refusal, ct);
             throw new PortalValidationException(refusal, [refusal], "email.account_limit");
+        }
+    }
+
+    /// <summary>
+    /// The package's mailbox count, checked here on the parent, where the request is accepted, for mail here or on a child
+    /// alike (the child's twin knows nothing of packages). The count is where the mail is: the database, or the child's list.
+    /// </summary>
+    private async Task CheckMailboxLimitAsync(Actor actor, Account account, LinkedNode? node, CancellationToken ct)
+    {
+        if (account.PackageId is not { } packageId)
+        {
+            return;
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var package = await db.Packages.AsNoTracking().Where(p => p.Id == packageId).Select(p => new { p.Name, p.MaxMailboxes }).SingleOrDefaultAsync(ct);
+        if (package?.MaxMailboxes is not { } most)
+        {
+            return;
+        }
+
+        var count = node is null
+            ? await db.EmailAccounts.CountAsync(e => e.AccountId == account.Id, ct)
+            : (await RemoteAsync(node, (c, t) => c.ListMailAddressesAsync(account.Username, t), ct)).Count;
+        if (count >= most)
+        {
+            var refusal = $"The account's package {package.Name} allows {most} mailbox(es); {account.Username} has {count}. Delete one first, or "
+                + (IsOwner(actor) ? "ask your hosting provider for a larger package." : "put the account on a package that allows more.");
+            await audit.RecordAsync(actor, "email.create", account.Username, Audit.AuditOutcome.Refused, refusal, ct);
+            throw new PortalValidationException(refusal, [refusal], "email.mailbox_limit");
         }
     }
 

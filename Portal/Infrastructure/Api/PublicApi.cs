@@ -4,6 +4,7 @@ using Portal.Features.Distribution;
 using Portal.Features.Nodes;
 using Portal.Features.Mail;
 using Portal.Features.Operations;
+using Portal.Features.Packages;
 using Portal.Features.Passwords;
 using Portal.Features.Tls;
 using Portal.Features.Users;
@@ -38,9 +39,11 @@ public static class PublicApi
 
         var managers = api.MapGroup("").RequireAuthorization(PortalPolicies.ApiManage);
         managers.MapAccountsApi();
+        managers.MapPackagesApi();
 
         var admin = api.MapGroup("").RequireAuthorization(PortalPolicies.ApiAdmin);
         admin.MapAccountsAdminApi();
+        admin.MapPackagesAdminApi();
         admin.MapNodeAdminApi();
         admin.MapDistributionAdminApi();
         admin.MapApiTokenApi();

@@ -36,6 +36,8 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options)
 
     public DbSet<ResellerSettings> ResellerSettings => Set<ResellerSettings>();
 
+    public DbSet<Features.Packages.Package> Packages => Set<Features.Packages.Package>();
+
     public DbSet<DnsZone> DnsZones => Set<DnsZone>();
 
     public DbSet<DnsRecord> DnsRecords => Set<DnsRecord>();

@@ -97,6 +97,8 @@ public static class PortalServices
         services.AddSingleton<ApiTokenService>();
         services.AddSingleton<AccountService>();
         services.AddSingleton<AccountQueries>();
+        services.AddSingleton<Features.Packages.PackageService>();
+        services.AddSingleton<Features.Packages.ResellerLimits>();
         services.AddSingleton<AccountOrderCache>();
         services.AddSingleton<MailNodes>();
         services.AddSingleton<DnsZoneService>();

@@ -242,6 +242,9 @@ namespace Portal.Infrastructure.Data.Migrations
                         .HasColumnType("character varying(256)")
                         .UseCollation("C");
 
+                    b.Property<long?>("PackageId")
+                        .HasColumnType("bigint");
+
                     b.Property<Guid?>("ParentNodeId")
                         .HasColumnType("uuid");
 
@@ -280,6 +283,8 @@ namespace Portal.Infrastructure.Data.Migrations
                         .IsUnique();
 
                     NpgsqlIndexBuilderExtensions.IncludeProperties(b.HasIndex("Domain"), new[] { "Id" });
+
+                    b.HasIndex("PackageId");
 
                     b.HasIndex("UserId")
                         .IsUnique();
@@ -326,6 +331,12 @@ namespace Portal.Infrastructure.Data.Migrations
 
                     b.Property<Guid?>("MailNodeId")
                         .HasColumnType("uuid");
+
+                    b.Property<int?>("MaxAccounts")
+                        .HasColumnType("integer");
+
+                    b.Property<int?>("MaxDiskMegabytes")
+                        .HasColumnType("integer");
 
                     b.HasKey("UserId");
 
@@ -1193,6 +1204,60 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.ToTable("operation_log", (string)null);
                 });
 
+            modelBuilder.Entity("Portal.Features.Packages.Package", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.PrimitiveCollection<List<string>>("Features")
+                        .IsRequired()
+                        .HasColumnType("text[]");
+
+                    b.Property<bool>("Ipv6Enabled")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("LowerName")
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasComputedColumnSql("lower(\"Name\")", true);
+
+                    b.Property<Guid?>("MailNodeId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int?>("MailQuotaMegabytes")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("MailRouting")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<int?>("MaxMailboxes")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("LowerName")
+                        .IsUnique();
+
+                    b.ToTable("packages", (string)null);
+                });
+
             modelBuilder.Entity("Portal.Features.Passwords.PasswordPolicy", b =>
                 {
                     b.Property<string>("Scope")
@@ -1374,6 +1439,14 @@ namespace Portal.Infrastructure.Data.Migrations
                         .HasForeignKey("UserId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
+                });
+
+            modelBuilder.Entity("Portal.Features.Accounts.Account", b =>
+                {
+                    b.HasOne("Portal.Features.Packages.Package", null)
+                        .WithMany()
+                        .HasForeignKey("PackageId")
+                        .OnDelete(DeleteBehavior.Restrict);
                 });
 
             modelBuilder.Entity("Portal.Features.Dns.DnsRecord", b =>
