@@ -98,6 +98,8 @@ public abstract class ComponentTestContext : MudTestContext
         Services.AddSingleton<Portal.Features.Accounts.AccountQueries>();
         Services.AddSingleton<Portal.Features.Accounts.AccountOrderCache>();
         Services.AddSingleton<Portal.Features.Accounts.MailNodes>();
+        Services.AddSingleton<Portal.Features.Packages.PackageService>();
+        Services.AddSingleton<Portal.Features.Packages.ResellerLimits>();
     }
 
     /// <summary>Components here render; none of these tests starts a job, and one that tried would fail loudly.</summary>

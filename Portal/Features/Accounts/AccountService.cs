@@ -484,7 +484,8 @@ public sealed partial class AccountService(
                 suspending ? account.SuspensionReason : null, cancellationToken);
         }
 
-        return AccountRow.From(account);
+        var package = account.PackageId is { } packageId ? await db.Packages.Where(p => p.Id == packageId).Select(p => p.Name).SingleOrDefaultAsync(cancellationToken) : null;
+        return AccountRow.From(account) with { Package = package };
     }
 
     /// <summary>Sets where a reseller's new accounts keep their mail. Its existing accounts keep theirs.</summary>
