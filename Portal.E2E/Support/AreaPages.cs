@@ -10,12 +10,16 @@ public static class AreaPages
     [
         "/admin", "/admin/accounts", "/admin/accounts/new", "/admin/audit", "/admin/operations", "/admin/users", "/admin/linked-nodes",
         "/admin/ssl", "/admin/scheduled-deletions", "/admin/node-tokens", "/admin/api-tokens", "/admin/password-policy", "/admin/server-profile",
-        "/admin/transfer", "/admin/password",
+        "/admin/transfer", "/admin/password", "/admin/packages",
     ];
 
     public static readonly string[] Reseller = ["/reseller", "/reseller/accounts", "/reseller/accounts/new", "/reseller/api-tokens", "/reseller/password"];
 
     public static readonly string[] Owner = ["/account", "/account/email", "/account/forwarders", "/account/api-tokens", "/account/password"];
+
+    /// <summary>A package on the node, so the Packages page has a row to lay out and check.</summary>
+    public static async Task NewPackageAsync(PortalNode node) =>
+        (await node.Api.PostAsync("api/v1/packages", new { name = "Plan " + Guid.NewGuid().ToString("N")[..6], mailQuotaMegabytes = 2048, maxMailboxes = 25 })).Expect(HttpStatusCode.Created);
 
     /// <summary>A new reseller on the node: its user name and password.</summary>
     public static async Task<(string User, string Password)> NewResellerAsync(PortalNode node)

@@ -20,6 +20,7 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
     {
         var reseller = await AreaPages.NewResellerAsync(fixture.Node);
         var owner = await AreaPages.NewOwnerAsync(fixture.Node);
+        await AreaPages.NewPackageAsync(fixture.Node);
         var areas = new (string User, string Password, string[] Pages)[]
         {
             (PortalNode.AdminUserName, fixture.Node.AdminPassword, [.. AreaPages.Admin, $"/admin/accounts/{owner.User}"]),

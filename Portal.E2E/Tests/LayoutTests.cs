@@ -19,6 +19,7 @@ public sealed class LayoutTests(BrowserFixture fixture)
     [Fact]
     public async Task EveryAdminPage_AtDesktopAndPhoneWidths_HasNothingOverlappingOrCutOff()
     {
+        await AreaPages.NewPackageAsync(fixture.Node);
         var page = await fixture.NewPageAsync();
         await new SignInPage(page).SignInAsync(PortalNode.AdminUserName, fixture.Node.AdminPassword);
         await AssertLaidOutAsync(page, AreaPages.Admin);

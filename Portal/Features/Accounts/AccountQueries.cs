@@ -87,7 +87,9 @@ public sealed class AccountQueries(IDbContextFactory<PortalDbContext> dbFactory,
         }
 
         var rows = await db.Accounts.AsNoTracking().Where(a => ids.Contains(a.Id)).ToDictionaryAsync(a => a.Id, cancellationToken);
-        return new AccountPage(ids.Select(id => AccountRow.From(rows[id])).ToArray(), total);
+        var packageIds = rows.Values.Where(a => a.PackageId != null).Select(a => a.PackageId!.Value).Distinct().ToList();
+        var packages = packageIds.Count == 0 ? [] : await db.Packages.Where(p => packageIds.Contains(p.Id)).ToDictionaryAsync(p => p.Id, p => p.Name, cancellationToken);
+        return new AccountPage(ids.Select(id => AccountRow.From(rows[id]) with { Package = rows[id].PackageId is { } p ? packages.GetValueOrDefault(p) : null }).ToArray(), total);
     }
 
     /// <summary>
