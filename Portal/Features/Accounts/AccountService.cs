@@ -54,7 +54,7 @@ public sealed partial class AccountService(
         {
             var created = await CreateCheckedAsync(actor, isReseller, request with { Username = username }, cancellationToken);
             await audit.RecordAsync(actor, "account.create", username, AuditOutcome.Succeeded,
-                $"Domain {created.Account.Domain}, owner {created.Account.OwnerName}, mail {created.Account.MailLocation}.", cancellationToken);
+                $"Domain {created.Account.Domain}, owner {created.Account.OwnerName}, mail {created.Account.MailLocation}{(created.Account.Package is { } package ? $", package {package}" : "")}.", cancellationToken);
             return created;
         }
         catch (Exception ex) when (ex is PortalValidationException or PortalConflictException)
