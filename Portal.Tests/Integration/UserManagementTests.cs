@@ -208,6 +208,38 @@ public sealed class UserManagementTests(PortalAppFixture app)
     }
 
     [Fact]
+    public async Task AnOpenViewAsSession_KeepsItsMarkWhenItsCookieIsRenewed_AndEndsAtTheNextRequestOnceItsAdminIsLocked()
+    {
+        var owner = await OwnerAsync();
+        var (admin, password) = await app.CreateUserAsync(PortalRoles.User, "vadm");
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+            var user = (await users.FindByNameAsync(admin))!;
+            await users.RemoveFromRoleAsync(user, PortalRoles.User);
+            await users.AddToRoleAsync(user, PortalRoles.Admin);
+        }
+
+        using var client = app.CreateClient();
+        await client.SignInAsync(admin, password);
+        await PostFormAsync(client, "/admin/users", "/auth/view-as", new() { ["user"] = owner });
+
+        // Each of these requests re-checks the session and renews its cookie (the interval is zero here).
+        for (var i = 0; i < 2; i++)
+        {
+            var page = await client.GetAsync("/account");
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            Assert.Contains($"{admin} as {owner}", await page.Content.ReadAsStringAsync());
+        }
+
+        await Users.SetLockedAsync(PortalAppFixture.Admin, (await ActorOfAsync(admin, PortalRoles.Admin)).UserId!, locked: true);
+        var after = await client.GetAsync("/account");
+
+        Assert.Equal(HttpStatusCode.Redirect, after.StatusCode);
+        Assert.StartsWith("/auth/signin", after.RedirectPath(client));
+    }
+
+    [Fact]
     public async Task ViewAs_ALockedUserASuspendedOwnerAnAdminOrByANonAdmin_IsRefusedSayingWhy()
     {
         var (locked, _) = await app.CreateUserAsync(PortalRoles.User, "vlock");

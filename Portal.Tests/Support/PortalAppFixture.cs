@@ -94,6 +94,9 @@ public sealed class PortalAppFixture : IAsyncLifetime
             builder.UseSetting("Portal:Security:ApiRequestsPerMinutePerAddress", "1000000");
             builder.UseSetting("Portal:Security:SignInAttemptsPerMinutePerAddress", "100000");
             builder.UseSetting("Portal:Security:SignInAttemptsPerMinutePerUserName", "100000");
+            // Every request checks its session against the database (the node does it once a minute), so a test sees at
+            // once what a lock or an ended "view as" does to a session that is open.
+            builder.ConfigureServices(services => services.Configure<Microsoft.AspNetCore.Identity.SecurityStampValidatorOptions>(o => o.ValidationInterval = TimeSpan.Zero));
         }
     }
 }
