@@ -117,6 +117,12 @@ public sealed record MailFileRequest(string LocalPart, string Path, long Size);
 /// <summary>Where a child sends a twin's mail now (an IP address), or null to serve it itself again.</summary>
 public sealed record MailRedirect(string? Address);
 
+/// <summary>
+/// When the parent deletes a child's copy of an account whose mail has gone (its scheduled deletion), for the child's
+/// admins to see; null: no date (the deletion was cancelled, the copy stays until an admin removes it).
+/// </summary>
+public sealed record TwinKeptUntil(DateTimeOffset? Until);
+
 public sealed record SessionsEnded(int Addresses);
 
 /// <summary>The duplicate records (<see cref="DovecotDuplicates"/>) of an account's mailboxes on a node.</summary>

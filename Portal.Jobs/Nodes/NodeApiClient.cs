@@ -278,6 +278,10 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
     public Task SetMailRedirectAsync(string username, string? address, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Put, MailPath(username, "redirect"), new Mail.MailRedirect(address), ct);
 
+    /// <summary>Tells the child when its copy of the account is due for deletion (null: kept, no date).</summary>
+    public Task SetKeptUntilAsync(string username, DateTimeOffset? until, CancellationToken ct) =>
+        SendAsync<NodeApiOk>(HttpMethod.Put, MailPath(username, "kept-until"), new Mail.TwinKeptUntil(until), ct);
+
     public Task<Mail.SessionsEnded> EndMailSessionsAsync(string username, CancellationToken ct) =>
         SendAsync<Mail.SessionsEnded>(HttpMethod.Post, MailPath(username, "sessions/end"), new { }, ct);
 

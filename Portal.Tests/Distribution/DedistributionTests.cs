@@ -183,12 +183,21 @@ public sealed class DedistributionTests(MoveFixture nodes)
         var keptDeletion = Assert.Single(await nodes.DeletionsAsync(kept));
         var keptId = keptDeletion.GetProperty("id").GetInt64();
         var originalDue = keptDeletion.GetProperty("dueAt").GetDateTimeOffset();
+        // The child's page says when its copy goes, as the parent says it: the date of the return, then the postponed one.
+        Assert.Equal(originalDue, await KeptUntilOnChildAsync(kept));
         (await nodes.Parent.Api.PostAsync($"api/v1/scheduled-deletions/{keptId}/postpone", new { by = "1.00:00:00" })).Expect(HttpStatusCode.NoContent);
         Assert.Equal(originalDue.AddDays(1), Assert.Single(await nodes.DeletionsAsync(kept)).GetProperty("dueAt").GetDateTimeOffset());
+        Assert.Equal(originalDue.AddDays(1), await KeptUntilOnChildAsync(kept));
+        // A date no parent could set is refused by the child, as any input from another node is.
+        using var asParent = new PortalApi(nodes.Mail.HostUrl, nodes.ParentTokens[nodes.Mail], PortalNode.AdminUserName);
+        var absurd = await asParent.PutAsync($"node-api/v1/accounts/{kept}/mail/kept-until", new { until = DateTimeOffset.UtcNow.AddYears(30) });
+        Assert.Equal((HttpStatusCode.BadRequest, "twin.kept_until_invalid"), (absurd.Status, absurd.Code));
+        Assert.Equal(originalDue.AddDays(1), await KeptUntilOnChildAsync(kept));
         var badPostpone = await nodes.Parent.Api.PostAsync($"api/v1/scheduled-deletions/{keptId}/postpone", new { by = "00:00:00" });
         Assert.Equal(HttpStatusCode.BadRequest, badPostpone.Status);
         Assert.Equal("deletion.postpone_invalid", badPostpone.Code);
         (await nodes.Parent.Api.PostAsync($"api/v1/scheduled-deletions/{keptId}/cancel")).Expect(HttpStatusCode.NoContent);
+        Assert.Null(await KeptUntilOnChildAsync(kept));
         var again = await nodes.Parent.Api.PostAsync($"api/v1/scheduled-deletions/{keptId}/run");
         Assert.Equal(HttpStatusCode.Conflict, again.Status);
         Assert.Equal("deletion.not_scheduled", again.Code);
@@ -220,6 +229,13 @@ public sealed class DedistributionTests(MoveFixture nodes)
         Assert.InRange(rescheduled.GetProperty("dueAt").GetDateTimeOffset() - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(20), MoveFixture.Retention);
         await WaitForDeletionAsync(kept, "Done", MoveFixture.Retention + TimeSpan.FromSeconds(30));
         Assert.False(Directory.Exists(Path.Combine(nodes.Mail.MailRoot, keptDomain)));
+    }
+
+    private async Task<DateTimeOffset?> KeptUntilOnChildAsync(string name)
+    {
+        var twin = (await nodes.Mail.Api.GetAsync($"api/v1/accounts/{name}")).Expect(HttpStatusCode.OK).Body;
+        Assert.Equal("Parent's account · kept, mail sent on", twin.GetProperty("mailLocation").GetString());
+        return twin.GetProperty("keptUntil") is { ValueKind: JsonValueKind.String } until ? until.GetDateTimeOffset() : null;
     }
 
     [Fact]

@@ -95,6 +95,12 @@ public sealed class Account
     /// </summary>
     public string? MailRedirectAddress { get; set; }
 
+    /// <summary>
+    /// On a child, for a twin whose mail has gone: when the parent last said it deletes this copy (its scheduled
+    /// deletion); null while the mail is here, or when the parent gave no date (cancelled: kept until an admin decides).
+    /// </summary>
+    public DateTimeOffset? KeptUntil { get; set; }
+
     /// <summary>On a parent: the account's mail on its mail node when last measured (a move's verification).</summary>
     public long? LastMailMessages { get; set; }
 

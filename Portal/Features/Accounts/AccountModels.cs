@@ -64,7 +64,8 @@ public sealed record AccountRow(
     bool IsTwin = false,
     int? MailQuotaMegabytes = null,
     string? MailRedirectAddress = null,
-    string? Package = null)
+    string? Package = null,
+    DateTimeOffset? KeptUntil = null)
 {
     /// <summary>On a child, for a parent's account: its mail has gone elsewhere and is sent on (<see cref="MailRedirectAddress"/>).</summary>
     public bool MailRedirected => MailRedirectAddress is not null;
@@ -85,7 +86,7 @@ public sealed record AccountRow(
     internal static AccountRow From(Account a) => new(
         a.Username, a.Domain, DomainNames.ToUnicode(a.Domain), a.ContactEmail, a.OwnerName, a.MailNodeId, a.MailNodeAlias, a.Status,
         a.DiskUsageBytes, a.Ipv6Enabled, a.Features.ToArray(), a.CreatedAt, a.SuspensionReason, a.SuspendedByAdmin, a.IsTwin, a.MailQuotaMegabytes,
-        a.MailRedirectAddress);
+        a.MailRedirectAddress, KeptUntil: a.MailRedirectAddress is null ? null : a.KeptUntil);
 }
 
 /// <summary>A child an account's mail can be routed to, with what an admin weighs: status, free disk, load.</summary>

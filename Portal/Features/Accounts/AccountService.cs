@@ -670,10 +670,46 @@ public sealed partial class AccountService(
         }
 
         account.MailRedirectAddress = address;
+        if (address is null)
+        {
+            // Its mail is served here again: no deletion is due.
+            account.KeptUntil = null;
+        }
+
         await db.SaveChangesAsync(cancellationToken);
         await mailState.RepublishAsync(cancellationToken);
         await audit.RecordAsync(parentActor, "account.twin.mail-redirect", username, AuditOutcome.Succeeded,
             address is null ? "Mail is served here again." : $"Mail is proxied and relayed to {address}.", cancellationToken);
+    }
+
+    /// <summary>The furthest a parent may say it keeps a copy: its longest retention and postponement, with room to spare.</summary>
+    public static readonly TimeSpan MaxKeptFor = TimeSpan.FromDays(800);
+
+    /// <summary>
+    /// On a child: when the parent deletes the twin's copy (shown on its page), or null for no date. A date the parent
+    /// could not have set (before yesterday, or further than <see cref="MaxKeptFor"/>) is refused, as any input is.
+    /// </summary>
+    public async Task SetTwinKeptUntilAsync(Actor parentActor, string username, DateTimeOffset? until, CancellationToken cancellationToken = default)
+    {
+        var parent = await RequireParentAsync(cancellationToken);
+        var now = clock.GetUtcNow();
+        if (until is { } date && (date < now.AddDays(-1) || date > now + MaxKeptFor))
+        {
+            throw new PortalValidationException($"{date:O} is not a date a copy of {username} can be kept until; give one between yesterday and {MaxKeptFor.TotalDays:0} days from now, or none.", code: "twin.kept_until_invalid");
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var account = await db.Accounts.SingleOrDefaultAsync(a => a.Username == username && a.ParentNodeId == parent.NodeId, cancellationToken)
+            ?? throw new PortalNotFoundException($"Node {settings.Value.NodeName} has no twin of account {username}.");
+        if (account.KeptUntil == until)
+        {
+            return;
+        }
+
+        account.KeptUntil = until?.ToUniversalTime();
+        await db.SaveChangesAsync(cancellationToken);
+        await audit.RecordAsync(parentActor, "account.twin.kept-until", username, AuditOutcome.Succeeded,
+            until is { } due ? $"The parent deletes this copy at {due.UtcDateTime:yyyy-MM-dd HH:mm} UTC." : "The parent keeps this copy with no date.", cancellationToken);
     }
 
     public async Task<AccountExistence> ExistenceAsync(string username, string domain, CancellationToken cancellationToken = default)

@@ -28,8 +28,12 @@ public sealed class ChildDeletionService(
     INodeApiClientFactory clients,
     AuditLog audit,
     TimeProvider clock,
-    IOptions<PortalSettings> settings) : IChildAccountDeletions
+    IOptions<PortalSettings> settings,
+    ILogger<ChildDeletionService> logger) : IChildAccountDeletions
 {
+    /// <summary>How long the parent waits for a child to take a deletion's date before it leaves it (the date is for show there).</summary>
+    private static readonly TimeSpan TellChildTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>
     /// Schedules the deletion a move (or a termination, <paramref name="dueNow"/>) asked for; the same operation asking
     /// again gets the same deletion.
@@ -60,6 +64,11 @@ public sealed class ChildDeletionService(
             ? jobs.Enqueue<ChildAccountDeletionJob>(job => job.RunAsync(deletion.Id, CancellationToken.None))
             : jobs.Schedule<ChildAccountDeletionJob>(job => job.RunAsync(deletion.Id, CancellationToken.None), deletion.DueAt);
         await db.SaveChangesAsync(ct);
+        if (!dueNow)
+        {
+            await TellChildAsync(deletion.Id, ct);
+        }
+
         return deletion.DueAt;
     }
 
@@ -128,6 +137,7 @@ public sealed class ChildDeletionService(
             deletion.Outcome = $"Cancelled by {actor.Name}; the copy stays on {deletion.NodeAlias} until an admin removes it.";
             return Task.FromResult($"Cancelled; the copy stays on {deletion.NodeAlias}.");
         }, ct);
+        await TellChildAsync(id, ct);
     }
 
     /// <summary>Moves the deletion later by <paramref name="by"/> (from when it was due, or from now if that has passed).</summary>
@@ -146,6 +156,7 @@ public sealed class ChildDeletionService(
             deletion.JobId = jobs.Schedule<ChildAccountDeletionJob>(job => job.RunAsync(deletion.Id, CancellationToken.None), deletion.DueAt);
             return Task.FromResult($"Now due at {deletion.DueAt:yyyy-MM-dd HH:mm} UTC.");
         }, ct);
+        await TellChildAsync(id, ct);
     }
 
     public async Task RunNowAsync(Actor actor, long id, CancellationToken ct = default)
@@ -199,6 +210,34 @@ public sealed class ChildDeletionService(
         deletion.JobId = jobs.Schedule<ChildAccountDeletionJob>(job => job.RunAsync(deletion.Id, CancellationToken.None), deletion.DueAt);
         await db.SaveChangesAsync(ct);
         await audit.RecordAsync(actor, action, deletion.Username, AuditOutcome.Succeeded, $"Copy on {deletion.NodeAlias}: due at {deletion.DueAt:yyyy-MM-dd HH:mm} UTC.", ct);
+        await TellChildAsync(id, ct);
+    }
+
+    /// <summary>
+    /// Tells the child when its copy goes (or that it stays, once cancelled), so its admins see it on the account's
+    /// page. Best effort: the deletion itself does not depend on it, so a child that is down misses one date and gets
+    /// the next; a failure is logged, never thrown.
+    /// </summary>
+    private async Task TellChildAsync(long id, CancellationToken ct)
+    {
+        try
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            var deletion = await db.ChildAccountDeletions.AsNoTracking().SingleAsync(d => d.Id == id, ct);
+            var node = await db.LinkedNodes.AsNoTracking().SingleOrDefaultAsync(n => n.Id == deletion.NodeId, ct);
+            if (node is null)
+            {
+                return;
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TellChildTimeout);
+            await clients.Create(links.EndpointOf(node)).SetKeptUntilAsync(deletion.Username, deletion.State == ChildDeletionState.Scheduled ? deletion.DueAt : null, timeout.Token);
+        }
+        catch (Exception ex) when (ex is NodeApiException or OperationCanceledException or HttpRequestException)
+        {
+            logger.LogWarning("The child was not told when its copy of deletion {Id} is due: {Error}", id, ex.Message);
+        }
     }
 
     /// <summary>The account's mail is going back to that child: a deletion of its copy there must not happen.</summary>

@@ -164,6 +164,12 @@ public static class MailCopyEndpoints
             return new NodeApiOk();
         });
 
+        mail.MapPut("/kept-until", async (string username, TwinKeptUntil kept, HttpContext http, AccountService accounts, CancellationToken ct) =>
+        {
+            await accounts.SetTwinKeptUntilAsync(TwinResolver.Actor(http), username, kept.Until, ct);
+            return new NodeApiOk();
+        });
+
         mail.MapPost("/sessions/end", async (string username, TwinResolver twins, MailService service, MailServices mailServices, CancellationToken ct) =>
         {
             var twin = await twins.FindAsync(username, ct);

@@ -209,6 +209,9 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.Property<bool>("Ipv6Enabled")
                         .HasColumnType("boolean");
 
+                    b.Property<DateTimeOffset?>("KeptUntil")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<long?>("LastMailBytes")
                         .HasColumnType("bigint");
 
