@@ -13,7 +13,8 @@ namespace Portal.Features.Identity;
 public sealed record TwoFactorStatus(bool Enabled, int RecoveryCodesLeft, bool Required);
 
 /// <summary>What an authenticator app needs: the key (to type in) and the same as an otpauth:// address and its QR code.</summary>
-public sealed record AuthenticatorSetup(string SharedKey, string OtpAuthUri, string QrCodePngDataUri);
+/// <param name="KeyIsNew">The key was made just now (the user's security stamp changed with it).</param>
+public sealed record AuthenticatorSetup(string SharedKey, string OtpAuthUri, string QrCodePngDataUri, bool KeyIsNew = false);
 
 /// <summary>
 /// Two-factor sign-in with an authenticator app (TOTP, RFC 6238, as ASP.NET Core Identity checks it) and one-time
@@ -46,8 +47,12 @@ public sealed class TwoFactorService(UserManager<PortalUser> users, AuditLog aud
         }
 
         var key = await users.GetAuthenticatorKeyAsync(user);
+        var keyIsNew = false;
         if (string.IsNullOrEmpty(key))
         {
+            keyIsNew = true;
+            // Identity changes the security stamp with the key: the caller renews the session's cookie, or it would end
+            // at its next check (within a minute, while the user is still scanning the code).
             await users.ResetAuthenticatorKeyAsync(user);
             key = await users.GetAuthenticatorKeyAsync(user) ?? throw new InvalidOperationException("Identity made no authenticator key.");
         }
@@ -57,7 +62,7 @@ public sealed class TwoFactorService(UserManager<PortalUser> users, AuditLog aud
         using var generator = new QRCodeGenerator();
         using var data = generator.CreateQrCode(uri, QRCodeGenerator.ECCLevel.Q);
         var png = new PngByteQRCode(data).GetGraphic(5);
-        return new AuthenticatorSetup(Group(key), uri, "data:image/png;base64," + Convert.ToBase64String(png));
+        return new AuthenticatorSetup(Group(key), uri, "data:image/png;base64," + Convert.ToBase64String(png), keyIsNew);
     }
 
     /// <summary>Turns two-factor sign-in on once the app's code matches; returns the recovery codes, shown this once.</summary>
