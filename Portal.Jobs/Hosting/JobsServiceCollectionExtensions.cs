@@ -83,11 +83,11 @@ public static class JobsServiceCollectionExtensions
             .SelectPipelineByAuthority();
         // Mail copies stream for as long as the mail takes; a dead connection is caught by the socket's own timeouts.
         services.AddHttpClient(NodeApiClientFactory.TransferClient, c => c.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(15) });
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { ConnectTimeout = NodeApiResilience.ConnectTimeout });
         services.AddHttpClient(NodeApiClientFactory.NonVerifyingTransferClient, c => c.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
-                ConnectTimeout = TimeSpan.FromSeconds(15),
+                ConnectTimeout = NodeApiResilience.ConnectTimeout,
                 SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
             });
         services.AddSingleton<INodeApiClientFactory, NodeApiClientFactory>();

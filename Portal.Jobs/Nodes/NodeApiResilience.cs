@@ -27,6 +27,9 @@ public static class NodeApiResilience
 
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
 
+    /// <summary>How long a connection to another node may take to open, for calls and for mail transfers that then stream for as long as they take.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
+
     /// <summary>The time limit of one request, when the caller has its own (an owner's page waits less than a job).</summary>
     public static readonly HttpRequestOptionsKey<TimeSpan> Timeout = new("portal.node-api.timeout");
 

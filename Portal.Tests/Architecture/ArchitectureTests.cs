@@ -22,6 +22,10 @@ public sealed class ArchitectureTests
         Assert.DoesNotContain(Jobs.GetReferencedAssemblies(), a => a.Name == Web.GetName().Name);
 
     [Fact]
+    public void Jobs_AreALibraryOfTheGenericHost_NotOfAspNetCore() =>
+        Assert.DoesNotContain(Jobs.GetReferencedAssemblies(), a => a.Name!.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
+
+    [Fact]
     public void EveryPage_InAnArea_RequiresThatAreasPolicy()
     {
         var problems = new List<string>();

@@ -78,7 +78,7 @@ public sealed class AccountFormTests : ComponentTestContext
 
         cut.WaitForAssertion(() =>
         {
-            Assert.Contains("IPv6 do not go together", cut.Find("[data-testid=distribution-problem]").TextContent);
+            Assert.Contains("cannot have IPv6 enabled", cut.Find("[data-testid=distribution-problem]").TextContent);
             Assert.True(cut.Find("[data-testid=account-create]").HasAttribute("disabled"));
         }, Patience);
     }
@@ -92,7 +92,7 @@ public sealed class AccountFormTests : ComponentTestContext
         cut.Find("input[data-testid=feature-ApiTokens]").Change(false);
         cut.Find("input[data-testid=routing-mail-1]").Click();
 
-        cut.WaitForAssertion(() => Assert.Contains("needs the API Tokens feature", cut.Find("[data-testid=distribution-problem]").TextContent), Patience);
+        cut.WaitForAssertion(() => Assert.Contains("needs the \"API Tokens\" feature", cut.Find("[data-testid=distribution-problem]").TextContent), Patience);
     }
 
     [Fact]

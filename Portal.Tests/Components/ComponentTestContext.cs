@@ -90,8 +90,8 @@ public abstract class ComponentTestContext : MudTestContext
         Services.AddSingleton<Portal.Features.Dns.DnsZoneService>();
         Services.AddSingleton<Portal.Features.Dns.DnsPublisher>();
         Services.AddSingleton<Portal.Features.Dns.DomainRules>();
-        Services.AddSingleton(new Portal.Jobs.Mail.MailServicesSettings { StateDirectory = Path.Combine(TestEnvironment.RunFolder, "bunit-mail-state-" + Guid.NewGuid().ToString("N")) });
-        Services.AddSingleton<Portal.Jobs.Mail.MailServices>();
+        Services.AddSingleton(new Portal.Jobs.Mail.MailServerAdapterSettings { StateDirectory = Path.Combine(TestEnvironment.RunFolder, "bunit-mail-state-" + Guid.NewGuid().ToString("N")) });
+        Services.AddSingleton<Portal.Jobs.Mail.MailServerAdapter>();
         Services.AddSingleton<Portal.Features.Mail.MailStatePublisher>();
         Services.AddSingleton<Portal.Features.ApiTokens.ApiTokenService>();
         Services.AddSingleton<Portal.Features.Accounts.AccountService>();

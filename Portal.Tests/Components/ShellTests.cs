@@ -50,11 +50,42 @@ public sealed class ShellTests : ComponentTestContext
         Assert.Equal("token-value", form.QuerySelector("input[name=__RequestVerificationToken]")?.GetAttribute("value"));
     }
 
+    [Theory]
+    [InlineData(false, "Something went wrong on this page, and it was logged")]
+    [InlineData(true, "There is no account \"gone\" that you can see on this node.")]
+    public void APageThatFails_ShowsWhatHappenedInTheShell_AndTheShellStays(bool refusal, string message)
+    {
+        AddAuthorization().SetAuthorized("someone").SetRoles(PortalRoles.Admin);
+        Services.GetRequiredService<NavigationManager>().NavigateTo("/admin");
+        SetRendererInfo(new RendererInfo("Server", isInteractive: true));
+
+        var cut = Render<MainLayout>(p => p.Add(c => c.Body, (RenderFragment)(b =>
+        {
+            b.OpenComponent<FailingPage>(0);
+            b.AddComponentParameter(1, nameof(FailingPage.Refusal), refusal);
+            b.CloseComponent();
+        })));
+
+        Assert.Contains(message, cut.Find("[data-testid=page-error]").TextContent);
+        Assert.Contains("Administration", cut.Find("[data-testid=area-title]").TextContent);
+        Assert.NotEmpty(cut.FindAll("[data-testid=nav-admin]"));
+    }
+
     private IRenderedComponent<MainLayout> RenderShell(string body)
     {
         // As in a live circuit (interactive server rendering); set last, as it starts the service provider.
         SetRendererInfo(new RendererInfo("Server", isInteractive: true));
         return Render<MainLayout>(p => p.Add(c => c.Body, (RenderFragment)(b => b.AddContent(0, body))));
+    }
+
+    /// <summary>A page whose first render fails: with a bug, or with a refusal nothing on the page caught.</summary>
+    private sealed class FailingPage : ComponentBase
+    {
+        [Parameter]
+        public bool Refusal { get; set; }
+
+        protected override void OnInitialized() =>
+            throw (Refusal ? (Exception)Portal.Features.Accounts.AccountAccess.NotVisible("gone") : new InvalidOperationException("a bug"));
     }
 
     private sealed class FixedAntiforgery : AntiforgeryStateProvider

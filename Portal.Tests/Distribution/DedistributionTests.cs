@@ -51,8 +51,8 @@ public sealed class DedistributionTests(MoveFixture nodes)
         var zone = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/zone")).Body.GetProperty("records").EnumerateArray();
         Assert.Contains(zone, r => r.GetProperty("name").GetString() == "mail" && r.GetProperty("content").GetString() == "127.0.0.30");
         var state = Path.Combine(Path.GetDirectoryName(nodes.Parent.MailRoot)!, "mail-state");
-        Assert.Contains($"alice@{domain}:{{SHA512-CRYPT}}", File.ReadAllText(Path.Combine(state, MailServices.PasswdFile)));
-        Assert.DoesNotContain($"{domain}::", File.ReadAllText(Path.Combine(state, MailServices.ProxyFile)));
+        Assert.Contains($"alice@{domain}:{{SHA512-CRYPT}}", File.ReadAllText(Path.Combine(state, MailServerAdapter.PasswdFile)));
+        Assert.DoesNotContain($"{domain}::", File.ReadAllText(Path.Combine(state, MailServerAdapter.ProxyFile)));
         Assert.Equal(2, (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body.GetArrayLength());
 
         // The child keeps its copy for the retention period, sending what still reaches it to the parent; then it goes.
@@ -62,7 +62,7 @@ public sealed class DedistributionTests(MoveFixture nodes)
         if (deletion.GetProperty("state").GetString() == "Scheduled")
         {
             var childState = Path.Combine(Path.GetDirectoryName(nodes.Mail.MailRoot)!, "mail-state");
-            Assert.Contains($"{domain}:::::::proxy=y host=127.0.0.30 nopassword=y", File.ReadAllText(Path.Combine(childState, MailServices.ProxyFile)));
+            Assert.Contains($"{domain}:::::::proxy=y host=127.0.0.30 nopassword=y", File.ReadAllText(Path.Combine(childState, MailServerAdapter.ProxyFile)));
             // The child's own list says so (it read "Local" for a copy whose mail had gone back).
             var twin = await nodes.Mail.Api.GetAsync($"api/v1/accounts/{name}");
             if (twin.Status == HttpStatusCode.OK)
@@ -270,7 +270,7 @@ public sealed class DedistributionTests(MoveFixture nodes)
         var zone = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/zone")).Body.GetProperty("records").EnumerateArray();
         Assert.Contains(zone, r => r.GetProperty("name").GetString() == "mail" && r.GetProperty("content").GetString() == "127.0.0.35");
         var state = Path.Combine(Path.GetDirectoryName(nodes.Parent.MailRoot)!, "mail-state");
-        Assert.Contains($"{domain} smtp:[127.0.0.35]:25", File.ReadAllText(Path.Combine(state, MailServices.TransportFile)));
+        Assert.Contains($"{domain} smtp:[127.0.0.35]:25", File.ReadAllText(Path.Combine(state, MailServerAdapter.TransportFile)));
         Assert.Equal(2, (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body.GetArrayLength());
         var deletion = Assert.Single(await nodes.DeletionsAsync(name));
         Assert.Equal("mail", deletion.GetProperty("nodeAlias").GetString());
@@ -409,13 +409,13 @@ public sealed class DedistributionTests(MoveFixture nodes)
             var zone = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/zone")).Body.GetProperty("records").EnumerateArray();
             Assert.Contains(zone, r => r.GetProperty("name").GetString() == "mail" && r.GetProperty("content").GetString() == "127.0.0.30");
             var state = Path.Combine(Path.GetDirectoryName(nodes.Parent.MailRoot)!, "mail-state");
-            Assert.DoesNotContain($"{domain}::", File.ReadAllText(Path.Combine(state, MailServices.ProxyFile)));
-            Assert.DoesNotContain(domain, File.ReadAllText(Path.Combine(state, MailServices.TransportFile)));
+            Assert.DoesNotContain($"{domain}::", File.ReadAllText(Path.Combine(state, MailServerAdapter.ProxyFile)));
+            Assert.DoesNotContain(domain, File.ReadAllText(Path.Combine(state, MailServerAdapter.TransportFile)));
             // The email accounts come back (empty), with their passwords, served here.
             var addresses = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body.EnumerateArray()
                 .Select(a => a.GetProperty("address").GetString()).Order().ToList();
             Assert.Equal([$"alice@{domain}", $"bob@{domain}", $"carol@{domain}"], addresses);
-            Assert.Contains($"carol@{domain}:{{SHA512-CRYPT}}", File.ReadAllText(Path.Combine(state, MailServices.PasswdFile)));
+            Assert.Contains($"carol@{domain}:{{SHA512-CRYPT}}", File.ReadAllText(Path.Combine(state, MailServerAdapter.PasswdFile)));
             Assert.Empty(Maildir.Enumerate(Path.Combine(nodes.Parent.MailRoot, domain, "alice")));
             await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
             var audit = await db.AuditEntries.Where(e => e.Action == "account.force-dedistribute" && e.Target == name).ToListAsync();

@@ -53,12 +53,12 @@ public sealed class MailMoveTests(MoveFixture nodes)
 
         // Routing, DNS and the mail functions follow the child.
         var state = Path.Combine(Path.GetDirectoryName(nodes.Parent.MailRoot)!, "mail-state");
-        Assert.Contains($"{domain}:::::::proxy=y host=127.0.0.31 nopassword=y", File.ReadAllText(Path.Combine(state, MailServices.ProxyFile)));
-        Assert.Contains($"{domain} smtp:[127.0.0.31]:25", File.ReadAllText(Path.Combine(state, MailServices.TransportFile)));
-        Assert.DoesNotContain($"@{domain}:", File.ReadAllText(Path.Combine(state, MailServices.PasswdFile)));
+        Assert.Contains($"{domain}:::::::proxy=y host=127.0.0.31 nopassword=y", File.ReadAllText(Path.Combine(state, MailServerAdapter.ProxyFile)));
+        Assert.Contains($"{domain} smtp:[127.0.0.31]:25", File.ReadAllText(Path.Combine(state, MailServerAdapter.TransportFile)));
+        Assert.DoesNotContain($"@{domain}:", File.ReadAllText(Path.Combine(state, MailServerAdapter.PasswdFile)));
         var childState = Path.Combine(Path.GetDirectoryName(nodes.Mail.MailRoot)!, "mail-state");
-        Assert.Contains($"alice@{domain}:{{SHA512-CRYPT}}", File.ReadAllText(Path.Combine(childState, MailServices.PasswdFile)));
-        Assert.Contains($"# pipe (disabled): jobs@{domain} |/usr/bin/jobs", File.ReadAllText(Path.Combine(childState, MailServices.AliasMapFile)));
+        Assert.Contains($"alice@{domain}:{{SHA512-CRYPT}}", File.ReadAllText(Path.Combine(childState, MailServerAdapter.PasswdFile)));
+        Assert.Contains($"# pipe (disabled): jobs@{domain} |/usr/bin/jobs", File.ReadAllText(Path.Combine(childState, MailServerAdapter.AliasMapFile)));
         var zone = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/zone")).Body.GetProperty("records").EnumerateArray();
         Assert.Contains(zone, r => r.GetProperty("name").GetString() == "mail" && r.GetProperty("content").GetString() == "127.0.0.31");
         Assert.Equal("mail", (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeAlias").GetString());

@@ -21,7 +21,7 @@ public sealed class TerminationTests(MoveFixture nodes)
         var messages = mailboxes.Values.Sum(m => Maildir.Measure(m).Messages);
         var owner = await AccountsFixture.OwnerApiAsync(nodes.Parent, name);
         (await owner.GetAsync("api/v1/me")).Expect(HttpStatusCode.OK);
-        var home = Path.Combine(Path.GetDirectoryName(nodes.Parent.MailRoot.TrimEnd('/'))!, "mail-state", MailServices.HomesFolder, $"alice@{domain}");
+        var home = Path.Combine(Path.GetDirectoryName(nodes.Parent.MailRoot.TrimEnd('/'))!, "mail-state", MailServerAdapter.HomesFolder, $"alice@{domain}");
         Directory.CreateDirectory(home);
         await File.WriteAllTextAsync(Path.Combine(home, ".dovecot.lda-dupes"), "x");
         var otherHome = Path.Combine(Path.GetDirectoryName(home)!, $"alice@x{domain}");

@@ -105,7 +105,7 @@ public sealed class DovecotDuplicatesTests : IDisposable
     [Fact]
     public async Task ARecordFromAnotherNode_ForAMailboxNotOfTheAccount_OrNotDovecots_IsRefused_AndNothingIsWritten()
     {
-        var services = new MailServices(new MailServicesSettings { StateDirectory = _temp.Path }, NullLogger<MailServices>.Instance);
+        var services = new MailServerAdapter(new MailServerAdapterSettings { StateDirectory = _temp.Path }, NullLogger<MailServerAdapter>.Instance);
         var good = new MailboxDuplicates("carl", [.. Version(2), .. Entry(1_795_990_000, [1], "carl@mine.example")]);
         var carl = new HashSet<string> { "carl" };
 
@@ -113,7 +113,7 @@ public sealed class DovecotDuplicatesTests : IDisposable
             new MailDuplicates([good, new MailboxDuplicates("../other.example/eve", good.Record)]), Now, CancellationToken.None));
         await Assert.ThrowsAsync<UntrustedDataException>(() => services.MergeDuplicatesAsync("mine.example", carl,
             new MailDuplicates([good, new MailboxDuplicates("carl", [1, 2, 3])]), Now, CancellationToken.None));
-        Assert.False(Directory.Exists(Path.Combine(_temp.Path, MailServices.HomesFolder)), "a refused request writes nothing, not even its good part");
+        Assert.False(Directory.Exists(Path.Combine(_temp.Path, MailServerAdapter.HomesFolder)), "a refused request writes nothing, not even its good part");
 
         var merged = await services.MergeDuplicatesAsync("mine.example", carl, new MailDuplicates([good]), Now, CancellationToken.None);
 
@@ -150,7 +150,7 @@ public sealed class DovecotDuplicatesTests : IDisposable
             new MailDelivered([new MailFileRef("carl", "../../other.example/eve/new/1")]), Now, CancellationToken.None));
         await Assert.ThrowsAsync<UntrustedDataException>(() => services.MarkDeliveredAsync(mailRoot, "mine.example", carl,
             new MailDelivered([new MailFileRef("eve", "new/1.M1.host")]), Now, CancellationToken.None));
-        Assert.False(Directory.Exists(Path.Combine(_temp.Path, "state", MailServices.HomesFolder)));
+        Assert.False(Directory.Exists(Path.Combine(_temp.Path, "state", MailServerAdapter.HomesFolder)));
 
         var marked = await services.MarkDeliveredAsync(mailRoot, "mine.example", carl,
             new MailDelivered([new MailFileRef("carl", "new/1.M1.host"), new MailFileRef("carl", "new/2.M2.host"), new MailFileRef("carl", "new/gone")]), Now, CancellationToken.None);
@@ -201,8 +201,8 @@ public sealed class DovecotDuplicatesTests : IDisposable
     }
 
     /// <summary>Mail services whose state folder, and a mail root, are in this test's folder.</summary>
-    private (MailServices Services, string MailRoot) MailServicesHere() =>
-        (new MailServices(new MailServicesSettings { StateDirectory = Path.Combine(_temp.Path, "state") }, NullLogger<MailServices>.Instance), Path.Combine(_temp.Path, "mail"));
+    private (MailServerAdapter Services, string MailRoot) MailServicesHere() =>
+        (new MailServerAdapter(new MailServerAdapterSettings { StateDirectory = Path.Combine(_temp.Path, "state") }, NullLogger<MailServerAdapter>.Instance), Path.Combine(_temp.Path, "mail"));
 
     private static IReadOnlyList<DovecotDuplicates.Entry> Parse(params byte[][] entries) =>
         DovecotDuplicates.Parse([.. Version(2), .. entries.SelectMany(e => e)]).Entries;

@@ -25,10 +25,10 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
         Assert.Equal("5000", fields[2]);
         Assert.EndsWith($"userdb_mail=maildir:{nodes.Parent.MailRoot}/{AccountsFixture.NewDomain(name)}/alice userdb_quota_rule=*:bytes={1024L * 1024 * 1024}", line);
         Assert.True(Directory.Exists(Path.Combine(nodes.Parent.MailRoot, AccountsFixture.NewDomain(name), "alice", ".Trash", "cur")));
-        Assert.Contains($"{AccountsFixture.NewDomain(name)} OK", StateFile(nodes.Parent, MailServices.DomainsFile));
+        Assert.Contains($"{AccountsFixture.NewDomain(name)} OK", StateFile(nodes.Parent, MailServerAdapter.DomainsFile));
 
         (await nodes.Parent.Api.DeleteAsync($"api/v1/accounts/{name}/mail/addresses/{address}")).Expect(HttpStatusCode.NoContent);
-        Assert.DoesNotContain(address, StateFile(nodes.Parent, MailServices.PasswdFile));
+        Assert.DoesNotContain(address, StateFile(nodes.Parent, MailServerAdapter.PasswdFile));
         Assert.False(Directory.Exists(Path.Combine(nodes.Parent.MailRoot, AccountsFixture.NewDomain(name), "alice")));
     }
 
@@ -45,7 +45,7 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
 
         Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
         Assert.Contains("give one address, like name@example.com, without spaces or commas", refused.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain($"sales@{AccountsFixture.NewDomain(name)}", StateFile(nodes.Parent, MailServices.AliasMapFile));
+        Assert.DoesNotContain($"sales@{AccountsFixture.NewDomain(name)}", StateFile(nodes.Parent, MailServerAdapter.AliasMapFile));
     }
 
     [Fact]
@@ -60,13 +60,13 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
         var pipe = await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/forwarders", new { localPart = "tickets", destination = "/usr/bin/ticket", isPipe = true });
         var listed = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body;
 
-        Assert.Contains($"bob@{domain}:", StateFile(nodes.Mail1, MailServices.PasswdFile));
-        Assert.DoesNotContain($"bob@{domain}", StateFile(nodes.Parent, MailServices.PasswdFile));
+        Assert.Contains($"bob@{domain}:", StateFile(nodes.Mail1, MailServerAdapter.PasswdFile));
+        Assert.DoesNotContain($"bob@{domain}", StateFile(nodes.Parent, MailServerAdapter.PasswdFile));
         Assert.True(Directory.Exists(Path.Combine(nodes.Mail1.MailRoot, domain, "bob", "cur")));
-        Assert.Contains($"{domain}:::::::proxy=y host={AccountsFixture.Mail1Address} nopassword=y", StateFile(nodes.Parent, MailServices.ProxyFile));
-        Assert.Contains($"{domain} smtp:[{AccountsFixture.Mail1Address}]:25", StateFile(nodes.Parent, MailServices.TransportFile));
-        Assert.DoesNotContain(domain, StateFile(nodes.Parent, MailServices.DomainsFile));
-        Assert.Contains($"sales@{domain} bob@{domain}", StateFile(nodes.Mail1, MailServices.AliasMapFile));
+        Assert.Contains($"{domain}:::::::proxy=y host={AccountsFixture.Mail1Address} nopassword=y", StateFile(nodes.Parent, MailServerAdapter.ProxyFile));
+        Assert.Contains($"{domain} smtp:[{AccountsFixture.Mail1Address}]:25", StateFile(nodes.Parent, MailServerAdapter.TransportFile));
+        Assert.DoesNotContain(domain, StateFile(nodes.Parent, MailServerAdapter.DomainsFile));
+        Assert.Contains($"sales@{domain} bob@{domain}", StateFile(nodes.Mail1, MailServerAdapter.AliasMapFile));
         Assert.Equal("forwarder.pipe_distributed", pipe.Code);
         Assert.Contains("not available while this account's mail is served by a separate mail server", pipe.Message);
         Assert.Equal($"bob@{domain}", Assert.Single(listed.EnumerateArray()).GetProperty("address").GetString());
@@ -181,20 +181,20 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
 
             var edited = (await nodes.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail/forwarders/{id}", new { destination = "new@example.org", enabled = true })).Expect(HttpStatusCode.OK).Body;
             Assert.Equal("new@example.org", edited.GetProperty("destination").GetString());
-            Assert.Contains($"{source} new@example.org", StateFile(node, MailServices.AliasMapFile));
+            Assert.Contains($"{source} new@example.org", StateFile(node, MailServerAdapter.AliasMapFile));
 
             var off = (await nodes.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail/forwarders/{id}", new { destination = "new@example.org", enabled = false })).Expect(HttpStatusCode.OK).Body;
             Assert.False(off.GetProperty("enabled").GetBoolean());
-            Assert.DoesNotContain(source, StateFile(node, MailServices.AliasMapFile));
+            Assert.DoesNotContain(source, StateFile(node, MailServerAdapter.AliasMapFile));
             var listed = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/forwarders")).Body.EnumerateArray().Single();
             Assert.Equal("Off: turned off here. Turn it on to forward again.", listed.GetProperty("disabledReason").GetString());
 
             var bad = await nodes.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail/forwarders/{id}", new { destination = "a@b.example, c@d.example", enabled = true });
             Assert.Equal(HttpStatusCode.BadRequest, bad.Status);
-            Assert.DoesNotContain(source, StateFile(node, MailServices.AliasMapFile));
+            Assert.DoesNotContain(source, StateFile(node, MailServerAdapter.AliasMapFile));
 
             (await nodes.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail/forwarders/{id}", new { destination = "new@example.org", enabled = true })).Expect(HttpStatusCode.OK);
-            Assert.Contains($"{source} new@example.org", StateFile(node, MailServices.AliasMapFile));
+            Assert.Contains($"{source} new@example.org", StateFile(node, MailServerAdapter.AliasMapFile));
             Assert.Equal(HttpStatusCode.NotFound, (await nodes.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail/forwarders/{id + 100000}", new { destination = "x@example.org", enabled = true })).Status);
         }
     }
@@ -285,7 +285,7 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
         {
             var address = $"vera@{AccountsFixture.NewDomain(name)}";
             (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "vera", password = "vera-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
-            var script = Path.Combine(Path.GetDirectoryName(node.MailRoot)!, "mail-state", MailServices.HomesFolder, address, MailServices.SieveFile);
+            var script = Path.Combine(Path.GetDirectoryName(node.MailRoot)!, "mail-state", MailServerAdapter.HomesFolder, address, MailServerAdapter.SieveFile);
 
             var set = new { vacation = new { enabled = true, subject = "Away", body = "Back soon.", days = 2 }, filters = new[] { new { field = "from", match = "is", value = "boss@example.org", action = "move", target = "Boss" } } };
             (await nodes.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail/addresses/{address}/sieve", set)).Expect(HttpStatusCode.OK);
@@ -357,5 +357,5 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
         File.ReadAllText(Path.Combine(Path.GetDirectoryName(node.MailRoot)!, "mail-state", file));
 
     private static string PasswdLine(PortalNode node, string address) =>
-        StateFile(node, MailServices.PasswdFile).Split('\n').Single(l => l.StartsWith(address + ":", StringComparison.Ordinal));
+        StateFile(node, MailServerAdapter.PasswdFile).Split('\n').Single(l => l.StartsWith(address + ":", StringComparison.Ordinal));
 }

@@ -58,9 +58,9 @@ public sealed class MailServerCommandTests : IDisposable
 
         Assert.True(cancel.IsCancellationRequested, "the caller gave up while the publication ran");
         var log = File.ReadAllLines(calls);
-        Assert.Equal(MailServices.PostfixMaps.Count, log.Count(l => l.StartsWith("postmap ", StringComparison.Ordinal)));
+        Assert.Equal(MailServerAdapter.PostfixMaps.Count, log.Count(l => l.StartsWith("postmap ", StringComparison.Ordinal)));
         Assert.EndsWith("reload", log[^1]);
-        foreach (var map in MailServices.PostfixMaps)
+        foreach (var map in MailServerAdapter.PostfixMaps)
         {
             Assert.True(File.Exists(Path.Combine(_temp.Path, "state", map + ".db")), $"{map}.db is in place");
             Assert.False(File.Exists(Path.Combine(_temp.Path, "state", map + ".next")), "no half-made map is left");
@@ -94,7 +94,7 @@ public sealed class MailServerCommandTests : IDisposable
 
         // Each line of the record: what the compiled transport, domains and mailbox maps held when a program ran.
         var seen = File.ReadAllLines(calls).Where(l => l.StartsWith("tables ", StringComparison.Ordinal)).ToList();
-        Assert.True(seen.Count >= MailServices.PostfixMaps.Count + 1, $"every compile was seen: {seen.Count}");
+        Assert.True(seen.Count >= MailServerAdapter.PostfixMaps.Count + 1, $"every compile was seen: {seen.Count}");
         foreach (var tables in seen)
         {
             foreach (var (domain, user) in new[] { ("coming.test", "ann@coming.test"), ("leaving.test", "bob@leaving.test") })
@@ -116,9 +116,9 @@ public sealed class MailServerCommandTests : IDisposable
     [Fact]
     public async Task AProgramThatIsMissing_SaysWhichAndWhereToLook()
     {
-        var services = new MailServices(
-            new MailServicesSettings { StateDirectory = Path.Combine(_temp.Path, "state"), Postmap = Path.Combine(_temp.Path, "no-such-postmap") },
-            NullLogger<MailServices>.Instance);
+        var services = new MailServerAdapter(
+            new MailServerAdapterSettings { StateDirectory = Path.Combine(_temp.Path, "state"), Postmap = Path.Combine(_temp.Path, "no-such-postmap") },
+            NullLogger<MailServerAdapter>.Instance);
 
         var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => services.PublishAsync(State, CancellationToken.None));
 
@@ -133,8 +133,8 @@ public sealed class MailServerCommandTests : IDisposable
         var calls = Path.Combine(_temp.Path, "doveadm-calls");
         Shell.WriteScript(Path.Combine(bin, "doveadm"), $"""echo "doveadm $*" >> {calls}""");
         var state = Path.Combine(_temp.Path, "dstate");
-        var services = new MailServices(new MailServicesSettings { StateDirectory = state, Doveadm = Path.Combine(bin, "doveadm") }, NullLogger<MailServices>.Instance);
-        var passwd = Path.Combine(state, MailServices.PasswdFile);
+        var services = new MailServerAdapter(new MailServerAdapterSettings { StateDirectory = state, Doveadm = Path.Combine(bin, "doveadm") }, NullLogger<MailServerAdapter>.Instance);
+        var passwd = Path.Combine(state, MailServerAdapter.PasswdFile);
 
         var seconds = new List<long>();
         foreach (var hash in new[] { "$6$salt$aaaa", "$6$salt$bbbb", "$6$salt$cccc" })
@@ -172,13 +172,13 @@ public sealed class MailServerCommandTests : IDisposable
     /// </summary>
     /// <param name="recordTables">Each program first records what the compiled transport, domains and mailbox maps
     /// hold, on one line (T:, D: and M: before each entry); the stand-in postmap "compiles" a table by copying it.</param>
-    private (MailServices Services, string Hang, string Calls, string ChildPid) StandIns(TimeSpan timeout, bool slowPostmap = false, bool recordTables = false)
+    private (MailServerAdapter Services, string Hang, string Calls, string ChildPid) StandIns(TimeSpan timeout, bool slowPostmap = false, bool recordTables = false)
     {
         var bin = Directory.CreateDirectory(Path.Combine(_temp.Path, "bin")).FullName;
         var (hang, calls, childPid) = (Path.Combine(_temp.Path, "hang"), Path.Combine(_temp.Path, "calls"), Path.Combine(_temp.Path, "child-pid"));
         var state = Path.Combine(_temp.Path, "state");
         var record = !recordTables ? "" : $$"""
-            { printf 'tables'; for m in T:{{MailServices.TransportFile}} D:{{MailServices.DomainsFile}} M:{{MailServices.MailboxMapFile}}; do
+            { printf 'tables'; for m in T:{{MailServerAdapter.TransportFile}} D:{{MailServerAdapter.DomainsFile}} M:{{MailServerAdapter.MailboxMapFile}}; do
                 [ -e "{{state}}/${m#*:}.db" ] && sed "s/^/ ${m%%:*}:/" "{{state}}/${m#*:}.db" | tr '\n' ' '; done; echo; } >> {{calls}}
             """;
         Shell.WriteScript(Path.Combine(bin, "postmap"), $"""
@@ -194,15 +194,15 @@ public sealed class MailServerCommandTests : IDisposable
             {record}
             echo "postfix $*" >> {calls}
             """);
-        var services = new MailServices(
-            new MailServicesSettings
+        var services = new MailServerAdapter(
+            new MailServerAdapterSettings
             {
                 StateDirectory = state,
                 Postmap = Path.Combine(bin, "postmap"),
                 PostfixConfig = Path.Combine(_temp.Path, "postfix"),
                 CommandTimeout = timeout,
             },
-            NullLogger<MailServices>.Instance);
+            NullLogger<MailServerAdapter>.Instance);
         return (services, hang, calls, childPid);
     }
 }

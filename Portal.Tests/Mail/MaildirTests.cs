@@ -75,8 +75,8 @@ public sealed class MailServicesTests
         ],
         Routes: [new MailRoute("moved.test", "192.0.2.23")]);
 
-    private static MailServices Services(string dir, string? doveadm = null, string? config = null) =>
-        new(new MailServicesSettings { StateDirectory = dir, Uid = 5000, Gid = 5000, Doveadm = doveadm, DovecotConfig = config }, NullLogger<MailServices>.Instance);
+    private static MailServerAdapter Services(string dir, string? doveadm = null, string? config = null) =>
+        new(new MailServerAdapterSettings { StateDirectory = dir, Uid = 5000, Gid = 5000, Doveadm = doveadm, DovecotConfig = config }, NullLogger<MailServerAdapter>.Instance);
 
     [Fact]
     public async Task Publish_WritesTheFormatsTheServersRead()
@@ -87,14 +87,14 @@ public sealed class MailServicesTests
 
         Assert.Equal(
             $"alice@example.test:{{SHA512-CRYPT}}$6$salt$hash:5000:5000::{dir}/home/alice@example.test::userdb_mail=maildir:/srv/mail/example.test/alice userdb_quota_rule=*:bytes=1048576\n",
-            File.ReadAllText(Path.Combine(dir, MailServices.PasswdFile)));
-        Assert.Equal("moved.test:::::::proxy=y host=192.0.2.23 nopassword=y\n", File.ReadAllText(Path.Combine(dir, MailServices.ProxyFile)));
-        Assert.Equal("moved.test smtp:[192.0.2.23]:25\n", File.ReadAllText(Path.Combine(dir, MailServices.TransportFile)));
-        Assert.Equal("example.test OK\n", File.ReadAllText(Path.Combine(dir, MailServices.DomainsFile)));
-        Assert.Equal("alice@example.test /srv/mail/example.test/alice/\n", File.ReadAllText(Path.Combine(dir, MailServices.MailboxMapFile)));
+            File.ReadAllText(Path.Combine(dir, MailServerAdapter.PasswdFile)));
+        Assert.Equal("moved.test:::::::proxy=y host=192.0.2.23 nopassword=y\n", File.ReadAllText(Path.Combine(dir, MailServerAdapter.ProxyFile)));
+        Assert.Equal("moved.test smtp:[192.0.2.23]:25\n", File.ReadAllText(Path.Combine(dir, MailServerAdapter.TransportFile)));
+        Assert.Equal("example.test OK\n", File.ReadAllText(Path.Combine(dir, MailServerAdapter.DomainsFile)));
+        Assert.Equal("alice@example.test /srv/mail/example.test/alice/\n", File.ReadAllText(Path.Combine(dir, MailServerAdapter.MailboxMapFile)));
         Assert.Equal(
             "sales@example.test alice@example.test, bob@elsewhere.test\n# pipe (disabled): tickets@example.test |/usr/local/bin/ticket\n",
-            File.ReadAllText(Path.Combine(dir, MailServices.AliasMapFile)));
+            File.ReadAllText(Path.Combine(dir, MailServerAdapter.AliasMapFile)));
         Assert.Empty(Directory.GetFiles(dir, "*.tmp-*"));
     }
 

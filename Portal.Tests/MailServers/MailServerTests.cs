@@ -59,7 +59,7 @@ public sealed class MailServerTests(MailServersFixture servers)
         // The record of Message-IDs (and its lock folder) is kept in the mailbox's home, apart from the Maildir: there
         // every dot-name is a folder, and clients listed "dovecot.lda-dupes" and "dovecot.lda-dupes.locks".
         Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(servers.Parent.MailRoot, domain, "dana"), ".dovecot*"));
-        Assert.True(File.Exists(Path.Combine(servers.ParentMailState, Portal.Jobs.Mail.MailServices.HomesFolder, address, Portal.Jobs.Mail.DovecotDuplicates.FileName)));
+        Assert.True(File.Exists(Path.Combine(servers.ParentMailState, Portal.Jobs.Mail.MailServerAdapter.HomesFolder, address, Portal.Jobs.Mail.DovecotDuplicates.FileName)));
     }
 
     /// <summary>

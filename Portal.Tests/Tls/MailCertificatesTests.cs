@@ -46,18 +46,18 @@ public sealed class MailCertificatesTests : IDisposable
     [Fact]
     public async Task TheMailServers_GetEachNamesChainAndKey_OwnerOnly_AndWhatIsNoLongerListedGoes()
     {
-        var services = new MailServices(new MailServicesSettings { StateDirectory = _temp.Path }, NullLogger<MailServices>.Instance);
+        var services = new MailServerAdapter(new MailServerAdapterSettings { StateDirectory = _temp.Path }, NullLogger<MailServerAdapter>.Instance);
         var shop = Issue(Names);
         var other = Issue(["other.example", "mail.other.example"]);
 
         Assert.True(await services.InstallCertificatesAsync([new(Names, shop.ChainPem, shop.KeyPem), new(["other.example", "mail.other.example"], other.ChainPem, other.KeyPem)], CancellationToken.None));
 
-        var folder = Path.Combine(_temp.Path, MailServices.CertificatesFolder);
+        var folder = Path.Combine(_temp.Path, MailServerAdapter.CertificatesFolder);
         Assert.Equal(shop.KeyPem, await File.ReadAllTextAsync(Path.Combine(folder, "shop.example.key")));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(folder, "shop.example.key")));
-        var dovecot = await File.ReadAllTextAsync(Path.Combine(_temp.Path, MailServices.DovecotTlsFile));
+        var dovecot = await File.ReadAllTextAsync(Path.Combine(_temp.Path, MailServerAdapter.DovecotTlsFile));
         Assert.Contains($"local_name mail.shop.example {{\n  ssl_cert = <{folder}/shop.example.crt\n  ssl_key = <{folder}/shop.example.key\n}}", dovecot);
-        var sni = (await File.ReadAllLinesAsync(Path.Combine(_temp.Path, MailServices.SniMapFile))).ToList();
+        var sni = (await File.ReadAllLinesAsync(Path.Combine(_temp.Path, MailServerAdapter.SniMapFile))).ToList();
         Assert.Contains($"mail.other.example {folder}/other.example.key {folder}/other.example.crt", sni);
         Assert.Equal(6, sni.Count);
 
@@ -65,21 +65,21 @@ public sealed class MailCertificatesTests : IDisposable
         Assert.False(await services.InstallCertificatesAsync([new(Names, shop.ChainPem, shop.KeyPem), new(["other.example", "mail.other.example"], other.ChainPem, other.KeyPem)], CancellationToken.None));
         Assert.True(await services.InstallCertificatesAsync([new(Names, shop.ChainPem, shop.KeyPem)], CancellationToken.None));
         Assert.Equal(["shop.example.crt", "shop.example.key"], Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
-        Assert.DoesNotContain("other.example", await File.ReadAllTextAsync(Path.Combine(_temp.Path, MailServices.DovecotTlsFile)));
+        Assert.DoesNotContain("other.example", await File.ReadAllTextAsync(Path.Combine(_temp.Path, MailServerAdapter.DovecotTlsFile)));
     }
 
     [Fact]
     public async Task TheWebmail_GetsAServerBlockPerWebmailName_ThatIncludesTheWebmailsOwnSettings()
     {
         var webmail = Path.Combine(_temp.Path, "webmail");
-        var services = new MailServices(new MailServicesSettings { StateDirectory = _temp.Path, NginxConfig = Path.Combine(webmail, "nginx.conf") }, NullLogger<MailServices>.Instance);
+        var services = new MailServerAdapter(new MailServerAdapterSettings { StateDirectory = _temp.Path, NginxConfig = Path.Combine(webmail, "nginx.conf") }, NullLogger<MailServerAdapter>.Instance);
         var shop = Issue(Names);
         var other = Issue(["other.example", "mail.other.example"]);
 
         await services.InstallCertificatesAsync([new(Names, shop.ChainPem, shop.KeyPem), new(["other.example", "mail.other.example"], other.ChainPem, other.KeyPem)], CancellationToken.None);
 
-        var folder = Path.Combine(_temp.Path, MailServices.CertificatesFolder);
-        var blocks = await File.ReadAllTextAsync(Path.Combine(_temp.Path, MailServices.WebmailServersFile));
+        var folder = Path.Combine(_temp.Path, MailServerAdapter.CertificatesFolder);
+        var blocks = await File.ReadAllTextAsync(Path.Combine(_temp.Path, MailServerAdapter.WebmailServersFile));
         Assert.Contains($"server {{\n  server_name webmail.shop.example;\n  include {webmail}/server.conf;\n  ssl_certificate {folder}/shop.example.crt;\n  ssl_certificate_key {folder}/shop.example.key;\n}}", blocks);
         Assert.Equal(1, blocks.Split("server {").Length - 1);
         Assert.DoesNotContain("other.example", blocks);
@@ -88,7 +88,7 @@ public sealed class MailCertificatesTests : IDisposable
     [Fact]
     public async Task ANameThatIsNotAHostName_IsRefused_BeforeAnythingIsWritten()
     {
-        var services = new MailServices(new MailServicesSettings { StateDirectory = _temp.Path }, NullLogger<MailServices>.Instance);
+        var services = new MailServerAdapter(new MailServerAdapterSettings { StateDirectory = _temp.Path }, NullLogger<MailServerAdapter>.Instance);
         var shop = Issue(Names);
 
         foreach (var name in new[] { "mail.shop.example {\n  ssl = no\n}\nlocal_name x", "../../etc", "Mail.Shop.Example", "" })
@@ -96,7 +96,7 @@ public sealed class MailCertificatesTests : IDisposable
             await Assert.ThrowsAsync<UntrustedDataException>(() => services.InstallCertificatesAsync([new([name], shop.ChainPem, shop.KeyPem)], CancellationToken.None));
         }
 
-        Assert.False(File.Exists(Path.Combine(_temp.Path, MailServices.DovecotTlsFile)));
+        Assert.False(File.Exists(Path.Combine(_temp.Path, MailServerAdapter.DovecotTlsFile)));
     }
 
     private static MailCertificate Issue(IReadOnlyList<string> names, DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null)

@@ -58,7 +58,7 @@ internal static class IdentityEndpoints
             {
                 return TypedResults.Forbid();
             }
-            catch (Exception ex) when (ex is PortalValidationException or PortalNotFoundException)
+            catch (PortalException)
             {
                 // The users page asked the same question before it offered the button; this is a race (the user was locked
                 // meanwhile). The reason is in the audit log; a URL carries no message a link could forge.

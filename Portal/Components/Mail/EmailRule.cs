@@ -13,7 +13,7 @@ internal static class EmailRule
         {
             return (await rules.ForAccountAsync(actor, username)).Single(r => r.Scope == PasswordScopes.Key(PasswordScope.Email));
         }
-        catch (Exception ex) when (ex is PortalUpstreamException or PortalNotFoundException)
+        catch (PortalException)
         {
             return null;
         }

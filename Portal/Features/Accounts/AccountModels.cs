@@ -22,6 +22,31 @@ public sealed record MailRouting(MailRoutingKind Kind, Guid? NodeId = null)
     public static MailRouting Automatic { get; } = new(MailRoutingKind.Automatic);
 
     public static MailRouting To(Guid nodeId) => new(MailRoutingKind.Node, nodeId);
+
+    /// <summary>Where the mail of accounts a reseller creates starts: its chosen node, or here.</summary>
+    public static MailRouting OfReseller(Guid? mailNodeId) => mailNodeId is { } id ? To(id) : Local;
+
+    /// <summary>A form's choice that means <see cref="Local"/>.</summary>
+    public const string LocalChoice = "local";
+
+    /// <summary>A form's choice that means <see cref="Automatic"/>.</summary>
+    public const string AutomaticChoice = "auto";
+
+    /// <summary>This routing as a form's choice: <see cref="LocalChoice"/>, <see cref="AutomaticChoice"/> or the node's id.</summary>
+    public string Choice => Kind switch
+    {
+        MailRoutingKind.Automatic => AutomaticChoice,
+        MailRoutingKind.Node => NodeId!.Value.ToString(),
+        _ => LocalChoice,
+    };
+
+    /// <summary>The routing a form's <see cref="Choice"/> means.</summary>
+    public static MailRouting FromChoice(string choice) => choice switch
+    {
+        LocalChoice => Local,
+        AutomaticChoice => Automatic,
+        var id => To(Guid.Parse(id)),
+    };
 }
 
 /// <param name="Package">A package to make the account from: it gives the features, IPv6 and mail limit (and, for a root
@@ -127,4 +152,8 @@ public sealed record AccountPage(IReadOnlyList<AccountRow> Items, int Total);
 /// <param name="AllocatedMegabytes">The sum of its accounts' mail limits: what counts against <paramref name="MaxDiskMegabytes"/>.</param>
 /// <param name="AccountsWithoutLimit">Its accounts that have no mail limit (none may be added while a disk limit is set).</param>
 public sealed record ResellerRow(string UserId, string UserName, Guid? MailNodeId, string? MailNodeAlias, int AccountCount, long DiskUsageBytes,
-    int? MaxAccounts = null, int? MaxDiskMegabytes = null, long AllocatedMegabytes = 0, int AccountsWithoutLimit = 0);
+    int? MaxAccounts = null, int? MaxDiskMegabytes = null, long AllocatedMegabytes = 0, int AccountsWithoutLimit = 0)
+{
+    /// <summary>Where the reseller's new accounts keep their mail.</summary>
+    public MailRouting Routing => MailRouting.OfReseller(MailNodeId);
+}

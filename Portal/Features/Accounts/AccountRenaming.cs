@@ -58,9 +58,9 @@ public sealed class AccountRenaming(
                     throw new PortalValidationException($"{username} already has that user name.", code: "account.rename_invalid");
                 }
 
-                if (!AccountService.UsernamePattern().IsMatch(newName))
+                if (!AccountNames.IsValid(newName))
                 {
-                    throw new PortalValidationException("The new user name must be 1-16 lowercase letters and digits, starting with a letter.", code: "account.rename_invalid");
+                    throw new PortalValidationException($"The new user name must be {AccountNames.Rule}.", code: "account.rename_invalid");
                 }
 
                 if (await users.FindByNameAsync(newName) is not null || await db.Accounts.AnyAsync(a => a.Username == newName, ct))
@@ -225,7 +225,7 @@ public sealed class AccountRenaming(
             throw new PortalNotFoundException($"Node {settings.Value.NodeName} has no twin of account {username}.");
         }
 
-        if (newUsername is null || !AccountService.UsernamePattern().IsMatch(newUsername))
+        if (!AccountNames.IsValid(newUsername))
         {
             throw new PortalValidationException($"\"{MailRules.Printable(newUsername ?? "")}\" is not a user name Portal accepts; nothing was changed.", code: "account.rename_invalid");
         }
@@ -352,7 +352,7 @@ public sealed class AccountRenaming(
             await audit.RecordAsync(actor, action, username, AuditOutcome.Succeeded, detail, ct);
             return AccountRow.From(account);
         }
-        catch (Exception ex) when (ex is PortalValidationException or PortalConflictException or PortalForbiddenException or PortalNotFoundException)
+        catch (PortalException ex) when (ex.IsRefusal)
         {
             await audit.RecordAsync(actor, action, username, AuditOutcome.Refused, ex.Message, ct);
             throw;

@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -20,7 +19,7 @@ namespace Portal.Features.Accounts;
 /// lives on a child is created on both nodes as one operation: if the child's part fails, nothing is left on either.
 /// Every rule is checked here and every refusal audited.
 /// </summary>
-public sealed partial class AccountService(
+public sealed class AccountService(
     IServiceScopeFactory scopes,
     IDbContextFactory<PortalDbContext> dbFactory,
     NodeIdentityService identity,
@@ -37,9 +36,6 @@ public sealed partial class AccountService(
     TimeProvider clock,
     ILogger<AccountService> logger)
 {
-    [GeneratedRegex("^[a-z][a-z0-9]{0,15}$")]
-    internal static partial Regex UsernamePattern();
-
     public async Task<CreatedAccount> CreateAsync(Actor actor, NewAccount request, CancellationToken cancellationToken = default)
     {
         var username = request.Username?.Trim() ?? "";
@@ -67,9 +63,9 @@ public sealed partial class AccountService(
     private async Task<CreatedAccount> CreateCheckedAsync(Actor actor, bool isReseller, NewAccount request, CancellationToken ct)
     {
         var problems = new List<string>();
-        if (!UsernamePattern().IsMatch(request.Username))
+        if (!AccountNames.IsValid(request.Username))
         {
-            problems.Add("The user name must be 1-16 lowercase letters and digits, starting with a letter.");
+            problems.Add($"The user name must be {AccountNames.Rule}.");
         }
 
         if (!DomainNames.TryNormalize(request.Domain, out var domain, out var domainProblem))
@@ -164,7 +160,7 @@ public sealed partial class AccountService(
         var mailNode = await MailNodes.ResolveAsync(db, routing, ct);
         if (mailNode is not null)
         {
-            CheckDistributable(ipv6, features, problems);
+            problems.AddRange(MailOnAChild.Problems(ipv6, features));
             if (mailNode.PublicIPv4 is null)
             {
                 problems.Add($"Node {mailNode.Alias} has not told this node its public address yet; check it under Link Server Nodes and try again.");
@@ -385,7 +381,7 @@ public sealed partial class AccountService(
         var ipv6 = change.Ipv6Enabled ?? account.Ipv6Enabled;
         if (account.MailNodeId is not null)
         {
-            CheckDistributable(ipv6, features, problems);
+            problems.AddRange(MailOnAChild.Problems(ipv6, features));
         }
 
         if (change.MailQuotaMegabytes is < 0 or > Mail.MailService.MaxQuotaMegabytes)
@@ -733,18 +729,6 @@ public sealed partial class AccountService(
     internal static AccountTwin TwinOf(Account account) =>
         new(account.Username, account.Domain, account.ContactEmail, account.Features, account.Status.ToString());
 
-    internal static void CheckDistributable(bool ipv6, IReadOnlyCollection<string> features, List<string> problems)
-    {
-        if (ipv6)
-        {
-            problems.Add("An account whose mail lives on a child node cannot have IPv6 enabled; turn IPv6 off, or keep its mail local.");
-        }
-
-        if (!features.Contains(AccountFeatures.ApiTokens))
-        {
-            problems.Add("An account whose mail lives on a child node needs the \"API Tokens\" feature (the parent calls the child for it); turn it on, or keep its mail local.");
-        }
-    }
 
     private async Task CheckChildrenAsync(string username, string domain, List<string> problems, List<string> warnings, CancellationToken ct)
     {
@@ -786,7 +770,7 @@ public sealed partial class AccountService(
     private static async Task<MailRouting> ResellerRoutingAsync(PortalDbContext db, string resellerId, CancellationToken ct)
     {
         var nodeId = await db.ResellerSettings.Where(r => r.UserId == resellerId).Select(r => r.MailNodeId).SingleOrDefaultAsync(ct);
-        return nodeId is { } id ? MailRouting.To(id) : MailRouting.Local;
+        return MailRouting.OfReseller(nodeId);
     }
 
     private async Task TryDeleteTwinAsync(NodeApiClient child, string username)

@@ -65,7 +65,7 @@ public sealed class AccountTermination(
         {
             return await TerminateCheckedAsync(actor, username, request, ct);
         }
-        catch (Exception ex) when (ex is PortalValidationException or PortalConflictException or PortalForbiddenException or PortalNotFoundException)
+        catch (PortalException ex) when (ex.IsRefusal)
         {
             await audit.RecordAsync(actor, Action, username, AuditOutcome.Refused, ex.Message, ct);
             throw;

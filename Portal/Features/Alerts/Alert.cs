@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Portal.Infrastructure.Data;
 
 namespace Portal.Features.Alerts;
 
@@ -35,7 +36,7 @@ internal sealed class AlertConfiguration : IEntityTypeConfiguration<Alert>
         builder.ToTable("alerts");
         builder.Property(a => a.Key).HasMaxLength(200);
         builder.Property(a => a.Title).HasMaxLength(200);
-        builder.Property(a => a.Message).HasMaxLength(4000);
+        builder.Property(a => a.Message).HasMaxLength(StoredText.MaxLength);
         builder.Property(a => a.Link).HasMaxLength(500);
         // One open alert per problem: raising it again while it lasts is a no-op, even from two places at once.
         builder.HasIndex(a => a.Key).IsUnique().HasFilter("\"ResolvedAt\" IS NULL");

@@ -107,7 +107,7 @@ public sealed class AlertService(
         where role.Name == PortalRoles.Admin
         select user;
 
-    private static string Clip(string message) => message.Length > 4000 ? message[..4000] : message;
+    private static string Clip(string message) => StoredText.Clip(message);
 }
 
 /// <summary>Sends alert emails through the SMTP server of <c>Portal:Alerts</c> (the node's own Postfix); a failure is logged, never thrown.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Portal.Infrastructure.Data;
 
 namespace Portal.Features.Audit;
 
@@ -46,7 +47,7 @@ internal sealed class AuditEntryConfiguration : IEntityTypeConfiguration<AuditEn
         builder.Property(e => e.Address).HasMaxLength(64);
         builder.Property(e => e.Action).HasMaxLength(64);
         builder.Property(e => e.Target).HasMaxLength(512);
-        builder.Property(e => e.Details).HasMaxLength(4000);
+        builder.Property(e => e.Details).HasMaxLength(StoredText.MaxLength);
         builder.Property(e => e.Outcome).HasConversion<string>().HasMaxLength(16);
         builder.HasIndex(e => e.At);
         builder.HasIndex(e => new { e.Action, e.At });

@@ -19,7 +19,7 @@ public sealed class AuditLog(IDbContextFactory<PortalDbContext> dbFactory, TimeP
             Action = action,
             Target = target,
             Outcome = outcome,
-            Details = details is { Length: > 4000 } ? details[..4000] : details,
+            Details = StoredText.ClipOrNull(details),
         });
         await db.SaveChangesAsync(cancellationToken);
         logger.LogInformation("Audit {Action} on {Target} by {Actor} from {Address}: {Outcome}", action, target, actor.AuditName, actor.Address, outcome);

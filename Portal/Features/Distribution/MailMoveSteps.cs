@@ -17,7 +17,7 @@ internal sealed class MailMoveSteps(
     MoveChecks checks,
     MailService mail,
     MailStatePublisher mailState,
-    MailServices mailServices,
+    MailServerAdapter mailServers,
     DnsZoneService zones,
     DnsPublisher dns,
     NodeLinkService links,
@@ -93,7 +93,7 @@ internal sealed class MailMoveSteps(
         var ended = new List<string>();
         foreach (var local in move.LocalParts)
         {
-            var result = await mailServices.EndSessionsAsync($"{local}@{move.Domain}", ct);
+            var result = await mailServers.EndSessionsAsync($"{local}@{move.Domain}", ct);
             if (result.Ran)
             {
                 ended.Add(result.Address);

@@ -29,7 +29,7 @@ public sealed class MoveChecks(MailService mail, NodeLinkService links, INodeApi
             problems.Add($"{account.Username}'s mail is already on {account.MailNodeAlias}.");
         }
 
-        CheckDistributable(account, problems);
+        problems.AddRange(MailOnAChild.Problems(account));
 
         var (messages, bytes) = await mail.MeasureAsync(account, ct);
         await CheckTargetAsync(node, bytes, problems, ct);
@@ -57,24 +57,10 @@ public sealed class MoveChecks(MailService mail, NodeLinkService links, INodeApi
             problems.Add($"{account.Username}'s mail is already on {target.Alias}.");
         }
 
-        CheckDistributable(account, problems);
+        problems.AddRange(MailOnAChild.Problems(account));
 
         await CheckTargetAsync(target, bytes, problems, ct);
         return new PreflightResult(problems, [], [$"The account holds {Units.Bytes(bytes)} of mail on {source?.Alias}."]);
-    }
-
-    /// <summary>What an account needs for its mail to live on a child.</summary>
-    private static void CheckDistributable(Account account, List<string> problems)
-    {
-        if (account.Ipv6Enabled)
-        {
-            problems.Add("The account has IPv6 enabled; an account whose mail lives on a child node cannot. Turn IPv6 off first.");
-        }
-
-        if (!account.HasFeature(AccountFeatures.ApiTokens))
-        {
-            problems.Add("The account lacks the \"API Tokens\" feature, which the parent needs to call the child for it. Turn it on first.");
-        }
     }
 
     /// <summary>The target must be a linked mail node, reachable, not older, serving mail, with room and an address.</summary>

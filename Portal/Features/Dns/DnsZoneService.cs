@@ -208,9 +208,15 @@ public sealed class DnsZoneService(IDbContextFactory<PortalDbContext> dbFactory,
         return sets;
     }
 
+    /// <summary>
+    /// The SOA's timers, in seconds: secondaries refresh hourly, retry every 15 minutes, give the zone up after two
+    /// weeks without the primary, and resolvers keep a "no such name" for 5 minutes (so a new address is found soon).
+    /// </summary>
+    internal const int SoaRefresh = 3600, SoaRetry = 900, SoaExpire = 1_209_600, SoaNegativeTtl = 300;
+
     /// <summary>The SOA's primary name server, contact (as a name) and its refresh, retry, expire and negative TTL.</summary>
     private (string Target, string Hostmaster, string Timers) SoaParts(string zoneName) =>
-        (NameServers(zoneName)[0], (Dns.Hostmaster ?? $"hostmaster@{zoneName}").Replace('@', '.') + ".", "3600 900 1209600 300");
+        (NameServers(zoneName)[0], (Dns.Hostmaster ?? $"hostmaster@{zoneName}").Replace('@', '.') + ".", $"{SoaRefresh} {SoaRetry} {SoaExpire} {SoaNegativeTtl}");
 
     internal List<DnsRecord> BuildRecords(string domain, string mailIPv4)
     {

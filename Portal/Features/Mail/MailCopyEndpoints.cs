@@ -51,24 +51,24 @@ public static class MailCopyEndpoints
 
         // The mailboxes' duplicate records (Message-IDs Sieve saw): read from the old node and added to the new one's
         // around a move's switch, so a message the mailbox already received is kept once on the new node too.
-        mail.MapGet("/duplicates", async (string username, TwinResolver twins, MailService service, MailServices mailServices, CancellationToken ct) =>
+        mail.MapGet("/duplicates", async (string username, TwinResolver twins, MailService service, MailServerAdapter mailServers, CancellationToken ct) =>
         {
             var twin = await twins.FindAsync(username, ct);
-            return mailServices.ReadDuplicates(twin.Domain, await service.LocalPartsAsync(twin, ct));
+            return mailServers.ReadDuplicates(twin.Domain, await service.LocalPartsAsync(twin, ct));
         });
 
-        mail.MapPost("/duplicates", async (string username, MailDuplicates duplicates, TwinResolver twins, MailService service, MailServices mailServices, TimeProvider clock, CancellationToken ct) =>
+        mail.MapPost("/duplicates", async (string username, MailDuplicates duplicates, TwinResolver twins, MailService service, MailServerAdapter mailServers, TimeProvider clock, CancellationToken ct) =>
         {
             var twin = await twins.FindAsync(username, ct);
             var localParts = (await service.LocalPartsAsync(twin, ct)).ToHashSet(StringComparer.Ordinal);
-            return await mailServices.MergeDuplicatesAsync(twin.Domain, localParts, duplicates, clock.GetUtcNow(), ct);
+            return await mailServers.MergeDuplicatesAsync(twin.Domain, localParts, duplicates, clock.GetUtcNow(), ct);
         });
 
-        mail.MapPost("/duplicates/delivered", async (string username, MailDelivered delivered, TwinResolver twins, MailService service, MailServices mailServices, IOptions<PortalSettings> settings, TimeProvider clock, CancellationToken ct) =>
+        mail.MapPost("/duplicates/delivered", async (string username, MailDelivered delivered, TwinResolver twins, MailService service, MailServerAdapter mailServers, IOptions<PortalSettings> settings, TimeProvider clock, CancellationToken ct) =>
         {
             var twin = await twins.FindAsync(username, ct);
             var localParts = (await service.LocalPartsAsync(twin, ct)).ToHashSet(StringComparer.Ordinal);
-            return await mailServices.MarkDeliveredAsync(settings.Value.MailRoot, twin.Domain, localParts, delivered, clock.GetUtcNow(), ct);
+            return await mailServers.MarkDeliveredAsync(settings.Value.MailRoot, twin.Domain, localParts, delivered, clock.GetUtcNow(), ct);
         });
 
         mail.MapPost("/changes", async (string username, MailChanges changes, TwinResolver twins, MailService service, MailReceiver receiver, CancellationToken ct) =>
@@ -170,13 +170,13 @@ public static class MailCopyEndpoints
             return new NodeApiOk();
         });
 
-        mail.MapPost("/sessions/end", async (string username, TwinResolver twins, MailService service, MailServices mailServices, CancellationToken ct) =>
+        mail.MapPost("/sessions/end", async (string username, TwinResolver twins, MailService service, MailServerAdapter mailServers, CancellationToken ct) =>
         {
             var twin = await twins.FindAsync(username, ct);
             var ended = 0;
             foreach (var local in await service.LocalPartsAsync(twin, ct))
             {
-                if ((await mailServices.EndSessionsAsync($"{local}@{twin.Domain}", ct)).Ran)
+                if ((await mailServers.EndSessionsAsync($"{local}@{twin.Domain}", ct)).Ran)
                 {
                     ended++;
                 }

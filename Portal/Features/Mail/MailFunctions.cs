@@ -288,9 +288,9 @@ public sealed class MailFunctions(
         {
             result = await RemoteAsync(node, call, ct, actor);
         }
-        catch (Exception ex) when (ex is PortalValidationException or PortalNotFoundException or PortalForbiddenException or PortalUpstreamException)
+        catch (PortalException ex)
         {
-            await audit.RecordAsync(actor, action, target, ex is PortalUpstreamException ? Audit.AuditOutcome.Failed : Audit.AuditOutcome.Refused,
+            await audit.RecordAsync(actor, action, target, ex.IsRefusal ? Audit.AuditOutcome.Refused : Audit.AuditOutcome.Failed,
                 $"On mail node {node.Alias}: {AuditTextOf(ex)}", ct);
             throw;
         }

@@ -42,7 +42,7 @@ public static class MailServerHealthChecks
 /// Each server is asked at most once per <see cref="Lifetime"/>, however often the health endpoint is polled (a load
 /// balancer may ask every second, and asking Dovecot or Postfix starts a process); callers in the meantime share the
 /// last answer, or the one being fetched. A check runs with the cancellation of the caller that started it (and the
-/// process limits of <see cref="MailServices"/>); a caller whose own request is still wanted, when the check it waited
+/// process limits of <see cref="MailServerAdapter"/>); a caller whose own request is still wanted, when the check it waited
 /// for was cancelled by another caller, asks once more itself.
 /// </summary>
 public sealed class ServerCheckCache(TimeProvider clock)
@@ -83,13 +83,13 @@ public sealed class ServerCheckCache(TimeProvider clock)
     }
 }
 
-internal sealed class DovecotHealthCheck(MailServices servers, ServerCheckCache cache) : IHealthCheck
+internal sealed class DovecotHealthCheck(MailServerAdapter servers, ServerCheckCache cache) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
         MailServerHealthChecks.From(await cache.GetAsync("dovecot", servers.CheckDovecotAsync, ct));
 }
 
-internal sealed class PostfixHealthCheck(MailServices servers, ServerCheckCache cache) : IHealthCheck
+internal sealed class PostfixHealthCheck(MailServerAdapter servers, ServerCheckCache cache) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
         MailServerHealthChecks.From(await cache.GetAsync("postfix", servers.CheckPostfixAsync, ct));

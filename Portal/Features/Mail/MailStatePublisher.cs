@@ -11,7 +11,7 @@ namespace Portal.Features.Mail;
 /// mailboxes served here, their forwarders, and the domains served by another node (proxied and relayed there): a
 /// child's, or on a child a twin's whose mail went back to the parent.
 /// </summary>
-public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFactory, MailServices services, IOptions<PortalSettings> settings, ILogger<MailStatePublisher> logger)
+public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFactory, MailServerAdapter services, IOptions<PortalSettings> settings, ILogger<MailStatePublisher> logger)
 {
     public async Task<MailState> BuildAsync(CancellationToken ct = default)
     {
@@ -123,10 +123,10 @@ public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFact
         return ok;
     }
 
-    /// <summary>Deletes the homes of a domain's mailboxes here (see <see cref="MailServices.DiscardHomesOf"/>).</summary>
+    /// <summary>Deletes the homes of a domain's mailboxes here (see <see cref="MailServerAdapter.DiscardHomesOf"/>).</summary>
     public int DiscardHomesOf(string domain) => services.DiscardHomesOf(domain);
 
-    /// <summary>Renames the homes of a domain's mailboxes for its new name (see <see cref="MailServices.RenameHomes"/>).</summary>
+    /// <summary>Renames the homes of a domain's mailboxes for its new name (see <see cref="MailServerAdapter.RenameHomes"/>).</summary>
     public int RenameHomes(string oldDomain, string newDomain) => services.RenameHomes(oldDomain, newDomain);
 
     public async Task RepublishAsync(CancellationToken ct = default) => await services.PublishAsync(await BuildAsync(ct), ct);

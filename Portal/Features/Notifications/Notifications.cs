@@ -40,7 +40,7 @@ internal sealed class NotificationConfiguration : IEntityTypeConfiguration<Notif
         builder.ToTable("notifications");
         builder.Property(n => n.UserId).HasMaxLength(450);
         builder.Property(n => n.Title).HasMaxLength(200);
-        builder.Property(n => n.Message).HasMaxLength(4000);
+        builder.Property(n => n.Message).HasMaxLength(StoredText.MaxLength);
         builder.Property(n => n.Link).HasMaxLength(500);
         builder.Property(n => n.Kind).HasConversion<string>().HasMaxLength(16);
         builder.HasIndex(n => new { n.UserId, n.CreatedAt });
@@ -62,7 +62,7 @@ public sealed class NotificationService(IDbContextFactory<PortalDbContext> dbFac
             UserId = userId,
             Kind = kind,
             Title = title,
-            Message = message.Length > 4000 ? message[..4000] : message,
+            Message = StoredText.Clip(message),
             Link = link,
             CreatedAt = clock.GetUtcNow(),
         });

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Portal.Infrastructure.Data;
 
 namespace Portal.Features.Operations;
 
@@ -164,10 +165,10 @@ internal sealed class OperationConfiguration : IEntityTypeConfiguration<Operatio
         builder.Property(o => o.CurrentStep).HasMaxLength(64);
         builder.Property(o => o.RequestedBy).HasMaxLength(256);
         builder.Property(o => o.RequestedById).HasMaxLength(450);
-        builder.Property(o => o.Parameters).HasMaxLength(4000);
+        builder.Property(o => o.Parameters).HasMaxLength(StoredText.MaxLength);
         builder.Property(o => o.JobId).HasMaxLength(64);
-        builder.Property(o => o.Error).HasMaxLength(4000);
-        builder.Property(o => o.Summary).HasMaxLength(4000);
+        builder.Property(o => o.Error).HasMaxLength(StoredText.MaxLength);
+        builder.Property(o => o.Summary).HasMaxLength(StoredText.MaxLength);
         builder.Property(o => o.State).HasConversion<string>().HasMaxLength(16);
         builder.Property(o => o.RateUnit).HasConversion<string>().HasMaxLength(16);
         builder.Ignore(o => o.IsFinished);
@@ -187,7 +188,7 @@ internal sealed class OperationLogEntryConfiguration : IEntityTypeConfiguration<
     public void Configure(EntityTypeBuilder<OperationLogEntry> builder)
     {
         builder.ToTable("operation_log");
-        builder.Property(e => e.Message).HasMaxLength(4000);
+        builder.Property(e => e.Message).HasMaxLength(StoredText.MaxLength);
         builder.Property(e => e.Level).HasConversion<string>().HasMaxLength(16);
         builder.HasOne<Operation>().WithMany().HasForeignKey(e => e.OperationId).OnDelete(DeleteBehavior.Cascade);
         builder.HasIndex(e => new { e.OperationId, e.Id });

@@ -81,7 +81,7 @@ public sealed class OperationJournal(
             OperationId = operationId,
             At = _clock.GetUtcNow(),
             Level = level,
-            Message = message.Length > 4000 ? message[..4000] : message,
+            Message = StoredText.Clip(message),
         };
         db.OperationLog.Add(entry);
         await db.SaveChangesAsync(ct);
@@ -363,7 +363,7 @@ public sealed class OperationJournal(
             }
 
             state.State = OperationState.Failed;
-            state.Error = error.Length > 4000 ? error[..4000] : error;
+            state.Error = StoredText.Clip(error);
             state.Rate = null;
             state.EstimatedRemaining = null;
             state.FinishedAt = Now;

@@ -34,6 +34,18 @@ public sealed record OperationSnapshot(
 {
     public bool IsFinished => State is OperationState.Succeeded or OperationState.Failed or OperationState.Cancelled;
 
+    /// <summary>Whether an admin can ask it to pause: it waits or runs, and no pause is pending.</summary>
+    public bool CanPause => State is OperationState.Queued or OperationState.Running && !PauseRequested;
+
+    /// <summary>A pause was asked for and it has not reached its next safe point yet.</summary>
+    public bool IsPausing => PauseRequested && State is OperationState.Queued or OperationState.Running;
+
+    /// <summary>Whether an admin can let it go on: it is paused, or a pause is pending.</summary>
+    public bool CanResume => State == OperationState.Paused || PauseRequested;
+
+    /// <summary>Whether an admin can run it again from where it failed (<see cref="OperationControl.RetryAsync"/>).</summary>
+    public bool CanRetry => State == OperationState.Failed;
+
     /// <summary>
     /// Whether an admin can still cancel it (what <see cref="OperationControl.CancelAsync"/> accepts): a kind that can be
     /// undone, not ended (a failed one can be), not yet at its point of no return, and not already asked to.

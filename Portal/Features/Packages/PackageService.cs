@@ -275,7 +275,7 @@ public sealed partial class PackageService(IDbContextFactory<PortalDbContext> db
             await accounts.ModifyAsync(actor, username, ChangeOf(package), ct);
             return new PackageAccountOutcome(username, true, null);
         }
-        catch (Exception ex) when (ex is PortalValidationException or PortalConflictException or PortalForbiddenException or PortalNotFoundException)
+        catch (PortalException ex) when (ex.IsRefusal)
         {
             // ModifyAsync audited it; the account keeps its old values until the package is applied again.
             return new PackageAccountOutcome(username, false, ex.Message);
@@ -336,7 +336,7 @@ public sealed partial class PackageService(IDbContextFactory<PortalDbContext> db
             if (a.MailNodeId is not null)
             {
                 var rules = new List<string>();
-                AccountService.CheckDistributable(spec.Ipv6Enabled, features, rules);
+                rules.AddRange(MailOnAChild.Problems(spec.Ipv6Enabled, features));
                 problems.AddRange(rules.Select(r => $"Its mail is on {a.MailNodeAlias}: {r}"));
             }
 
@@ -444,7 +444,7 @@ public sealed partial class PackageService(IDbContextFactory<PortalDbContext> db
         {
             // The rule of an account whose mail lives on a child, said once (AccountService), for the accounts to come.
             var rules = new List<string>();
-            AccountService.CheckDistributable(spec.Ipv6Enabled, features, rules);
+            rules.AddRange(MailOnAChild.Problems(spec.Ipv6Enabled, features));
             problems.AddRange(rules.Select(r => "The package's accounts start with their mail on a child node. " + r.Replace("keep its mail local", "route the package's mail locally", StringComparison.Ordinal)));
         }
 

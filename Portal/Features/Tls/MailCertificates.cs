@@ -32,7 +32,7 @@ public interface ICertificateInstaller
 public sealed class MailCertificates(
     IDbContextFactory<PortalDbContext> dbFactory,
     IDataProtectionProvider dataProtection,
-    MailServices mailServices,
+    MailServerAdapter mailServers,
     INodeApiClientFactory clients,
     NodeLinkService links,
     TimeProvider clock,
@@ -57,7 +57,7 @@ public sealed class MailCertificates(
             .Join(db.Accounts, c => c.AccountId, a => a.Id, (c, a) => new { a.Domain, c.Names, c.ChainPem, c.ProtectedKey })
             .OrderBy(r => r.Domain)
             .ToListAsync(ct);
-        return await mailServices.InstallCertificatesAsync(
+        return await mailServers.InstallCertificatesAsync(
             rows.Select(r => new ServedCertificate(r.Names, r.ChainPem!, _keys.Unprotect(r.ProtectedKey!))).ToList(), ct);
     }
 

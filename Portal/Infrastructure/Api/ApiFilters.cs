@@ -13,25 +13,9 @@ internal sealed class ApiExceptionFilter : IEndpointFilter
         {
             return await next(context);
         }
-        catch (PortalValidationException ex)
+        catch (PortalException ex)
         {
-            return ApiResults.Error(StatusCodes.Status400BadRequest, ex.Code, ex.Message, ex.Problems);
-        }
-        catch (PortalConflictException ex)
-        {
-            return ApiResults.Error(StatusCodes.Status409Conflict, ex.Code, ex.Message, ex.Problems);
-        }
-        catch (PortalForbiddenException ex)
-        {
-            return ApiResults.Error(StatusCodes.Status403Forbidden, ex.Code, ex.Message);
-        }
-        catch (PortalNotFoundException ex)
-        {
-            return ApiResults.Error(StatusCodes.Status404NotFound, "not_found", ex.Message);
-        }
-        catch (PortalUpstreamException ex)
-        {
-            return ApiResults.Error(ex.TimedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway, ex.Code, ex.Message);
+            return ApiResults.Error(ex.Status, ex.Code, ex.Message, ex.Problems);
         }
         catch (Portal.Jobs.Mail.UntrustedDataException ex)
         {

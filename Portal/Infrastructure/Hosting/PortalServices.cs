@@ -23,6 +23,10 @@ using Portal.Features.Mail;
 using Portal.Features.Passwords;
 using Portal.Jobs.Mail;
 using Portal.Features.Operations;
+using Portal.Features.Packages;
+using Portal.Features.Tls;
+using Portal.Features.Transfers;
+using Portal.Features.Alerts;
 using Portal.Features.SelfCheck;
 using Portal.Features.Themes;
 using Portal.Features.Users;
@@ -88,122 +92,21 @@ public static class PortalServices
         services.AddSingleton(_ => ThemeCatalog.LoadFrom(themesPath));
         services.AddSingleton<ThemePreferences>();
 
-        services.AddSingleton<NodeUpdates>();
-        services.AddSingleton<NodeIdentityService>();
-        services.AddSingleton<NodeLinkService>();
-        services.AddSingleton<NodeDirectory>();
-        services.AddSingleton<INodeDirectory>(sp => sp.GetRequiredService<NodeDirectory>());
-        services.AddSingleton<NodeHealthService>();
+        // Each feature registers its own services (its folder's *Registration.cs).
+        services.AddNodes().AddAccounts().AddPackages().AddDns().AddMail().AddTls().AddDistribution().AddTransfers()
+            .AddPasswords().AddOperations().AddUsers().AddAlerts();
         services.AddSingleton<ApiTokenService>();
-        services.AddSingleton<AccountService>();
-        services.AddSingleton<AccountQueries>();
-        services.AddSingleton<Features.Packages.PackageService>();
-        services.AddSingleton<Features.Packages.ResellerLimits>();
-        services.AddSingleton<AccountOrderCache>();
-        services.AddSingleton<MailNodes>();
-        services.AddSingleton<DnsZoneService>();
-        services.AddSingleton<DomainRules>();
-        services.AddSingleton(sp =>
-        {
-            var portal = sp.GetRequiredService<IOptions<PortalSettings>>().Value;
-            return new MailServicesSettings
-            {
-                StateDirectory = portal.Mail.StateDirectoryFor(portal.MailRoot),
-                Uid = portal.Mail.Uid,
-                Gid = portal.Mail.Gid,
-                Doveadm = portal.Mail.Doveadm,
-                DovecotConfig = portal.Mail.DovecotConfig,
-                Postmap = portal.Mail.Postmap,
-                PostfixConfig = portal.Mail.PostfixConfig,
-                Nginx = portal.Mail.Nginx,
-                NginxConfig = portal.Mail.NginxConfig,
-                CommandTimeout = portal.Mail.CommandTimeout,
-                Sudo = portal.Mail.Sudo,
-            };
-        });
-        services.AddSingleton<MailServices>();
-        services.AddSingleton<DnsPublisher>();
-        services.AddHttpClient(DnsPublisher.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
-        // AutoSSL: the certificate authority over HTTPS, trusting the machine's roots, or only a test CA's (Pebble).
-        services.AddSingleton<Features.Tls.AcmeDnsChallengeZone>();
-        services.AddSingleton<Features.Tls.AutoSslService>();
-        services.AddSingleton<Features.Tls.MailCertificates>();
-        services.AddSingleton<Features.Tls.PanelCertificates>();
-        services.AddSingleton<Features.Tls.ICertificateInstaller>(sp => sp.GetRequiredService<Features.Tls.MailCertificates>());
-        services.AddTransient<Features.Tls.AutoSslRunJob>();
-        services.AddHttpClient(Features.Tls.AutoSslService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30))
-            .ConfigurePrimaryHttpMessageHandler(provider =>
-                provider.GetRequiredService<IOptions<PortalSettings>>().Value.Tls.Acme.TrustedRootsFile is { Length: > 0 } roots
-                    ? Portal.Jobs.Tls.TlsTrust.HandlerTrusting(File.ReadAllText(roots))
-                    : new SocketsHttpHandler());
-        services.AddSingleton<MailStatePublisher>();
-        services.AddSingleton<PasswordPolicyService>();
-        services.AddSingleton<OwnPasswordService>();
-        services.AddSingleton<AccountPasswordRules>();
-        services.AddSingleton<MailService>();
-        services.AddSingleton<MailFunctions>();
-        services.AddSingleton<MailUsageService>();
-        services.AddSingleton<SendingLimits>();
-        services.AddHostedService<SendingPolicyServer>();
-        services.AddSingleton<TwinResolver>();
-        services.AddSingleton(sp =>
-        {
-            var portal = sp.GetRequiredService<IOptions<PortalSettings>>().Value;
-            var receiver = new MailReceiver(portal.MailRoot);
-            receiver.CorruptNextFiles(portal.Development.CorruptReceivedMailFiles);
-            return receiver;
-        });
-        services.AddSingleton(sp =>
-        {
-            var distribution = sp.GetRequiredService<IOptions<PortalSettings>>().Value.Distribution;
-            return new MailMoveSettings
-            {
-                BatchBytes = distribution.BatchMegabytes * 1024L * 1024,
-                BatchFiles = distribution.BatchFiles,
-                RetryWindow = distribution.RetryWindow,
-                MovesPerNode = distribution.MovesPerNode,
-            };
-        });
-        services.AddSingleton<NodeMoveSlots>();
-        services.AddSingleton<MoveChecks>();
-        services.AddSingleton<IMailMoveSteps, MailMoveSteps>();
-        services.AddSingleton<IMailReturnSteps, MailReturnSteps>();
-        services.AddSingleton<IMailRelaySteps, MailRelaySteps>();
-        services.AddSingleton<Portal.Features.Transfers.TransferService>();
-        services.AddSingleton<IAccountTransferSteps, Portal.Features.Transfers.AccountTransferSteps>();
-        services.AddSingleton<IMailArchiveSource, MailArchiveSource>();
-        services.AddSingleton<AccountTermination>();
-        services.AddSingleton<FormerParentAccounts>();
-        services.AddSingleton<AccountRenaming>();
-        services.AddSingleton<BulkMoves>();
-        services.AddSingleton<Portal.Features.Transfers.MailSource>();
-        services.AddSingleton<IBulkMoveSteps>(sp => sp.GetRequiredService<BulkMoves>());
-        services.AddSingleton<Portal.Jobs.Accounts.IAccountTerminationSteps>(sp => sp.GetRequiredService<AccountTermination>());
-        services.AddSingleton<MoveNotifier>();
-        services.AddSingleton<Portal.Infrastructure.Api.ApiRateLimits>();
-        services.AddPortalApiDocument();
-        services.AddSingleton<ChildDeletionService>();
-        services.AddSingleton<IChildAccountDeletions>(sp => sp.GetRequiredService<ChildDeletionService>());
-        services.AddSingleton<DistributionService>();
-        services.AddSingleton<OperationControl>();
         services.AddSingleton<NotificationUpdates>();
         services.AddSingleton<NotificationService>();
-        services.AddSingleton<IAuthorizationHandler, NotOnChildNodeHandler>();
-        services.AddSingleton<IAuthorizationHandler, AdminTwoFactorHandler>();
-        services.AddScoped<TwoFactorService>();
-        services.AddSingleton<OperationUpdates>();
-        services.AddSingleton<IOperationJournal, OperationJournal>();
-        services.AddSingleton<OperationLauncher>();
-        services.AddSingleton<OperationQueries>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<AuditQueries>();
-        services.AddSingleton<UserAdminService>();
         services.AddScoped<SelfCheckService>();
         services.AddSingleton<INodeProbe, NodeProbe>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<PortalSettings>>().Value.SelfCheck);
-
-        services.AddSingleton<Portal.Features.Alerts.AlertMailer>();
-        services.AddSingleton<Portal.Features.Alerts.AlertService>();
+        services.AddSingleton<IAuthorizationHandler, NotOnChildNodeHandler>();
+        services.AddSingleton<IAuthorizationHandler, AdminTwoFactorHandler>();
+        services.AddSingleton<Portal.Infrastructure.Api.ApiRateLimits>();
+        services.AddPortalApiDocument();
 
         // Runs before the job server (hosted services start in registration order), so jobs see a migrated database.
         services.AddHostedService<StartupTasks>();

@@ -37,7 +37,16 @@ public sealed record BatchResult(int Accepted, long AcceptedBytes, IReadOnlyList
 public sealed record RejectedFile(string LocalPart, string Path, string Reason);
 
 /// <summary>Renames (flag changes, moves between folders) and deletions to apply to the receiver's copy.</summary>
-public sealed record MailChanges(IReadOnlyList<MailRename> Renames, IReadOnlyList<MailDeletion> Deletions);
+public sealed record MailChanges(IReadOnlyList<MailRename> Renames, IReadOnlyList<MailDeletion> Deletions)
+{
+    /// <summary>The most renames or deletions sent in one request: as many as a batch has files.</summary>
+    public const int MaxPerRequest = MailBatchFormat.MaxBatchFiles;
+
+    /// <summary>These changes as requests of at most <see cref="MaxPerRequest"/> each: the renames, then the deletions.</summary>
+    public IEnumerable<MailChanges> InRequests() =>
+        Renames.Chunk(MaxPerRequest).Select(r => new MailChanges(r, []))
+            .Concat(Deletions.Chunk(MaxPerRequest).Select(d => new MailChanges([], d)));
+}
 
 public sealed record MailRename(string LocalPart, string From, string To);
 

@@ -85,8 +85,7 @@ public static class MailPass
                 await run.ReportAsync(new StepProgress(done, plan.Copies.Count, bytes, plan.CopyBytes), ct);
             }
 
-            foreach (var chunk in plan.Changes.Renames.Chunk(5_000).Select(r => new MailChanges(r, []))
-                         .Concat(plan.Changes.Deletions.Chunk(5_000).Select(d => new MailChanges([], d))))
+            foreach (var chunk in plan.Changes.InRequests())
             {
                 var applied = await target.ApplyAsync(chunk, ct);
                 renamed += applied.Renamed;

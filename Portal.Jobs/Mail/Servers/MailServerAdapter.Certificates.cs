@@ -11,7 +11,7 @@ namespace Portal.Jobs.Mail;
 /// </summary>
 public sealed record ServedCertificate(IReadOnlyList<string> Names, string ChainPem, string KeyPem);
 
-public sealed partial class MailServices
+public sealed partial class MailServerAdapter
 {
     /// <summary>The folder in the mail state folder with each certificate's chain and key (each readable by its owner only).</summary>
     public const string CertificatesFolder = "tls";

@@ -102,7 +102,7 @@ public sealed class MailCopyJob(
     INodeApiClientFactory clients,
     MailMoveSettings settings,
     NodeMoveSlots slots,
-    MailServices mailServices,
+    MailServerAdapter mailServers,
     TimeProvider clock,
     ILogger<MailCopyJob> logger)
 {
@@ -232,7 +232,7 @@ public sealed class MailCopyJob(
 
     private Task CarryDuplicatesAsync(IOperationRun run, MailMove move, NodeApiClient child, CancellationToken ct) =>
         DovecotDuplicates.CarryAsync(run, "this node", move.TargetAlias,
-            _ => Task.FromResult(mailServices.ReadDuplicates(move.Domain, move.LocalParts)),
+            _ => Task.FromResult(mailServers.ReadDuplicates(move.Domain, move.LocalParts)),
             (records, t) => child.MergeMailDuplicatesAsync(move.Username, records, t), ct);
 
     private Task MarkDeliveredAsync(IOperationRun run, MailMove move, NodeApiClient child, RecentlyBrought brought, CancellationToken ct) =>
@@ -334,8 +334,7 @@ public sealed class MailCopyJob(
                 }
             }
 
-            foreach (var chunk in plan.Changes.Renames.Chunk(5_000).Select(r => new MailChanges(r, []))
-                         .Concat(plan.Changes.Deletions.Chunk(5_000).Select(d => new MailChanges([], d))))
+            foreach (var chunk in plan.Changes.InRequests())
             {
                 var applied = await child.ApplyMailChangesAsync(move.Username, chunk, ct);
                 renamed += applied.Renamed;

@@ -255,7 +255,7 @@ public static class DovecotDuplicates
 
     /// <summary>
     /// Has the node that serves the mail next record the Message-IDs of messages the move brought it that were
-    /// delivered within the last day (see <see cref="MailServices.MarkDeliveredAsync"/>), whichever pass or archive
+    /// delivered within the last day (see <see cref="MailServerAdapter.MarkDeliveredAsync"/>), whichever pass or archive
     /// brought them: the old node may have saved one without confirming it. Like the carry it never fails the move.
     /// </summary>
     public static Task MarkAsync(IOperationRun run, string to, RecentlyBrought brought,
@@ -264,7 +264,7 @@ public static class DovecotDuplicates
         var files = brought.Files;
         return files.Count == 0 ? Task.CompletedTask : WithoutFailingTheMoveAsync(run, async () =>
             {
-                foreach (var chunk in files.Chunk(MailServices.MaxDeliveredFiles))
+                foreach (var chunk in files.Chunk(MailServerAdapter.MaxDeliveredFiles))
                 {
                     await mark(new MailDelivered(chunk), ct);
                 }

@@ -56,7 +56,7 @@ public sealed class MailReturnJob(
     INodeApiClientFactory clients,
     MailMoveSettings settings,
     NodeMoveSlots slots,
-    MailServices mailServices,
+    MailServerAdapter mailServers,
     TimeProvider clock,
     ILogger<MailReturnJob> logger)
 {
@@ -182,7 +182,7 @@ public sealed class MailReturnJob(
 
             // What the archive or the final pass brought that the child may have saved without confirming it.
             Task MarkDeliveredAsync(RecentlyBrought brought, CancellationToken ct) => DovecotDuplicates.MarkAsync(run, "this node", brought,
-                (files, t) => mailServices.MarkDeliveredAsync(move.MailRoot, move.Domain, localParts.ToHashSet(StringComparer.Ordinal), files, clock.GetUtcNow(), t), ct);
+                (files, t) => mailServers.MarkDeliveredAsync(move.MailRoot, move.Domain, localParts.ToHashSet(StringComparer.Ordinal), files, clock.GetUtcNow(), t), ct);
             Task MarkArchiveAsync(CancellationToken ct) => MarkDeliveredAsync(new RecentlyBrought(clock, manifest!.Files.Select(f => new MailFileRef(f.LocalPart, f.Path))), ct);
             await run.StepAsync("unpack", async ct =>
             {
@@ -214,7 +214,7 @@ public sealed class MailReturnJob(
             await run.WaitWhilePausedAsync(cancellationToken);
             Task CarryDuplicatesAsync(CancellationToken ct) => DovecotDuplicates.CarryAsync(run, move.SourceAlias, "this node",
                 t => child.GetMailDuplicatesAsync(move.Username, t),
-                (records, t) => mailServices.MergeDuplicatesAsync(move.Domain, localParts.ToHashSet(StringComparer.Ordinal), records, clock.GetUtcNow(), t), ct);
+                (records, t) => mailServers.MergeDuplicatesAsync(move.Domain, localParts.ToHashSet(StringComparer.Ordinal), records, clock.GetUtcNow(), t), ct);
             await run.StepAsync("switch", async ct =>
             {
                 var here = new LocalReceiverEnd(move.MailRoot, move.Domain, localParts);

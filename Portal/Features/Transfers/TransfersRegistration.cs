@@ -1,0 +1,16 @@
+using Portal.Jobs.Mail;
+
+namespace Portal.Features.Transfers;
+
+/// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>
+public static class TransfersRegistration
+{
+    /// <summary>Accounts transferred here from another parent, and this node as a transfer's source.</summary>
+    public static IServiceCollection AddTransfers(this IServiceCollection services)
+    {
+        services.AddSingleton<TransferService>();
+        services.AddSingleton<IAccountTransferSteps, AccountTransferSteps>();
+        services.AddSingleton<MailSource>();
+        return services;
+    }
+}
