@@ -112,6 +112,15 @@ public sealed partial class TwoFactorTests(PortalAppFixture app)
         }
 
         Assert.Contains("requires administrators to sign in with a second factor", Text(await browser.GetStringAsync("auth/two-factor/manage?required=1")));
+        // Nor can it view the panel as a customer meanwhile (a way round the admin pages it is kept from).
+        (await node.Api.PostAsync("api/v1/users", new { userName = "viewme", role = "Reseller" })).Expect(HttpStatusCode.Created);
+        var viewAs = await browser.PostAsync("auth/view-as", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["user"] = "viewme",
+            ["__RequestVerificationToken"] = await PortalHttp.GetAntiforgeryTokenAsync(browser, "auth/two-factor/manage?required=1"),
+        }));
+        Assert.Equal("/admin/users?view_as=refused", viewAs.RedirectPath(browser));
+        Assert.Equal(HttpStatusCode.Forbidden, (await browser.GetAsync("reseller")).StatusCode);
         // The API is for scripts, with tokens: unaffected.
         (await node.Api.GetAsync("api/v1/accounts")).Expect(HttpStatusCode.OK);
 

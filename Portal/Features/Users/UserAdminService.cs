@@ -366,7 +366,7 @@ public sealed partial class UserAdminService(
         var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
         var (user, role) = await ManagedUserAsync(actor, users, action, userName, "viewed as", cancellationToken);
         var admin = await users.FindByIdAsync(actor.UserId!) ?? throw new PortalForbiddenException("Sign in again.");
-        if (await ViewAsRefusalAsync(scope, user, cancellationToken) is { } refusal)
+        if ((await AdminRefusalAsync(scope, admin) ?? await ViewAsRefusalAsync(scope, user, cancellationToken)) is { } refusal)
         {
             await audit.RecordAsync(actor, action, user.UserName, AuditOutcome.Refused, refusal, cancellationToken);
             throw new PortalValidationException(refusal, null, "user.view_as_refused");
@@ -387,8 +387,23 @@ public sealed partial class UserAdminService(
         await using var scope = scopes.CreateAsyncScope();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
         var user = await users.FindByNameAsync(userName);
+        var admin = actor.UserId is { } id ? await users.FindByIdAsync(id) : null;
         return user is null ? $"There is no user named \"{userName}\"; reload the list."
+            : admin is not null && await AdminRefusalAsync(scope, admin) is { } adminRefusal ? adminRefusal
             : ManagedRefusal(actor, user, await users.GetRolesAsync(user), "viewed as") ?? await ViewAsRefusalAsync(scope, user, cancellationToken);
+    }
+
+    /// <summary>
+    /// An admin that this node requires to use two-factor sign-in, and who has not set it up, is kept from every admin
+    /// page; viewing as a customer would be a way round that.
+    /// </summary>
+    private static async Task<string?> AdminRefusalAsync(AsyncServiceScope scope, PortalUser admin)
+    {
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        var twoFactor = scope.ServiceProvider.GetRequiredService<TwoFactorService>();
+        return await twoFactor.IsRequiredAsync(admin) && !await users.GetTwoFactorEnabledAsync(admin)
+            ? "This node requires two-factor sign-in of its administrators: set yours up first (Two-factor sign-in), then view the panel as another user."
+            : null;
     }
 
     private static async Task<string?> ViewAsRefusalAsync(AsyncServiceScope scope, PortalUser user, CancellationToken ct)
