@@ -255,8 +255,7 @@ public sealed class AccountRenaming(
         IReadOnlyList<string> oldAddresses;
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
         {
-            var twin = await db.Accounts.SingleOrDefaultAsync(a => a.Username == username && a.ParentNodeId == parent.NodeId, ct)
-                ?? throw new PortalNotFoundException($"Node {settings.Value.NodeName} has no twin of account {username}.");
+            var twin = await AccountService.FindTwinAsync(db, parent, settings.Value.NodeName, username, ct);
             if (twin.Domain == newDomain)
             {
                 return AccountService.TwinOf(twin); // asked again after it was made

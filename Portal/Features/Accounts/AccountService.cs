@@ -579,8 +579,7 @@ public sealed class AccountService(
     {
         var parent = await RequireParentAsync(cancellationToken);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var account = await db.Accounts.SingleOrDefaultAsync(a => a.Username == twin.Username && a.ParentNodeId == parent.NodeId, cancellationToken)
-            ?? throw new PortalNotFoundException($"Node {settings.Value.NodeName} has no twin of account {twin.Username}.");
+        var account = await FindTwinAsync(db, parent, settings.Value.NodeName, twin.Username, cancellationToken);
         var status = AccountSuspension.ParseStatus(twin.Status, $"The parent {parent.Name}");
         var suspending = account.Status == AccountStatus.Active && status == AccountStatus.Suspended;
         account.ContactEmail = twin.ContactEmail;
@@ -655,8 +654,7 @@ public sealed class AccountService(
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var account = await db.Accounts.SingleOrDefaultAsync(a => a.Username == username && a.ParentNodeId == parent.NodeId, cancellationToken)
-            ?? throw new PortalNotFoundException($"Node {settings.Value.NodeName} has no twin of account {username}.");
+        var account = await FindTwinAsync(db, parent, settings.Value.NodeName, username, cancellationToken);
         if (account.MailRedirectAddress == address)
         {
             // Asked again (the parent's step runs again after a failure or a restart): the servers are made to say
@@ -695,8 +693,7 @@ public sealed class AccountService(
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var account = await db.Accounts.SingleOrDefaultAsync(a => a.Username == username && a.ParentNodeId == parent.NodeId, cancellationToken)
-            ?? throw new PortalNotFoundException($"Node {settings.Value.NodeName} has no twin of account {username}.");
+        var account = await FindTwinAsync(db, parent, settings.Value.NodeName, username, cancellationToken);
         if (account.KeptUntil == until)
         {
             return;
@@ -725,6 +722,11 @@ public sealed class AccountService(
         var node = await identity.GetAsync(ct);
         return node.Parent ?? throw new PortalConflictException($"Node {node.Name} is not a child node: no parent may keep accounts here.", code: "node.not_child");
     }
+
+    /// <summary>This parent's twin of <paramref name="username"/>, tracked for a change; not found names this node.</summary>
+    internal static async Task<Account> FindTwinAsync(PortalDbContext db, NodeParentInfo parent, string nodeName, string username, CancellationToken ct) =>
+        await db.Accounts.SingleOrDefaultAsync(a => a.Username == username && a.ParentNodeId == parent.NodeId, ct)
+        ?? throw new PortalNotFoundException($"Node {nodeName} has no twin of account {username}.");
 
     internal static AccountTwin TwinOf(Account account) =>
         new(account.Username, account.Domain, account.ContactEmail, account.Features, account.Status.ToString());

@@ -252,12 +252,12 @@ public sealed partial class UserAdminService(
             problems.Add($"The role must be one of: {string.Join(", ", AssignableRoles)}.");
         }
         else if (newRole != role && role == PortalRoles.User
-                 && await db.Accounts.AsNoTracking().Where(a => a.UserId == user.Id).Select(a => a.Username).FirstOrDefaultAsync(cancellationToken) is { } owned)
+                 && await OwnedAccountAsync(db, user.Id, cancellationToken) is { } owned)
         {
             problems.Add($"{user.UserName} signs in to account {owned}, so they stay a user. Create a separate reseller for them instead.");
         }
         else if (newRole != role && role == PortalRoles.Reseller
-                 && await db.Accounts.CountAsync(a => a.ResellerId == user.Id, cancellationToken) is var count and > 0)
+                 && await ResellerAccountCountAsync(db, user.Id, cancellationToken) is var count and > 0)
         {
             problems.Add($"{user.UserName} owns {count} account(s), so they stay a reseller. Delete them with their accounts given to root, or terminate the accounts first.");
         }
@@ -322,11 +322,11 @@ public sealed partial class UserAdminService(
         var (user, role) = await ManagedUserAsync(actor, users, action, userName, "deleted", cancellationToken);
 
         string? refusal = null;
-        if (await db.Accounts.AsNoTracking().Where(a => a.UserId == user.Id).Select(a => a.Username).FirstOrDefaultAsync(cancellationToken) is { } owned)
+        if (await OwnedAccountAsync(db, user.Id, cancellationToken) is { } owned)
         {
             refusal = $"{user.UserName} is the owner of account {owned}. Terminate the account instead: its owner goes with it.";
         }
-        else if (!accountsToRoot && await db.Accounts.CountAsync(a => a.ResellerId == user.Id, cancellationToken) is var count and > 0)
+        else if (!accountsToRoot && await ResellerAccountCountAsync(db, user.Id, cancellationToken) is var count and > 0)
         {
             refusal = $"{user.UserName} owns {count} account(s). Give them to root as you delete the reseller, or terminate them first.";
         }
@@ -447,6 +447,13 @@ public sealed partial class UserAdminService(
 
         return (user!, roles.Single());
     }
+
+    /// <summary>The account a user signs in to as its owner, if any (an owner has one).</summary>
+    private static Task<string?> OwnedAccountAsync(PortalDbContext db, string userId, CancellationToken ct) =>
+        db.Accounts.AsNoTracking().Where(a => a.UserId == userId).Select(a => a.Username).FirstOrDefaultAsync(ct);
+
+    private static Task<int> ResellerAccountCountAsync(PortalDbContext db, string resellerId, CancellationToken ct) =>
+        db.Accounts.CountAsync(a => a.ResellerId == resellerId, ct);
 
     private static string? ManagedRefusal(Actor actor, PortalUser user, IList<string> roles, string verb) =>
         user.Id == actor.UserId ? $"Your own account is not {verb} here."
