@@ -1,5 +1,3 @@
-using Portal.Infrastructure.Hosting;
-
 return await PortalProgram.RunAsync(args);
 
 /// <summary>The entry point, visible to tests (WebApplicationFactory).</summary>

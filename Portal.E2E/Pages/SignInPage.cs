@@ -1,5 +1,3 @@
-using Microsoft.Playwright;
-
 namespace Portal.E2E.Pages;
 
 public sealed class SignInPage(IPage page)

@@ -1,7 +1,3 @@
-using System.Net;
-using Microsoft.Playwright;
-using Portal.Tests.Support;
-
 namespace Portal.E2E.Support;
 
 /// <summary>A parent with a linked mail child (linked through the API), each a process, and headless Chromium.</summary>

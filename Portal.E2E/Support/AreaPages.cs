@@ -1,6 +1,3 @@
-using System.Net;
-using Portal.Tests.Support;
-
 namespace Portal.E2E.Support;
 
 /// <summary>Every page of each area (the layout and accessibility tests visit them all), and users to visit them as.</summary>

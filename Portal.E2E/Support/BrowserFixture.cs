@@ -1,6 +1,3 @@
-using Microsoft.Playwright;
-using Portal.Tests.Support;
-
 namespace Portal.E2E.Support;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using Microsoft.Playwright;
-using Portal.Tests.Support;
-
 namespace Portal.E2E.Support;
 
 /// <summary>A parent, a mail child and a child of an older major version, each a process, and headless Chromium.</summary>

@@ -1,7 +1,3 @@
-using System.Net;
-using Microsoft.Playwright;
-using Portal.Tests.Support;
-
 namespace Portal.E2E.Support;
 
 /// <summary>

@@ -1,9 +1,4 @@
-using System.Net;
 using System.Text;
-using Microsoft.Playwright;
-using Portal.E2E.Pages;
-using Portal.E2E.Support;
-using Portal.Tests.Support;
 
 namespace Portal.E2E.Tests;
 

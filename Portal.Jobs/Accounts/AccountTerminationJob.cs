@@ -1,10 +1,3 @@
-using Hangfire;
-using Microsoft.Extensions.Logging;
-using Portal.Jobs.Common;
-using Portal.Jobs.Hosting;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Operations;
-
 namespace Portal.Jobs.Accounts;
 
 /// <summary>

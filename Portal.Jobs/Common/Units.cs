@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Portal.Jobs.Common;
 
 /// <summary>Human-readable sizes, rates and durations, the same in logs, summaries and the UI.</summary>

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Portal.Jobs.Common;
 
 /// <summary>Files written whole: the mail servers' state and certificates, the panel's certificate.</summary>

@@ -1,9 +1,7 @@
 using System.Diagnostics;
-using Hangfire;
 using Hangfire.Common;
 using Hangfire.Server;
 using Hangfire.States;
-using Portal.Jobs.Common;
 
 namespace Portal.Jobs.Hosting;
 

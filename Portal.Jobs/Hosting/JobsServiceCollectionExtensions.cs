@@ -1,9 +1,6 @@
-using Hangfire;
 using Hangfire.PostgreSql;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.DependencyInjection;
-using Portal.Jobs.Nodes;
-using Portal.Jobs.SelfCheck;
 
 namespace Portal.Jobs.Hosting;
 

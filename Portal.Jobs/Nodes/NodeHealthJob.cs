@@ -1,6 +1,3 @@
-using Hangfire;
-using Microsoft.Extensions.Logging;
-
 namespace Portal.Jobs.Nodes;
 
 /// <summary>A linked child as the parent's health check sees it.</summary>

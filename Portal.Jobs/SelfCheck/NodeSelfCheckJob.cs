@@ -1,8 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using Hangfire;
-using Portal.Jobs.Common;
-using Portal.Jobs.Operations;
 
 namespace Portal.Jobs.SelfCheck;
 

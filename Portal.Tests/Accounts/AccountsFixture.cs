@@ -1,9 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using System.Net;
-using Portal.Features.ApiTokens;
-using Portal.Tests.Nodes;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Accounts;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Accounts;
 
 /// <summary>Creating accounts on a parent with mail children: routing, the twin on the child, DNS, and every rule.</summary>

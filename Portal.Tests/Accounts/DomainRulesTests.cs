@@ -1,6 +1,3 @@
-using System.Net;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Accounts;
 
 /// <summary>

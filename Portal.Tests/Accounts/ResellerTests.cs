@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Accounts;
 
 /// <summary>Resellers own their accounts only; their new accounts take the reseller's distribution at creation.</summary>

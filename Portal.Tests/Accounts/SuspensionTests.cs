@@ -1,7 +1,3 @@
-using System.Net;
-using Microsoft.EntityFrameworkCore;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Accounts;
 
 /// <summary>

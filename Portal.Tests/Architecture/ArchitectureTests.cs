@@ -1,7 +1,6 @@
 using System.Reflection;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components;
-using Portal.Infrastructure.Security;
 
 namespace Portal.Tests.Architecture;
 

@@ -1,7 +1,5 @@
 using Bunit;
-using Microsoft.EntityFrameworkCore;
 using Portal.Components.Accounts;
-using Portal.Features.Nodes;
 
 namespace Portal.Tests.Components;
 

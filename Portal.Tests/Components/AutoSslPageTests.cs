@@ -1,10 +1,5 @@
 using Bunit;
-using Microsoft.Extensions.DependencyInjection;
 using Portal.Areas.Admin;
-using Portal.Features.Accounts;
-using Portal.Features.Operations;
-using Portal.Features.Tls;
-using Portal.Infrastructure.Configuration;
 
 namespace Portal.Tests.Components;
 

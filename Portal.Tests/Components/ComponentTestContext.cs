@@ -2,16 +2,8 @@ using Bunit;
 using Hangfire;
 using Hangfire.Common;
 using Hangfire.States;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using MudBlazor.Services;
-using Portal.Features.Operations;
-using Portal.Features.Themes;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Hosting;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Components;
 

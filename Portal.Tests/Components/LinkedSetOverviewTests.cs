@@ -1,7 +1,5 @@
 using Bunit;
-using Microsoft.Extensions.DependencyInjection;
 using Portal.Areas.Admin;
-using Portal.Features.Accounts;
 
 namespace Portal.Tests.Components;
 

@@ -1,9 +1,5 @@
 using Bunit;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using Portal.Areas.Admin;
-using Portal.Features.Operations;
-using Portal.Jobs.Operations;
 
 namespace Portal.Tests.Components;
 

@@ -1,6 +1,5 @@
 using Bunit;
 using Portal.Components.Operations;
-using Portal.Features.Operations;
 
 namespace Portal.Tests.Components;
 

@@ -1,8 +1,5 @@
 using Bunit;
 using Portal.Areas.Account;
-using Portal.Features.Accounts;
-using Portal.Features.Identity;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Components;
 

@@ -1,11 +1,8 @@
 using Bunit;
 using Bunit.Rendering;
 using Microsoft.AspNetCore.Components;
-using Microsoft.EntityFrameworkCore;
 using MudBlazor;
 using Portal.Areas.Admin;
-using Portal.Features.Accounts;
-using Portal.Features.Packages;
 
 namespace Portal.Tests.Components;
 

@@ -1,6 +1,5 @@
 using Bunit;
 using Portal.Components.Passwords;
-using Portal.Features.Passwords;
 
 namespace Portal.Tests.Components;
 

@@ -1,9 +1,7 @@
 using Bunit;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
-using Microsoft.Extensions.DependencyInjection;
 using Portal.Components.Layout;
-using Portal.Features.Identity;
 
 namespace Portal.Tests.Components;
 

@@ -1,10 +1,3 @@
-using System.Net;
-using Microsoft.EntityFrameworkCore;
-using Portal.Features.Mail;
-using Portal.Jobs.Mail;
-using Portal.Tests.Nodes;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Distribution;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.Net;
-using Portal.Tests.Nodes;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Distribution;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Portal.Jobs.Mail;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Distribution;
 
 /// <summary>Moving an account's mail to a child loses nothing: whatever happens to the mail, the child, or the parent.</summary>

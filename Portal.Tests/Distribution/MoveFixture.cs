@@ -1,8 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Portal.Tests.Nodes;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Distribution;
 
 /// <summary>

@@ -1,10 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Microsoft.EntityFrameworkCore;
-using Portal.Jobs.Mail;
-using Portal.Tests.Accounts;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Distribution;
 
 /// <summary>

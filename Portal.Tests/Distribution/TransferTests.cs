@@ -1,9 +1,3 @@
-using System.Net;
-using Microsoft.EntityFrameworkCore;
-using Portal.Jobs.Mail;
-using Portal.Tests.Nodes;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Distribution;
 
 /// <summary>An account moves from one parent to another through the node API: owner, mail settings, mail, a fresh zone.</summary>

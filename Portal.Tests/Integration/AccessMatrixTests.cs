@@ -1,7 +1,3 @@
-using System.Net;
-using Portal.Tests.Accounts;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Integration;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.Net;
-using Portal.Features.Identity;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Integration;
 
 /// <summary>Each role reaches its own area only, and the server says so with status codes, whatever the UI shows.</summary>

@@ -1,13 +1,4 @@
-using System.Net;
 using System.Security.Claims;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Portal.Features.Accounts;
-using Portal.Features.Identity;
-using Portal.Features.Mail;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Mail;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Integration;
 

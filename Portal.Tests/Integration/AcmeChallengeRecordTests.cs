@@ -1,11 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Portal.Features.Accounts;
-using Portal.Features.Dns;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Integration;
 
 /// <summary>

@@ -1,10 +1,5 @@
-using System.Net;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Portal.Infrastructure.Api;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Integration;
 

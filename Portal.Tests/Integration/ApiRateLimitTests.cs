@@ -1,7 +1,4 @@
-using System.Net;
 using System.Net.Http.Headers;
-using Portal.Tests.Accounts;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Integration;
 

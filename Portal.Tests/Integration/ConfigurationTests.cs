@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using Microsoft.EntityFrameworkCore;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Integration;
 

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Integration;
 
 /// <summary>

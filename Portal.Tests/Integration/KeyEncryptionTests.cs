@@ -1,10 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Portal.Infrastructure.Data;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Integration;
 

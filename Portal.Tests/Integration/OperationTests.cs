@@ -1,16 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Portal.Features.Audit;
-using Portal.Features.Identity;
-using Portal.Features.Operations;
-using Portal.Features.SelfCheck;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Operations;
-using Portal.Jobs.SelfCheck;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Integration;
 

@@ -1,11 +1,4 @@
-using System.Net;
 using System.Net.Http.Headers;
-using Microsoft.Extensions.DependencyInjection;
-using Portal.Features.Accounts;
-using Portal.Features.ApiTokens;
-using Portal.Features.Identity;
-using Portal.Infrastructure.Security;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Integration;
 

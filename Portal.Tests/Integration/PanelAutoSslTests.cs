@@ -1,19 +1,8 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Portal.Features.Dns;
-using Portal.Features.Nodes;
-using Portal.Features.Tls;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Integration;
 

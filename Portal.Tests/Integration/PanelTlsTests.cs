@@ -1,9 +1,6 @@
-using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Portal.Infrastructure.Configuration;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Integration;
 

@@ -1,11 +1,3 @@
-using System.Net;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Portal.Features.Audit;
-using Portal.Features.Identity;
-using Portal.Infrastructure.Data;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Integration;
 
 [Collection(PortalAppCollection.Name)]

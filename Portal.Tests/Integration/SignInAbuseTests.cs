@@ -1,7 +1,4 @@
-using System.Net;
 using System.Net.Sockets;
-using Portal.Tests.Nodes;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Integration;
 

@@ -1,10 +1,4 @@
-using System.Net;
 using System.Text.RegularExpressions;
-using Microsoft.EntityFrameworkCore;
-using Portal.Features.ApiTokens;
-using Portal.Jobs.Mail;
-using Portal.Tests.Nodes;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Integration;
 

@@ -1,11 +1,6 @@
-using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Identity;
-using Microsoft.Extensions.DependencyInjection;
 using OtpNet;
-using Portal.Features.Identity;
-using Portal.Infrastructure.Security;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Integration;
 

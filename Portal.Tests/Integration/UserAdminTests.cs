@@ -1,13 +1,3 @@
-using System.Net;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Portal.Features.Audit;
-using Portal.Features.Identity;
-using Portal.Features.Users;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Integration;
 
 [Collection(PortalAppCollection.Name)]

@@ -1,18 +1,5 @@
-using System.Net;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Portal.Features.Accounts;
-using Portal.Features.ApiTokens;
-using Portal.Features.Audit;
-using Portal.Features.Identity;
-using Portal.Features.Passwords;
-using Portal.Features.Users;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Tests.Accounts;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Integration;
 

@@ -1,8 +1,4 @@
-using System.Net;
-using Microsoft.Extensions.DependencyInjection;
 using Portal.Components.Accounts;
-using Portal.Features.Accounts;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Integration;
 

@@ -1,7 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using Portal.Jobs.Common;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Mail;
 

@@ -1,7 +1,5 @@
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
-using Portal.Jobs.Mail;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Mail;
 

@@ -1,7 +1,5 @@
 using System.Formats.Tar;
 using System.Security.Cryptography;
-using Portal.Jobs.Mail;
-using Portal.Tests.Support;
 using ZstdSharp;
 
 namespace Portal.Tests.Mail;

@@ -1,7 +1,3 @@
-using System.Text.Json;
-using Portal.Jobs.Mail;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Mail;
 
 /// <summary>

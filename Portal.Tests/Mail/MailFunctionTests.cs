@@ -1,9 +1,3 @@
-using System.Net;
-using Microsoft.EntityFrameworkCore;
-using Portal.Jobs.Mail;
-using Portal.Tests.Accounts;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Mail;
 
 /// <summary>Email accounts and forwarders, for local accounts and for accounts whose mail a child serves.</summary>

@@ -1,15 +1,7 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Portal.Features.Accounts;
-using Portal.Features.Mail;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Security;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Mail;
 

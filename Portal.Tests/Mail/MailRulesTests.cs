@@ -1,8 +1,5 @@
 using System.Buffers.Binary;
 using System.Text;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Mail;
 

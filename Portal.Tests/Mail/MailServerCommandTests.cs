@@ -1,7 +1,4 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Portal.Jobs.Common;
-using Portal.Jobs.Mail;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Mail;
 

@@ -1,6 +1,3 @@
-using Portal.Jobs.Mail;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Mail;
 
 /// <summary>

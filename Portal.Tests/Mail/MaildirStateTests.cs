@@ -1,6 +1,4 @@
 using System.Text;
-using Portal.Jobs.Mail;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Mail;
 

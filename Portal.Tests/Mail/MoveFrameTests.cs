@@ -1,8 +1,4 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
-using Portal.Jobs.Operations;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Mail;
 

@@ -1,9 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
-using Portal.Jobs.Operations;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Mail;
 

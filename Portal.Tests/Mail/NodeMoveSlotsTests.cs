@@ -1,7 +1,3 @@
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Mail;
 
 /// <summary>

@@ -1,8 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Portal.Features.Mail;
-using Portal.Infrastructure.Configuration;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Mail;
 

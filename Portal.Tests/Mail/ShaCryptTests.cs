@@ -1,5 +1,3 @@
-using Portal.Jobs.Mail;
-
 namespace Portal.Tests.Mail;
 
 /// <summary>SHA512-CRYPT as glibc's crypt(3) computes it (the expected values came from the system's crypt).</summary>

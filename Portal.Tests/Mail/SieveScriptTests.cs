@@ -1,5 +1,3 @@
-using Portal.Jobs.Mail;
-
 namespace Portal.Tests.Mail;
 
 /// <summary>The Sieve script Portal writes from a mailbox's autoresponder and filters, and the rules its settings follow.</summary>

@@ -1,5 +1,3 @@
-using Portal.Jobs.Mail;
-
 namespace Portal.Tests.Mail;
 
 /// <summary>

@@ -1,9 +1,4 @@
-using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using System.Text.Json;
-using Microsoft.EntityFrameworkCore;
-using Portal.Jobs.Tls;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.MailServers;
 

@@ -1,9 +1,7 @@
-using System.Net;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using MimeKit;
-using Portal.Tests.Support;
 
 using static Portal.Tests.MailServers.MailClients;
 

@@ -1,13 +1,10 @@
-using System.Net;
 using DnsClient;
 using MailKit;
 using MailKit.Net.Imap;
 using MailKit.Net.Pop3;
 using MailKit.Net.Smtp;
 using MailKit.Security;
-using Microsoft.EntityFrameworkCore;
 using MimeKit;
-using Portal.Tests.Support;
 
 using static Portal.Tests.MailServers.MailClients;
 

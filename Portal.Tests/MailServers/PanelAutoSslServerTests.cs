@@ -1,9 +1,5 @@
-using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
-using Portal.Jobs.Tls;
-using Portal.Tests.Nodes;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.MailServers;
 

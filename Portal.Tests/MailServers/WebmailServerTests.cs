@@ -1,9 +1,7 @@
-using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
-using Portal.Jobs.Tls;
 using static Portal.Tests.MailServers.MailClients;
 
 namespace Portal.Tests.MailServers;

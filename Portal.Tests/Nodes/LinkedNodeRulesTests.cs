@@ -1,8 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Portal.Features.Identity;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Nodes;
 
 /// <summary>What linking changes afterwards: profiles, unlinking, token revocation, health, and a child's restrictions.</summary>

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Nodes;
 
 /// <summary>Linking a child to a parent over real HTTP between node processes, and every refusal of the handshake.</summary>

@@ -1,14 +1,7 @@
-using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Portal.Features.Nodes;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Nodes;
 

@@ -1,11 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Portal.Features.Audit;
-using Portal.Features.Identity;
-using Portal.Features.Packages;
-using Portal.Infrastructure.Security;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Packages;
 
 /// <summary>Only admins manage packages and resellers' limits, whoever calls the service (a page, not only the API); refusals are audited.</summary>

@@ -1,8 +1,3 @@
-using System.Net;
-using Microsoft.EntityFrameworkCore;
-using Portal.Tests.Accounts;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Passwords;
 
 /// <summary>

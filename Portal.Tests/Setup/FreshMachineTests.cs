@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using System.Net;
 using System.Text;
-using System.Text.Json;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Setup;
 

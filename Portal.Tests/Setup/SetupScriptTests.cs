@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Setup;
 

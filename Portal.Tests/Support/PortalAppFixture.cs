@@ -1,10 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using Portal.Features.Identity;
-using Portal.Features.Users;
-using Portal.Infrastructure.Security;
 
 namespace Portal.Tests.Support;
 

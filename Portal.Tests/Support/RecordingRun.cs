@@ -1,5 +1,3 @@
-using Portal.Jobs.Operations;
-
 namespace Portal.Tests.Support;
 
 /// <summary>An operation run that records what a job logs and how it ended (and supports nothing else).</summary>

@@ -2,8 +2,6 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging.Abstractions;
-using Portal.Jobs.Tls;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Tls;
 

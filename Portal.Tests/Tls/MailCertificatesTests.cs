@@ -1,9 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging.Abstractions;
-using Portal.Features.Tls;
-using Portal.Jobs.Mail;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Tls;
 

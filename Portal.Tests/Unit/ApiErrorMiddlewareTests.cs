@@ -1,7 +1,5 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
-using Portal.Infrastructure.Api;
 
 namespace Portal.Tests.Unit;
 

@@ -1,5 +1,3 @@
-using Portal.Features.Nodes;
-
 namespace Portal.Tests.Unit;
 
 public sealed class LinkAddressTests

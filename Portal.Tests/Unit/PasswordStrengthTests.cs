@@ -1,6 +1,3 @@
-using Portal.Features.Passwords;
-using Portal.Features.Users;
-
 namespace Portal.Tests.Unit;
 
 /// <summary>The estimator measures how guessable a password is, not which character classes it has.</summary>

@@ -1,8 +1,5 @@
-using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Portal.Features.Dns;
-using Portal.Infrastructure.Configuration;
 
 namespace Portal.Tests.Unit;
 

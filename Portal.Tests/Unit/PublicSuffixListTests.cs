@@ -1,6 +1,3 @@
-using Portal.Features.Dns;
-using Portal.Infrastructure.Configuration;
-
 namespace Portal.Tests.Unit;
 
 /// <summary>The Public Suffix List as Debian ships it (the test command installs the publicsuffix package).</summary>

@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Configuration;
-using Portal.Infrastructure.Configuration;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Unit;
 

@@ -1,5 +1,3 @@
-using Portal.Infrastructure.Configuration;
-
 namespace Portal.Tests.Unit;
 
 public sealed class SettingsValidatorTests

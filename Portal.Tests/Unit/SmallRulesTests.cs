@@ -1,11 +1,4 @@
 using Portal.Components.Identity;
-using Portal.Features.Mail;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Common;
-using Portal.Jobs.Operations;
-using Portal.Jobs.SelfCheck;
-using Portal.Tests.Support;
 
 namespace Portal.Tests.Unit;
 

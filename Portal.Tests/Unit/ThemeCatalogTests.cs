@@ -1,6 +1,3 @@
-using Portal.Features.Themes;
-using Portal.Tests.Support;
-
 namespace Portal.Tests.Unit;
 
 public sealed class ThemeCatalogTests

@@ -1,10 +1,3 @@
-using Hangfire;
-using Microsoft.Extensions.Logging;
-using Portal.Jobs.Common;
-using Portal.Jobs.Hosting;
-using Portal.Jobs.Nodes;
-using Portal.Jobs.Operations;
-
 namespace Portal.Jobs.Mail;
 
 /// <summary>An account coming from another parent, as the job sees it. The endpoint's token is never logged.</summary>

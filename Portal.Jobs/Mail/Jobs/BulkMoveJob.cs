@@ -1,9 +1,3 @@
-using System.Text.Json;
-using Hangfire;
-using Microsoft.Extensions.Logging;
-using Portal.Jobs.Hosting;
-using Portal.Jobs.Operations;
-
 namespace Portal.Jobs.Mail;
 
 /// <summary>One account of a bulk move: where its mail goes (<see cref="Guid.Empty"/>: this node) and how much it is.</summary>

@@ -1,6 +1,3 @@
-using Hangfire;
-using Portal.Jobs.Hosting;
-
 namespace Portal.Jobs.Mail;
 
 /// <summary>What the deletion job needs of <c>Portal</c>: carrying out one scheduled deletion (or not, if cancelled).</summary>

@@ -1,9 +1,3 @@
-using Hangfire;
-using Microsoft.Extensions.Logging;
-using Portal.Jobs.Common;
-using Portal.Jobs.Hosting;
-using Portal.Jobs.Operations;
-
 namespace Portal.Jobs.Mail;
 
 /// <summary>Whose mail an archiving operation takes, and where the node keeps mail.</summary>

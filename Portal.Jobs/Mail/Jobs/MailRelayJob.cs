@@ -1,10 +1,3 @@
-using Hangfire;
-using Microsoft.Extensions.Logging;
-using Portal.Jobs.Common;
-using Portal.Jobs.Hosting;
-using Portal.Jobs.Nodes;
-using Portal.Jobs.Operations;
-
 namespace Portal.Jobs.Mail;
 
 /// <summary>An account's mail moving from one child to another (redistribution), as the job sees it.</summary>

@@ -1,11 +1,3 @@
-using System.Text.Json;
-using Hangfire;
-using Microsoft.Extensions.Logging;
-using Portal.Jobs.Common;
-using Portal.Jobs.Hosting;
-using Portal.Jobs.Nodes;
-using Portal.Jobs.Operations;
-
 namespace Portal.Jobs.Mail;
 
 /// <summary>An account's mail coming back from a child (dedistribution), as the job sees it.</summary>

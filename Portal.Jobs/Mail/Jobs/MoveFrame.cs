@@ -1,7 +1,3 @@
-using Microsoft.Extensions.Logging;
-using Portal.Jobs.Nodes;
-using Portal.Jobs.Operations;
-
 namespace Portal.Jobs.Mail;
 
 /// <summary>How a move names itself and undoes itself when it stops (failed, or cancelled by an admin).</summary>

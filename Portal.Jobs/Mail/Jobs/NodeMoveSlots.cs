@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using Portal.Jobs.Nodes;
-using Portal.Jobs.Operations;
 
 namespace Portal.Jobs.Mail;
 

@@ -1,8 +1,3 @@
-using System.Globalization;
-using System.Text;
-using Microsoft.Extensions.Logging;
-using Portal.Jobs.Common;
-
 namespace Portal.Jobs.Mail;
 
 /// <summary>

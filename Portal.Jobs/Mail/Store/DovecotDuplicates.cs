@@ -1,7 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
-using Portal.Jobs.Nodes;
-using Portal.Jobs.Operations;
 
 namespace Portal.Jobs.Mail;
 

@@ -1,6 +1,5 @@
 using System.Formats.Tar;
 using System.Security.Cryptography;
-using System.Text.Json;
 using ZstdSharp;
 
 namespace Portal.Jobs.Mail;

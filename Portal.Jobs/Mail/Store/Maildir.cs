@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.IO.Enumeration;
-using System.Text;
 
 namespace Portal.Jobs.Mail;
 

@@ -1,7 +1,3 @@
-using Portal.Jobs.Common;
-using Portal.Jobs.Nodes;
-using Portal.Jobs.Operations;
-
 namespace Portal.Jobs.Mail;
 
 /// <summary>The side of a pass that takes mail in: this node's own Maildirs, or another node over its API.</summary>

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
 using System.Security.Cryptography;
-using System.Text;
 
 namespace Portal.Jobs.Mail;
 

@@ -1,6 +1,3 @@
-using Portal.Features.Dns;
-using Portal.Infrastructure.Security;
-
 namespace Portal.Components.Accounts;
 
 internal static class AccountEndpoints

@@ -1,6 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Portal.Features.Accounts;
-using Portal.Features.Dns;
 
 namespace Portal.Components.Accounts;
 

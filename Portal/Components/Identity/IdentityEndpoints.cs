@@ -1,9 +1,5 @@
 using Microsoft.AspNetCore.Antiforgery;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
-using Portal.Features.Audit;
-using Portal.Features.Identity;
-using Portal.Infrastructure.Security;
 
 namespace Portal.Components.Identity;
 

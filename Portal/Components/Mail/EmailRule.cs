@@ -1,6 +1,3 @@
-using Portal.Features.Passwords;
-using Portal.Infrastructure.Security;
-
 namespace Portal.Components.Mail;
 
 /// <summary>The rule for an account's email passwords, for the dialogs' strength meter.</summary>

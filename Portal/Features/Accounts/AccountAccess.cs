@@ -1,8 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Portal.Features.Identity;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-
 namespace Portal.Features.Accounts;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using Portal.Features.Dns;
-using Portal.Features.Nodes;
-
 namespace Portal.Features.Accounts;
 
 public enum MailRoutingKind

@@ -1,22 +1,3 @@
-using System.Text.Json;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Portal.Features.ApiTokens;
-using Portal.Features.Audit;
-using Portal.Features.Distribution;
-using Portal.Features.Dns;
-using Portal.Features.Identity;
-using Portal.Features.Mail;
-using Portal.Features.Nodes;
-using Portal.Features.Operations;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Accounts;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
-
 namespace Portal.Features.Accounts;
 
 public sealed record AccountRename(string? NewUsername);

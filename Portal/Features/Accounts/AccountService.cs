@@ -1,16 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Portal.Features.Audit;
-using Portal.Features.Dns;
-using Portal.Features.Identity;
-using Portal.Features.Nodes;
-using Portal.Features.Users;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Nodes;
 
 namespace Portal.Features.Accounts;
 

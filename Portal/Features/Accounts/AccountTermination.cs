@@ -1,24 +1,3 @@
-using System.Text.Json;
-using Hangfire;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Portal.Features.ApiTokens;
-using Portal.Features.Audit;
-using Portal.Features.Distribution;
-using Portal.Features.Dns;
-using Portal.Features.Identity;
-using Portal.Features.Mail;
-using Portal.Features.Nodes;
-using Portal.Features.Operations;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Accounts;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
-using Portal.Jobs.Operations;
-
 namespace Portal.Features.Accounts;
 
 /// <summary>What an admin or reseller asks for when terminating an account.</summary>

@@ -1,9 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Portal.Features.Distribution;
-using Portal.Features.Operations;
-using Portal.Infrastructure.Data;
-using Portal.Jobs.Accounts;
-
 namespace Portal.Features.Accounts;
 
 /// <summary>An operation that changes an account (a move of its mail, or its termination) and has not ended.</summary>

@@ -1,6 +1,3 @@
-using Portal.Features.Dns;
-using Portal.Infrastructure.Security;
-
 namespace Portal.Features.Accounts;
 
 public sealed record ResellerMailNodeChange(Guid? NodeId);

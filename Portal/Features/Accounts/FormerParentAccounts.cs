@@ -1,11 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Portal.Features.Audit;
-using Portal.Features.Mail;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Mail;
-
 namespace Portal.Features.Accounts;
 
 /// <summary>A twin left on this node by a parent it is no longer linked to, with the mail it holds here.</summary>

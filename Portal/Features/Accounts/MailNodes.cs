@@ -1,8 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-
 namespace Portal.Features.Accounts;
 
 /// <summary>The children an account's mail can live on, and which one "automatic" picks.</summary>

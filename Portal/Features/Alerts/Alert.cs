@@ -1,7 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata.Builders;
-using Portal.Infrastructure.Data;
-
 namespace Portal.Features.Alerts;
 
 /// <summary>

@@ -1,11 +1,4 @@
-using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 using Npgsql;
-using Portal.Features.Identity;
-using Portal.Features.Notifications;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
 
 namespace Portal.Features.Alerts;
 

@@ -1,9 +1,4 @@
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
 
 namespace Portal.Features.Alerts;
 

@@ -1,5 +1,3 @@
-using Portal.Infrastructure.Security;
-
 namespace Portal.Features.ApiTokens;
 
 /// <param name="TransferAccount">Node tokens only: the one account this token may export to another parent (nothing else).</param>

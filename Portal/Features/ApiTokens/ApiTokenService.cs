@@ -1,13 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
-using Portal.Features.Audit;
-using Portal.Features.Identity;
-using Portal.Features.Users;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Nodes;
 
 namespace Portal.Features.ApiTokens;
 

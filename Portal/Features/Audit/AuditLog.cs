@@ -1,7 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-
 namespace Portal.Features.Audit;
 
 /// <summary>Writes the audit trail. Services call it for every administrative change, refused ones included.</summary>

@@ -1,17 +1,3 @@
-using System.Security.Claims;
-using System.Text.Json;
-using Hangfire;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Portal.Features.Audit;
-using Portal.Features.Identity;
-using Portal.Features.Mail;
-using Portal.Features.Operations;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Operations;
-
 namespace Portal.Features.Distribution;
 
 /// <summary>

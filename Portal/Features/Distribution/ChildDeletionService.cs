@@ -1,14 +1,3 @@
-using Hangfire;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Portal.Features.Audit;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
-
 namespace Portal.Features.Distribution;
 
 /// <summary>A scheduled (or finished) deletion of an account's copy on a child, as admins see it.</summary>

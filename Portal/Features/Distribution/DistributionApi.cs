@@ -1,5 +1,3 @@
-using Portal.Infrastructure.Security;
-
 namespace Portal.Features.Distribution;
 
 public sealed record PostponeRequest(TimeSpan By);

@@ -1,19 +1,3 @@
-using Hangfire;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Portal.Features.Accounts;
-using Portal.Features.Audit;
-using Portal.Features.Dns;
-using Portal.Features.Mail;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Configuration;
-using Portal.Features.Operations;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
-using Portal.Jobs.Operations;
-
 namespace Portal.Features.Distribution;
 
 /// <summary>

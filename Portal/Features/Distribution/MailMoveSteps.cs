@@ -1,14 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Portal.Features.Accounts;
-using Portal.Features.Dns;
-using Portal.Features.Mail;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
-
 namespace Portal.Features.Distribution;
 
 /// <summary>The parent's domain steps of moving an account's mail to a child (see <see cref="MailCopyJob"/>).</summary>

@@ -1,12 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Portal.Features.Accounts;
-using Portal.Features.Dns;
-using Portal.Features.Mail;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Data;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
-
 namespace Portal.Features.Distribution;
 
 /// <summary>The parent's domain steps of moving an account's mail from one child to another (see <see cref="MailRelayJob"/>).</summary>

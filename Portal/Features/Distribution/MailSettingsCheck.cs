@@ -1,5 +1,3 @@
-using Portal.Jobs.Mail;
-
 namespace Portal.Features.Distribution;
 
 /// <summary>

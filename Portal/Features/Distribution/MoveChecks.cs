@@ -1,12 +1,3 @@
-using Microsoft.Extensions.Options;
-using Portal.Features.Accounts;
-using Portal.Features.Mail;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Configuration;
-using Portal.Jobs.Common;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
-
 namespace Portal.Features.Distribution;
 
 /// <summary>

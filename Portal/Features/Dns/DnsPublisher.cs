@@ -1,11 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Serialization;
-using Hangfire;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
 
 namespace Portal.Features.Dns;
 

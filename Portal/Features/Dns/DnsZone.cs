@@ -1,6 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata.Builders;
-
 namespace Portal.Features.Dns;
 
 /// <summary>An account's DNS zone as Portal keeps it (and later publishes to the DNS server).</summary>

@@ -1,8 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
-
 namespace Portal.Features.Dns;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Portal.Features.Dns;
 
 /// <summary>

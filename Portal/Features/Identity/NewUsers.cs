@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Identity;
-
 namespace Portal.Features.Identity;
 
 /// <summary>

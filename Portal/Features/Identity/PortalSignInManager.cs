@@ -1,10 +1,4 @@
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Portal.Features.Accounts;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Data;
 
 namespace Portal.Features.Identity;
 

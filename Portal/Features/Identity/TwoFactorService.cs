@@ -1,9 +1,4 @@
 using System.Text;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.Extensions.Options;
-using Portal.Features.Audit;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Security;
 using QRCoder;
 
 namespace Portal.Features.Identity;

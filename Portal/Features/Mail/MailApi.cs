@@ -1,11 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Portal.Features.Accounts;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
-
 namespace Portal.Features.Mail;
 
 public static class MailApi

@@ -1,15 +1,4 @@
-using Hangfire;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Portal.Features.Accounts;
-using Portal.Features.Operations;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Operations;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
 
 namespace Portal.Features.Mail;
 

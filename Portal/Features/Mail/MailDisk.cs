@@ -1,5 +1,3 @@
-using Portal.Infrastructure.Configuration;
-
 namespace Portal.Features.Mail;
 
 /// <summary>The mail partition's space, as this node reports it (tests may set the free figure).</summary>

@@ -1,7 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata.Builders;
-using Portal.Features.Accounts;
-
 namespace Portal.Features.Mail;
 
 /// <summary>An email account (mailbox) of a hosting account, kept on the node that serves the account's mail.</summary>

@@ -1,7 +1,3 @@
-using Microsoft.Extensions.Options;
-using Portal.Infrastructure.Configuration;
-using Portal.Jobs.Mail;
-
 namespace Portal.Features.Mail;
 
 /// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>

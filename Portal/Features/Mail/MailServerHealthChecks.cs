@@ -1,8 +1,4 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Portal.Features.Dns;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Hosting;
-using Portal.Jobs.Mail;
 
 namespace Portal.Features.Mail;
 

@@ -1,16 +1,3 @@
-using Hangfire;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata.Builders;
-using Microsoft.Extensions.Options;
-using Portal.Features.Accounts;
-using Portal.Features.Nodes;
-using Portal.Features.Notifications;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
-using Portal.Jobs.Common;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
-
 namespace Portal.Features.Mail;
 
 /// <summary>A mailbox whose owner was told it is nearly full; removed once it has room again, so the next time warns again.</summary>

@@ -2,8 +2,6 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Microsoft.Extensions.Options;
-using Portal.Infrastructure.Configuration;
 
 namespace Portal.Features.Mail;
 

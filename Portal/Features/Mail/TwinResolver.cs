@@ -1,10 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Portal.Features.Accounts;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Nodes;
-
 namespace Portal.Features.Mail;
 
 /// <summary>Finds the twin a parent's node API call is about: only twins of this node's own parent.</summary>

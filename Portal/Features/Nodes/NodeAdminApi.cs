@@ -1,6 +1,3 @@
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Nodes;
-
 namespace Portal.Features.Nodes;
 
 public sealed record ProfileChange(ServerProfile Profile);

@@ -1,15 +1,3 @@
-using System.Security.Claims;
-using Microsoft.Extensions.Options;
-using Portal.Features.Accounts;
-using Portal.Features.ApiTokens;
-using Portal.Features.Mail;
-using Portal.Features.Passwords;
-using Portal.Features.Transfers;
-using Portal.Infrastructure.Api;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Nodes;
-
 namespace Portal.Features.Nodes;
 
 /// <summary>

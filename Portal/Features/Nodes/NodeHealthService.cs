@@ -1,6 +1,3 @@
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Nodes;
-
 namespace Portal.Features.Nodes;
 
 /// <summary>An admin's "check now": the same check the minute job runs, for one child, at once.</summary>

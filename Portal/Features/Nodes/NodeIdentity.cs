@@ -1,6 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata.Builders;
-
 namespace Portal.Features.Nodes;
 
 /// <summary>This node: its stable id, profile, and (when it is a child) the parent that linked it. One row.</summary>

@@ -1,7 +1,3 @@
-using System.Security.Claims;
-using Portal.Features.ApiTokens;
-using Portal.Infrastructure.Api;
-
 namespace Portal.Features.Nodes;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Portal.Infrastructure.Live;
-
 namespace Portal.Features.Nodes;
 
 /// <summary>Linked nodes' changes (linked, unlinked, online, offline) for open browsers.</summary>

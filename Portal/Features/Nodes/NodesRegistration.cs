@@ -1,5 +1,3 @@
-using Portal.Jobs.Nodes;
-
 namespace Portal.Features.Nodes;
 
 /// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>

@@ -1,9 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata.Builders;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Live;
-using Portal.Infrastructure.Security;
-
 namespace Portal.Features.Notifications;
 
 public enum NotificationKind

@@ -1,12 +1,3 @@
-using Hangfire;
-using Microsoft.EntityFrameworkCore;
-using Portal.Features.Audit;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Operations;
-using Portal.Jobs.SelfCheck;
-
 namespace Portal.Features.Operations;
 
 /// <summary>An admin pauses, resumes or retries an operation; the job sees it at its next safe point.</summary>

@@ -1,9 +1,3 @@
-using Portal.Features.Audit;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Operations;
-using Microsoft.EntityFrameworkCore;
-
 namespace Portal.Features.Operations;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-
 namespace Portal.Features.Operations;
 
 public sealed record OperationListQuery(bool? Running = null, string? Kind = null, int Skip = 0, int Take = 25);

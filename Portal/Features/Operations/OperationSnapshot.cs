@@ -1,5 +1,3 @@
-using Portal.Jobs.Operations;
-
 namespace Portal.Features.Operations;
 
 /// <summary>What the UI shows of an operation: an immutable copy, safe to hand to any number of circuits.</summary>

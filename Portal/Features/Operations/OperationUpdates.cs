@@ -1,5 +1,3 @@
-using Portal.Infrastructure.Live;
-
 namespace Portal.Features.Operations;
 
 /// <summary>

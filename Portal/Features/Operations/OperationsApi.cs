@@ -1,6 +1,3 @@
-using Portal.Features.SelfCheck;
-using Portal.Infrastructure.Security;
-
 namespace Portal.Features.Operations;
 
 /// <summary>Admin API for operations: start a self-check, read an operation's progress and log.</summary>

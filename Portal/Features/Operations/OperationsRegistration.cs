@@ -1,5 +1,3 @@
-using Portal.Jobs.Operations;
-
 namespace Portal.Features.Operations;
 
 /// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>

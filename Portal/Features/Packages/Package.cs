@@ -1,7 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata.Builders;
-using Portal.Features.Accounts;
-
 namespace Portal.Features.Packages;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Portal.Features.Accounts;
-
 namespace Portal.Features.Packages;
 
 /// <summary>A package as created or changed (POST and PUT): null quota or mailbox count is "no limit", null routing is Local.</summary>

@@ -1,12 +1,4 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.EntityFrameworkCore;
-using Portal.Features.Accounts;
-using Portal.Features.Audit;
-using Portal.Features.Identity;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Mail;
 
 namespace Portal.Features.Packages;
 

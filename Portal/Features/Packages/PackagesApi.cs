@@ -1,6 +1,3 @@
-using Portal.Features.Accounts;
-using Portal.Infrastructure.Security;
-
 namespace Portal.Features.Packages;
 
 /// <summary>The packages API: admins manage packages and resellers' limits; admins and resellers list packages and put their accounts on one.</summary>

@@ -1,12 +1,3 @@
-using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
-using Portal.Features.Accounts;
-using Portal.Features.Audit;
-using Portal.Features.Identity;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-
 namespace Portal.Features.Packages;
 
 /// <summary>

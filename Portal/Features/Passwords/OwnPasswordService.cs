@@ -1,8 +1,3 @@
-using Microsoft.AspNetCore.Identity;
-using Portal.Features.Audit;
-using Portal.Features.Identity;
-using Portal.Infrastructure.Security;
-
 namespace Portal.Features.Passwords;
 
 /// <param name="RevokeApiTokens">Also revoke every API token the user holds (a password change after a leak should end those too).</param>

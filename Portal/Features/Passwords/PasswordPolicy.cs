@@ -1,6 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata.Builders;
-
 namespace Portal.Features.Passwords;
 
 /// <summary>
@@ -77,8 +74,8 @@ public sealed class PasswordPolicy
     public int MinimumStrength { get; set; }
 }
 
-/// <summary>This node's security settings that are not per scope (one row).</summary>
-public sealed class SecuritySettings
+/// <summary>This node's password settings that are not per scope (one row, table <c>security_settings</c>).</summary>
+public sealed class PasswordSettings
 {
     public const int SingletonId = 1;
 
@@ -100,9 +97,9 @@ internal sealed class PasswordPolicyConfiguration : IEntityTypeConfiguration<Pas
     }
 }
 
-internal sealed class SecuritySettingsConfiguration : IEntityTypeConfiguration<SecuritySettings>
+internal sealed class PasswordSettingsConfiguration : IEntityTypeConfiguration<PasswordSettings>
 {
-    public void Configure(EntityTypeBuilder<SecuritySettings> builder)
+    public void Configure(EntityTypeBuilder<PasswordSettings> builder)
     {
         builder.ToTable("security_settings", t => t.HasCheckConstraint("ck_security_settings_single_row", "\"Id\" = 1"));
         builder.Property(s => s.Id).ValueGeneratedNever();

@@ -1,11 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Portal.Features.Audit;
-using Microsoft.Extensions.Options;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Nodes;
-
 namespace Portal.Features.Passwords;
 
 /// <summary>A node's answer for one password: its strength, what the scope requires here, and why it was refused.</summary>
@@ -44,7 +36,7 @@ public sealed class PasswordPolicyService(
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var rows = await db.PasswordPolicies.AsNoTracking().ToDictionaryAsync(p => p.Scope, p => p.MinimumStrength, ct);
-        var age = await db.SecuritySettings.AsNoTracking().Select(s => (int?)s.MaxPasswordAgeDays).SingleOrDefaultAsync(ct) ?? 0;
+        var age = await db.PasswordSettings.AsNoTracking().Select(s => (int?)s.MaxPasswordAgeDays).SingleOrDefaultAsync(ct) ?? 0;
         var fallback = rows.GetValueOrDefault(PasswordPolicy.DefaultScope, InitialDefaultStrength);
         var scopes = PasswordScopes.All.Select(s =>
         {
@@ -161,10 +153,10 @@ public sealed class PasswordPolicyService(
 
         if (change.MaxPasswordAgeDays is { } days)
         {
-            var row = await db.SecuritySettings.SingleOrDefaultAsync(ct);
+            var row = await db.PasswordSettings.SingleOrDefaultAsync(ct);
             if (row is null)
             {
-                db.SecuritySettings.Add(row = new SecuritySettings());
+                db.PasswordSettings.Add(row = new PasswordSettings());
             }
 
             row.MaxPasswordAgeDays = days;

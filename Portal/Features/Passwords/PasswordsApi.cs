@@ -1,7 +1,3 @@
-using Portal.Features.Mail;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Nodes;
-
 namespace Portal.Features.Passwords;
 
 /// <summary>One scope of an account's passwords: the node whose rule governs it and the minimum strength there.</summary>

@@ -1,6 +1,3 @@
-using Microsoft.AspNetCore.Identity;
-using Portal.Features.Identity;
-
 namespace Portal.Features.Passwords;
 
 /// <summary>

@@ -1,9 +1,4 @@
-using Hangfire;
 using Npgsql;
-using Portal.Features.Operations;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Operations;
-using Portal.Jobs.SelfCheck;
 
 namespace Portal.Features.SelfCheck;
 

@@ -1,7 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-
 namespace Portal.Features.Themes;
 
 /// <summary>Remembers each user's theme on the server, so it follows them to any browser.</summary>

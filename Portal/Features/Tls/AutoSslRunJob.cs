@@ -1,8 +1,3 @@
-using Hangfire;
-using Portal.Features.Operations;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Operations;
-
 namespace Portal.Features.Tls;
 
 /// <summary>"Run AutoSSL now" as an operation: one step that counts the certificates done, and a log line for each.</summary>

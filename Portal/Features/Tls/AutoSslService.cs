@@ -1,13 +1,5 @@
 using System.Security.Cryptography;
-using Hangfire;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Portal.Features.Accounts;
-using Portal.Features.Dns;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
-using Portal.Jobs.Tls;
 
 namespace Portal.Features.Tls;
 

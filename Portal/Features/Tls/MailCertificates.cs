@@ -1,12 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.EntityFrameworkCore;
-using Portal.Features.Accounts;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Data;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
 
 namespace Portal.Features.Tls;
 

@@ -1,13 +1,4 @@
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Common;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
 
 namespace Portal.Features.Tls;
 

@@ -1,6 +1,3 @@
-using Portal.Features.Dns;
-using Portal.Infrastructure.Configuration;
-
 namespace Portal.Features.Tls;
 
 /// <summary>The host name a node's panel is reached at, and the rules its certificate from AutoSSL follows.</summary>

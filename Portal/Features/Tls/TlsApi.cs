@@ -1,5 +1,3 @@
-using Portal.Infrastructure.Security;
-
 namespace Portal.Features.Tls;
 
 public static class TlsApi

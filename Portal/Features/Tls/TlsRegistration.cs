@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Options;
-using Portal.Infrastructure.Configuration;
-
 namespace Portal.Features.Tls;
 
 /// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>

@@ -1,23 +1,4 @@
-using System.Security.Claims;
-using System.Text.Json;
-using Hangfire;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Portal.Features.Accounts;
-using Portal.Features.Audit;
-using Portal.Features.Distribution;
-using Portal.Features.Identity;
-using Portal.Features.Mail;
-using Portal.Features.Nodes;
-using Portal.Features.Operations;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
-using Portal.Jobs.Operations;
 
 namespace Portal.Features.Transfers;
 

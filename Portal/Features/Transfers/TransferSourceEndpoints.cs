@@ -1,16 +1,3 @@
-using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Portal.Features.Accounts;
-using Portal.Features.Audit;
-using Portal.Features.Identity;
-using Portal.Features.Mail;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Mail;
-using Portal.Jobs.Nodes;
-
 namespace Portal.Features.Transfers;
 
 /// <summary>

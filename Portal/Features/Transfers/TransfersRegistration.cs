@@ -1,5 +1,3 @@
-using Portal.Jobs.Mail;
-
 namespace Portal.Features.Transfers;
 
 /// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>

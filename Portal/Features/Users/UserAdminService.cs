@@ -1,12 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
-using Portal.Features.Audit;
-using Portal.Features.Identity;
-using Portal.Infrastructure.Data;
-using Portal.Infrastructure.Security;
 
 namespace Portal.Features.Users;
 

@@ -1,5 +1,3 @@
-using Portal.Infrastructure.Security;
-
 namespace Portal.Features.Users;
 
 /// <summary>Admin API for resellers and users; the same service as the admin pages.</summary>

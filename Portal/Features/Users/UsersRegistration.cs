@@ -1,5 +1,3 @@
-using Portal.Features.Identity;
-
 namespace Portal.Features.Users;
 
 /// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>

@@ -1,7 +1,3 @@
-using Portal.Features.Identity;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Security;
-
 namespace Portal.Infrastructure.Api;
 
 /// <summary>Turns the services' refusals into API errors: 400, 403, 404, 409 (or 507 for a full disk) with a code and what to do.</summary>

@@ -1,8 +1,4 @@
-using System.Globalization;
-using System.Security.Claims;
 using System.Threading.RateLimiting;
-using Microsoft.Extensions.Options;
-using Portal.Infrastructure.Configuration;
 
 namespace Portal.Infrastructure.Api;
 

@@ -1,11 +1,5 @@
-using System.Security.Claims;
 using System.Text.Encodings.Web;
-using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.Extensions.Options;
-using Portal.Features.ApiTokens;
-using Portal.Infrastructure.Configuration;
-using Portal.Jobs.Nodes;
 
 namespace Portal.Infrastructure.Api;
 

@@ -1,15 +1,3 @@
-using Portal.Features.Accounts;
-using Portal.Features.ApiTokens;
-using Portal.Features.Distribution;
-using Portal.Features.Nodes;
-using Portal.Features.Mail;
-using Portal.Features.Operations;
-using Portal.Features.Packages;
-using Portal.Features.Passwords;
-using Portal.Features.Tls;
-using Portal.Features.Users;
-using Portal.Infrastructure.Security;
-
 namespace Portal.Infrastructure.Api;
 
 /// <summary>

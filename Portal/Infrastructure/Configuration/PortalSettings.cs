@@ -1,6 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Portal.Jobs.Hosting;
-using Portal.Jobs.SelfCheck;
 
 namespace Portal.Infrastructure.Configuration;
 

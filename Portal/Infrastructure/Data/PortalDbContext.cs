@@ -1,15 +1,5 @@
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore;
-using Portal.Features.Accounts;
-using Portal.Features.ApiTokens;
-using Portal.Features.Dns;
-using Portal.Features.Audit;
-using Portal.Features.Identity;
-using Portal.Features.Mail;
-using Portal.Features.Notifications;
-using Portal.Features.Nodes;
-using Portal.Features.Operations;
 
 namespace Portal.Infrastructure.Data;
 
@@ -58,7 +48,7 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options)
 
     public DbSet<Features.Passwords.PasswordPolicy> PasswordPolicies => Set<Features.Passwords.PasswordPolicy>();
 
-    public DbSet<Features.Passwords.SecuritySettings> SecuritySettings => Set<Features.Passwords.SecuritySettings>();
+    public DbSet<PasswordSettings> PasswordSettings => Set<PasswordSettings>();
 
     public DbSet<Features.Tls.TlsCertificate> TlsCertificates => Set<Features.Tls.TlsCertificate>();
 

@@ -1,5 +1,4 @@
 using Hangfire.Dashboard;
-using Portal.Features.Identity;
 
 namespace Portal.Infrastructure.Hosting;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Hangfire;
 using Microsoft.AspNetCore.HttpLogging;
 using Npgsql;
 using OpenTelemetry;
@@ -7,11 +6,6 @@ using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Common;
-using Portal.Jobs.Hosting;
-using Portal.Jobs.Nodes;
 
 namespace Portal.Infrastructure.Hosting;
 

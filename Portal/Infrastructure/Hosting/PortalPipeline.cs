@@ -1,14 +1,7 @@
-using Hangfire;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.Extensions.Options;
 using Portal.Components;
 using Portal.Components.Accounts;
 using Portal.Components.Identity;
-using Portal.Features.Identity;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Api;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Security;
 
 namespace Portal.Infrastructure.Hosting;
 

@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Options;
-using Portal.Infrastructure.Data;
-
 namespace Portal.Infrastructure.Hosting;
 
 /// <summary>

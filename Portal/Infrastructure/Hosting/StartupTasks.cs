@@ -1,17 +1,3 @@
-using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Hangfire;
-using Portal.Features.ApiTokens;
-using Portal.Features.Identity;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Security;
-using Portal.Jobs.Common;
-using Portal.Jobs.Nodes;
-using Portal.Features.Users;
-using Portal.Infrastructure.Configuration;
-using Portal.Infrastructure.Data;
-
 namespace Portal.Infrastructure.Hosting;
 
 /// <summary>

@@ -1,8 +1,6 @@
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Microsoft.Extensions.Options;
-using Portal.Infrastructure.Configuration;
 
 namespace Portal.Infrastructure.Security;
 

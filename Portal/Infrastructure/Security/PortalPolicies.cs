@@ -1,9 +1,4 @@
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.Extensions.Options;
-using Portal.Infrastructure.Configuration;
-using Portal.Features.Identity;
-using Portal.Features.Nodes;
-using Portal.Infrastructure.Api;
 
 namespace Portal.Infrastructure.Security;
 

@@ -1,7 +1,5 @@
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
-using Microsoft.Extensions.Options;
-using Portal.Infrastructure.Configuration;
 
 namespace Portal.Infrastructure.Security;
 

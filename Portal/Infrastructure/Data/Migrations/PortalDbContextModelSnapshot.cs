@@ -1275,7 +1275,7 @@ namespace Portal.Infrastructure.Data.Migrations
                     b.ToTable("password_policies", (string)null);
                 });
 
-            modelBuilder.Entity("Portal.Features.Passwords.SecuritySettings", b =>
+            modelBuilder.Entity("Portal.Features.Passwords.PasswordSettings", b =>
                 {
                     b.Property<int>("Id")
                         .HasColumnType("integer");
