@@ -3,8 +3,8 @@
 global using System.Globalization;
 global using System.Text;
 global using System.Text.Json;
-global using Microsoft.Extensions.Logging;
 global using Hangfire;
+global using Microsoft.Extensions.Logging;
 global using Portal.Jobs.Accounts;
 global using Portal.Jobs.Common;
 global using Portal.Jobs.Hosting;

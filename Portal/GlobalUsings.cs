@@ -3,11 +3,11 @@
 global using System.Globalization;
 global using System.Security.Claims;
 global using System.Text.Json;
+global using Hangfire;
 global using Microsoft.AspNetCore.Identity;
 global using Microsoft.EntityFrameworkCore;
 global using Microsoft.EntityFrameworkCore.Metadata.Builders;
 global using Microsoft.Extensions.Options;
-global using Hangfire;
 global using Portal.Features.Accounts;
 global using Portal.Features.Alerts;
 global using Portal.Features.ApiTokens;

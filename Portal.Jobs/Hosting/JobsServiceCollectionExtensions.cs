@@ -1,6 +1,6 @@
 using Hangfire.PostgreSql;
-using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http.Resilience;
 
 namespace Portal.Jobs.Hosting;
 

@@ -1,6 +1,8 @@
 using System.Reflection;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.Configuration;
 
 namespace Portal.Tests.Architecture;
 
@@ -63,6 +65,50 @@ public sealed class ArchitectureTests
                 Assert.Equal($"Portal.Areas.{folder}", page.Namespace);
             }
         }
+    }
+
+    /// <summary>
+    /// A newcomer looking for a service or a job opens the file of its name: every class of Portal's that the node's
+    /// container builds, and every job, is declared in <c>TypeName.cs</c> (or a part of it, <c>TypeName.Part.cs</c>).
+    /// Its records, interfaces and exceptions may stand beside it; another service may not.
+    /// </summary>
+    [Fact]
+    public void EveryService_AndEveryJob_LivesInAFileOfItsName()
+    {
+        using var folder = new TempFolder("architecture-");
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Portal"] = "Host=127.0.0.1;Database=unused;Username=unused",
+            ["Portal:NodeName"] = "architecture",
+            ["Portal:MailRoot"] = folder.Path,
+        });
+        builder.AddPortal();
+
+        var registered = builder.Services
+            .Select(d => (d.IsKeyedService ? d.KeyedImplementationType : d.ImplementationType) ?? d.ServiceType)
+            .Where(t => t.IsClass);
+        var jobs = Web.GetTypes().Concat(Jobs.GetTypes())
+            .Where(t => t.GetMethods().Any(m => m.GetCustomAttribute<Hangfire.QueueAttribute>() is not null));
+        var types = registered.Concat(jobs)
+            .Select(t => t.IsNested ? t.DeclaringType! : t)
+            .Where(t => t.Assembly == Web || t.Assembly == Jobs)
+            .Distinct()
+            .ToList();
+        Assert.Contains(typeof(AccountService), types);
+        Assert.Contains(typeof(MailCopyJob), types);
+
+        var files = new[] { "Portal", "Portal.Jobs" }
+            .SelectMany(project => Directory.EnumerateFiles(Path.Combine(TestEnvironment.RepositoryRoot, project), "*.cs", SearchOption.AllDirectories))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .ToLookup(f => Path.GetFileName(f).Split('.')[0]);
+        var misplaced =
+            from type in types
+            let name = type.Name.Split('`')[0]
+            where !files[name].Any(f => System.Text.RegularExpressions.Regex.IsMatch(File.ReadAllText(f), $@"\b(class|record) {name}\b"))
+            select $"{type.FullName} is not declared in a file named {name}.cs";
+        var problems = misplaced.ToList();
+        Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
     }
 
     private static IEnumerable<(Type Page, string Route)> Pages() =>

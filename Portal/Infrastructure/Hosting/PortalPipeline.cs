@@ -36,7 +36,14 @@ public static class PortalPipeline
     {
         // Reading the settings here validates them, so a misconfigured node stops before it listens.
         var settings = app.Services.GetRequiredService<IOptions<PortalSettings>>().Value;
+        UseMiddleware(app, settings);
+        MapEndpoints(app, settings);
+        return app;
+    }
 
+    /// <summary>The middleware, in the order a request meets it.</summary>
+    private static void UseMiddleware(WebApplication app, PortalSettings settings)
+    {
         if (settings.Security.TrustedProxies.Count > 0)
         {
             app.UseForwardedHeaders(ForwardedHeadersFrom(settings.Security.TrustedProxies));
@@ -71,26 +78,28 @@ public static class PortalPipeline
 
         app.UseWhen(context => PortalServices.IsApiPath(context.Request.Path), branch => branch.UseMiddleware<ApiErrorMiddleware>());
         // The public API's rate limits: per address before the token is even looked at, per token once it is known.
-        app.UseWhen(ApiRateLimits.Applies, branch => branch.Use(async (context, next) =>
-        {
-            if (await context.RequestServices.GetRequiredService<ApiRateLimits>().AdmitByAddressAsync(context))
-            {
-                await next(context);
-            }
-        }));
+        UseApiRateLimit(app, (limits, context) => limits.AdmitByAddressAsync(context));
         app.UseSignInThrottle();
         app.UseAuthentication();
         app.UseAdminTwoFactorGate();
         app.UseAuthorization();
+        UseApiRateLimit(app, (limits, context) => limits.AdmitByTokenAsync(context));
+        app.UseAntiforgery();
+    }
+
+    /// <summary>A request to the public API goes on only if <paramref name="admit"/> lets it (which answers 429 if not).</summary>
+    private static void UseApiRateLimit(WebApplication app, Func<ApiRateLimits, HttpContext, Task<bool>> admit) =>
         app.UseWhen(ApiRateLimits.Applies, branch => branch.Use(async (context, next) =>
         {
-            if (await context.RequestServices.GetRequiredService<ApiRateLimits>().AdmitByTokenAsync(context))
+            if (await admit(context.RequestServices.GetRequiredService<ApiRateLimits>(), context))
             {
                 await next(context);
             }
         }));
-        app.UseAntiforgery();
 
+    /// <summary>Every endpoint: files, probes, the job dashboard, the APIs (each feature maps its own) and the pages.</summary>
+    private static void MapEndpoints(WebApplication app, PortalSettings settings)
+    {
         app.MapStaticAssets();
         app.MapPortalHealth(settings.NodeName);
         app.MapPortalMetrics();
@@ -103,6 +112,7 @@ public static class PortalPipeline
             DisplayStorageConnectionString = false,
         }).RequireAuthorization(PortalPolicies.Admin);
 
+        // The root sends each user to their role's home (or to sign in).
         app.MapGet("/", (HttpContext context) =>
         {
             var user = context.User;
@@ -134,7 +144,5 @@ public static class PortalPipeline
                     endpoint.Metadata.Add(new AuthorizeAttribute(area.Policy));
                 }
             });
-
-        return app;
     }
 }

@@ -1,10 +1,10 @@
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Server.Circuits;
 using Microsoft.AspNetCore.DataProtection;
 using MudBlazor.Services;
 using Npgsql;
 using Portal.Components.Identity;
-using Microsoft.AspNetCore.Authorization;
 
 namespace Portal.Infrastructure.Hosting;
 
@@ -63,15 +63,7 @@ public static class PortalServices
 
         // Each feature registers its own services (its folder's *Registration.cs).
         services.AddNodes().AddAccounts().AddPackages().AddDns().AddMail().AddTls().AddDistribution().AddTransfers()
-            .AddPasswords().AddOperations().AddUsers().AddAlerts();
-        services.AddSingleton<ApiTokenService>();
-        services.AddSingleton<NotificationUpdates>();
-        services.AddSingleton<NotificationService>();
-        services.AddSingleton<AuditLog>();
-        services.AddSingleton<AuditQueries>();
-        services.AddScoped<SelfCheckService>();
-        services.AddSingleton<INodeProbe, NodeProbe>();
-        services.AddSingleton(sp => sp.GetRequiredService<IOptions<PortalSettings>>().Value.SelfCheck);
+            .AddPasswords().AddOperations().AddUsers().AddApiTokens().AddAudit().AddNotifications().AddAlerts().AddSelfCheck();
         services.AddSingleton<IAuthorizationHandler, NotOnChildNodeHandler>();
         services.AddSingleton<IAuthorizationHandler, AdminTwoFactorHandler>();
         services.AddSingleton<Portal.Infrastructure.Api.ApiRateLimits>();

@@ -1,29 +1,5 @@
 namespace Portal.Features.Mail;
 
-/// <summary>A mailbox whose owner was told it is nearly full; removed once it has room again, so the next time warns again.</summary>
-public sealed class MailboxQuotaWarning
-{
-    public required string Address { get; set; }
-
-    public long AccountId { get; set; }
-
-    public int Percent { get; set; }
-
-    public DateTimeOffset WarnedAt { get; set; }
-}
-
-internal sealed class MailboxQuotaWarningConfiguration : IEntityTypeConfiguration<MailboxQuotaWarning>
-{
-    public void Configure(EntityTypeBuilder<MailboxQuotaWarning> builder)
-    {
-        builder.ToTable("mailbox_quota_warnings");
-        builder.HasKey(w => w.Address);
-        builder.Property(w => w.Address).HasMaxLength(320).UseCollation("C");
-        builder.HasIndex(w => w.AccountId);
-        builder.HasOne<Account>().WithMany().HasForeignKey(w => w.AccountId).OnDelete(DeleteBehavior.Cascade);
-    }
-}
-
 /// <summary>What one measurement found: accounts measured here and on each child, and children that did not report.</summary>
 public sealed record MailUsageSummary(int MeasuredHere, int MeasuredOnChildren, int Warned, IReadOnlyList<string> Problems);
 
