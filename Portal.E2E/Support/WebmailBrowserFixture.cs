@@ -5,13 +5,12 @@ namespace Portal.E2E.Support;
 /// by scripts/mail-servers and scripts/webmail as the demo starts them, and a Chromium that resolves every
 /// webmail.&lt;domain&gt; to the child, as DNS does once an account's mail is there.
 /// </summary>
-public sealed class WebmailBrowserFixture : IAsyncLifetime
+public sealed class WebmailBrowserFixture : NodesBrowserFixture
 {
     public const string ParentAddress = "127.0.0.26";
     public const string ChildAddress = "127.0.0.27";
 
     private readonly string _folder = Path.Combine(TestEnvironment.RunFolder, "webmail-e2e");
-    private IPlaywright? _playwright;
 
     public PortalNode Parent { get; private set; } = default!;
 
@@ -19,9 +18,9 @@ public sealed class WebmailBrowserFixture : IAsyncLifetime
 
     public string ChildId { get; private set; } = "";
 
-    public IBrowser Browser { get; private set; } = default!;
+    protected override string[] BrowserArgs => [$"--host-resolver-rules=MAP webmail.* {ChildAddress}"];
 
-    public async Task InitializeAsync()
+    protected override async Task<PortalNode[]> StartNodesAsync()
     {
         var parentSettings = await StartServersAsync("parent", ParentAddress);
         var childSettings = await StartServersAsync("child", ChildAddress);
@@ -29,29 +28,23 @@ public sealed class WebmailBrowserFixture : IAsyncLifetime
         childSettings["Portal:Dns:PublicIPv4"] = ChildAddress;
         var nodes = await Task.WhenAll(PortalNode.StartAsync("wparent", parentSettings), PortalNode.StartAsync("wchild", childSettings));
         (Parent, Child) = (nodes[0], nodes[1]);
-        foreach (var node in nodes)
+        return nodes;
+    }
+
+    protected override async Task PrepareAsync()
+    {
+        foreach (var node in new[] { Parent, Child })
         {
             // Dovecot works on the mail as its own user; the node writes it as root.
             await ScriptAsync("mail-servers", "grant", node.MailRoot);
         }
 
-        (await Child.Api.PutAsync("api/v1/node/profile", new { profile = "Mail" })).Expect(HttpStatusCode.OK);
-        var token = (await Child.Api.PostAsync("api/v1/node-tokens", new { name = "parent" })).Expect(HttpStatusCode.Created).Field("secret");
-        ChildId = (await Parent.Api.PostAsync("api/v1/linked-nodes", new { alias = "mail-1", address = Child.HostUrl.ToString(), adminUserName = PortalNode.AdminUserName, token, verifyTls = false, purpose = "Mail" }))
-            .Expect(HttpStatusCode.Created).Body.GetProperty("node").GetProperty("id").GetString()!;
-        _playwright = await Playwright.CreateAsync();
-        Browser = await BrowserFixture.LaunchAsync(_playwright, $"--host-resolver-rules=MAP webmail.* {ChildAddress}");
+        ChildId = await LinkMailChildAsync(Parent, Child);
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
-        if (Browser is not null)
-        {
-            await Browser.DisposeAsync();
-        }
-
-        _playwright?.Dispose();
-        await Task.WhenAll(new[] { Parent, Child }.Where(n => n is not null).Select(n => n.DisposeAsync().AsTask()));
+        await base.DisposeAsync();
         foreach (var node in new[] { "parent", "child" })
         {
             await ScriptAsync("webmail", "stop", Path.Combine(_folder, node, "webmail"));
@@ -63,7 +56,7 @@ public sealed class WebmailBrowserFixture : IAsyncLifetime
     /// A fresh browser profile pointed at <paramref name="node"/>. The webmail presents the child's own certificate here
     /// (no AutoSSL in this set-up; the certificate for webmail.&lt;domain&gt; is checked by WebmailServerTests).
     /// </summary>
-    public async Task<IPage> NewPageAsync(PortalNode node)
+    public override async Task<IPage> NewPageAsync(PortalNode node)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {

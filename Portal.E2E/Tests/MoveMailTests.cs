@@ -8,15 +8,9 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
     [Fact]
     public async Task AnAdmin_MovesAnAccountsMail_AndWatchesTheProgressToDone()
     {
-        var name = "move" + Guid.NewGuid().ToString("N")[..6];
-        var domain = $"{name}.example.test";
-        (await fixture.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}" })).Expect(HttpStatusCode.Created);
-        (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
-        new MailGenerator(5).Fill(Path.Combine(fixture.Parent.MailRoot, domain, "alice"), 1500);
+        var (name, domain) = await AccountWithMailAsync("move", 5, 1500);
 
-        var page = await fixture.NewPageAsync(fixture.Parent);
-        await new SignInPage(page).SignInAsync(PortalNode.AdminUserName, fixture.Parent.AdminPassword);
-        await page.GotoInteractiveAsync($"/admin/accounts/{name}");
+        var page = await AdminPageAsync($"/admin/accounts/{name}");
         await page.EvaluateAsync("window.__sameDocument = true");
         var unread = int.Parse((await page.Locator("[data-testid=notifications-unread]").GetAttributeAsync("data-unread"))!, CultureInfo.InvariantCulture);
         await page.Locator("[data-testid=move-target]").ClickAsync();
@@ -45,17 +39,10 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
     [Fact]
     public async Task AnAdmin_BringsTheMailBack_WatchesTheProgress_AndSeesTheScheduledDeletion()
     {
-        var name = "back" + Guid.NewGuid().ToString("N")[..6];
-        var domain = $"{name}.example.test";
-        (await fixture.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}" })).Expect(HttpStatusCode.Created);
-        (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
-        new MailGenerator(6).Fill(Path.Combine(fixture.Parent.MailRoot, domain, "alice"), 1500);
-        var moved = (await fixture.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = fixture.ChildId })).Expect(HttpStatusCode.Accepted);
-        await WaitSucceededAsync(moved.Body.GetProperty("operationId").GetString()!);
+        var (name, domain) = await AccountWithMailAsync("back", 6, 1500);
+        await MoveToTheChildAsync(name);
 
-        var page = await fixture.NewPageAsync(fixture.Parent);
-        await new SignInPage(page).SignInAsync(PortalNode.AdminUserName, fixture.Parent.AdminPassword);
-        await page.GotoInteractiveAsync($"/admin/accounts/{name}");
+        var page = await AdminPageAsync($"/admin/accounts/{name}");
         await Assertions.Expect(page.Locator("[data-testid=mail-served-by]")).ToContainTextAsync("mail-1");
         await page.EvaluateAsync("window.__sameDocument = true");
         await page.ClickAsync("[data-testid=dedistribute-start]");
@@ -97,6 +84,33 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
         }
 
         return (state, seen);
+    }
+
+    /// <summary>A new account of the parent's with one mailbox, alice, holding <paramref name="messages"/> messages.</summary>
+    private async Task<(string Name, string Domain)> AccountWithMailAsync(string prefix, int seed, int messages)
+    {
+        var name = prefix + Guid.NewGuid().ToString("N")[..6];
+        var domain = $"{name}.example.test";
+        (await fixture.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}" })).Expect(HttpStatusCode.Created);
+        (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
+        new MailGenerator(seed).Fill(Path.Combine(fixture.Parent.MailRoot, domain, "alice"), messages);
+        return (name, domain);
+    }
+
+    /// <summary>Moves the account's mail to mail-1 through the API and waits until the move has succeeded.</summary>
+    private async Task MoveToTheChildAsync(string name)
+    {
+        var moved = (await fixture.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = fixture.ChildId })).Expect(HttpStatusCode.Accepted);
+        await WaitSucceededAsync(moved.Body.GetProperty("operationId").GetString()!);
+    }
+
+    /// <summary>A browser page of the parent's, signed in as its admin, open at <paramref name="path"/>.</summary>
+    private async Task<IPage> AdminPageAsync(string path)
+    {
+        var page = await fixture.NewPageAsync(fixture.Parent);
+        await new SignInPage(page).SignInAsync(PortalNode.AdminUserName, fixture.Parent.AdminPassword);
+        await page.GotoInteractiveAsync(path);
+        return page;
     }
 
     private async Task WaitSucceededAsync(string operationId)
@@ -146,17 +160,10 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
     [Fact]
     public async Task AnAdmin_ForcingADedistribution_SeesWhatIsLost_AndMustTypeTheName()
     {
-        var name = "frc" + Guid.NewGuid().ToString("N")[..6];
-        var domain = $"{name}.example.test";
-        (await fixture.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}" })).Expect(HttpStatusCode.Created);
-        (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
-        new MailGenerator(8).Fill(Path.Combine(fixture.Parent.MailRoot, domain, "alice"), 40);
-        var moved = (await fixture.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = fixture.ChildId })).Expect(HttpStatusCode.Accepted);
-        await WaitSucceededAsync(moved.Body.GetProperty("operationId").GetString()!);
+        var (name, domain) = await AccountWithMailAsync("frc", 8, 40);
+        await MoveToTheChildAsync(name);
 
-        var page = await fixture.NewPageAsync(fixture.Parent);
-        await new SignInPage(page).SignInAsync(PortalNode.AdminUserName, fixture.Parent.AdminPassword);
-        await page.GotoInteractiveAsync("/admin/linked-nodes");
+        var page = await AdminPageAsync("/admin/linked-nodes");
         await page.Locator("[data-testid=linked-nodes] tr").Filter(new() { HasText = "mail-1" }).Locator("[data-testid=force-dedistribute]").ClickAsync();
         var dialog = page.Locator("[data-testid=force-dedistribute-dialog]");
         await Assertions.Expect(dialog).ToContainTextAsync("is lost");
@@ -178,17 +185,10 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
     [Fact]
     public async Task AnAdmin_TerminatesADistributedAccount_TypingItsName_AndWatchesItGoOnBothNodes()
     {
-        var name = "trm" + Guid.NewGuid().ToString("N")[..6];
-        var domain = $"{name}.example.test";
-        (await fixture.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}" })).Expect(HttpStatusCode.Created);
-        (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
-        new MailGenerator(9).Fill(Path.Combine(fixture.Parent.MailRoot, domain, "alice"), 20);
-        var moved = (await fixture.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = fixture.ChildId })).Expect(HttpStatusCode.Accepted);
-        await WaitSucceededAsync(moved.Body.GetProperty("operationId").GetString()!);
+        var (name, domain) = await AccountWithMailAsync("trm", 9, 20);
+        await MoveToTheChildAsync(name);
 
-        var page = await fixture.NewPageAsync(fixture.Parent);
-        await new SignInPage(page).SignInAsync(PortalNode.AdminUserName, fixture.Parent.AdminPassword);
-        await page.GotoInteractiveAsync($"/admin/accounts/{name}");
+        var page = await AdminPageAsync($"/admin/accounts/{name}");
         await page.ClickAsync("[data-testid=terminate-start]");
         var dialog = page.Locator("[data-testid=terminate-dialog]");
         await Assertions.Expect(dialog.Locator("[data-testid=terminate-what-goes]")).ToContainTextAsync("its copy on mail-1");
@@ -208,18 +208,12 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
     [Fact]
     public async Task AnAdmin_CancelsAPausedMove_AndSeesItUndone()
     {
-        var name = "cnc" + Guid.NewGuid().ToString("N")[..6];
-        var domain = $"{name}.example.test";
-        (await fixture.Parent.Api.PostAsync("api/v1/accounts", new { username = name, domain, contactEmail = $"o@{domain}" })).Expect(HttpStatusCode.Created);
-        (await fixture.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "alice", password = "alice-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
-        new MailGenerator(11).Fill(Path.Combine(fixture.Parent.MailRoot, domain, "alice"), 300);
+        var (name, domain) = await AccountWithMailAsync("cnc", 11, 300);
         var id = (await fixture.Parent.Api.PutAsync($"api/v1/accounts/{name}/mail-node", new { nodeId = fixture.ChildId })).Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString()!;
         // Paused before its copy's first batch (the pause is asked for before the job gets there).
         (await fixture.Parent.Api.PostAsync($"api/v1/operations/{id}/pause")).Expect(HttpStatusCode.NoContent);
 
-        var page = await fixture.NewPageAsync(fixture.Parent);
-        await new SignInPage(page).SignInAsync(PortalNode.AdminUserName, fixture.Parent.AdminPassword);
-        await page.GotoInteractiveAsync($"/admin/operations/{id}");
+        var page = await AdminPageAsync($"/admin/operations/{id}");
         await page.ClickAsync("[data-testid=operation-cancel]");
         await page.GetByRole(AriaRole.Button, new() { Name = "Cancel it" }).ClickAsync();
 
@@ -243,9 +237,7 @@ public sealed class MoveMailTests(AccountsBrowserFixture fixture)
             new MailGenerator(20 + i).Fill(Path.Combine(fixture.Parent.MailRoot, $"{name}.example.test", "alice"), 30);
         }
 
-        var page = await fixture.NewPageAsync(fixture.Parent);
-        await new SignInPage(page).SignInAsync(PortalNode.AdminUserName, fixture.Parent.AdminPassword);
-        await page.GotoInteractiveAsync("/admin/accounts");
+        var page = await AdminPageAsync("/admin/accounts");
         await page.Locator("[data-testid=filter-username]").FillAsync(prefix);
         await Assertions.Expect(page.Locator("[data-testid=account-link]")).ToHaveCountAsync(2);
         await page.ClickAsync("[data-testid=bulk-move]");

@@ -11,7 +11,7 @@ public sealed class CancelTests(MoveFixture nodes)
     public async Task AMovePausedInItsCopy_Cancelled_EndsCancelled_WithTheParentAsItWas_AndNothingLeftOnTheChild()
     {
         var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(600);
-        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var expected = MailSnapshots.Of(mailboxes);
         var id = await nodes.StartMoveAsync(name, nodes.Mail);
         await nodes.PauseInBulkAsync(id);
 
@@ -23,10 +23,7 @@ public sealed class CancelTests(MoveFixture nodes)
         Assert.All(ended.GetProperty("steps").EnumerateArray(), s => Assert.Equal("Pending", s.GetProperty("state").GetString()));
         var account = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Expect(HttpStatusCode.OK).Body;
         Assert.Equal(JsonValueKind.Null, account.GetProperty("mailNodeId").ValueKind);
-        foreach (var (local, snapshot) in expected)
-        {
-            Assert.Equal(snapshot, MailGenerator.Snapshot(mailboxes[local]));
-        }
+        expected.AssertSameAt(mailboxes);
 
         (await nodes.Mail.Api.GetAsync($"api/v1/accounts/{name}")).Expect(HttpStatusCode.NotFound);
         Assert.False(Directory.Exists(Path.Combine(nodes.Mail.MailRoot, domain)), "the child's partial copy should be gone");

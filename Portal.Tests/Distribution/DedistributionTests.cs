@@ -28,16 +28,13 @@ public sealed class DedistributionTests(MoveFixture nodes)
             MailGenerator.WriteState(mailbox, 1795940540);
         }
 
-        var expected = onChild.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var expected = MailSnapshots.Of(onChild);
         await nodes.ResumeAsync(id);
         var done = await nodes.WaitFinishedAsync(id);
 
         Assert.True(done.GetProperty("state").GetString() == "Succeeded", done.ToString());
         Assert.All(done.GetProperty("steps").EnumerateArray(), s => Assert.Equal("Done", s.GetProperty("state").GetString()));
-        foreach (var (local, snapshot) in expected)
-        {
-            Assert.Equal(snapshot, MailGenerator.Snapshot(mailboxes[local]));
-        }
+        expected.AssertSameAt(mailboxes);
 
         // Served here again: DNS, routing, and the mail functions.
         var account = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body;
@@ -250,15 +247,12 @@ public sealed class DedistributionTests(MoveFixture nodes)
             MailGenerator.WriteState(mailbox, 1795940777);
         }
 
-        var expected = onSource.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var expected = MailSnapshots.Of(onSource);
         await nodes.ResumeAsync(id);
         var done = await nodes.WaitFinishedAsync(id);
 
         Assert.True(done.GetProperty("state").GetString() == "Succeeded", done.ToString());
-        foreach (var (local, snapshot) in expected)
-        {
-            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Decay.MailRoot, domain, local)));
-        }
+        expected.AssertSameAt(nodes.Decay.MailRoot, domain);
 
         Assert.Equal("decay", (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeAlias").GetString());
         var zone = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/zone")).Body.GetProperty("records").EnumerateArray();
@@ -332,7 +326,7 @@ public sealed class DedistributionTests(MoveFixture nodes)
     {
         var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(40);
         await nodes.MoveAndWaitAsync(name, nodes.Mail);
-        var expected = mailboxes.Keys.ToDictionary(local => local, local => MailGenerator.Snapshot(Path.Combine(nodes.Mail.MailRoot, domain, local)));
+        var expected = MailSnapshots.Of(mailboxes.Keys.ToDictionary(local => local, local => Path.Combine(nodes.Mail.MailRoot, domain, local)));
         // What Dovecot writes about a mailbox it opened here after its mail left: its own UID list, an index, a quota count.
         var alice = Path.Combine(nodes.Parent.MailRoot, domain, "alice");
         Directory.CreateDirectory(Path.Combine(alice, "cur"));
@@ -344,10 +338,7 @@ public sealed class DedistributionTests(MoveFixture nodes)
         var done = await nodes.WaitFinishedAsync(id);
 
         Assert.True(done.GetProperty("state").GetString() == "Succeeded", done.ToString());
-        foreach (var (local, snapshot) in expected)
-        {
-            Assert.Equal(snapshot, MailGenerator.Snapshot(mailboxes[local]));
-        }
+        expected.AssertSameAt(mailboxes);
 
         Assert.False(File.Exists(Path.Combine(alice, "dovecot.index.log")), "Dovecot's index of the empty mailbox was put aside");
         var log = (await nodes.Parent.Api.GetAsync($"api/v1/operations/{id}/log")).Body.EnumerateArray().Select(l => l.GetProperty("message").GetString()!);

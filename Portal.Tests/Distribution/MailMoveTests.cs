@@ -23,13 +23,13 @@ public sealed class MailMoveTests(MoveFixture nodes)
             MailGenerator.WriteState(mailbox, 1795940603);
         }
 
-        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var expected = MailSnapshots.Of(mailboxes);
         await nodes.ResumeAsync(id);
         var done = await nodes.WaitFinishedAsync(id);
 
         Assert.Equal("Succeeded", done.GetProperty("state").GetString());
         Assert.All(done.GetProperty("steps").EnumerateArray(), s => Assert.Equal("Done", s.GetProperty("state").GetString()));
-        foreach (var (local, snapshot) in expected)
+        foreach (var (local, snapshot) in expected.Mailboxes)
         {
             var onChild = MailGenerator.Snapshot(Path.Combine(nodes.Mail.MailRoot, domain, local));
             Assert.Equal(snapshot.Count, onChild.Count);
@@ -58,7 +58,7 @@ public sealed class MailMoveTests(MoveFixture nodes)
         Assert.Contains(zone, r => r.GetProperty("name").GetString() == "mail" && r.GetProperty("content").GetString() == "127.0.0.31");
         Assert.Equal("mail", (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeAlias").GetString());
         var addresses = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body.EnumerateArray();
-        Assert.Equal(expected.Count, addresses.Count());
+        Assert.Equal(expected.Mailboxes.Count, addresses.Count());
         Assert.Contains(await LogAsync(id), l => l.Contains("pipe to a program", StringComparison.Ordinal));
         // How much moves is information, not a warning (it opened every move's log in orange); the disabled pipe warns.
         var levels = (await nodes.Parent.Api.GetAsync($"api/v1/operations/{id}/log")).Body.EnumerateArray()
@@ -82,7 +82,7 @@ public sealed class MailMoveTests(MoveFixture nodes)
     {
         // Paused before the copy's first batch: the child stops while the move has everything still to copy.
         var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(3000);
-        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var expected = MailSnapshots.Of(mailboxes);
         var id = await nodes.StartMoveAsync(name, nodes.Mail);
 
         await nodes.PauseInBulkAsync(id);
@@ -101,17 +101,14 @@ public sealed class MailMoveTests(MoveFixture nodes)
 
         Assert.Equal("Succeeded", done.GetProperty("state").GetString());
         Assert.Contains(await LogAsync(id), l => l.Contains("The child did not answer", StringComparison.Ordinal));
-        foreach (var (local, snapshot) in expected)
-        {
-            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Mail.MailRoot, domain, local)));
-        }
+        expected.AssertSameAt(nodes.Mail.MailRoot, domain);
     }
 
     [Fact]
     public async Task Move_ParentKilledMidCopy_ResumesFromItsCheckpointAfterARestart()
     {
         var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(3000);
-        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var expected = MailSnapshots.Of(mailboxes);
         var id = await nodes.StartMoveAsync(name, nodes.Mail);
         await nodes.PauseInBulkAsync(id);
         var before = await nodes.OperationAsync(id);
@@ -126,10 +123,7 @@ public sealed class MailMoveTests(MoveFixture nodes)
         Assert.Contains(await LogAsync(id), l => l.Contains("Interrupted at \"Copy the mail (the parent keeps serving)\"", StringComparison.Ordinal));
         Assert.True(done.GetProperty("attempts").GetInt32() >= 2, "the job ran again after the restart");
         Assert.Equal("Done", before.GetProperty("steps").EnumerateArray().First(s => s.GetProperty("key").GetString() == "twin").GetProperty("state").GetString());
-        foreach (var (local, snapshot) in expected)
-        {
-            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Mail.MailRoot, domain, local)));
-        }
+        expected.AssertSameAt(nodes.Mail.MailRoot, domain);
     }
 
     /// <summary>
@@ -141,7 +135,7 @@ public sealed class MailMoveTests(MoveFixture nodes)
     public async Task Move_WhoseDatabaseGoesAwayForAWhile_WaitsForIt_AndFinishesWithEveryMessage()
     {
         var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(600);
-        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var expected = MailSnapshots.Of(mailboxes);
         var id = await nodes.StartMoveAsync(name, nodes.Mail);
         await nodes.PauseInBulkAsync(id);
 
@@ -153,34 +147,28 @@ public sealed class MailMoveTests(MoveFixture nodes)
 
         Assert.Equal("Succeeded", done.GetProperty("state").GetString());
         Assert.Contains(await LogAsync(id), l => l.Contains("database was away", StringComparison.Ordinal));
-        foreach (var (local, snapshot) in expected)
-        {
-            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Mail.MailRoot, domain, local)));
-        }
+        expected.AssertSameAt(nodes.Mail.MailRoot, domain);
     }
 
     [Fact]
     public async Task Move_DamagedInTransit_IsDetectedAndSentAgain()
     {
         var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(400);
-        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var expected = MailSnapshots.Of(mailboxes);
 
         var done = await nodes.WaitFinishedAsync(await nodes.StartMoveAsync(name, nodes.Flaky));
 
         Assert.Equal("Succeeded", done.GetProperty("state").GetString());
         var resent = (await LogAsync(done.GetProperty("id").GetString()!)).Count(l => l.Contains("damaged in transit", StringComparison.Ordinal));
         Assert.Equal(3, resent);
-        foreach (var (local, snapshot) in expected)
-        {
-            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Flaky.MailRoot, domain, local)));
-        }
+        expected.AssertSameAt(nodes.Flaky.MailRoot, domain);
     }
 
     [Fact]
     public async Task Move_FailingBeforeTheSwitch_LeavesTheParentServing_AndCleansTheChild()
     {
         var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(300);
-        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var expected = MailSnapshots.Of(mailboxes);
 
         var done = await nodes.WaitFinishedAsync(await nodes.StartMoveAsync(name, nodes.Broken));
 
@@ -188,7 +176,7 @@ public sealed class MailMoveTests(MoveFixture nodes)
         Assert.Contains("Nothing changed: this node still serves the mail", done.GetProperty("error").GetString());
         Assert.All(done.GetProperty("steps").EnumerateArray(), s => Assert.Equal("Pending", s.GetProperty("state").GetString()));
         Assert.Equal(JsonValueKind.Null, (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeId").ValueKind);
-        foreach (var (local, snapshot) in expected)
+        foreach (var (local, snapshot) in expected.Mailboxes)
         {
             Assert.Equal(snapshot, MailGenerator.Snapshot(mailboxes[local]));
             Assert.False(Directory.Exists(Path.Combine(nodes.Broken.MailRoot, domain, local)));
@@ -208,7 +196,7 @@ public sealed class MailMoveTests(MoveFixture nodes)
     public async Task WhenTheChildsDiskFillsUpDuringTheCopy_TheMoveStopsAtOnceSayingSo_AndTheParentKeepsServing()
     {
         var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(300);
-        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var expected = MailSnapshots.Of(mailboxes);
 
         // Well within the retry window (90 s here): no waiting for a disk to empty by itself.
         var done = await nodes.WaitFinishedAsync(await nodes.StartMoveAsync(name, nodes.Full), TimeSpan.FromSeconds(60));
@@ -218,7 +206,7 @@ public sealed class MailMoveTests(MoveFixture nodes)
         Assert.Contains("The mail disk of this node is full", error);
         Assert.Contains("Nothing changed: this node still serves the mail", error);
         Assert.Equal(JsonValueKind.Null, (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeId").ValueKind);
-        foreach (var (local, snapshot) in expected)
+        foreach (var (local, snapshot) in expected.Mailboxes)
         {
             Assert.Equal(snapshot, MailGenerator.Snapshot(mailboxes[local]));
             Assert.False(Directory.Exists(Path.Combine(nodes.FullDisk, domain, local)), "the partial copy was removed");

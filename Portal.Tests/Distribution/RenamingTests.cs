@@ -30,7 +30,7 @@ public sealed class RenamingTests(MoveFixture nodes)
     public async Task ADistributedAccount_Renamed_IsRenamedOnItsChild_AndItsMailComesBackUnderTheNewName()
     {
         var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(40);
-        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var expected = MailSnapshots.Of(mailboxes);
         await nodes.MoveAndWaitAsync(name, nodes.Mail);
         var newName = "rn" + Guid.NewGuid().ToString("N")[..8];
 
@@ -39,10 +39,7 @@ public sealed class RenamingTests(MoveFixture nodes)
         (await nodes.Mail.Api.GetAsync($"api/v1/accounts/{newName}")).Expect(HttpStatusCode.OK);
         (await nodes.Mail.Api.GetAsync($"api/v1/accounts/{name}")).Expect(HttpStatusCode.NotFound);
         Assert.Equal("Succeeded", (await nodes.WaitFinishedAsync(await nodes.StartReturnAsync(newName))).GetProperty("state").GetString());
-        foreach (var (local, snapshot) in expected)
-        {
-            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Parent.MailRoot, domain, local)));
-        }
+        expected.AssertSameAt(nodes.Parent.MailRoot, domain);
     }
 
     [Fact]
@@ -51,16 +48,13 @@ public sealed class RenamingTests(MoveFixture nodes)
         var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(30);
         (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/forwarders", new { localPart = "sales", destination = $"alice@{domain}" })).Expect(HttpStatusCode.Created);
         (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/forwarders", new { localPart = "out", destination = "someone@example.org" })).Expect(HttpStatusCode.Created);
-        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var expected = MailSnapshots.Of(mailboxes);
         var newDomain = $"new-{name}.example.test";
 
         var changed = (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/domain", new { newDomain })).Expect(HttpStatusCode.OK);
 
         Assert.Equal(newDomain, changed.Body.GetProperty("domain").GetString());
-        foreach (var (local, snapshot) in expected)
-        {
-            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Parent.MailRoot, newDomain, local)));
-        }
+        expected.AssertSameAt(nodes.Parent.MailRoot, newDomain);
 
         Assert.False(Directory.Exists(Path.Combine(nodes.Parent.MailRoot, domain)));
         var addresses = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Body.EnumerateArray().Select(a => a.GetProperty("address").GetString()).Order().ToList();
@@ -84,7 +78,7 @@ public sealed class RenamingTests(MoveFixture nodes)
     public async Task ADistributedAccount_WithANewDomain_HasItsMailMovedOnTheChild_AndItComesBackThere()
     {
         var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(40);
-        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var expected = MailSnapshots.Of(mailboxes);
         await nodes.MoveAndWaitAsync(name, nodes.Mail);
         var newDomain = $"new-{name}.example.test";
 
@@ -95,10 +89,7 @@ public sealed class RenamingTests(MoveFixture nodes)
         var addresses = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body.EnumerateArray().Select(a => a.GetProperty("address").GetString()).Order().ToList();
         Assert.Equal([$"alice@{newDomain}", $"bob@{newDomain}"], addresses);
         Assert.Equal("Succeeded", (await nodes.WaitFinishedAsync(await nodes.StartReturnAsync(name))).GetProperty("state").GetString());
-        foreach (var (local, snapshot) in expected)
-        {
-            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Parent.MailRoot, newDomain, local)));
-        }
+        expected.AssertSameAt(nodes.Parent.MailRoot, newDomain);
     }
 
     [Fact]

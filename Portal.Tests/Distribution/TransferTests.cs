@@ -14,7 +14,7 @@ public sealed class TransferTests(MoveFixture nodes)
             MailGenerator.WriteState(mailbox, 1795940999);
         }
 
-        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var expected = MailSnapshots.Of(mailboxes);
         var token = await LinkedNodesFixture.TransferTokenAsync(nodes.Parent, name);
 
         var started = (await nodes.Other.Api.PostAsync("api/v1/transfers", new { address = nodes.Parent.HostUrl.ToString(), adminUserName = PortalNode.AdminUserName, token, username = name, verifyTls = false }))
@@ -22,11 +22,9 @@ public sealed class TransferTests(MoveFixture nodes)
         var done = await WaitFinishedOnOtherAsync(started.Body.GetProperty("operationId").GetString()!);
 
         Assert.True(done.GetProperty("state").GetString() == "Succeeded", done.ToString());
-        foreach (var (local, snapshot) in expected)
-        {
-            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Other.MailRoot, domain, local)));
-            Assert.Equal(snapshot, MailGenerator.Snapshot(mailboxes[local])); // the source keeps its copy
-        }
+        expected.AssertSameAt(nodes.Other.MailRoot, domain);
+        // The source keeps its copy.
+        expected.AssertSameAt(mailboxes);
 
         Assert.Equal(2, (await nodes.Other.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body.GetArrayLength());
         Assert.Contains((await nodes.Other.Api.GetAsync($"api/v1/accounts/{name}/mail/forwarders")).Body.EnumerateArray(), f => f.GetProperty("destination").GetString() == "alice@" + domain);
@@ -68,7 +66,7 @@ public sealed class TransferTests(MoveFixture nodes)
     public async Task ADistributedAccount_IsTransferredWithoutComingBackFirst_ItsMailStreamedFromTheSourcesChild()
     {
         var (name, domain, mailboxes) = await nodes.AccountWithMailAsync(200);
-        var expected = mailboxes.ToDictionary(m => m.Key, m => MailGenerator.Snapshot(m.Value));
+        var expected = MailSnapshots.Of(mailboxes);
         await nodes.MoveAndWaitAsync(name, nodes.Mail);
         // Made on the child through the source parent after the move: the export reads the child's settings.
         (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "carol", password = "carol-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
@@ -79,11 +77,9 @@ public sealed class TransferTests(MoveFixture nodes)
         var done = await WaitFinishedOnOtherAsync(started.Body.GetProperty("operationId").GetString()!);
 
         Assert.True(done.GetProperty("state").GetString() == "Succeeded", done.ToString());
-        foreach (var (local, snapshot) in expected)
-        {
-            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Other.MailRoot, domain, local)));
-            Assert.Equal(snapshot, MailGenerator.Snapshot(Path.Combine(nodes.Mail.MailRoot, domain, local))); // the source keeps its copy
-        }
+        expected.AssertSameAt(nodes.Other.MailRoot, domain);
+        // The source keeps its copy.
+        expected.AssertSameAt(nodes.Mail.MailRoot, domain);
 
         var addresses = (await nodes.Other.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body.EnumerateArray().Select(a => a.GetProperty("address").GetString()).Order();
         Assert.Equal([$"alice@{domain}", $"bob@{domain}", $"carol@{domain}"], addresses);

@@ -130,11 +130,7 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
     [Fact]
     public async Task AMailboxQuota_ChangesAfterCreation_LocallyAndOnTheChild_AndAnImpossibleOneIsRefused()
     {
-        var local = AccountsFixture.NewName("mq");
-        var distributed = AccountsFixture.NewName("mq");
-        (await nodes.CreateAccountAsync(nodes.Parent.Api, local)).Expect(HttpStatusCode.Created);
-        (await nodes.CreateAccountAsync(nodes.Parent.Api, distributed, nodes.ToMail1)).Expect(HttpStatusCode.Created);
-        foreach (var (name, node) in new[] { (local, nodes.Parent), (distributed, nodes.Mail1) })
+        foreach (var (name, node) in await LocalAndDistributedAsync("mq"))
         {
             var address = $"quinn@{AccountsFixture.NewDomain(name)}";
             (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "quinn", password = "quinn-Kq7vZp3xWm9t", quotaMegabytes = 100 })).Expect(HttpStatusCode.Created);
@@ -163,11 +159,7 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
     [Fact]
     public async Task AForwarder_IsEditedAndTurnedOffAndOnAgain_AndPostfixFollows_LocallyAndOnTheChild()
     {
-        var local = AccountsFixture.NewName("mf");
-        var distributed = AccountsFixture.NewName("mf");
-        (await nodes.CreateAccountAsync(nodes.Parent.Api, local)).Expect(HttpStatusCode.Created);
-        (await nodes.CreateAccountAsync(nodes.Parent.Api, distributed, nodes.ToMail1)).Expect(HttpStatusCode.Created);
-        foreach (var (name, node) in new[] { (local, nodes.Parent), (distributed, nodes.Mail1) })
+        foreach (var (name, node) in await LocalAndDistributedAsync("mf"))
         {
             var source = $"sales@{AccountsFixture.NewDomain(name)}";
             var id = (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/forwarders", new { localPart = "sales", destination = "old@example.org" }))
@@ -201,11 +193,7 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
     [Fact]
     public async Task DiskUsage_IsMeasuredHereAndOnTheChild_AndAnOwnerIsWarnedOnce_WhenAMailboxIsNearlyFull()
     {
-        var local = AccountsFixture.NewName("du");
-        var distributed = AccountsFixture.NewName("du");
-        (await nodes.CreateAccountAsync(nodes.Parent.Api, local)).Expect(HttpStatusCode.Created);
-        (await nodes.CreateAccountAsync(nodes.Parent.Api, distributed, nodes.ToMail1)).Expect(HttpStatusCode.Created);
-        foreach (var (name, node) in new[] { (local, nodes.Parent), (distributed, nodes.Mail1) })
+        foreach (var (name, node) in await LocalAndDistributedAsync("du"))
         {
             var domain = AccountsFixture.NewDomain(name);
             var address = $"quinn@{domain}";
@@ -239,11 +227,7 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
     [Fact]
     public async Task AddressesAndForwarders_AreSearchedAndPaged_WhereTheyAreKept()
     {
-        var local = AccountsFixture.NewName("mp");
-        var distributed = AccountsFixture.NewName("mp");
-        (await nodes.CreateAccountAsync(nodes.Parent.Api, local)).Expect(HttpStatusCode.Created);
-        (await nodes.CreateAccountAsync(nodes.Parent.Api, distributed, nodes.ToMail1)).Expect(HttpStatusCode.Created);
-        foreach (var name in new[] { local, distributed })
+        foreach (var (name, _) in await LocalAndDistributedAsync("mp"))
         {
             foreach (var box in new[] { "anna", "anton", "bert", "bob", "carl" })
             {
@@ -271,11 +255,7 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
     [Fact]
     public async Task AnAutoresponderAndFilters_AreWrittenAsTheMailboxsSieveScript_WhereTheMailIs()
     {
-        var local = AccountsFixture.NewName("sv");
-        var distributed = AccountsFixture.NewName("sv");
-        (await nodes.CreateAccountAsync(nodes.Parent.Api, local)).Expect(HttpStatusCode.Created);
-        (await nodes.CreateAccountAsync(nodes.Parent.Api, distributed, nodes.ToMail1)).Expect(HttpStatusCode.Created);
-        foreach (var (name, node) in new[] { (local, nodes.Parent), (distributed, nodes.Mail1) })
+        foreach (var (name, node) in await LocalAndDistributedAsync("sv"))
         {
             var address = $"vera@{AccountsFixture.NewDomain(name)}";
             (await nodes.Parent.Api.PostAsync($"api/v1/accounts/{name}/mail/addresses", new { localPart = "vera", password = "vera-Kq7vZp3xWm9t" })).Expect(HttpStatusCode.Created);
@@ -306,11 +286,7 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
     [Fact]
     public async Task AnAccountsMailLimit_KeepsItsMailboxesQuotasWithinIt_LocallyAndOnTheChild()
     {
-        var local = AccountsFixture.NewName("al");
-        var distributed = AccountsFixture.NewName("al");
-        (await nodes.CreateAccountAsync(nodes.Parent.Api, local)).Expect(HttpStatusCode.Created);
-        (await nodes.CreateAccountAsync(nodes.Parent.Api, distributed, nodes.ToMail1)).Expect(HttpStatusCode.Created);
-        foreach (var name in new[] { local, distributed })
+        foreach (var (name, _) in await LocalAndDistributedAsync("al"))
         {
             var domain = AccountsFixture.NewDomain(name);
             (await nodes.Parent.Api.PutAsync($"api/v1/accounts/{name}", new { mailQuotaMegabytes = 100 })).Expect(HttpStatusCode.OK);
@@ -352,4 +328,14 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
 
     private static string PasswdLine(PortalNode node, string address) =>
         StateFile(node, MailServerAdapter.PasswdFile).Split('\n').Single(l => l.StartsWith(address + ":", StringComparison.Ordinal));
+
+    /// <summary>Two new accounts of the parent's, one with its mail here and one with its mail on mail-1, each with the node that keeps its mail.</summary>
+    private async Task<(string Name, PortalNode Node)[]> LocalAndDistributedAsync(string prefix)
+    {
+        var local = AccountsFixture.NewName(prefix);
+        var distributed = AccountsFixture.NewName(prefix);
+        (await nodes.CreateAccountAsync(nodes.Parent.Api, local)).Expect(HttpStatusCode.Created);
+        (await nodes.CreateAccountAsync(nodes.Parent.Api, distributed, nodes.ToMail1)).Expect(HttpStatusCode.Created);
+        return [(local, nodes.Parent), (distributed, nodes.Mail1)];
+    }
 }

@@ -126,12 +126,7 @@ public sealed class MailRelayJob(
                 return $"DNS and mail routing point at {move.TargetAlias}; {move.SourceAlias} sends on what still reaches it.";
             }, cancellationToken);
 
-            await run.StepAsync("sessions", async ct =>
-            {
-                await CarryDuplicatesAsync(ct);
-                var ended = await retry.RunAsync(() => source.EndMailSessionsAsync(move.Username, ct), ct);
-                return ended.Addresses == 0 ? $"No IMAP/POP3 server on {move.SourceAlias} to end sessions on." : $"Ended the sessions of {ended.Addresses} mailbox(es) on {move.SourceAlias}.";
-            }, cancellationToken);
+            await MoveFrame.EndChildSessionsAsync(run, retry, source, move.Username, move.SourceAlias, CarryDuplicatesAsync, cancellationToken);
 
             async Task<string?> FinalPassAsync(CancellationToken ct)
             {

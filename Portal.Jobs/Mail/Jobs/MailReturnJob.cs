@@ -224,12 +224,7 @@ public sealed class MailReturnJob(
                 return "DNS and mail routing point at this node.";
             }, cancellationToken);
 
-            await run.StepAsync("sessions", async ct =>
-            {
-                await CarryDuplicatesAsync(ct);
-                var ended = await retry.RunAsync(() => child.EndMailSessionsAsync(move.Username, ct), ct);
-                return ended.Addresses == 0 ? $"No IMAP/POP3 server on {move.SourceAlias} to end sessions on." : $"Ended the sessions of {ended.Addresses} mailbox(es) on {move.SourceAlias}.";
-            }, cancellationToken);
+            await MoveFrame.EndChildSessionsAsync(run, retry, child, move.Username, move.SourceAlias, CarryDuplicatesAsync, cancellationToken);
 
             async Task<string?> FinalPassAsync(CancellationToken ct)
             {

@@ -17,6 +17,19 @@ public sealed record MoveStop(
 /// </summary>
 public static class MoveFrame
 {
+    /// <summary>
+    /// The "sessions" step of a move out of a child (a return, a relay): duplicates that arrived are carried first, then
+    /// the child ends the account's IMAP/POP3 sessions, so clients reconnect to where the mail is now.
+    /// </summary>
+    public static Task EndChildSessionsAsync(IOperationRun run, MoveRetry retry, NodeApiClient child, string username, string childAlias,
+        Func<CancellationToken, Task> carryDuplicates, CancellationToken cancellationToken) =>
+        run.StepAsync("sessions", async ct =>
+        {
+            await carryDuplicates(ct);
+            var ended = await retry.RunAsync(() => child.EndMailSessionsAsync(username, ct), ct);
+            return ended.Addresses == 0 ? $"No IMAP/POP3 server on {childAlias} to end sessions on." : $"Ended the sessions of {ended.Addresses} mailbox(es) on {childAlias}.";
+        }, cancellationToken);
+
     public static async Task StoppedAsync(IOperationRun run, Exception stopped, MoveStop stop, Func<bool, string, CancellationToken, Task> notify, ILogger logger)
     {
         // The step from which on the move is finished, not undone: a move's switch, a transfer's import.

@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace Portal.Features.Alerts;
 
 /// <summary>
@@ -31,7 +29,7 @@ public sealed class AlertService(
         {
             await db.SaveChangesAsync(ct);
         }
-        catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        catch (DbUpdateException ex) when (ex.IsUniqueViolation())
         {
             return false; // raised at the same moment elsewhere
         }

@@ -126,7 +126,7 @@ public sealed class BulkMoves(
         {
             return (await distribution.MoveMailAsync(actor, item.Username, item.Target, ct), null);
         }
-        catch (Exception ex) when (ex is PortalValidationException or PortalConflictException or PortalNotFoundException)
+        catch (PortalException ex) when (ex.IsRefusal)
         {
             return (null, ex.Message);
         }

@@ -53,17 +53,7 @@ public sealed partial class PackageService(IDbContextFactory<PortalDbContext> db
         var package = new Package { Name = name, CreatedAt = clock.GetUtcNow(), UpdatedAt = clock.GetUtcNow() };
         Set(package, spec);
         db.Packages.Add(package);
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (DbUpdateException)
-        {
-            // Another admin created the same name between the check and here.
-            var message = $"Package {name} was not created: a package named {name} exists; choose another name.";
-            await audit.RecordAsync(actor, "package.create", name, AuditOutcome.Refused, message, cancellationToken);
-            throw new PortalConflictException(message, code: "package.taken");
-        }
+        await SaveNameAsync(db, actor, "package.create", name, name, "created", cancellationToken);
 
         await audit.RecordAsync(actor, "package.create", name, AuditOutcome.Succeeded, Describe(package), cancellationToken);
         return await RowAsync(db, package, cancellationToken);
@@ -129,16 +119,7 @@ public sealed partial class PackageService(IDbContextFactory<PortalDbContext> db
         package.Name = spec.Name.Trim();
         Set(package, spec);
         package.UpdatedAt = clock.GetUtcNow();
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (DbUpdateException)
-        {
-            var message = $"Package {name} was not changed: a package named {spec.Name.Trim()} exists; choose another name.";
-            await audit.RecordAsync(actor, "package.update", name, AuditOutcome.Refused, message, cancellationToken);
-            throw new PortalConflictException(message, code: "package.taken");
-        }
+        await SaveNameAsync(db, actor, "package.update", name, package.Name, "changed", cancellationToken);
 
         // Limits that shrink go first, so a reseller's disk limit (checked per account) is never passed on the way.
         var outcomes = new List<PackageAccountOutcome>();
@@ -177,7 +158,7 @@ public sealed partial class PackageService(IDbContextFactory<PortalDbContext> db
                 await audit.RecordAsync(actor, "package.delete", package.Name, AuditOutcome.Succeeded, Describe(package), cancellationToken);
                 return;
             }
-            catch (DbUpdateException)
+            catch (DbUpdateException ex) when (ex.IsForeignKeyViolation())
             {
                 // An account was put on it meanwhile; the foreign key keeps the package.
                 users = await db.Accounts.Where(a => a.PackageId == package.Id).OrderBy(a => a.Username).Select(a => a.Username).ToListAsync(cancellationToken);
@@ -496,4 +477,22 @@ public sealed partial class PackageService(IDbContextFactory<PortalDbContext> db
     }
 
     private static PortalNotFoundException NotFound(string name) => new($"There is no package \"{name.Trim()}\" on this node.");
+
+    /// <summary>
+    /// Saves a package's new name (and the rest); a name another admin took between the check and the save is refused,
+    /// as the unique index says, like the check would have.
+    /// </summary>
+    private async Task SaveNameAsync(PortalDbContext db, Actor actor, string action, string name, string newName, string notDone, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException ex) when (ex.IsUniqueViolation())
+        {
+            var message = $"Package {name} was not {notDone}: a package named {newName} exists; choose another name.";
+            await audit.RecordAsync(actor, action, name, AuditOutcome.Refused, message, cancellationToken);
+            throw new PortalConflictException(message, code: "package.taken");
+        }
+    }
 }

@@ -86,7 +86,7 @@ internal sealed class AccountTransferSteps(
             var move = await distribution.MoveMailAsync(await RequesterAsync(transfer.OperationId, ct), transfer.Username, nodeId, ct);
             return $"Its mail now moves to the chosen mail node: /admin/operations/{move}.";
         }
-        catch (Exception ex) when (ex is PortalValidationException or PortalConflictException or PortalNotFoundException)
+        catch (PortalException ex) when (ex.IsRefusal)
         {
             return $"Its mail stays here for now: the move to the chosen mail node was refused ({ex.Message}). Move it from the account's page.";
         }
