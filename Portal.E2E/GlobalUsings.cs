@@ -3,6 +3,5 @@ global using System.Net;
 global using Microsoft.Playwright;
 global using Portal.E2E.Pages;
 global using Portal.E2E.Support;
-global using Portal.E2E.Tests;
 global using Portal.Tests.Support;
 global using Xunit;

@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Security.Authentication;
-using System.Text.Json.Serialization;
-
 namespace Portal.Jobs.Nodes;
 
 public interface INodeApiClientFactory

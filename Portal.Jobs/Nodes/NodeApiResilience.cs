@@ -1,8 +1,6 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
-using Polly.CircuitBreaker;
 using Polly.Timeout;
 
 namespace Portal.Jobs.Nodes;

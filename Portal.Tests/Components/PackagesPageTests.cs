@@ -1,8 +1,6 @@
 using Bunit;
 using Bunit.Rendering;
-using Microsoft.AspNetCore.Components;
 using MudBlazor;
-using Portal.Areas.Admin;
 
 namespace Portal.Tests.Components;
 

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Portal.Tests.Support;
-using Xunit;
 using static Portal.Tests.MailServers.MailClients;
 
 namespace Portal.Tests.MailServers;

@@ -49,7 +49,7 @@ public sealed partial class WebmailServerTests(MailServersFixture servers)
         await servers.MoveAndWaitAsync(name, null);
     }
 
-    /// <summary>A browser's HTTPS to <paramref name="host"/> at <paramref name="address"/>, as DNS would send it, with cookies.</summary>
+    /// <summary>A browser's HTTPS to a host name at an address, as DNS would send it, with cookies.</summary>
     private sealed partial class Browser
     {
         private readonly HttpClient _http;

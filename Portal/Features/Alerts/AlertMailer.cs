@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace Portal.Features.Alerts;
 
 /// <summary>Sends alert emails through the SMTP server of <c>Portal:Alerts</c> (the node's own Postfix); a failure is logged, never thrown.</summary>

@@ -13,7 +13,7 @@ public sealed class TwinResolver(IDbContextFactory<PortalDbContext> dbFactory, N
     }
 
     /// <summary>
-    /// The parent's admin calling, as the audit here names them: "(parent, on behalf of <user>)" when the parent says
+    /// The parent's admin calling, as the audit here names them: "(parent, on behalf of &lt;user&gt;)" when the parent says
     /// for whom (<see cref="NodeApiHeaders.OnBehalfOf"/>, believed only in that well-formed shape), else "(via parent node)".
     /// </summary>
     public static Actor Actor(HttpContext http)

@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace Portal.Features.SelfCheck;
 
 /// <summary>Starts the node self-check (admins only), from the UI or the API alike.</summary>

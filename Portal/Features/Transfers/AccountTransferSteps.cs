@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.DataProtection;
-
 namespace Portal.Features.Transfers;
 
 /// <summary>This node's side of a transfer (see <see cref="AccountTransferJob"/>).</summary>

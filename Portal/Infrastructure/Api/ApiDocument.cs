@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Http.Metadata;
-
 namespace Portal.Infrastructure.Api;
 
 /// <summary>

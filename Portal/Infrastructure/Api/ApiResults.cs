@@ -1,6 +1,3 @@
-using System.Text.Encodings.Web;
-using Microsoft.AspNetCore.Authentication;
-
 namespace Portal.Infrastructure.Api;
 
 /// <summary>The body of every API error: a stable code, a message that says what to do, and any further problems.</summary>

@@ -1,11 +1,5 @@
 using System.Diagnostics.Metrics;
-using Microsoft.AspNetCore.HttpLogging;
 using Npgsql;
-using OpenTelemetry;
-using OpenTelemetry.Exporter;
-using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
-using OpenTelemetry.Trace;
 
 namespace Portal.Infrastructure.Hosting;
 

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.HttpLogging;
 using Npgsql;
 using OpenTelemetry;

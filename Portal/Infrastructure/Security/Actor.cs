@@ -1,6 +1,3 @@
-using Microsoft.AspNetCore.Components.Authorization;
-using Microsoft.AspNetCore.Components.Server.Circuits;
-
 namespace Portal.Infrastructure.Security;
 
 /// <summary>Who is acting, for rules and the audit log: the signed-in user (or the system) and their address.</summary>

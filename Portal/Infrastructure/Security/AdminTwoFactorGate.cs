@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Authorization;
-
 namespace Portal.Infrastructure.Security;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using Microsoft.AspNetCore.Components.Authorization;
-using Microsoft.AspNetCore.Components.Server.Circuits;
-
 namespace Portal.Infrastructure.Security;
 
 /// <summary>Facts about the circuit this scope belongs to (if any), captured when the circuit opens.</summary>
