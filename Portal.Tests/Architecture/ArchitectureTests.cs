@@ -111,6 +111,23 @@ public sealed class ArchitectureTests
         Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
     }
 
+    /// <summary>
+    /// Pages and components are thin: they ask a feature's service, which holds the rules and the queries, and never
+    /// open the database themselves (a rule read in a page is a rule a newcomer will not find in its feature's folder).
+    /// </summary>
+    [Fact]
+    public void NoPageOrComponent_ReachesTheDatabase()
+    {
+        var database = new[] { typeof(PortalDbContext), typeof(IDbContextFactory<PortalDbContext>) };
+        var offenders =
+            from type in Web.GetTypes()
+            where typeof(IComponent).IsAssignableFrom(type)
+            from member in type.GetProperties(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
+            where member.GetCustomAttribute<InjectAttribute>() is not null && database.Contains(member.PropertyType)
+            select $"{type.FullName}.{member.Name}";
+        Assert.Empty(offenders);
+    }
+
     private static IEnumerable<(Type Page, string Route)> Pages() =>
         from type in Web.GetTypes()
         where typeof(IComponent).IsAssignableFrom(type)

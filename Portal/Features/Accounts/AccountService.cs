@@ -521,6 +521,16 @@ public sealed class AccountService(
 
     // --- the child's side: twins, changed only through the node API ---
 
+    /// <summary>
+    /// Whether <paramref name="username"/> is one of a parent's accounts with its mail here: its owner signs in on the
+    /// parent, not here, and the sign-in page says so instead of only "wrong password".
+    /// </summary>
+    public async Task<bool> IsAParentsAccountAsync(string username, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.Accounts.AnyAsync(a => a.Username == username && a.ParentNodeId != null, cancellationToken);
+    }
+
     public async Task<AccountTwin> CreateTwinAsync(Actor parentActor, AccountTwin twin, CancellationToken cancellationToken = default)
     {
         var parent = await RequireParentAsync(cancellationToken);
