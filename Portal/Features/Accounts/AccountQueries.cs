@@ -8,7 +8,7 @@ public sealed class AccountQueries(IDbContextFactory<PortalDbContext> dbFactory,
 {
     public async Task<AccountPage> FindAsync(Actor actor, AccountQuery query, CancellationToken cancellationToken = default)
     {
-        if (!actor.IsAdmin && !actor.IsInRole(PortalRoles.Reseller))
+        if (!actor.ManagesAccounts)
         {
             throw new PortalForbiddenException("Only admins and resellers list accounts.");
         }
@@ -92,7 +92,7 @@ public sealed class AccountQueries(IDbContextFactory<PortalDbContext> dbFactory,
     /// </summary>
     public async Task<IReadOnlyList<string>> UsernamesAsync(Actor actor, AccountQuery query, int max, CancellationToken cancellationToken = default)
     {
-        if (!actor.IsAdmin && !actor.IsInRole(PortalRoles.Reseller))
+        if (!actor.ManagesAccounts)
         {
             throw new PortalForbiddenException("Only admins and resellers list accounts.");
         }

@@ -289,7 +289,7 @@ public sealed class AccountRenaming(
     {
         try
         {
-            if (!actor.IsAdmin && !actor.IsInRole(PortalRoles.Reseller))
+            if (!actor.ManagesAccounts)
             {
                 throw new PortalForbiddenException("Only admins and resellers rename accounts or change their domain; ask your provider.");
             }

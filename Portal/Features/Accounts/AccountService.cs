@@ -336,7 +336,7 @@ public sealed class AccountService(
         try
         {
             account = await AccountAccess.FindVisibleAsync(db, actor, username, cancellationToken);
-            if (actor.IsInRole(PortalRoles.User) && !actor.IsAdmin)
+            if (actor.IsAccountOwner)
             {
                 throw new PortalForbiddenException("Account owners cannot change these settings; ask your provider.");
             }

@@ -53,7 +53,7 @@ public sealed class AccountTermination(
 
     private async Task<Guid> TerminateCheckedAsync(Actor actor, string username, AccountTerminationRequest request, CancellationToken ct)
     {
-        if (!actor.IsAdmin && !actor.IsInRole(PortalRoles.Reseller))
+        if (!actor.ManagesAccounts)
         {
             throw new PortalForbiddenException("Only admins and resellers terminate accounts; ask your provider.");
         }

@@ -68,7 +68,7 @@ public sealed class ApiTokenService(
             actor.RequireOwnSession("an API token");
         }
 
-        if (IsOwnerOnly(actor) && !await OwnerMayUseApiAsync(actor.UserId!, cancellationToken))
+        if (actor.IsAccountOwner && !await OwnerMayUseApiAsync(actor.UserId!, cancellationToken))
         {
             const string message = "Your account's \"API Tokens\" feature is off, so it cannot have API tokens. Ask your provider to turn it on.";
             await audit.RecordAsync(actor, action, name, AuditOutcome.Refused, message, cancellationToken);
@@ -131,7 +131,6 @@ public sealed class ApiTokenService(
     private static bool MayHold(Actor actor, ApiTokenKind kind) =>
         actor.UserId is not null && (actor.IsAdmin || (kind == ApiTokenKind.User && (actor.IsInRole(PortalRoles.Reseller) || actor.IsInRole(PortalRoles.User))));
 
-    private static bool IsOwnerOnly(Actor actor) => actor.IsInRole(PortalRoles.User) && !actor.IsAdmin && !actor.IsInRole(PortalRoles.Reseller);
 
     /// <summary>An account owner may use the API while their account has the "API Tokens" feature.</summary>
     private async Task<bool> OwnerMayUseApiAsync(string userId, CancellationToken ct)

@@ -14,6 +14,12 @@ public enum ChildDeletionState
 /// </summary>
 public sealed class ChildAccountDeletion
 {
+    /// <summary>A deletion still to come may be postponed, cancelled or run now; one that ended may not.</summary>
+    public static bool CanChange(ChildDeletionState state) => state == ChildDeletionState.Scheduled;
+
+    /// <summary>A cancelled or failed deletion may be scheduled again; a done one has nothing left to delete.</summary>
+    public static bool CanScheduleAgain(ChildDeletionState state) => state is ChildDeletionState.Cancelled or ChildDeletionState.Failed;
+
     public long Id { get; set; }
 
     public required string Username { get; set; }

@@ -3,7 +3,14 @@ namespace Portal.Features.Distribution;
 /// <summary>A scheduled (or finished) deletion of an account's copy on a child, as admins see it.</summary>
 public sealed record ChildDeletionRow(
     long Id, string Username, string Domain, string NodeAlias, ChildDeletionState State, DateTimeOffset DueAt, DateTimeOffset CreatedAt,
-    DateTimeOffset? FinishedAt, string? Outcome, Guid? OperationId);
+    DateTimeOffset? FinishedAt, string? Outcome, Guid? OperationId)
+{
+    /// <summary>Still to come: it may be postponed, cancelled or run now.</summary>
+    public bool CanChange => ChildAccountDeletion.CanChange(State);
+
+    /// <summary>Cancelled or failed: it may be scheduled again.</summary>
+    public bool CanScheduleAgain => ChildAccountDeletion.CanScheduleAgain(State);
+}
 
 /// <summary>
 /// The deletions of accounts' copies on children after their mail left (dedistribution, or a move to another child):
@@ -172,7 +179,7 @@ public sealed class ChildDeletionService(
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var deletion = await FindAsync(db, actor, id, action, ct);
         string? refusal = null;
-        if (deletion.State is not (ChildDeletionState.Cancelled or ChildDeletionState.Failed))
+        if (!ChildAccountDeletion.CanScheduleAgain(deletion.State))
         {
             refusal = $"The deletion of {deletion.Username}'s copy on {deletion.NodeAlias} is {deletion.State.ToString().ToLowerInvariant()}; only a cancelled or failed one is scheduled again.";
         }
@@ -319,7 +326,7 @@ public sealed class ChildDeletionService(
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var deletion = await FindAsync(db, actor, id, action, ct);
-        if (deletion.State != ChildDeletionState.Scheduled)
+        if (!ChildAccountDeletion.CanChange(deletion.State))
         {
             var message = $"The deletion of {deletion.Username}'s copy on {deletion.NodeAlias} is {deletion.State.ToString().ToLowerInvariant()}; only a scheduled one can change.";
             await audit.RecordAsync(actor, action, deletion.Username, AuditOutcome.Refused, message, ct);

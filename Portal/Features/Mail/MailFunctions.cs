@@ -173,8 +173,8 @@ public sealed class MailFunctions(
     {
         var (account, node) = await ResolveAsync(actor, username, ct);
         Exception? refusal = account.IsTwin ? AccountAccess.ChangedOnTheParent(username, "its mail is changed on the parent (by its owner or the parent's admins), which updates it here")
-            : account.Status == AccountStatus.Suspended && IsOwner(actor) ? AccountSuspension.Refusal(account)
-            : !account.HasFeature(feature) ? FeatureOff(account, feature, IsOwner(actor))
+            : account.Status == AccountStatus.Suspended && actor.IsAccountOwner ? AccountSuspension.Refusal(account)
+            : !account.HasFeature(feature) ? FeatureOff(account, feature, actor.IsAccountOwner)
             : null;
         if (refusal is not null)
         {
@@ -241,7 +241,7 @@ public sealed class MailFunctions(
         if (count >= most)
         {
             var refusal = $"The account's package {package.Name} allows {most} mailbox(es); {account.Username} has {count}. Delete one first, or "
-                + (IsOwner(actor) ? "ask your hosting provider for a larger package." : "put the account on a package that allows more.");
+                + (actor.IsAccountOwner ? "ask your hosting provider for a larger package." : "put the account on a package that allows more.");
             await audit.RecordAsync(actor, "email.create", account.Username, Audit.AuditOutcome.Refused, refusal, ct);
             throw new PortalValidationException(refusal, [refusal], "email.mailbox_limit");
         }
@@ -255,7 +255,6 @@ public sealed class MailFunctions(
         _ => ex.Message,
     };
 
-    private static bool IsOwner(Actor actor) => actor.IsInRole(PortalRoles.User) && !actor.IsAdmin && !actor.IsInRole(PortalRoles.Reseller);
 
     internal static PortalForbiddenException FeatureOff(Account account, string feature, bool owner) => new(
         owner

@@ -461,7 +461,7 @@ public sealed partial class PackageService(IDbContextFactory<PortalDbContext> db
 
     private static void RequireManager(Actor actor)
     {
-        if (!actor.IsAdmin && !actor.IsInRole(PortalRoles.Reseller))
+        if (!actor.ManagesAccounts)
         {
             throw new PortalForbiddenException("Only admins and resellers see packages.");
         }

@@ -11,6 +11,12 @@ public sealed record Actor(string? UserId, string Name, string? Address, ClaimsP
 
     public bool IsInRole(string role) => Principal.IsInRole(role);
 
+    /// <summary>An admin or a reseller: who creates, changes, renames and terminates accounts (a reseller only its own).</summary>
+    public bool ManagesAccounts => IsAdmin || IsInRole(PortalRoles.Reseller);
+
+    /// <summary>An account's owner and nothing more: who works in their own account's panel only.</summary>
+    public bool IsAccountOwner => IsInRole(PortalRoles.User) && !ManagesAccounts;
+
     /// <summary>In a view-as session: the admin looking at the panel as this user (<see cref="ViewAs"/>); null otherwise.</summary>
     public string? ViewedBy => ViewAs.AdminName(Principal);
 
