@@ -102,8 +102,10 @@ public static class MailArchive
     }
 
     /// <summary>
-    /// Archives the mailboxes as <see cref="CreateAsync(string, string, IReadOnlyList{string}, Guid, Func{long, long, ValueTask}, CancellationToken)"/> does, as an operation's step: their size measured first, so
-    /// the step shows messages and bytes done of the whole, with rate and time left.
+    /// Archives the mailboxes as
+    /// <see cref="CreateAsync(string, string, IReadOnlyList{string}, Guid, Func{long, long, ValueTask}, CancellationToken)"/>
+    /// does, as an operation's step: their size measured first, so the step shows messages and bytes done of the whole,
+    /// with rate and time left.
     /// </summary>
     public static async Task<MailArchiveManifest> CreateAsync(Operations.IOperationRun run, string mailRoot, string domain, IReadOnlyList<string> localParts, CancellationToken ct)
     {

@@ -6,7 +6,8 @@ namespace Portal.Features.Packages;
 /// Packages (hosting plans): admins define them, admins and resellers make accounts from them. Changing a package
 /// changes its accounts through <see cref="AccountService.ModifyAsync"/>, one account at a time, so an account whose
 /// mail is on a child has its twin updated there as any other change would. The change is refused as a whole when any
-/// of its accounts would be (see <see cref="PreviewAsync(Actor, string, PackageSpec, CancellationToken)"/>): a package's accounts stay alike. Every refusal is audited.
+/// of its accounts would be (see <see cref="PreviewAsync(Actor, string, PackageSpec, CancellationToken)"/>): a
+/// package's accounts stay alike. Every refusal is audited.
 /// </summary>
 public sealed partial class PackageService(IDbContextFactory<PortalDbContext> dbFactory, AccountService accounts, AccountQueries queries, AuditLog audit, TimeProvider clock)
 {
