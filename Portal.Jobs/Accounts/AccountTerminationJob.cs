@@ -25,7 +25,7 @@ public interface IAccountTerminationSteps
     Task<string?> RemoveZoneAsync(TerminationPlan plan, CancellationToken cancellationToken);
 
     /// <summary>The child that holds the account's mail, to archive it there; null when it is no longer linked.</summary>
-    Task<Nodes.NodeApiClient?> MailNodeAsync(Guid operationId, CancellationToken cancellationToken);
+    Task<NodeApiClient?> MailNodeAsync(Guid operationId, CancellationToken cancellationToken);
 
     /// <summary>Free bytes on this node's mail partition.</summary>
     long FreeMailBytes();
@@ -127,7 +127,7 @@ public sealed class AccountTerminationJob(IOperationJournal journal, IAccountTer
         steps.ScheduleArchiveRemoval(run.OperationId, TimeSpan.FromDays(days));
         await run.SetResultAsync("archive", MailArchive.ArchivePath(plan.MailRoot, run.OperationId), ct);
         await run.SetResultAsync("archive sha256", manifest.Sha256, ct);
-        await run.SetResultAsync("archive kept until", (run.AttemptStartedAt + TimeSpan.FromDays(days)).ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture), ct);
+        await run.SetResultAsync("archive kept until", (run.AttemptStartedAt + TimeSpan.FromDays(days)).ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture), ct);
     }
 
     /// <summary>
@@ -175,12 +175,12 @@ public sealed class AccountTerminationJob(IOperationJournal journal, IAccountTer
                 throw new MailArchiveRejectedException($"The archive from {alias} does not match its SHA-256; it was not kept. Retry the termination.");
             }
 
-            await File.WriteAllTextAsync(MailArchive.ManifestPath(plan.MailRoot, run.OperationId), System.Text.Json.JsonSerializer.Serialize(manifest, Nodes.NodeApiClient.Json), ct);
+            await File.WriteAllTextAsync(MailArchive.ManifestPath(plan.MailRoot, run.OperationId), JsonSerializer.Serialize(manifest, NodeApiClient.Json), ct);
             try
             {
                 await child.DeleteMailArchiveAsync(plan.Username, archive, ct);
             }
-            catch (Nodes.NodeApiException ex)
+            catch (NodeApiException ex)
             {
                 logger.LogWarning(ex, "The archive on {Node} stays there until the account's copy is removed", alias);
             }
@@ -188,7 +188,7 @@ public sealed class AccountTerminationJob(IOperationJournal journal, IAccountTer
             await KeepAsync(run, plan, manifest, days, ct);
             return $"{manifest.Files.Count} message(s), {Units.Bytes(manifest.ExpandedBytes)}, archived on {alias} and kept here ({Units.Bytes(manifest.ArchiveBytes)}) for {days} day(s).";
         }
-        catch (Nodes.NodeApiException ex)
+        catch (NodeApiException ex)
         {
             throw new IOException($"{alias} did not make the final archive ({ex.Message}); retry when it is online, or terminate without a final archive.", ex);
         }

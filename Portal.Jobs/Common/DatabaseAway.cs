@@ -55,7 +55,7 @@ public static class DatabaseAway
                 await attempt(resumed);
                 return;
             }
-            catch (Operations.OperationEndedException) when (resumed is not null)
+            catch (OperationEndedException) when (resumed is not null)
             {
                 // The earlier attempt had ended the operation (it failed, and said so) before the database error that
                 // sent it round again, say on a pooled connection the outage had cut: its end stands.
@@ -67,7 +67,7 @@ public static class DatabaseAway
                 logger.LogWarning("The database is away ({Reason}); {What} waits {Wait:0.0} s, then resumes from its last checkpoint", Brief(ex), what, wait.TotalSeconds);
                 await Task.Delay(wait, clock, ct);
                 wait = wait * 2 < LongestWait ? wait * 2 : LongestWait;
-                resumed = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                resumed = string.Create(CultureInfo.InvariantCulture,
                     $"This node's database was away ({Brief(ex)}); resumed from the last finished step {(clock.GetUtcNow() - started).TotalSeconds:0} s after this attempt began.");
             }
         }

@@ -16,7 +16,7 @@ public static class PortalTelemetry
     /// <summary>The kinds of operation that move an account's mail, the "kind" of every move metric.</summary>
     public static readonly IReadOnlySet<string> MoveKinds = new HashSet<string>(StringComparer.Ordinal)
     {
-        Mail.MailCopyJob.Kind, Mail.MailReturnJob.Kind, Mail.MailRelayJob.Kind, Mail.AccountTransferJob.Kind,
+        MailCopyJob.Kind, MailReturnJob.Kind, MailRelayJob.Kind, AccountTransferJob.Kind,
     };
 
     public static readonly ActivitySource Source = new(Name);

@@ -31,7 +31,7 @@ public static class JobsServiceCollectionExtensions
                 }));
 
         // Before the job server: what a stopped process had fetched is handed back first.
-        services.AddHostedService(sp => new InterruptedJobs(connectionString, settings, sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<InterruptedJobs>>()));
+        services.AddHostedService(sp => new InterruptedJobs(connectionString, settings, sp.GetRequiredService<ILogger<InterruptedJobs>>()));
         services.AddHangfireServer(options =>
         {
             options.ServerName = serverName;
@@ -43,14 +43,14 @@ public static class JobsServiceCollectionExtensions
 
         services.AddTransient<NodeSelfCheckJob>();
         services.AddTransient<NodeHealthJob>();
-        services.AddTransient<Mail.MailCopyJob>();
-        services.AddTransient<Mail.MailReturnJob>();
-        services.AddTransient<Mail.MailRelayJob>();
-        services.AddTransient<Mail.AccountTransferJob>();
-        services.AddTransient<Mail.MailArchiveJob>();
-        services.AddTransient<Mail.ChildAccountDeletionJob>();
+        services.AddTransient<MailCopyJob>();
+        services.AddTransient<MailReturnJob>();
+        services.AddTransient<MailRelayJob>();
+        services.AddTransient<AccountTransferJob>();
+        services.AddTransient<MailArchiveJob>();
+        services.AddTransient<ChildAccountDeletionJob>();
         services.AddTransient<Accounts.AccountTerminationJob>();
-        services.AddTransient<Mail.BulkMoveJob>();
+        services.AddTransient<BulkMoveJob>();
         services.AddNodeApiClients();
         return services;
     }

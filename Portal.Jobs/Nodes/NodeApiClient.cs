@@ -88,60 +88,60 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
     public Task<AccountExport> ExportAccountAsync(string username, CancellationToken ct) =>
         SendAsync<AccountExport>(HttpMethod.Get, $"node-api/v1/transfers/{Uri.EscapeDataString(username)}", null, ct, MaxManifestBytes);
 
-    public Task<List<Mail.EmailAccountRow>> ListMailAddressesAsync(string username, CancellationToken ct) =>
-        SendAsync<List<Mail.EmailAccountRow>>(HttpMethod.Get, MailPath(username, "addresses"), null, ct);
+    public Task<List<EmailAccountRow>> ListMailAddressesAsync(string username, CancellationToken ct) =>
+        SendAsync<List<EmailAccountRow>>(HttpMethod.Get, MailPath(username, "addresses"), null, ct);
 
-    public Task<Mail.MailPage<Mail.EmailAccountRow>> PageMailAddressesAsync(string username, Mail.MailListQuery query, CancellationToken ct) =>
-        SendAsync<Mail.MailPage<Mail.EmailAccountRow>>(HttpMethod.Get, MailPath(username, "addresses/page" + QueryString(query)), null, ct);
+    public Task<MailPage<EmailAccountRow>> PageMailAddressesAsync(string username, MailListQuery query, CancellationToken ct) =>
+        SendAsync<MailPage<EmailAccountRow>>(HttpMethod.Get, MailPath(username, "addresses/page" + QueryString(query)), null, ct);
 
-    public Task<Mail.MailPage<Mail.ForwarderRow>> PageForwardersAsync(string username, Mail.MailListQuery query, CancellationToken ct) =>
-        SendAsync<Mail.MailPage<Mail.ForwarderRow>>(HttpMethod.Get, MailPath(username, "forwarders/page" + QueryString(query)), null, ct);
+    public Task<MailPage<ForwarderRow>> PageForwardersAsync(string username, MailListQuery query, CancellationToken ct) =>
+        SendAsync<MailPage<ForwarderRow>>(HttpMethod.Get, MailPath(username, "forwarders/page" + QueryString(query)), null, ct);
 
-    private static string QueryString(Mail.MailListQuery query) =>
+    private static string QueryString(MailListQuery query) =>
         $"?skip={query.Skip}&take={query.Take}" + (query.Search is { Length: > 0 } search ? "&search=" + Uri.EscapeDataString(search) : "");
 
-    public Task<Mail.EmailAccountRow> CreateMailAddressAsync(string username, Mail.NewEmailAccount request, CancellationToken ct) =>
-        SendAsync<Mail.EmailAccountRow>(HttpMethod.Post, MailPath(username, "addresses"), request, ct);
+    public Task<EmailAccountRow> CreateMailAddressAsync(string username, NewEmailAccount request, CancellationToken ct) =>
+        SendAsync<EmailAccountRow>(HttpMethod.Post, MailPath(username, "addresses"), request, ct);
 
     public Task DeleteMailAddressAsync(string username, string address, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Delete, MailPath(username, $"addresses/{Uri.EscapeDataString(address)}"), null, ct);
 
-    public Task ChangeMailPasswordAsync(string username, string address, Mail.PasswordChange change, CancellationToken ct) =>
+    public Task ChangeMailPasswordAsync(string username, string address, PasswordChange change, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Put, MailPath(username, $"addresses/{Uri.EscapeDataString(address)}/password"), change, ct);
 
-    public Task ChangeMailQuotaAsync(string username, string address, Mail.QuotaChange change, CancellationToken ct) =>
+    public Task ChangeMailQuotaAsync(string username, string address, QuotaChange change, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Put, MailPath(username, $"addresses/{Uri.EscapeDataString(address)}/quota"), change, ct);
 
-    public Task<Mail.MailboxSieve> GetMailSieveAsync(string username, string address, CancellationToken ct) =>
-        SendAsync<Mail.MailboxSieve>(HttpMethod.Get, MailPath(username, $"addresses/{Uri.EscapeDataString(address)}/sieve"), null, ct);
+    public Task<MailboxSieve> GetMailSieveAsync(string username, string address, CancellationToken ct) =>
+        SendAsync<MailboxSieve>(HttpMethod.Get, MailPath(username, $"addresses/{Uri.EscapeDataString(address)}/sieve"), null, ct);
 
-    public Task<Mail.MailboxSieve> SetMailSieveAsync(string username, string address, Mail.MailboxSieve sieve, CancellationToken ct) =>
-        SendAsync<Mail.MailboxSieve>(HttpMethod.Put, MailPath(username, $"addresses/{Uri.EscapeDataString(address)}/sieve"), sieve, ct);
+    public Task<MailboxSieve> SetMailSieveAsync(string username, string address, MailboxSieve sieve, CancellationToken ct) =>
+        SendAsync<MailboxSieve>(HttpMethod.Put, MailPath(username, $"addresses/{Uri.EscapeDataString(address)}/sieve"), sieve, ct);
 
-    public Task<Mail.ForwarderRow> UpdateForwarderAsync(string username, long id, Mail.ForwarderChange change, CancellationToken ct) =>
-        SendAsync<Mail.ForwarderRow>(HttpMethod.Put, MailPath(username, $"forwarders/{id}"), change, ct);
+    public Task<ForwarderRow> UpdateForwarderAsync(string username, long id, ForwarderChange change, CancellationToken ct) =>
+        SendAsync<ForwarderRow>(HttpMethod.Put, MailPath(username, $"forwarders/{id}"), change, ct);
 
-    public Task<List<Mail.ForwarderRow>> ListForwardersAsync(string username, CancellationToken ct) =>
-        SendAsync<List<Mail.ForwarderRow>>(HttpMethod.Get, MailPath(username, "forwarders"), null, ct);
+    public Task<List<ForwarderRow>> ListForwardersAsync(string username, CancellationToken ct) =>
+        SendAsync<List<ForwarderRow>>(HttpMethod.Get, MailPath(username, "forwarders"), null, ct);
 
-    public Task<Mail.ForwarderRow> AddForwarderAsync(string username, Mail.NewForwarder request, CancellationToken ct) =>
-        SendAsync<Mail.ForwarderRow>(HttpMethod.Post, MailPath(username, "forwarders"), request, ct);
+    public Task<ForwarderRow> AddForwarderAsync(string username, NewForwarder request, CancellationToken ct) =>
+        SendAsync<ForwarderRow>(HttpMethod.Post, MailPath(username, "forwarders"), request, ct);
 
     public Task DeleteForwarderAsync(string username, long id, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Delete, MailPath(username, $"forwarders/{id}"), null, ct);
 
     /// <summary>How much mail the child keeps for each of this parent's accounts it serves.</summary>
-    public Task<Mail.MailUsageReport> GetMailUsageAsync(CancellationToken ct) =>
-        SendAsync<Mail.MailUsageReport>(HttpMethod.Get, "node-api/v1/mail-usage", null, ct);
+    public Task<MailUsageReport> GetMailUsageAsync(CancellationToken ct) =>
+        SendAsync<MailUsageReport>(HttpMethod.Get, "node-api/v1/mail-usage", null, ct);
 
     /// <summary>The node's password rules (a parent shows which node's rule governs an account's email passwords).</summary>
     public Task<PasswordPolicyView> GetPasswordPolicyAsync(CancellationToken ct) =>
         SendAsync<PasswordPolicyView>(HttpMethod.Get, "node-api/v1/password-policy", null, ct);
 
-    public Task<Mail.MailConfiguration> ExportMailConfigurationAsync(string username, CancellationToken ct) =>
-        SendAsync<Mail.MailConfiguration>(HttpMethod.Get, MailPath(username, "configuration"), null, ct);
+    public Task<MailConfiguration> ExportMailConfigurationAsync(string username, CancellationToken ct) =>
+        SendAsync<MailConfiguration>(HttpMethod.Get, MailPath(username, "configuration"), null, ct);
 
-    public Task ImportMailConfigurationAsync(string username, Mail.MailConfigurationImport import, CancellationToken ct) =>
+    public Task ImportMailConfigurationAsync(string username, MailConfigurationImport import, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Put, MailPath(username, "configuration"), import, ct);
 
     /// <summary>A GET whose 404 means "there is none" rather than an error.</summary>
@@ -160,43 +160,43 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
 
     // --- mail copy ---
 
-    public Task<Mail.MailManifest> GetMailManifestAsync(string username, Mail.ManifestDetail detail, CancellationToken ct) =>
-        SendAsync<Mail.MailManifest>(HttpMethod.Get, MailPath(username, detail switch
+    public Task<MailManifest> GetMailManifestAsync(string username, ManifestDetail detail, CancellationToken ct) =>
+        SendAsync<MailManifest>(HttpMethod.Get, MailPath(username, detail switch
         {
-            Mail.ManifestDetail.Hashes => "manifest?hashes=true",
-            Mail.ManifestDetail.Paths => "manifest?sizes=false",
+            ManifestDetail.Hashes => "manifest?hashes=true",
+            ManifestDetail.Paths => "manifest?sizes=false",
             _ => "manifest",
         }), null, ct, MaxManifestBytes);
 
     /// <summary>Sends one batch of message files as a single streamed request.</summary>
-    public Task<Mail.BatchResult> SendMailBatchAsync(string username, Mail.MailBatchContent batch, CancellationToken ct) =>
+    public Task<BatchResult> SendMailBatchAsync(string username, MailBatchContent batch, CancellationToken ct) =>
         PostBatchAsync(username, "batches", batch, ct);
 
-    /// <summary>Passes a batch another node streams (in <see cref="Mail.MailBatchFormat"/>) straight on to this node.</summary>
-    public Task<Mail.BatchResult> SendMailBatchStreamAsync(string username, Stream batch, CancellationToken ct) =>
+    /// <summary>Passes a batch another node streams (in <see cref="MailBatchFormat"/>) straight on to this node.</summary>
+    public Task<BatchResult> SendMailBatchStreamAsync(string username, Stream batch, CancellationToken ct) =>
         PostBatchAsync(username, "batches", new StreamContent(batch, 1024 * 1024), ct);
 
     /// <summary>The Dovecot state files of the account's mailboxes on this node (UIDs, keywords, subscriptions), with sizes.</summary>
-    public Task<Mail.MailManifest> GetMailStateAsync(string username, CancellationToken ct) =>
-        SendAsync<Mail.MailManifest>(HttpMethod.Get, MailPath(username, "state"), null, ct, MaxReplyBytes);
+    public Task<MailManifest> GetMailStateAsync(string username, CancellationToken ct) =>
+        SendAsync<MailManifest>(HttpMethod.Get, MailPath(username, "state"), null, ct, MaxReplyBytes);
 
-    /// <summary>Sends the account's Dovecot state files (<see cref="Mail.MaildirState"/>) as one batch, before a move's switch.</summary>
-    public Task<Mail.BatchResult> SendMailStateAsync(string username, Mail.MailBatchContent batch, CancellationToken ct) =>
+    /// <summary>Sends the account's Dovecot state files (<see cref="MaildirState"/>) as one batch, before a move's switch.</summary>
+    public Task<BatchResult> SendMailStateAsync(string username, MailBatchContent batch, CancellationToken ct) =>
         PostBatchAsync(username, "state", batch, ct);
 
     /// <summary>Passes the state files another node streams straight on to this node.</summary>
-    public Task<Mail.BatchResult> SendMailStateStreamAsync(string username, Stream batch, CancellationToken ct) =>
+    public Task<BatchResult> SendMailStateStreamAsync(string username, Stream batch, CancellationToken ct) =>
         PostBatchAsync(username, "state", new StreamContent(batch, 1024 * 1024), ct);
 
-    /// <summary>Posts content in <see cref="Mail.MailBatchFormat"/> to one of the account's mail endpoints.</summary>
-    private Task<Mail.BatchResult> PostBatchAsync(string username, string endpoint, HttpContent content, CancellationToken ct)
+    /// <summary>Posts content in <see cref="MailBatchFormat"/> to one of the account's mail endpoints.</summary>
+    private Task<BatchResult> PostBatchAsync(string username, string endpoint, HttpContent content, CancellationToken ct)
     {
-        content.Headers.ContentType = new MediaTypeHeaderValue(Mail.MailBatchFormat.MediaType);
-        return SendAsync<Mail.BatchResult>(HttpMethod.Post, MailPath(username, endpoint), content, ct);
+        content.Headers.ContentType = new MediaTypeHeaderValue(MailBatchFormat.MediaType);
+        return SendAsync<BatchResult>(HttpMethod.Post, MailPath(username, endpoint), content, ct);
     }
 
-    public Task<Mail.ChangesResult> ApplyMailChangesAsync(string username, Mail.MailChanges changes, CancellationToken ct) =>
-        SendAsync<Mail.ChangesResult>(HttpMethod.Post, MailPath(username, "changes"), changes, ct);
+    public Task<ChangesResult> ApplyMailChangesAsync(string username, MailChanges changes, CancellationToken ct) =>
+        SendAsync<ChangesResult>(HttpMethod.Post, MailPath(username, "changes"), changes, ct);
 
     // --- dedistribution: archives, export, redirect, sessions ---
 
@@ -205,14 +205,14 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
     /// answers at once with the archive's id. Asking again for the same request gets the same archive, unless that one
     /// failed or was removed.
     /// </summary>
-    public Task<Mail.MailArchiveStarted> StartMailArchiveAsync(string username, Guid requestId, CancellationToken ct) =>
-        SendAsync<Mail.MailArchiveStarted>(HttpMethod.Post, MailPath(username, "archives"), new Mail.MailArchiveRequestBody(requestId), ct);
+    public Task<MailArchiveStarted> StartMailArchiveAsync(string username, Guid requestId, CancellationToken ct) =>
+        SendAsync<MailArchiveStarted>(HttpMethod.Post, MailPath(username, "archives"), new MailArchiveRequestBody(requestId), ct);
 
-    public Task<Mail.MailArchiveStatus> GetMailArchiveAsync(string username, Guid id, CancellationToken ct) =>
-        SendAsync<Mail.MailArchiveStatus>(HttpMethod.Get, MailPath(username, $"archives/{id:N}"), null, ct);
+    public Task<MailArchiveStatus> GetMailArchiveAsync(string username, Guid id, CancellationToken ct) =>
+        SendAsync<MailArchiveStatus>(HttpMethod.Get, MailPath(username, $"archives/{id:N}"), null, ct);
 
-    public Task<Mail.MailArchiveManifest> GetMailArchiveManifestAsync(string username, Guid id, CancellationToken ct) =>
-        SendAsync<Mail.MailArchiveManifest>(HttpMethod.Get, MailPath(username, $"archives/{id:N}/manifest"), null, ct, MaxManifestBytes);
+    public Task<MailArchiveManifest> GetMailArchiveManifestAsync(string username, Guid id, CancellationToken ct) =>
+        SendAsync<MailArchiveManifest>(HttpMethod.Get, MailPath(username, $"archives/{id:N}/manifest"), null, ct, MaxManifestBytes);
 
     public Task DeleteMailArchiveAsync(string username, Guid id, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Delete, MailPath(username, $"archives/{id:N}"), null, ct);
@@ -257,7 +257,7 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
     }
 
     /// <summary>Has the node send these files as one streamed batch, which <paramref name="consume"/> reads.</summary>
-    public async Task<T> ExportMailAsync<T>(string username, Mail.MailExportRequest files, Func<Stream, Task<T>> consume, CancellationToken ct)
+    public async Task<T> ExportMailAsync<T>(string username, MailExportRequest files, Func<Stream, Task<T>> consume, CancellationToken ct)
     {
         using var response = await SendRawAsync(HttpMethod.Post, MailPath(username, "export"), files, null, HttpCompletionOption.ResponseHeadersRead, ct);
         await using var body = await response.Content.ReadAsStreamAsync(ct);
@@ -266,33 +266,33 @@ public sealed class NodeApiClient(HttpClient http, NodeEndpoint endpoint, TimeSp
 
     /// <summary>The child sends the twin's mail on to <paramref name="address"/> (proxy and relay), or serves it again (null).</summary>
     public Task SetMailRedirectAsync(string username, string? address, CancellationToken ct) =>
-        SendAsync<NodeApiOk>(HttpMethod.Put, MailPath(username, "redirect"), new Mail.MailRedirect(address), ct);
+        SendAsync<NodeApiOk>(HttpMethod.Put, MailPath(username, "redirect"), new MailRedirect(address), ct);
 
     /// <summary>Tells the child when its copy of the account is due for deletion (null: kept, no date).</summary>
     public Task SetKeptUntilAsync(string username, DateTimeOffset? until, CancellationToken ct) =>
-        SendAsync<NodeApiOk>(HttpMethod.Put, MailPath(username, "kept-until"), new Mail.TwinKeptUntil(until), ct);
+        SendAsync<NodeApiOk>(HttpMethod.Put, MailPath(username, "kept-until"), new TwinKeptUntil(until), ct);
 
-    public Task<Mail.SessionsEnded> EndMailSessionsAsync(string username, CancellationToken ct) =>
-        SendAsync<Mail.SessionsEnded>(HttpMethod.Post, MailPath(username, "sessions/end"), new { }, ct);
+    public Task<SessionsEnded> EndMailSessionsAsync(string username, CancellationToken ct) =>
+        SendAsync<SessionsEnded>(HttpMethod.Post, MailPath(username, "sessions/end"), new { }, ct);
 
-    /// <summary>The duplicate records of the account's mailboxes on the node (<see cref="Mail.DovecotDuplicates"/>).</summary>
-    public Task<Mail.MailDuplicates> GetMailDuplicatesAsync(string username, CancellationToken ct) =>
-        SendAsync<Mail.MailDuplicates>(HttpMethod.Get, MailPath(username, "duplicates"), null, ct);
+    /// <summary>The duplicate records of the account's mailboxes on the node (<see cref="DovecotDuplicates"/>).</summary>
+    public Task<MailDuplicates> GetMailDuplicatesAsync(string username, CancellationToken ct) =>
+        SendAsync<MailDuplicates>(HttpMethod.Get, MailPath(username, "duplicates"), null, ct);
 
     /// <summary>Adds these records to the account's mailboxes' own on the node.</summary>
-    public Task<Mail.DuplicatesMerged> MergeMailDuplicatesAsync(string username, Mail.MailDuplicates duplicates, CancellationToken ct) =>
-        SendAsync<Mail.DuplicatesMerged>(HttpMethod.Post, MailPath(username, "duplicates"), duplicates, ct);
+    public Task<DuplicatesMerged> MergeMailDuplicatesAsync(string username, MailDuplicates duplicates, CancellationToken ct) =>
+        SendAsync<DuplicatesMerged>(HttpMethod.Post, MailPath(username, "duplicates"), duplicates, ct);
 
     /// <summary>Has the node record the Message-IDs of these messages (a final pass brought them) as delivered there.</summary>
-    public Task<Mail.DuplicatesMerged> MarkMailDeliveredAsync(string username, Mail.MailDelivered delivered, CancellationToken ct) =>
-        SendAsync<Mail.DuplicatesMerged>(HttpMethod.Post, MailPath(username, "duplicates/delivered"), delivered, ct);
+    public Task<DuplicatesMerged> MarkMailDeliveredAsync(string username, MailDelivered delivered, CancellationToken ct) =>
+        SendAsync<DuplicatesMerged>(HttpMethod.Post, MailPath(username, "duplicates/delivered"), delivered, ct);
 
     /// <summary>Has the node present this account's certificate for its mail. and webmail. names.</summary>
-    public Task PutMailCertificateAsync(string username, Mail.MailCertificate certificate, CancellationToken ct) =>
+    public Task PutMailCertificateAsync(string username, MailCertificate certificate, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Put, MailPath(username, "certificate"), certificate, ct);
 
     /// <summary>Has the node serve its panel with this certificate, issued for the host name it asked for.</summary>
-    public Task PutPanelCertificateAsync(Mail.MailCertificate certificate, CancellationToken ct) =>
+    public Task PutPanelCertificateAsync(MailCertificate certificate, CancellationToken ct) =>
         SendAsync<NodeApiOk>(HttpMethod.Put, "node-api/v1/panel/certificate", certificate, ct);
 
     /// <summary>Removes everything a copy put on the node for this account (a copy abandoned before the switch).</summary>

@@ -77,7 +77,7 @@ public sealed record AccountExport(
     string? OwnerEmail,
     string? OwnerPasswordHash,
     string? MailNodeAlias,
-    Mail.MailConfiguration Mail,
+    MailConfiguration Mail,
     long MailMessages,
     long MailBytes);
 

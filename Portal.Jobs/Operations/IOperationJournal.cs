@@ -107,10 +107,10 @@ public static class Cancellation
 {
     private static readonly Dictionary<string, string> PointsOfNoReturn = new(StringComparer.Ordinal)
     {
-        [Mail.MailCopyJob.Kind] = "switch",
-        [Mail.MailReturnJob.Kind] = "switch",
-        [Mail.MailRelayJob.Kind] = "switch",
-        [Mail.AccountTransferJob.Kind] = "import",
+        [MailCopyJob.Kind] = "switch",
+        [MailReturnJob.Kind] = "switch",
+        [MailRelayJob.Kind] = "switch",
+        [AccountTransferJob.Kind] = "import",
     };
 
     /// <summary>The step from whose start on an operation of this kind cannot be cancelled; null if it cannot be cancelled at all.</summary>
@@ -121,7 +121,7 @@ public static class OperationJournalExtensions
 {
     /// <summary>
     /// Begins an attempt, first saying on the operation why it runs again (<paramref name="resumed"/>, from
-    /// <see cref="Common.DatabaseAway.RideOutAsync"/>), when it does.
+    /// <see cref="DatabaseAway.RideOutAsync"/>), when it does.
     /// </summary>
     public static async Task<IOperationRun> BeginAsync(this IOperationJournal journal, Guid operationId, string? resumed, CancellationToken cancellationToken)
     {

@@ -33,6 +33,6 @@ public sealed class GridTests(AccountsFixture nodes)
         Assert.Equal("query.invalid", badFilter.Code);
     }
 
-    private static string[] Names(System.Text.Json.JsonElement page) =>
+    private static string[] Names(JsonElement page) =>
         page.GetProperty("items").EnumerateArray().Select(a => a.GetProperty("username").GetString()!).ToArray();
 }

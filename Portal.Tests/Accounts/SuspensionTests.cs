@@ -78,7 +78,7 @@ public sealed class SuspensionTests(AccountsFixture nodes)
         Assert.Equal("Suspended", row.GetProperty("status").GetString());
         Assert.Equal("Abuse report 7.", row.GetProperty("suspensionReason").GetString());
         var own = (await reseller.PutAsync($"api/v1/accounts/{byReseller}", new { status = "Active" })).Expect(HttpStatusCode.OK).Body;
-        Assert.Equal(System.Text.Json.JsonValueKind.Null, own.GetProperty("suspensionReason").ValueKind);
+        Assert.Equal(JsonValueKind.Null, own.GetProperty("suspensionReason").ValueKind);
     }
 
     [Fact]

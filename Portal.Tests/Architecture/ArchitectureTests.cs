@@ -9,7 +9,7 @@ namespace Portal.Tests.Architecture;
 public sealed class ArchitectureTests
 {
     private static readonly Assembly Web = typeof(Program).Assembly;
-    private static readonly Assembly Jobs = typeof(Portal.Jobs.Operations.IOperationJournal).Assembly;
+    private static readonly Assembly Jobs = typeof(IOperationJournal).Assembly;
 
     /// <summary>Pages anyone may open (signing in, errors, the API reference).</summary>
     // The second sign-in step is reached before there is a session (Identity's two-factor cookie says who).

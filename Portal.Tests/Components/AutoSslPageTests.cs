@@ -52,7 +52,7 @@ public sealed class AutoSslPageTests : ComponentTestContext
         AddServices("https://acme.example.test/directory");
         await using (var db = OpenDb())
         {
-            db.LinkedNodes.Add(new Portal.Features.Nodes.LinkedNode
+            db.LinkedNodes.Add(new LinkedNode
             {
                 Id = Guid.NewGuid(), Alias = "mail-1", BaseUrl = "https://mail-1.example.test", AdminUserName = "admin", ProtectedToken = "x",
                 Name = "mail-1", Version = "1.0.0", LinkedBy = "test", PanelHostName = "mail-1.elsewhere.example", LinkedAt = DateTimeOffset.UtcNow,
@@ -102,7 +102,7 @@ public sealed class AutoSslPageTests : ComponentTestContext
         Services.AddSingleton<AcmeDnsChallengeZone>();
         Services.AddSingleton<ICertificateInstaller, NoMailServers>();
         Services.AddSingleton<AutoSslService>();
-        Services.AddSingleton<Portal.Jobs.Operations.IOperationJournal, OperationJournal>();
+        Services.AddSingleton<IOperationJournal, OperationJournal>();
         Services.AddSingleton<OperationLauncher>();
         Services.AddSingleton<AutoSslRunJob>();
     }
@@ -115,7 +115,7 @@ public sealed class AutoSslPageTests : ComponentTestContext
         var account = new Account { Username = name, Domain = $"{name}.example.test", ContactEmail = $"o@{name}.example.test", OwnerName = "root", CreatedAt = DateTimeOffset.UtcNow };
         db.Accounts.Add(account);
         await db.SaveChangesAsync();
-        db.DnsZones.Add(new Portal.Features.Dns.DnsZone { Name = account.Domain, AccountId = account.Id, Serial = 2026113001, UpdatedAt = DateTimeOffset.UtcNow });
+        db.DnsZones.Add(new DnsZone { Name = account.Domain, AccountId = account.Id, Serial = 2026113001, UpdatedAt = DateTimeOffset.UtcNow });
         await db.SaveChangesAsync();
         return name;
     }

@@ -55,15 +55,15 @@ public abstract class ComponentTestContext : MudTestContext
         Services.AddSingleton(_ => ThemeCatalog.LoadFrom(Path.Combine(TestEnvironment.RepositoryRoot, "wwwroot-themes")));
         Services.AddSingleton<ThemePreferences>();
         Services.AddScoped<ICurrentActor>(_ => new FixedActor(() => Actor));
-        Services.AddSingleton<Portal.Features.Notifications.NotificationUpdates>();
-        Services.AddSingleton<Portal.Features.Notifications.NotificationService>();
-        Services.TryAddSingleton<Portal.Features.Audit.AuditLog>();
+        Services.AddSingleton<Features.Notifications.NotificationUpdates>();
+        Services.AddSingleton<Features.Notifications.NotificationService>();
+        Services.TryAddSingleton<AuditLog>();
         Services.AddSingleton<IBackgroundJobClient, UnusedJobClient>();
         Services.AddSingleton<OperationControl>();
-        Services.TryAddSingleton<Portal.Features.Nodes.NodeIdentityService>();
-        Services.AddSingleton<Portal.Features.Passwords.PasswordPolicyService>();
-        Services.TryAddSingleton<Portal.Features.ApiTokens.ApiTokenService>();
-        Services.AddSingleton<Portal.Features.Passwords.OwnPasswordService>();
+        Services.TryAddSingleton<NodeIdentityService>();
+        Services.AddSingleton<PasswordPolicyService>();
+        Services.TryAddSingleton<ApiTokenService>();
+        Services.AddSingleton<OwnPasswordService>();
     }
 
     protected override Task CleanUpAsync() => TestDatabases.DropAsync(ConnectionString);
@@ -73,25 +73,25 @@ public abstract class ComponentTestContext : MudTestContext
     /// <summary>The account and node services with their real dependencies (no other node is called by these tests).</summary>
     protected void AddAccountServices()
     {
-        Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new Portal.Infrastructure.Configuration.PortalSettings { NodeName = "bunit", MailRoot = "/tmp/bunit-mail", AllowInsecureHttp = true }));
+        Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new PortalSettings { NodeName = "bunit", MailRoot = "/tmp/bunit-mail", AllowInsecureHttp = true }));
         Services.AddDataProtection();
-        Services.AddSingleton<Portal.Features.Nodes.NodeUpdates>();
-        Services.AddSingleton<Portal.Features.Nodes.NodeIdentityService>();
-        Services.AddSingleton<Portal.Features.Nodes.NodeLinkService>();
+        Services.AddSingleton<NodeUpdates>();
+        Services.AddSingleton<NodeIdentityService>();
+        Services.AddSingleton<NodeLinkService>();
         Services.AddNodeApiClients();
-        Services.AddSingleton<Portal.Features.Dns.DnsZoneService>();
-        Services.AddSingleton<Portal.Features.Dns.DnsPublisher>();
-        Services.AddSingleton<Portal.Features.Dns.DomainRules>();
-        Services.AddSingleton(new Portal.Jobs.Mail.MailServerAdapterSettings { StateDirectory = Path.Combine(TestEnvironment.RunFolder, "bunit-mail-state-" + Guid.NewGuid().ToString("N")) });
-        Services.AddSingleton<Portal.Jobs.Mail.MailServerAdapter>();
-        Services.AddSingleton<Portal.Features.Mail.MailStatePublisher>();
-        Services.AddSingleton<Portal.Features.ApiTokens.ApiTokenService>();
-        Services.AddSingleton<Portal.Features.Accounts.AccountService>();
-        Services.AddSingleton<Portal.Features.Accounts.AccountQueries>();
-        Services.AddSingleton<Portal.Features.Accounts.AccountOrderCache>();
-        Services.AddSingleton<Portal.Features.Accounts.MailNodes>();
-        Services.AddSingleton<Portal.Features.Packages.PackageService>();
-        Services.AddSingleton<Portal.Features.Packages.ResellerLimits>();
+        Services.AddSingleton<DnsZoneService>();
+        Services.AddSingleton<DnsPublisher>();
+        Services.AddSingleton<DomainRules>();
+        Services.AddSingleton(new MailServerAdapterSettings { StateDirectory = Path.Combine(TestEnvironment.RunFolder, "bunit-mail-state-" + Guid.NewGuid().ToString("N")) });
+        Services.AddSingleton<MailServerAdapter>();
+        Services.AddSingleton<MailStatePublisher>();
+        Services.AddSingleton<ApiTokenService>();
+        Services.AddSingleton<AccountService>();
+        Services.AddSingleton<AccountQueries>();
+        Services.AddSingleton<AccountOrderCache>();
+        Services.AddSingleton<MailNodes>();
+        Services.AddSingleton<PackageService>();
+        Services.AddSingleton<ResellerLimits>();
     }
 
     /// <summary>Components here render; none of these tests starts a job, and one that tried would fail loudly.</summary>

@@ -10,7 +10,7 @@ public sealed class LinkedSetOverviewTests : ComponentTestContext
     public async Task TheAccountsChart_ForOneAccount_IsScaledToOne_NotToTwenty()
     {
         AddAccountServices();
-        await Services.GetRequiredService<Portal.Features.Nodes.NodeIdentityService>().EnsureAsync(CancellationToken.None);
+        await Services.GetRequiredService<NodeIdentityService>().EnsureAsync(CancellationToken.None);
         await using (var db = OpenDb())
         {
             db.Accounts.Add(new Account { Username = "one", Domain = "one.example.test", ContactEmail = "o@one.example.test", OwnerName = "root", CreatedAt = DateTimeOffset.UtcNow });

@@ -102,7 +102,7 @@ public sealed class OperationDetailTests : ComponentTestContext
         }
 
         Services.AddSingleton<OperationLauncher>();
-        Services.AddSingleton<Portal.Features.SelfCheck.SelfCheckService>();
+        Services.AddSingleton<SelfCheckService>();
         var cut = Render<Operations>();
 
         // (It opened on "Running" and said "No operations here yet.")

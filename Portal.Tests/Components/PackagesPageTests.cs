@@ -79,7 +79,7 @@ public sealed class PackagesPageTests : ComponentTestContext
             builder.CloseComponent();
             builder.OpenComponent<MudDialogProvider>(1);
             builder.CloseComponent();
-            builder.OpenComponent<Portal.Areas.Admin.Packages>(2);
+            builder.OpenComponent<Areas.Admin.Packages>(2);
             builder.CloseComponent();
         });
         cut.WaitForAssertion(() => Assert.Equal("Basic", cut.Find("[data-testid=package-row-name]").TextContent.Trim()), Patience);

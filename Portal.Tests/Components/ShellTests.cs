@@ -83,7 +83,7 @@ public sealed class ShellTests : ComponentTestContext
         public bool Refusal { get; set; }
 
         protected override void OnInitialized() =>
-            throw (Refusal ? (Exception)Portal.Features.Accounts.AccountAccess.NotVisible("gone") : new InvalidOperationException("a bug"));
+            throw (Refusal ? (Exception)AccountAccess.NotVisible("gone") : new InvalidOperationException("a bug"));
     }
 
     private sealed class FixedAntiforgery : AntiforgeryStateProvider

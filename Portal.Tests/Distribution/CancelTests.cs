@@ -70,10 +70,10 @@ public sealed class CancelTests(MoveFixture nodes)
         await nodes.WaitFinishedAsync(move);
         Assert.Equal("operation.finished", (await nodes.Parent.Api.PostAsync($"api/v1/operations/{move}/cancel")).Code);
 
-        var selfCheck = await RecordAsync(Portal.Jobs.SelfCheck.NodeSelfCheckJob.Kind, OperationState.Running);
+        var selfCheck = await RecordAsync(NodeSelfCheckJob.Kind, OperationState.Running);
         Assert.Equal("operation.not_cancellable", (await nodes.Parent.Api.PostAsync($"api/v1/operations/{selfCheck}/cancel")).Code);
 
-        var (_, owner) = await Accounts.AccountsFixture.CreateResellerAsync(nodes.Parent);
+        var (_, owner) = await AccountsFixture.CreateResellerAsync(nodes.Parent);
         Assert.Equal(HttpStatusCode.Forbidden, (await owner.PostAsync($"api/v1/operations/{move}/cancel")).Status);
     }
 
@@ -95,7 +95,7 @@ public sealed class CancelTests(MoveFixture nodes)
     /// <summary>An operation row as a job would have left it (no job runs it): its steps done up to and including one.</summary>
     private async Task<Guid> RecordAsync(string kind, OperationState state, string? doneUpTo = null)
     {
-        var steps = kind == MailCopyJob.Kind ? MailCopyJob.Steps : Portal.Jobs.SelfCheck.NodeSelfCheckJob.Steps;
+        var steps = kind == MailCopyJob.Kind ? MailCopyJob.Steps : NodeSelfCheckJob.Steps;
         var done = doneUpTo is null ? -1 : steps.Select(s => s.Key).ToList().IndexOf(doneUpTo);
         var operation = new Operation
         {

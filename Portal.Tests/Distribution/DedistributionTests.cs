@@ -268,7 +268,7 @@ public sealed class DedistributionTests(MoveFixture nodes)
     [Fact]
     public async Task ApplyingAResellersRouting_StartsOneMovePerAccount_OnlyWhenAnAdminAsks()
     {
-        var (reseller, resellerApi) = await Accounts.AccountsFixture.CreateResellerAsync(nodes.Parent);
+        var (reseller, resellerApi) = await AccountsFixture.CreateResellerAsync(nodes.Parent);
         var names = new List<string>();
         foreach (var i in new[] { 1, 2 })
         {
@@ -404,8 +404,8 @@ public sealed class DedistributionTests(MoveFixture nodes)
             Assert.Empty(Maildir.Enumerate(Path.Combine(nodes.Parent.MailRoot, domain, "alice")));
             await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
             var audit = await db.AuditEntries.Where(e => e.Action == "account.force-dedistribute" && e.Target == name).ToListAsync();
-            Assert.Contains(audit, e => e.Outcome == Portal.Features.Audit.AuditOutcome.Refused);
-            Assert.Contains(audit, e => e.Outcome == Portal.Features.Audit.AuditOutcome.Succeeded && e.Details!.Contains("lost there", StringComparison.Ordinal));
+            Assert.Contains(audit, e => e.Outcome == AuditOutcome.Refused);
+            Assert.Contains(audit, e => e.Outcome == AuditOutcome.Succeeded && e.Details!.Contains("lost there", StringComparison.Ordinal));
             // No orphan on the child: its copy is deleted after the retention period, as after any move away.
             Assert.Equal("Scheduled", Assert.Single(await nodes.DeletionsAsync(name)).GetProperty("state").GetString());
         }
@@ -422,7 +422,7 @@ public sealed class DedistributionTests(MoveFixture nodes)
         var (name, _, _) = await nodes.AccountWithMailAsync(300);
         await nodes.MoveAndWaitAsync(name, nodes.Mail);
         // As the parent calls it: only the token it linked with may.
-        var child = new Portal.Jobs.Nodes.NodeApiClient(new HttpClient(), new Portal.Jobs.Nodes.NodeEndpoint(
+        var child = new NodeApiClient(new HttpClient(), new NodeEndpoint(
             nodes.Mail.HostUrl, PortalNode.AdminUserName, nodes.ParentTokens[nodes.Mail], VerifyTls: false));
         var archive = (await child.StartMailArchiveAsync(name, Guid.NewGuid(), CancellationToken.None)).Id;
         var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -435,7 +435,7 @@ public sealed class DedistributionTests(MoveFixture nodes)
         var whole = Path.Combine(TestEnvironment.RunFolder, $"{archive:N}-whole");
         await child.DownloadMailArchiveAsync(name, archive, whole, manifest.ArchiveBytes, _ => ValueTask.CompletedTask, CancellationToken.None);
         // A node that sends more than its manifest said is stopped there, whatever it sends.
-        var capped = await Assert.ThrowsAsync<Portal.Jobs.Nodes.NodeRequestException>(() => child.DownloadMailArchiveAsync(
+        var capped = await Assert.ThrowsAsync<NodeRequestException>(() => child.DownloadMailArchiveAsync(
             name, archive, Path.Combine(TestEnvironment.RunFolder, $"{archive:N}-capped"), manifest.ArchiveBytes - 1, _ => ValueTask.CompletedTask, CancellationToken.None));
         Assert.Equal("node.archive_too_long", capped.Code);
         // What a connection broken half-way leaves behind.

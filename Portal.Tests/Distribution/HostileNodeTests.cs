@@ -58,17 +58,17 @@ public sealed class HostileNodeTests(MoveFixture nodes)
             [new MailForwarderConfig($"@{victim.Domain}", "thief@example.org", false, true)]);
         await using (var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString))
         {
-            await db.Accounts.Where(a => a.Username == name).ExecuteUpdateAsync(u => u.SetProperty(a => a.MailSettingsSnapshot, System.Text.Json.JsonSerializer.Serialize(hostile, (System.Text.Json.JsonSerializerOptions?)null)));
+            await db.Accounts.Where(a => a.Username == name).ExecuteUpdateAsync(u => u.SetProperty(a => a.MailSettingsSnapshot, JsonSerializer.Serialize(hostile, (JsonSerializerOptions?)null)));
         }
 
         var forced = await nodes.Parent.Api.PostAsync($"api/v1/linked-nodes/{nodes.NodeIds[nodes.Mail]}/force-dedistribution", new { usernames = new[] { name }, confirm = new[] { name } });
 
         Assert.True(forced.Status == HttpStatusCode.OK, forced.Text);
-        Assert.Equal(System.Text.Json.JsonValueKind.Null, (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeId").ValueKind);
+        Assert.Equal(JsonValueKind.Null, (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeId").ValueKind);
         Assert.Equal(0, (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/mail/addresses")).Expect(HttpStatusCode.OK).Body.GetArrayLength());
         await using (var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString))
         {
-            var refusal = await db.AuditEntries.Where(e => e.Action == "account.force-dedistribute" && e.Target == name && e.Outcome == Portal.Features.Audit.AuditOutcome.Refused).SingleAsync();
+            var refusal = await db.AuditEntries.Where(e => e.Action == "account.force-dedistribute" && e.Target == name && e.Outcome == AuditOutcome.Refused).SingleAsync();
             Assert.Contains("were not restored", refusal.Details, StringComparison.Ordinal);
             Assert.False(await db.Forwarders.AnyAsync(f => f.Source == $"@{victim.Domain}"));
         }
@@ -98,8 +98,8 @@ public sealed class HostileNodeTests(MoveFixture nodes)
         // A "parent" that answers the export of an account with settings reaching into the victim's domain.
         var name = "mv" + Guid.NewGuid().ToString("N")[..8];
         var domain = $"{name}.example.test";
-        var export = new Portal.Jobs.Nodes.AccountExport(
-            new Portal.Jobs.Nodes.AccountTwin(name, domain, $"o@{domain}", ["ApiTokens", "Email"], "Active"), false, name, null, null, null,
+        var export = new AccountExport(
+            new AccountTwin(name, domain, $"o@{domain}", ["ApiTokens", "Email"], "Active"), false, name, null, null, null,
             new MailConfiguration(
                 [new MailAddressConfig($"../{victim.Domain}/ceo", Hash, 0, DateTimeOffset.UtcNow)],
                 [new MailForwarderConfig($"sales@{domain}", "a@example.org\n@b.example", false, true)]),
@@ -119,8 +119,8 @@ public sealed class HostileNodeTests(MoveFixture nodes)
     public async Task ATransferOfAPublicSuffix_IsRefusedAtOnce()
     {
         var name = "ps" + Guid.NewGuid().ToString("N")[..8];
-        var export = new Portal.Jobs.Nodes.AccountExport(
-            new Portal.Jobs.Nodes.AccountTwin(name, "github.io", "o@example.org", ["ApiTokens", "Email"], "Active"), false, name, null, null, null,
+        var export = new AccountExport(
+            new AccountTwin(name, "github.io", "o@example.org", ["ApiTokens", "Email"], "Active"), false, name, null, null, null,
             new MailConfiguration([], []), 0, 0);
         await using var source = await StandInSourceAsync(export);
 
@@ -132,13 +132,13 @@ public sealed class HostileNodeTests(MoveFixture nodes)
     }
 
     /// <summary>A node answering only the export of one account, with what the test gives it.</summary>
-    private static async Task<StandIn> StandInSourceAsync(Portal.Jobs.Nodes.AccountExport export)
+    private static async Task<StandIn> StandInSourceAsync(AccountExport export)
     {
         var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
         Microsoft.AspNetCore.Hosting.HostingAbstractionsWebHostBuilderExtensions.UseUrls(builder.WebHost, "http://127.0.0.1:0");
         var app = builder.Build();
         Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(app, "/node-api/v1/transfers/{username}",
-            () => Microsoft.AspNetCore.Http.Results.Json(export, Portal.Jobs.Nodes.NodeApiClient.Json));
+            () => Microsoft.AspNetCore.Http.Results.Json(export, NodeApiClient.Json));
         await app.StartAsync();
         var address = app.Urls.First().Replace("127.0.0.1", "localhost", StringComparison.Ordinal) + "/";
         return new StandIn(app, address);
@@ -171,7 +171,7 @@ public sealed class HostileNodeTests(MoveFixture nodes)
         await using (var db = TestDatabases.OpenContext(nodes.Mail.ConnectionString))
         {
             var parent = (await db.Accounts.SingleAsync(a => a.Username == name)).ParentNodeId;
-            db.Accounts.Add(new Portal.Features.Accounts.Account
+            db.Accounts.Add(new Account
             {
                 Username = victim.Name, Domain = victim.Domain, ContactEmail = $"x@{victim.Domain}", OwnerName = "root", ParentNodeId = parent, CreatedAt = DateTimeOffset.UtcNow,
             });

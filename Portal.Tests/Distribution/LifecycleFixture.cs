@@ -70,7 +70,7 @@ public sealed class LifecycleFixture : IAsyncLifetime
     }
 
     /// <summary>Moves an account's mail (to a child's id, or null for back home) on a parent and waits for the end.</summary>
-    public static async Task<System.Text.Json.JsonElement> MoveAsync(PortalNode parent, string account, string? nodeId)
+    public static async Task<JsonElement> MoveAsync(PortalNode parent, string account, string? nodeId)
     {
         var id = (await parent.Api.PutAsync($"api/v1/accounts/{account}/mail-node", new { nodeId })).Expect(HttpStatusCode.Accepted).Body.GetProperty("operationId").GetString()!;
         return await parent.Api.WaitOperationAsync(id, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed" or "Cancelled");

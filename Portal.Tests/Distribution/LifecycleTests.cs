@@ -88,7 +88,7 @@ public sealed class LifecycleTests(LifecycleFixture nodes)
             (await nodes.Parent.Api.PostAsync($"api/v1/linked-nodes/{id}/force-dedistribution", new { usernames = new[] { name }, confirm = new[] { name } })).Expect(HttpStatusCode.OK);
             // The copy is due while the child is still away (as after a long outage): its attempts fail meanwhile.
             await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
-            Assert.Equal(1, await db.ChildAccountDeletions.Where(d => d.Username == name && d.State == Portal.Features.Distribution.ChildDeletionState.Scheduled)
+            Assert.Equal(1, await db.ChildAccountDeletions.Where(d => d.Username == name && d.State == Features.Distribution.ChildDeletionState.Scheduled)
                 .ExecuteUpdateAsync(d => d.SetProperty(x => x.DueAt, DateTimeOffset.UtcNow.AddMinutes(-1))));
         }
         finally
@@ -143,7 +143,7 @@ public sealed class LifecycleTests(LifecycleFixture nodes)
         Assert.Equal(100, back.GetProperty("percent").GetDouble());
         foreach (var (name, _, mailbox) in accounts)
         {
-            Assert.Equal(System.Text.Json.JsonValueKind.Null, (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeId").ValueKind);
+            Assert.Equal(JsonValueKind.Null, (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}")).Body.GetProperty("mailNodeId").ValueKind);
             Assert.Equal(expected[name], MailGenerator.Snapshot(mailbox));
         }
 
@@ -152,17 +152,17 @@ public sealed class LifecycleTests(LifecycleFixture nodes)
         Assert.Equal(3, moves.Count);
         await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
         var spans = await db.Operations.Where(o => moves.Contains(o.Id)).Select(o => new { o.StartedAt, o.FinishedAt, o.Kind }).ToListAsync();
-        Assert.All(spans, s => Assert.Equal(Portal.Jobs.Mail.MailReturnJob.Kind, s.Kind));
+        Assert.All(spans, s => Assert.Equal(MailReturnJob.Kind, s.Kind));
         // The most running at one instant: at some move's start, how many had started and not yet finished. (Counting the
         // moves that overlap a move's whole span said 3 when the second overlapped the first and then the third.)
         var most = spans.Max(s => spans.Count(o => o.StartedAt <= s.StartedAt && s.StartedAt < o.FinishedAt));
         Assert.InRange(most, 1, 2);
     }
 
-    private Task<System.Text.Json.JsonElement> WaitAsync(ApiResponse started) =>
+    private Task<JsonElement> WaitAsync(ApiResponse started) =>
         nodes.Parent.Api.WaitOperationAsync(started.Body.GetProperty("operationId").GetString()!, o => o.GetProperty("state").GetString() is "Succeeded" or "Failed", TimeSpan.FromMinutes(3));
 
-    private async Task<System.Text.Json.JsonElement> TransferAsync(string name, string? mailNodeId = null)
+    private async Task<JsonElement> TransferAsync(string name, string? mailNodeId = null)
     {
         var token = await LinkedNodesFixture.TransferTokenAsync(nodes.Parent, name);
         var id = (await nodes.NewParent.Api.PostAsync("api/v1/transfers", new { address = nodes.Parent.HostUrl.ToString(), adminUserName = PortalNode.AdminUserName, token, username = name, verifyTls = false, mailNodeId }))

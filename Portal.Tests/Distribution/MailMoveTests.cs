@@ -184,7 +184,7 @@ public sealed class MailMoveTests(MoveFixture nodes)
 
         Assert.Equal(HttpStatusCode.NotFound, (await nodes.Broken.Api.GetAsync($"api/v1/accounts/{name}")).Status);
         await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
-        Assert.Contains(db.Notifications, n => n.Link == $"/admin/operations/{done.GetProperty("id").GetString()}" && n.Kind == Portal.Features.Notifications.NotificationKind.Error);
+        Assert.Contains(db.Notifications, n => n.Link == $"/admin/operations/{done.GetProperty("id").GetString()}" && n.Kind == Features.Notifications.NotificationKind.Error);
     }
 
     /// <summary>

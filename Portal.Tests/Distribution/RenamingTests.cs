@@ -65,7 +65,7 @@ public sealed class RenamingTests(MoveFixture nodes)
         var zone = (await nodes.Parent.Api.GetAsync($"api/v1/accounts/{name}/zone")).Expect(HttpStatusCode.OK).Body;
         Assert.Equal(newDomain, zone.GetProperty("name").GetString());
         var state = Path.Combine(Path.GetDirectoryName(nodes.Parent.MailRoot)!, "mail-state");
-        var passwd = await File.ReadAllTextAsync(Path.Combine(state, Portal.Jobs.Mail.MailServerAdapter.PasswdFile));
+        var passwd = await File.ReadAllTextAsync(Path.Combine(state, MailServerAdapter.PasswdFile));
         Assert.Contains($"alice@{newDomain}:", passwd);
         Assert.DoesNotContain($"alice@{domain}:", passwd);
 

@@ -38,7 +38,7 @@ public sealed class AccountFeatureTests(PortalAppFixture app)
         Assert.Contains("turn it on (Modify account, Features) first", byAdmin.Message);
         Assert.Empty(await Mail.ListAsync(owner, name));
         await using var db = TestDatabases.OpenContext(app.ConnectionString);
-        Assert.True(await db.AuditEntries.AnyAsync(e => e.Action == "email.create" && e.Target == name && e.Outcome == Portal.Features.Audit.AuditOutcome.Refused));
+        Assert.True(await db.AuditEntries.AnyAsync(e => e.Action == "email.create" && e.Target == name && e.Outcome == AuditOutcome.Refused));
     }
 
     [Fact]

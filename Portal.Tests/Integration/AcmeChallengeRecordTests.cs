@@ -86,7 +86,7 @@ public sealed class AutoSslFailureTests(PortalAppFixture app)
     {
         var name = "ssl" + Guid.NewGuid().ToString("N")[..8];
         await app.Services.GetRequiredService<AccountService>().CreateAsync(PortalAppFixture.Admin, new NewAccount(name, $"{name}.example.test", $"o@{name}.example.test"));
-        var autoSsl = app.Services.GetRequiredService<Portal.Features.Tls.AutoSslService>();
+        var autoSsl = app.Services.GetRequiredService<AutoSslService>();
 
         var run = await autoSsl.RunNowAsync(name, null, null, CancellationToken.None);
 
@@ -110,11 +110,11 @@ public sealed class AutoSslFailureTests(PortalAppFixture app)
     [Fact]
     public async Task RunningAutoSslForAnAccountItDoesNotCover_IsRefusedBeforeAnyOperationStarts()
     {
-        var runs = app.Services.GetRequiredService<Portal.Features.Tls.AutoSslRunJob>();
+        var runs = app.Services.GetRequiredService<AutoSslRunJob>();
 
         var refused = await Assert.ThrowsAsync<PortalNotFoundException>(() => runs.StartAsync(PortalAppFixture.Admin, "nosuchaccount", null, CancellationToken.None));
 
         Assert.Contains("AutoSSL looks after no account nosuchaccount here", refused.Message);
-        await Assert.ThrowsAsync<PortalForbiddenException>(() => runs.StartAsync(PortalAppFixture.ActorFor("someone", Portal.Features.Identity.PortalRoles.Reseller), null, null, CancellationToken.None));
+        await Assert.ThrowsAsync<PortalForbiddenException>(() => runs.StartAsync(PortalAppFixture.ActorFor("someone", PortalRoles.Reseller), null, null, CancellationToken.None));
     }
 }

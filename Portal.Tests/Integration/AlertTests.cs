@@ -50,7 +50,7 @@ public sealed class AlertTests : IAsyncLifetime
         // Every admin hears of a problem: a second one (admins are made by the node's owner, here in its database).
         await using var db = TestDatabases.OpenContext(_parent.ConnectionString);
         var adminRole = await db.Roles.SingleAsync(r => r.Name == "Admin");
-        var second = new Portal.Features.Identity.PortalUser { UserName = "second", NormalizedUserName = "SECOND", SecurityStamp = Guid.NewGuid().ToString() };
+        var second = new PortalUser { UserName = "second", NormalizedUserName = "SECOND", SecurityStamp = Guid.NewGuid().ToString() };
         db.Users.Add(second);
         db.UserRoles.Add(new Microsoft.AspNetCore.Identity.IdentityUserRole<string> { UserId = second.Id, RoleId = adminRole.Id });
         await db.SaveChangesAsync();
@@ -108,7 +108,7 @@ public sealed class AlertTests : IAsyncLifetime
         {
             var account = await db.Accounts.SingleAsync(a => a.Username == "certx");
             // Within half of the 30 days before its end AutoSSL renews at, and the last renewal failed.
-            db.TlsCertificates.Add(new Portal.Features.Tls.TlsCertificate
+            db.TlsCertificates.Add(new TlsCertificate
             {
                 AccountId = account.Id, Names = ["certx.example.test"], ChainPem = "-", NotAfter = DateTimeOffset.UtcNow.AddDays(10),
                 LastError = "The certificate authority refused mail.certx.example.test: no TXT record found",

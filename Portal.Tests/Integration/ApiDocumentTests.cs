@@ -19,7 +19,7 @@ public sealed partial class ApiDocumentTests(PortalAppFixture app)
             .Order(StringComparer.Ordinal).ToList();
         var mapped = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText?.StartsWith("/api/v1/", StringComparison.Ordinal) == true)
-            .SelectMany(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()!.HttpMethods
+            .SelectMany(e => e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods
                 .Select(m => $"{m} {Constraint().Replace(e.RoutePattern.RawText!, "}")}"))
             .Order(StringComparer.Ordinal).ToList();
 

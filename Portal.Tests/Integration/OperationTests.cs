@@ -215,7 +215,7 @@ public sealed class OperationTests(PortalAppFixture app)
         Assert.Contains("did not answer", snapshot.Error);
         Assert.Contains(log, l => l.Level == OperationLogLevel.Error && l.Message.Contains("did not answer", StringComparison.Ordinal));
         // An ended operation is not run again: a job that begins it learns so by its own exception type.
-        await Assert.ThrowsAsync<Portal.Jobs.Operations.OperationEndedException>(() => journal.BeginAsync(id, CancellationToken.None));
+        await Assert.ThrowsAsync<OperationEndedException>(() => journal.BeginAsync(id, CancellationToken.None));
     }
 
     [Fact]
@@ -272,12 +272,12 @@ public sealed class OperationTests(PortalAppFixture app)
         // For the second, the job was queued (scheduled far off here) and only its id was not written.
         Hangfire.BackgroundJobClientExtensions.Schedule<NodeSelfCheckJob>(jobs, job => job.RunAsync(held, CancellationToken.None), TimeSpan.FromDays(1));
         await using var db = await app.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
-        var schema = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Portal.Infrastructure.Configuration.PortalSettings>>().Value.Jobs.Schema;
-        Assert.True(await Portal.Infrastructure.Hosting.StartupTasks.JobExistsAsync(db, schema, held, CancellationToken.None));
-        Assert.False(await Portal.Infrastructure.Hosting.StartupTasks.JobExistsAsync(db, schema, orphan, CancellationToken.None));
+        var schema = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PortalSettings>>().Value.Jobs.Schema;
+        Assert.True(await StartupTasks.JobExistsAsync(db, schema, held, CancellationToken.None));
+        Assert.False(await StartupTasks.JobExistsAsync(db, schema, orphan, CancellationToken.None));
 
         var queued = await app.Services.GetRequiredService<OperationControl>().QueueOrphansAsync(
-            (id, ct) => Portal.Infrastructure.Hosting.StartupTasks.JobExistsAsync(db, schema, id, ct), CancellationToken.None);
+            (id, ct) => StartupTasks.JobExistsAsync(db, schema, id, ct), CancellationToken.None);
 
         Assert.True(queued >= 1);
         Assert.Equal(OperationState.Succeeded, (await WaitFinishedAsync(orphan)).State);

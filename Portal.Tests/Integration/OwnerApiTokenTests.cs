@@ -39,7 +39,7 @@ public sealed class OwnerApiTokenTests(PortalAppFixture app)
         Assert.Equal(HttpStatusCode.OK, (await lockedClient.GetAsync($"/api/v1/accounts/{otherName}/mail/addresses")).StatusCode);
 
         await tokens.RevokeAsync(owner, revoked.Token.Id);
-        await app.Services.GetRequiredService<Portal.Features.Users.UserAdminService>().SetLockedAsync(PortalAppFixture.Admin, other.UserId!, locked: true);
+        await app.Services.GetRequiredService<UserAdminService>().SetLockedAsync(PortalAppFixture.Admin, other.UserId!, locked: true);
         var afterRevocation = await client.GetAsync($"/api/v1/accounts/{username}/mail/addresses");
         var afterLock = await lockedClient.GetAsync($"/api/v1/accounts/{otherName}/mail/addresses");
 

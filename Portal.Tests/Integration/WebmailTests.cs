@@ -40,7 +40,7 @@ public sealed class WebmailTests(PortalAppFixture app)
         var row = new AccountRow("shop", "shop.example", "shop.example", "o@shop.example", "root", distributed ? Guid.NewGuid() : null, distributed ? "mail-1" : null,
             AccountStatus.Active, 0, false, [], DateTimeOffset.UtcNow);
 
-        Assert.Equal(expected, WebmailEndpoint.WebmailAddress(row, new Infrastructure.Configuration.MailSettings { WebmailUrl = configured, Nginx = nginx }));
+        Assert.Equal(expected, WebmailEndpoint.WebmailAddress(row, new MailSettings { WebmailUrl = configured, Nginx = nginx }));
     }
 
     [Fact]

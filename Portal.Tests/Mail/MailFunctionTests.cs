@@ -78,13 +78,13 @@ public sealed class MailFunctionTests(AccountsFixture nodes)
 
         await using (var parent = TestDatabases.OpenContext(nodes.Parent.ConnectionString))
         {
-            var entry = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(parent.AuditEntries.Where(e => e.Action == "email.create" && e.Target == address));
+            var entry = await EntityFrameworkQueryableExtensions.SingleAsync(parent.AuditEntries.Where(e => e.Action == "email.create" && e.Target == address));
             Assert.Equal(name, entry.ActorName);
             Assert.Equal("On mail node mail-1.", entry.Details);
         }
 
         await using var child = TestDatabases.OpenContext(nodes.Mail1.ConnectionString);
-        var there = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(child.AuditEntries.Where(e => e.Action == "email.create" && e.Target == address));
+        var there = await EntityFrameworkQueryableExtensions.SingleAsync(child.AuditEntries.Where(e => e.Action == "email.create" && e.Target == address));
         Assert.EndsWith($"(parent, on behalf of {name})", there.ActorName, StringComparison.Ordinal);
     }
 

@@ -44,7 +44,7 @@ public sealed class MailProxyTests(PortalAppFixture app)
         await using (var db = TestDatabases.OpenContext(app.ConnectionString))
         {
             var admin = db.Users.Single(u => u.UserName == PortalAppFixture.AdminUserName);
-            (var row, token) = Portal.Features.ApiTokens.ApiTokenService.Mint(Portal.Features.ApiTokens.ApiTokenKind.User, "proxy-test", admin.Id, admin.UserName!, DateTimeOffset.UtcNow, null);
+            (var row, token) = ApiTokenService.Mint(ApiTokenKind.User, "proxy-test", admin.Id, admin.UserName!, DateTimeOffset.UtcNow, null);
             db.ApiTokens.Add(row);
             await db.SaveChangesAsync();
         }
@@ -54,7 +54,7 @@ public sealed class MailProxyTests(PortalAppFixture app)
         var response = await client.GetAsync($"/api/v1/accounts/{username}/mail/addresses");
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
-        var error = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal("node.unavailable", error.GetProperty("code").GetString());
         Assert.Contains("not Portal's node API", error.GetProperty("message").GetString(), StringComparison.Ordinal);
     }

@@ -83,9 +83,9 @@ public sealed class SendingLimitsTests
 
     private static int FreePort()
     {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
         return port;
     }
@@ -97,7 +97,7 @@ public sealed class SendingLimitsTests
             var client = new System.Net.Sockets.TcpClient();
             try
             {
-                await client.ConnectAsync(System.Net.IPAddress.Loopback, port);
+                await client.ConnectAsync(IPAddress.Loopback, port);
                 return client;
             }
             catch (System.Net.Sockets.SocketException) when (attempt < 50)

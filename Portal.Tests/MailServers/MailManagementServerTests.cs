@@ -204,8 +204,8 @@ public sealed class MailManagementServerTests(MailServersFixture servers)
     {
         using var imap = await ImapAsync(host, user, password);
         var box = folder == "INBOX" ? imap.Inbox : await imap.GetFolderAsync(folder);
-        await box.OpenAsync(MailKit.FolderAccess.ReadOnly);
-        var subjects = box.Count == 0 ? [] : (await box.FetchAsync(0, -1, MailKit.MessageSummaryItems.Envelope)).Select(m => m.Envelope?.Subject ?? "").ToList();
+        await box.OpenAsync(FolderAccess.ReadOnly);
+        var subjects = box.Count == 0 ? [] : (await box.FetchAsync(0, -1, MessageSummaryItems.Envelope)).Select(m => m.Envelope?.Subject ?? "").ToList();
         await imap.DisconnectAsync(true);
         return subjects;
     }
@@ -216,8 +216,8 @@ public sealed class MailManagementServerTests(MailServersFixture servers)
     private static async Task<MimeMessage> FirstAsync(string host, string user, string password, string subject)
     {
         using var imap = await ImapAsync(host, user, password);
-        await imap.Inbox.OpenAsync(MailKit.FolderAccess.ReadOnly);
-        var summaries = await imap.Inbox.FetchAsync(0, -1, MailKit.MessageSummaryItems.Envelope | MailKit.MessageSummaryItems.UniqueId);
+        await imap.Inbox.OpenAsync(FolderAccess.ReadOnly);
+        var summaries = await imap.Inbox.FetchAsync(0, -1, MessageSummaryItems.Envelope | MessageSummaryItems.UniqueId);
         var message = await imap.Inbox.GetMessageAsync(summaries.First(m => m.Envelope?.Subject == subject).UniqueId);
         await imap.DisconnectAsync(true);
         return message;
@@ -227,7 +227,7 @@ public sealed class MailManagementServerTests(MailServersFixture servers)
     private static async Task<int> ReturnedToAsync(string address)
     {
         using var imap = await ImapAsync(Parent, MailServersFixture.AlertsAddress, MailServersFixture.AlertsPassword);
-        await imap.Inbox.OpenAsync(MailKit.FolderAccess.ReadOnly);
+        await imap.Inbox.OpenAsync(FolderAccess.ReadOnly);
         var returned = 0;
         for (var i = 0; i < imap.Inbox.Count; i++)
         {

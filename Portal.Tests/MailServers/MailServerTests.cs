@@ -59,7 +59,7 @@ public sealed class MailServerTests(MailServersFixture servers)
         // The record of Message-IDs (and its lock folder) is kept in the mailbox's home, apart from the Maildir: there
         // every dot-name is a folder, and clients listed "dovecot.lda-dupes" and "dovecot.lda-dupes.locks".
         Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(servers.Parent.MailRoot, domain, "dana"), ".dovecot*"));
-        Assert.True(File.Exists(Path.Combine(servers.ParentMailState, Portal.Jobs.Mail.MailServerAdapter.HomesFolder, address, Portal.Jobs.Mail.DovecotDuplicates.FileName)));
+        Assert.True(File.Exists(Path.Combine(servers.ParentMailState, MailServerAdapter.HomesFolder, address, DovecotDuplicates.FileName)));
     }
 
     /// <summary>
@@ -272,7 +272,7 @@ public sealed class MailServerTests(MailServersFixture servers)
         {
             // The node asks each server at most every few seconds (ServerCheckCache): the health endpoint says so by then.
             var health = await ServerHealthAsync(servers.Parent);
-            for (var waited = TimeSpan.Zero; health.PowerDns != "Degraded" && waited < Portal.Features.Mail.ServerCheckCache.Lifetime * 2; waited += TimeSpan.FromMilliseconds(250))
+            for (var waited = TimeSpan.Zero; health.PowerDns != "Degraded" && waited < ServerCheckCache.Lifetime * 2; waited += TimeSpan.FromMilliseconds(250))
             {
                 await Task.Delay(250);
                 health = await ServerHealthAsync(servers.Parent);
@@ -579,10 +579,10 @@ public sealed class MailServerTests(MailServersFixture servers)
     }
 
     /// <summary>What the node's health endpoint says of its Dovecot, Postfix and PowerDNS.</summary>
-    private static async Task<(string? Dovecot, string? Postfix, string? PowerDns)> ServerHealthAsync(Support.PortalNode node)
+    private static async Task<(string? Dovecot, string? Postfix, string? PowerDns)> ServerHealthAsync(PortalNode node)
     {
         using var http = new HttpClient { BaseAddress = node.BaseUrl };
-        var checks = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("healthz")).RootElement.GetProperty("checks");
+        var checks = JsonDocument.Parse(await http.GetStringAsync("healthz")).RootElement.GetProperty("checks");
         string? Status(string name) => checks.TryGetProperty(name, out var check) ? check.GetProperty("status").GetString() : null;
         return (Status("dovecot"), Status("postfix"), Status("powerdns"));
     }

@@ -208,7 +208,7 @@ public sealed class LinkedNodeRulesTests(LinkedNodesFixture nodes) : IAsyncLifet
     /// </summary>
     private static async Task<string> SeedUserTokenAsync(PortalNode node, string userId, string userName)
     {
-        var (row, token) = Portal.Features.ApiTokens.ApiTokenService.Mint(Portal.Features.ApiTokens.ApiTokenKind.User, "seeded", userId, userName, DateTimeOffset.UtcNow, null);
+        var (row, token) = ApiTokenService.Mint(ApiTokenKind.User, "seeded", userId, userName, DateTimeOffset.UtcNow, null);
         await using var db = TestDatabases.OpenContext(node.ConnectionString);
         db.ApiTokens.Add(row);
         await db.SaveChangesAsync();

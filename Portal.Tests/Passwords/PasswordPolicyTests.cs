@@ -180,7 +180,7 @@ public sealed class PasswordPolicyTests(AccountsFixture nodes)
             // ...the audit log only that it was refused.
             await using var db = TestDatabases.OpenContext(nodes.Parent.ConnectionString);
             var details = await db.AuditEntries.Where(e => (e.Target != null && e.Target.Contains(name)) || e.ActorName == name)
-                .Where(e => e.Outcome == Portal.Features.Audit.AuditOutcome.Refused).Select(e => e.Details ?? "").ToListAsync();
+                .Where(e => e.Outcome == AuditOutcome.Refused).Select(e => e.Details ?? "").ToListAsync();
             Assert.True(details.Count >= 4, string.Join("\n", details));
             Assert.All(details, d => Assert.DoesNotContain("1987", d, StringComparison.Ordinal));
             Assert.All(details, d => Assert.DoesNotContain("ebra", d, StringComparison.OrdinalIgnoreCase));
@@ -209,7 +209,7 @@ public sealed class PasswordPolicyTests(AccountsFixture nodes)
             Assert.Contains("between 0 (no limit) and 3650 days", tooHigh.Message);
             Assert.Equal(HttpStatusCode.BadRequest, unknown.Status);
             Assert.Contains("\"telnet\" is not a password scope", unknown.Message);
-            Assert.Equal(Portal.Features.Passwords.PasswordPolicyService.InitialDefaultStrength, readable.Expect(HttpStatusCode.OK).Body.GetProperty("defaultStrength").GetInt32());
+            Assert.Equal(PasswordPolicyService.InitialDefaultStrength, readable.Expect(HttpStatusCode.OK).Body.GetProperty("defaultStrength").GetInt32());
         }
     }
 

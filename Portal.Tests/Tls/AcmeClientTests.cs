@@ -165,12 +165,12 @@ public sealed class AcmeClientRefusalTests
             var path = request.RequestUri!.AbsolutePath;
             var (status, body, location) = path switch
             {
-                "/dir" => (System.Net.HttpStatusCode.OK, """{"newNonce":"https://ca.test/nonce","newAccount":"https://ca.test/account","newOrder":"https://ca.test/order"}""", null),
-                "/nonce" => (System.Net.HttpStatusCode.OK, "", null),
-                "/account" => (System.Net.HttpStatusCode.Created, """{"status":"valid"}""", "https://ca.test/account/1"),
-                "/order" => (System.Net.HttpStatusCode.Created, """{"status":"pending","authorizations":["https://ca.test/authz/1"],"finalize":"https://ca.test/finalize"}""", "https://ca.test/order/1"),
-                "/authz/1" => (System.Net.HttpStatusCode.OK, """{"status":"pending","identifier":{"type":"dns","value":"victim.example.test"},"challenges":[{"type":"dns-01","url":"https://ca.test/challenge/1","token":"abc"}]}""", null),
-                _ => (System.Net.HttpStatusCode.NotFound, """{"type":"urn:ietf:params:acme:error:malformed","detail":"unexpected"}""", (string?)null),
+                "/dir" => (HttpStatusCode.OK, """{"newNonce":"https://ca.test/nonce","newAccount":"https://ca.test/account","newOrder":"https://ca.test/order"}""", null),
+                "/nonce" => (HttpStatusCode.OK, "", null),
+                "/account" => (HttpStatusCode.Created, """{"status":"valid"}""", "https://ca.test/account/1"),
+                "/order" => (HttpStatusCode.Created, """{"status":"pending","authorizations":["https://ca.test/authz/1"],"finalize":"https://ca.test/finalize"}""", "https://ca.test/order/1"),
+                "/authz/1" => (HttpStatusCode.OK, """{"status":"pending","identifier":{"type":"dns","value":"victim.example.test"},"challenges":[{"type":"dns-01","url":"https://ca.test/challenge/1","token":"abc"}]}""", null),
+                _ => (HttpStatusCode.NotFound, """{"type":"urn:ietf:params:acme:error:malformed","detail":"unexpected"}""", (string?)null),
             };
             var response = new HttpResponseMessage(status) { Content = new StringContent(body) };
             response.Headers.Add("Replay-Nonce", "nonce-" + Guid.NewGuid().ToString("N"));

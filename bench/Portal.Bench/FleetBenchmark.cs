@@ -62,8 +62,8 @@ internal static class FleetBenchmark
             });
 
             var mailboxes = Enumerable.Range(0, moves).Select(i => Path.Combine(parent.MailRoot, $"fl{i:D5}.fleet.example.test")).ToList();
-            var bytes = mailboxes.Sum(m => Portal.Jobs.Mail.Maildir.Measure(Path.Combine(m, "alice")).Bytes);
-            Console.WriteLine($"  {accounts} accounts in {watch.Elapsed.TotalSeconds:0} s; the {moves} that move hold {Portal.Jobs.Common.Units.Bytes(bytes)}");
+            var bytes = mailboxes.Sum(m => Jobs.Mail.Maildir.Measure(Path.Combine(m, "alice")).Bytes);
+            Console.WriteLine($"  {accounts} accounts in {watch.Elapsed.TotalSeconds:0} s; the {moves} that move hold {Jobs.Common.Units.Bytes(bytes)}");
 
             // The baseline: the same mailboxes with tar to the same disk, made durable.
             var target = Path.Combine(parent.Folder, "tar-fleet");
@@ -127,7 +127,7 @@ internal static class FleetBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  moved: {moves} accounts in {seconds:0.0} s = {moves / seconds * 60:0} accounts/min, {bytes / seconds / 1048576:0.0} MiB/s; at most {maxRunning} moves running at once"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  tar c | tar x; sync -f of the same {Portal.Jobs.Common.Units.Bytes(bytes)}: {tar:0.0} s = {bytes / tar / 1048576:0.0} MiB/s; the fleet took {seconds / tar:0.0}x"));
+                $"  tar c | tar x; sync -f of the same {Jobs.Common.Units.Bytes(bytes)}: {tar:0.0} s = {bytes / tar / 1048576:0.0} MiB/s; the fleet took {seconds / tar:0.0}x"));
             Console.WriteLine($"  parent's peak memory (VmHWM): {peak / 1024} MiB");
         }
         finally

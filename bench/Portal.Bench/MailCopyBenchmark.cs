@@ -59,7 +59,7 @@ internal static class MailCopyBenchmark
         // One mailbox made once; each move copies a hard-linked view of it (same files, same page cache as tar reads).
         var template = Path.Combine(root, "template");
         new MailGenerator(20).Fill(template, Messages, minKb: 4, maxKb: 50);
-        var (count, bytes) = Portal.Jobs.Mail.Maildir.Measure(template);
+        var (count, bytes) = Jobs.Mail.Maildir.Measure(template);
         Console.WriteLine($"  mailbox: {count} messages, {Units.Bytes(bytes)}");
 
         // A node runs for days: its first moves after start also compile the code they run (.NET's JIT recompiles a
@@ -70,7 +70,7 @@ internal static class MailCopyBenchmark
             $"  first move after the nodes started (not counted): bulk {cold.Bulk:0.00} s, whole move {cold.Whole:0.00} s; CPU: parent {cold.ParentCpu:0.00} s, child {cold.ChildCpu:0.00} s"));
         var small = Path.Combine(root, "small");
         new MailGenerator(21).Fill(small, 200, minKb: 4, maxKb: 50);
-        var (smallCount, smallBytes) = Portal.Jobs.Mail.Maildir.Measure(small);
+        var (smallCount, smallBytes) = Jobs.Mail.Maildir.Measure(small);
         var warm = Stopwatch.StartNew();
         for (var i = 0; i < WarmUpMoves; i++)
         {
@@ -155,13 +155,13 @@ internal static class MailCopyBenchmark
         }
 
         var onChild = Path.Combine(childMail, domain, "alice");
-        if (Portal.Jobs.Mail.Maildir.Measure(onChild) != (count, bytes))
+        if (Jobs.Mail.Maildir.Measure(onChild) != (count, bytes))
         {
-            throw new InvalidOperationException($"The child holds {Portal.Jobs.Mail.Maildir.Measure(onChild)} instead of {(count, bytes)}.");
+            throw new InvalidOperationException($"The child holds {Jobs.Mail.Maildir.Measure(onChild)} instead of {(count, bytes)}.");
         }
 
         // The parent empties its trash after the move; the next measurement waits for that, and frees the child's copy.
-        var trash = Path.Combine(parentMail, Portal.Jobs.Mail.MailTrash.Folder);
+        var trash = Path.Combine(parentMail, Jobs.Mail.MailTrash.Folder);
         for (var waited = 0; Directory.Exists(trash) && Directory.EnumerateFileSystemEntries(trash).Any() && waited < 120_000; waited += 100)
         {
             await Task.Delay(100);

@@ -42,8 +42,8 @@ public sealed class MailArchiveJob(IOperationJournal journal, IMailArchiveSource
                 }
 
                 await run.SetResultAsync("sha256", manifest.Sha256, ct);
-                await run.SetResultAsync("archive bytes", manifest.ArchiveBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), ct);
-                await run.SetResultAsync("expanded bytes", manifest.ExpandedBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), ct);
+                await run.SetResultAsync("archive bytes", manifest.ArchiveBytes.ToString(CultureInfo.InvariantCulture), ct);
+                await run.SetResultAsync("expanded bytes", manifest.ExpandedBytes.ToString(CultureInfo.InvariantCulture), ct);
                 return $"{manifest.Files.Count} message(s), {Units.Bytes(manifest.ExpandedBytes)}, in an archive of {Units.Bytes(manifest.ArchiveBytes)}.";
             }, cancellationToken);
             await run.SucceedAsync($"The mail of {request.Username} is archived for the parent.", cancellationToken);

@@ -28,7 +28,7 @@ public sealed class MoveRetry(IOperationRun run, TimeProvider clock, TimeSpan wi
             catch (Exception ex) when (IsTransient(ex) && clock.GetUtcNow() - started < window)
             {
                 var delay = Jittered(wait);
-                await run.LogAsync(OperationLogLevel.Warning, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"The child did not answer ({Brief(ex)}); trying again in {delay.TotalSeconds:0.0} s."), ct);
+                await run.LogAsync(OperationLogLevel.Warning, string.Create(CultureInfo.InvariantCulture, $"The child did not answer ({Brief(ex)}); trying again in {delay.TotalSeconds:0.0} s."), ct);
                 await run.WaitWhilePausedAsync(ct);
                 await Task.Delay(delay, clock, ct);
                 wait = wait * 2 < LongestWait ? wait * 2 : LongestWait;

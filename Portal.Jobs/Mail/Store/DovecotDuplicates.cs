@@ -189,7 +189,7 @@ public static class DovecotDuplicates
     {
         var name = path[(path.LastIndexOf('/') + 1)..];
         var digits = name.IndexOf('.') is var dot and > 0 ? name[..dot] : "";
-        return long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+        return long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
             && seconds >= Earliest && seconds < now.ToUnixTimeSeconds()
             ? DateTimeOffset.FromUnixTimeSeconds(seconds)
             : now;

@@ -34,9 +34,9 @@ public static class MailArchive
     /// <summary>Where archives wait on the mail filesystem, beside the mailboxes.</summary>
     public const string Folder = ".portal-archives";
 
-    public static string ArchivePath(string mailRoot, Guid id) => System.IO.Path.Combine(mailRoot, Folder, $"{id:N}.tar.zst");
+    public static string ArchivePath(string mailRoot, Guid id) => Path.Combine(mailRoot, Folder, $"{id:N}.tar.zst");
 
-    public static string ManifestPath(string mailRoot, Guid id) => System.IO.Path.Combine(mailRoot, Folder, $"{id:N}.json");
+    public static string ManifestPath(string mailRoot, Guid id) => Path.Combine(mailRoot, Folder, $"{id:N}.json");
 
     /// <summary>
     /// Archives the mailboxes (files that vanish meanwhile are left out: the final pass sees what became of them).
@@ -45,7 +45,7 @@ public static class MailArchive
     public static async Task<MailArchiveManifest> CreateAsync(
         string mailRoot, string domain, IReadOnlyList<string> localParts, Guid id, Func<long, long, ValueTask> progress, CancellationToken ct)
     {
-        Directory.CreateDirectory(System.IO.Path.Combine(mailRoot, Folder));
+        Directory.CreateDirectory(Path.Combine(mailRoot, Folder));
         var archivePath = ArchivePath(mailRoot, id);
         var partial = archivePath + ".partial";
         var entries = new List<ArchiveEntry>();
@@ -67,7 +67,7 @@ public static class MailArchive
                         byte[] content;
                         try
                         {
-                            content = await File.ReadAllBytesAsync(System.IO.Path.Combine(mailbox, mailFile.Path), ct);
+                            content = await File.ReadAllBytesAsync(Path.Combine(mailbox, mailFile.Path), ct);
                         }
                         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
                         {
@@ -107,7 +107,7 @@ public static class MailArchive
     /// does, as an operation's step: their size measured first, so the step shows messages and bytes done of the whole,
     /// with rate and time left.
     /// </summary>
-    public static async Task<MailArchiveManifest> CreateAsync(Operations.IOperationRun run, string mailRoot, string domain, IReadOnlyList<string> localParts, CancellationToken ct)
+    public static async Task<MailArchiveManifest> CreateAsync(IOperationRun run, string mailRoot, string domain, IReadOnlyList<string> localParts, CancellationToken ct)
     {
         long totalFiles = 0, totalBytes = 0;
         foreach (var local in localParts)
@@ -117,9 +117,9 @@ public static class MailArchive
             totalBytes += bytes;
         }
 
-        await run.ReportAsync(new Operations.StepProgress(0, totalFiles, 0, totalBytes), ct);
+        await run.ReportAsync(new StepProgress(0, totalFiles, 0, totalBytes), ct);
         return await CreateAsync(mailRoot, domain, localParts, run.OperationId,
-            (files, bytes) => run.ReportAsync(new Operations.StepProgress(files, Math.Max(files, totalFiles), bytes, Math.Max(bytes, totalBytes)), ct), ct);
+            (files, bytes) => run.ReportAsync(new StepProgress(files, Math.Max(files, totalFiles), bytes, Math.Max(bytes, totalBytes)), ct), ct);
     }
 
     /// <summary>Removes an archive and its manifest (and their partial forms).</summary>
@@ -236,8 +236,8 @@ public static class MailArchive
                     throw new MailArchiveRejectedException($"The archive's entry {name} is {entry.Length} bytes; the manifest says {listed.Size}.");
                 }
 
-                var target = System.IO.Path.Combine(staging, listed.LocalPart, listed.Path);
-                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+                var target = Path.Combine(staging, listed.LocalPart, listed.Path);
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                 await using (var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0))
                 {
@@ -282,16 +282,16 @@ public static class MailArchive
         var placed = 0;
         foreach (var file in Directory.EnumerateFiles(staging, "*", SearchOption.AllDirectories))
         {
-            var relative = System.IO.Path.GetRelativePath(staging, file);
-            var target = System.IO.Path.Combine(mailRoot, domain, relative);
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+            var relative = Path.GetRelativePath(staging, file);
+            var target = Path.Combine(mailRoot, domain, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Move(file, target, overwrite: true);
             placed++;
         }
 
         foreach (var mailbox in Directory.EnumerateDirectories(staging))
         {
-            Maildir.QuotaChanged(Maildir.MailboxPath(mailRoot, domain, System.IO.Path.GetFileName(mailbox)));
+            Maildir.QuotaChanged(Maildir.MailboxPath(mailRoot, domain, Path.GetFileName(mailbox)));
         }
 
         FileSync.SyncFileSystem(mailRoot);
@@ -308,7 +308,7 @@ public static class MailArchive
     {
         var buffer = new byte[1024 * 1024];
         return manifest.Files.All(f => Maildir.IsSafeRelativePath(f.Path)
-            && MailReceiver.HashFile(System.IO.Path.Combine(Maildir.MailboxPath(mailRoot, domain, f.LocalPart), f.Path), buffer) == f.Sha256);
+            && MailReceiver.HashFile(Path.Combine(Maildir.MailboxPath(mailRoot, domain, f.LocalPart), f.Path), buffer) == f.Sha256);
     }
 
     /// <summary>An entry name must be <c>localpart/path</c> with a mailbox of this account and a safe Maildir path.</summary>

@@ -138,7 +138,7 @@ public static partial class MailRules
     /// </summary>
     public static IReadOnlyList<string> Differences(MailConfiguration sent, MailConfiguration kept)
     {
-        static string SieveOf(MailAddressConfig a) => System.Text.Json.JsonSerializer.Serialize(a.Sieve is { IsEmpty: true, Vacation: null } ? null : a.Sieve);
+        static string SieveOf(MailAddressConfig a) => JsonSerializer.Serialize(a.Sieve is { IsEmpty: true, Vacation: null } ? null : a.Sieve);
         var differences = new List<string>();
         var keptBoxes = kept.Addresses.ToDictionary(a => a.LocalPart, StringComparer.Ordinal);
         foreach (var box in sent.Addresses)

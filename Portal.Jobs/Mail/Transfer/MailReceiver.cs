@@ -79,7 +79,7 @@ public sealed class MailReceiver(string mailRoot)
 
                 batchBytes += size;
 
-                var staged = Path.Combine(staging, (sequence++).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                var staged = Path.Combine(staging, (sequence++).ToString(CultureInfo.InvariantCulture));
                 var corrupt = Interlocked.Decrement(ref _corruptionsLeft) >= 0;
                 // One hash per digest kind serves the whole batch (a sender may mix the two kinds).
                 var hash = digest == TransitDigest.XxHash128 ? xxHash128 ??= TransitHash.Create(digest) : sha256 ??= TransitHash.Create(digest);

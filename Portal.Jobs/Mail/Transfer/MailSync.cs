@@ -242,7 +242,7 @@ public static class SwitchBaseline
     public const string FinalPassStep = "delta";
 
     /// <summary>Takes the receiver's manifest, once: a switch step run again after a failure keeps the first (still before the switch).</summary>
-    public static async Task CaptureAsync(Operations.IOperationRun run, Func<CancellationToken, Task<MailManifest>> receiver, CancellationToken ct)
+    public static async Task CaptureAsync(IOperationRun run, Func<CancellationToken, Task<MailManifest>> receiver, CancellationToken ct)
     {
         if (run.GetCheckpoint(FinalPassStep) is not null)
         {
@@ -251,14 +251,14 @@ public static class SwitchBaseline
 
         var manifest = await receiver(ct);
         var paths = manifest.Mailboxes.ToDictionary(m => m.LocalPart, m => m.Files.Select(f => f.Path).ToArray(), StringComparer.Ordinal);
-        await run.SaveCheckpointAsync(FinalPassStep, System.Text.Json.JsonSerializer.Serialize(paths), ct);
+        await run.SaveCheckpointAsync(FinalPassStep, JsonSerializer.Serialize(paths), ct);
     }
 
     /// <summary>The baseline; without one (a move begun before baselines were kept), nothing on the receiver may be renamed or deleted.</summary>
-    public static MailManifest Load(Operations.IOperationRun run)
+    public static MailManifest Load(IOperationRun run)
     {
         var json = run.GetCheckpoint(FinalPassStep);
-        var paths = json is null ? [] : System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string[]>>(json) ?? [];
+        var paths = json is null ? [] : JsonSerializer.Deserialize<Dictionary<string, string[]>>(json) ?? [];
         return new MailManifest(paths.Select(p => new MailboxManifest(p.Key, p.Value.Select(path => new ManifestFile(path, ManifestFile.UnknownSize)).ToArray())).ToArray());
     }
 }

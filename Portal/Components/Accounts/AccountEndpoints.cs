@@ -33,10 +33,10 @@ internal static class AccountEndpoints
 public static class WebmailEndpoint
 {
     public static void MapWebmail(this IEndpointRouteBuilder app) =>
-        app.MapGet("/webmail", async (Features.Accounts.AccountQueries queries, ICurrentActor current, Microsoft.Extensions.Options.IOptions<Infrastructure.Configuration.PortalSettings> settings, CancellationToken ct) =>
+        app.MapGet("/webmail", async (AccountQueries queries, ICurrentActor current, IOptions<PortalSettings> settings, CancellationToken ct) =>
         {
             var actor = await current.GetAsync();
-            Features.Accounts.AccountRow account;
+            AccountRow account;
             try
             {
                 account = await queries.GetAsync(actor, actor.Name, ct);
@@ -46,12 +46,12 @@ public static class WebmailEndpoint
                 return Results.Content(Page("No hosting account belongs to this sign-in, so there is no mailbox to read."), "text/html; charset=utf-8", statusCode: 404);
             }
 
-            if (account.Status == Features.Accounts.AccountStatus.Suspended)
+            if (account.Status == AccountStatus.Suspended)
             {
-                return Results.Content(Page(Features.Accounts.AccountSuspension.Explain(account.Username, account.SuspensionReason)), "text/html; charset=utf-8", statusCode: 403);
+                return Results.Content(Page(AccountSuspension.Explain(account.Username, account.SuspensionReason)), "text/html; charset=utf-8", statusCode: 403);
             }
 
-            if (!account.Features.Contains(Features.Accounts.AccountFeatures.Webmail))
+            if (!account.Features.Contains(AccountFeatures.Webmail))
             {
                 return Results.Content(Page($"The \"Webmail\" feature is off for your account {account.Username}. Read your mail with a mail program (IMAP), or ask your hosting provider to turn webmail on."), "text/html; charset=utf-8", statusCode: 403);
             }
@@ -66,7 +66,7 @@ public static class WebmailEndpoint
     /// webmail.&lt;domain&gt; for mail on a child; for mail here, <c>Portal:Mail:WebmailUrl</c> when set, else this
     /// node's own webmail at webmail.&lt;domain&gt; when it serves one (<c>Portal:Mail:Nginx</c>, scripts/webmail).
     /// </summary>
-    public static string? WebmailAddress(Features.Accounts.AccountRow account, Infrastructure.Configuration.MailSettings mail) =>
+    public static string? WebmailAddress(AccountRow account, MailSettings mail) =>
         account.IsDistributed ? $"https://webmail.{account.Domain}/"
         : !string.IsNullOrWhiteSpace(mail.WebmailUrl) ? mail.WebmailUrl.Replace("{domain}", account.Domain, StringComparison.Ordinal)
         : !string.IsNullOrWhiteSpace(mail.Nginx) ? $"https://webmail.{account.Domain}/"

@@ -35,7 +35,7 @@ internal static class IdentityEndpoints
             [FromForm] string? user,
             [FromServices] SignInManager<PortalUser> signInManager,
             [FromServices] IAntiforgery antiforgery,
-            [FromServices] Features.Users.UserAdminService userAdmin,
+            [FromServices] UserAdminService userAdmin,
             [FromServices] TimeProvider clock) =>
         {
             if (!await antiforgery.IsRequestValidAsync(context))
@@ -66,7 +66,7 @@ internal static class IdentityEndpoints
             HttpContext context,
             [FromServices] SignInManager<PortalUser> signInManager,
             [FromServices] IAntiforgery antiforgery,
-            [FromServices] Features.Users.UserAdminService userAdmin) =>
+            [FromServices] UserAdminService userAdmin) =>
         {
             if (!await antiforgery.IsRequestValidAsync(context))
             {

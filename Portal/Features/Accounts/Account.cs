@@ -66,14 +66,14 @@ public sealed class Account
     /// <summary>While suspended: whether an admin suspended it (then only an admin lifts it, not the reseller).</summary>
     public bool SuspendedByAdmin { get; set; }
 
-    /// <summary>The account's mail in bytes, where it is kept, as last measured (<see cref="Mail.MailUsageService"/>).</summary>
+    /// <summary>The account's mail in bytes, where it is kept, as last measured (<see cref="MailUsageService"/>).</summary>
     public long DiskUsageBytes { get; set; }
 
     public DateTimeOffset? DiskUsageMeasuredAt { get; set; }
 
     /// <summary>
     /// The most mail the whole account may hold, in MiB (null: no limit): its mailboxes' quotas together may not pass
-    /// it, so each mailbox needs a quota (<see cref="Mail.MailFunctions"/> checks; Dovecot enforces each one).
+    /// it, so each mailbox needs a quota (<see cref="MailFunctions"/> checks; Dovecot enforces each one).
     /// </summary>
     public int? MailQuotaMegabytes { get; set; }
 
@@ -107,7 +107,7 @@ public sealed class Account
 
     /// <summary>
     /// On a parent, while the account's mail is on a child: its email accounts and forwarders as last known (JSON of a
-    /// <see cref="Portal.Jobs.Mail.MailConfiguration"/>, hashes only), so a forced dedistribution can recreate them.
+    /// <see cref="MailConfiguration"/>, hashes only), so a forced dedistribution can recreate them.
     /// </summary>
     public string? MailSettingsSnapshot { get; set; }
 
@@ -132,7 +132,7 @@ public sealed class ResellerSettings
     /// <summary>The mail node that accounts the reseller creates start on; null is local.</summary>
     public Guid? MailNodeId { get; set; }
 
-    /// <summary>How many accounts the reseller may own; null: no limit (<see cref="Packages.ResellerLimits"/>).</summary>
+    /// <summary>How many accounts the reseller may own; null: no limit (<see cref="ResellerLimits"/>).</summary>
     public int? MaxAccounts { get; set; }
 
     /// <summary>

@@ -181,7 +181,7 @@ public sealed class AccountQueries(IDbContextFactory<PortalDbContext> dbFactory,
                 u.Id, u.UserName, MailNodeId = s == null ? null : s.MailNodeId, Alias = n == null ? null : n.Alias,
                 MaxAccounts = s == null ? null : s.MaxAccounts, MaxDisk = s == null ? null : s.MaxDiskMegabytes,
             }).ToListAsync(cancellationToken);
-        var usage = await Packages.ResellerLimits.UsageAsync(db, null, cancellationToken);
+        var usage = await ResellerLimits.UsageAsync(db, null, cancellationToken);
         return resellers.Select(r =>
         {
             var u = usage.GetValueOrDefault(r.Id);
@@ -198,7 +198,7 @@ public sealed class AccountQueries(IDbContextFactory<PortalDbContext> dbFactory,
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await Packages.ResellerLimits.RowAsync(db, actor.UserId, actor.Name, cancellationToken);
+        return await ResellerLimits.RowAsync(db, actor.UserId, actor.Name, cancellationToken);
     }
 
     private static string EscapeLike(string value) => value.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");

@@ -383,7 +383,7 @@ public sealed class AccountRenaming(
             {
                 if (taken(await ask(clients.Create(links.EndpointOf(node)))))
                 {
-                    throw new PortalConflictException(string.Format(System.Globalization.CultureInfo.InvariantCulture, message, node.Alias), code: "account.taken");
+                    throw new PortalConflictException(string.Format(CultureInfo.InvariantCulture, message, node.Alias), code: "account.taken");
                 }
             }
             catch (NodeApiException ex)

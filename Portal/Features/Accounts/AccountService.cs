@@ -18,8 +18,8 @@ public sealed class AccountService(
     IOptions<PortalSettings> settings,
     AuditLog audit,
     AccountOrderCache orders,
-    Mail.MailStatePublisher mailState,
-    ApiTokens.ApiTokenService tokens,
+    MailStatePublisher mailState,
+    ApiTokenService tokens,
     DomainRules domainRules,
     TimeProvider clock,
     ILogger<AccountService> logger)
@@ -118,9 +118,9 @@ public sealed class AccountService(
 
         var ipv6 = request.Ipv6Enabled ?? false;
         int? quota = request.MailQuotaMegabytes > 0 ? request.MailQuotaMegabytes : null;
-        if (request.MailQuotaMegabytes is < 0 or > Mail.MailService.MaxQuotaMegabytes)
+        if (request.MailQuotaMegabytes is < 0 or > MailService.MaxQuotaMegabytes)
         {
-            problems.Add($"The account's mail limit must be between 0 (none) and {Mail.MailService.MaxQuotaMegabytes} MiB.");
+            problems.Add($"The account's mail limit must be between 0 (none) and {MailService.MaxQuotaMegabytes} MiB.");
         }
 
         var package = await FromPackageAsync(db, request, resellerId is null, problems, ct);
@@ -140,7 +140,7 @@ public sealed class AccountService(
             throw new PortalValidationException("The account was not created: " + string.Join(" ", problems), problems, "account.invalid");
         }
 
-        if (resellerId is not null && await Packages.ResellerLimits.ProblemAsync(db, resellerId, ownerName, null, newAccount: true, quota, ct) is { } overLimit)
+        if (resellerId is not null && await ResellerLimits.ProblemAsync(db, resellerId, ownerName, null, newAccount: true, quota, ct) is { } overLimit)
         {
             throw new PortalValidationException("The account was not created: " + overLimit, [overLimit], "reseller.limit");
         }
@@ -201,8 +201,8 @@ public sealed class AccountService(
         if (resellerId is not null)
         {
             // Checked again under the reseller's lock: another account may have been created since the check above.
-            await Packages.ResellerLimits.LockAsync(db, resellerId, ct);
-            if (await Packages.ResellerLimits.ProblemAsync(db, resellerId, ownerName, null, newAccount: true, quota, ct) is { } nowOverLimit)
+            await ResellerLimits.LockAsync(db, resellerId, ct);
+            if (await ResellerLimits.ProblemAsync(db, resellerId, ownerName, null, newAccount: true, quota, ct) is { } nowOverLimit)
             {
                 throw new PortalValidationException("The account was not created: " + nowOverLimit, [nowOverLimit], "reseller.limit");
             }
@@ -285,14 +285,14 @@ public sealed class AccountService(
     /// The package a new account is made from, or null. A value given beside the package must be the package's: a
     /// different one is refused rather than silently replaced, so a caller never gets other than what it asked for.
     /// </summary>
-    private static async Task<Packages.Package?> FromPackageAsync(PortalDbContext db, NewAccount request, bool rootAccount, List<string> problems, CancellationToken ct)
+    private static async Task<Package?> FromPackageAsync(PortalDbContext db, NewAccount request, bool rootAccount, List<string> problems, CancellationToken ct)
     {
         if (request.Package is not { Length: > 0 } name)
         {
             return null;
         }
 
-        var package = await Packages.PackageService.FindAsync(db, name, ct);
+        var package = await PackageService.FindAsync(db, name, ct);
         if (package is null)
         {
             problems.Add($"There is no package \"{name.Trim()}\"; choose one listed under Packages, or create the account without one.");
@@ -302,7 +302,7 @@ public sealed class AccountService(
         var conflicts = new List<string>();
         if (request.Features is { } features && !features.ToHashSet().SetEquals(package.Features))
         {
-            conflicts.Add($"features ({Packages.PackageService.FeaturesText(package.Features)})");
+            conflicts.Add($"features ({PackageService.FeaturesText(package.Features)})");
         }
 
         if (request.Ipv6Enabled is { } ipv6 && ipv6 != package.Ipv6Enabled)
@@ -312,7 +312,7 @@ public sealed class AccountService(
 
         if (request.MailQuotaMegabytes is { } quota && (quota > 0 ? quota : (int?)null) != package.MailQuotaMegabytes)
         {
-            conflicts.Add($"mail limit ({Packages.PackageService.QuotaText(package.MailQuotaMegabytes)})");
+            conflicts.Add($"mail limit ({PackageService.QuotaText(package.MailQuotaMegabytes)})");
         }
 
         if (rootAccount && request.MailRouting is { } routing && routing != package.Routing)
@@ -372,9 +372,9 @@ public sealed class AccountService(
             problems.AddRange(MailOnAChild.Problems(ipv6, features));
         }
 
-        if (change.MailQuotaMegabytes is < 0 or > Mail.MailService.MaxQuotaMegabytes)
+        if (change.MailQuotaMegabytes is < 0 or > MailService.MaxQuotaMegabytes)
         {
-            problems.Add($"The account's mail limit must be between 0 (none) and {Mail.MailService.MaxQuotaMegabytes} MiB.");
+            problems.Add($"The account's mail limit must be between 0 (none) and {MailService.MaxQuotaMegabytes} MiB.");
         }
 
         var status = change.Status ?? account.Status;
@@ -391,7 +391,7 @@ public sealed class AccountService(
         int? newQuota = change.MailQuotaMegabytes > 0 ? change.MailQuotaMegabytes : null;
         var quotaGrows = change.MailQuotaMegabytes is not null && (newQuota is null ? account.MailQuotaMegabytes is not null : newQuota > account.MailQuotaMegabytes);
         if (account.ResellerId is { } resellerId && quotaGrows
-            && await Packages.ResellerLimits.ProblemAsync(db, resellerId, account.OwnerName, account.Id, newAccount: false, newQuota, cancellationToken) is { } overLimit)
+            && await ResellerLimits.ProblemAsync(db, resellerId, account.OwnerName, account.Id, newAccount: false, newQuota, cancellationToken) is { } overLimit)
         {
             var message = $"Account {username} was not changed: " + overLimit;
             await audit.RecordAsync(actor, "account.modify", username, AuditOutcome.Refused, message, cancellationToken);
@@ -516,7 +516,7 @@ public sealed class AccountService(
         await db.SaveChangesAsync(cancellationToken);
         await audit.RecordAsync(actor, "reseller.mail-node", resellerName, AuditOutcome.Succeeded,
             $"Mail of new accounts: {alias ?? "local"} (was {(was is null ? "local" : was.ToString())}). Existing accounts keep theirs.", cancellationToken);
-        return await Packages.ResellerLimits.RowAsync(db, reseller.Id, reseller.UserName!, cancellationToken);
+        return await ResellerLimits.RowAsync(db, reseller.Id, reseller.UserName!, cancellationToken);
     }
 
     // --- the child's side: twins, changed only through the node API ---
@@ -646,9 +646,9 @@ public sealed class AccountService(
     public async Task SetTwinMailRedirectAsync(Actor parentActor, string username, string? address, CancellationToken cancellationToken = default)
     {
         var parent = await RequireParentAsync(cancellationToken);
-        if (address is not null && !Portal.Jobs.Nodes.ReportedAddress.IsAcceptable(address))
+        if (address is not null && !ReportedAddress.IsAcceptable(address))
         {
-            throw new PortalValidationException($"\"{Portal.Jobs.Mail.MailRules.Printable(address)}\" is not an IPv4 address; mail of {username} can only be sent on to a node's public address.", code: "mail.redirect_invalid");
+            throw new PortalValidationException($"\"{MailRules.Printable(address)}\" is not an IPv4 address; mail of {username} can only be sent on to a node's public address.", code: "mail.redirect_invalid");
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);

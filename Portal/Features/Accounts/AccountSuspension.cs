@@ -37,7 +37,7 @@ public static class AccountSuspension
     public static AccountStatus ParseStatus(string? status, string from) =>
         status is nameof(AccountStatus.Active) ? AccountStatus.Active
         : status is nameof(AccountStatus.Suspended) ? AccountStatus.Suspended
-        : throw new PortalValidationException($"{from} sent the account status \"{Portal.Jobs.Mail.MailRules.Printable(status ?? "")}\"; only Active or Suspended is accepted.", code: "account.invalid_status");
+        : throw new PortalValidationException($"{from} sent the account status \"{MailRules.Printable(status ?? "")}\"; only Active or Suspended is accepted.", code: "account.invalid_status");
 
     /// <summary>What an owner is told when the suspension stops them.</summary>
     public static string Explain(string username, string? reason) =>

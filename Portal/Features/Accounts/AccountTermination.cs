@@ -197,7 +197,7 @@ public sealed class AccountTermination(
         MailTrash.Discard(plan.MailRoot, Maildir.DomainFolder(plan.MailRoot, plan.Domain));
         var homes = mailState.DiscardHomesOf(plan.Domain);
         MailTrash.Empty(plan.MailRoot);
-        await run.LogAsync(OperationLogLevel.Info, $"Removed {plan.LocalParts.Count} mailbox(es) with {messages} message(s), {Portal.Jobs.Common.Units.Bytes(bytes)}, and {homes} mailbox home(s) here.", ct);
+        await run.LogAsync(OperationLogLevel.Info, $"Removed {plan.LocalParts.Count} mailbox(es) with {messages} message(s), {Units.Bytes(bytes)}, and {homes} mailbox home(s) here.", ct);
 
         // Copies of the account on children its mail left earlier go now too: there is no account to keep them for.
         var pending = await childDeletions.RunPendingNowAsync(plan.Username, ct);

@@ -49,9 +49,9 @@ public static class AccountsApi
     public static void MapAccountsAdminApi(this IEndpointRouteBuilder api)
     {
         // Moving an account's mail starts a move operation; its progress is at the returned location.
-        api.MapPut("/accounts/{username}/mail-node", async (string username, MailNodeChange change, Distribution.DistributionService distribution, ICurrentActor actor, CancellationToken ct) =>
+        api.MapPut("/accounts/{username}/mail-node", async (string username, MailNodeChange change, DistributionService distribution, ICurrentActor actor, CancellationToken ct) =>
         {
-            var id = await distribution.MoveMailAsync(await actor.GetAsync(), username, change.NodeId ?? Distribution.DistributionService.ThisNode, ct);
+            var id = await distribution.MoveMailAsync(await actor.GetAsync(), username, change.NodeId ?? DistributionService.ThisNode, ct);
             return Results.Accepted($"/api/v1/operations/{id}", new { operationId = id });
         });
 

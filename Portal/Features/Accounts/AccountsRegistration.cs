@@ -1,6 +1,6 @@
 namespace Portal.Features.Accounts;
 
-/// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>
+/// <summary>Registers this feature's services; <see cref="PortalServices.AddPortal"/> calls each feature's.</summary>
 public static class AccountsRegistration
 {
     /// <summary>Accounts: creation, changes, queries, renames, termination, and the accounts a former parent left.</summary>
@@ -11,7 +11,7 @@ public static class AccountsRegistration
         services.AddSingleton<AccountOrderCache>();
         services.AddSingleton<MailNodes>();
         services.AddSingleton<AccountTermination>();
-        services.AddSingleton<Portal.Jobs.Accounts.IAccountTerminationSteps>(sp => sp.GetRequiredService<AccountTermination>());
+        services.AddSingleton<IAccountTerminationSteps>(sp => sp.GetRequiredService<AccountTermination>());
         services.AddSingleton<FormerParentAccounts>();
         services.AddSingleton<AccountRenaming>();
         return services;

@@ -82,7 +82,7 @@ public sealed class FormerParentAccounts(
             }
 
             await audit.RecordAsync(actor, action, username, AuditOutcome.Succeeded,
-                $"Account of former parent {account.ParentNodeId} for {account.Domain} removed with {messages} message(s), {Portal.Jobs.Common.Units.Bytes(bytes)}.", ct);
+                $"Account of former parent {account.ParentNodeId} for {account.Domain} removed with {messages} message(s), {Units.Bytes(bytes)}.", ct);
         }
 
         orders.Invalidate();

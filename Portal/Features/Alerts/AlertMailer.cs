@@ -8,7 +8,7 @@ public sealed class AlertMailer(IOptions<PortalSettings> settings, ILogger<Alert
         var alerts = settings.Value.Alerts;
         var recipients = admins.Concat(alerts.EmailTo).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         if (alerts.SmtpServer is not { Length: > 0 } server || recipients.Count == 0
-            || !Infrastructure.Configuration.PortalSettingsValidator.TryHostPort(server, out var host, out var port))
+            || !PortalSettingsValidator.TryHostPort(server, out var host, out var port))
         {
             return false;
         }

@@ -136,7 +136,7 @@ public sealed class ApiTokenService(
     private async Task<bool> OwnerMayUseApiAsync(string userId, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        return await db.Accounts.AnyAsync(a => a.UserId == userId && a.Features.Contains(Accounts.AccountFeatures.ApiTokens), ct);
+        return await db.Accounts.AnyAsync(a => a.UserId == userId && a.Features.Contains(AccountFeatures.ApiTokens), ct);
     }
 
     /// <summary>A new token: the row to keep (hash only) and the token to show once.</summary>
@@ -302,12 +302,12 @@ public sealed class ApiTokenService(
         if (roles.Count == 1 && roles[0] == PortalRoles.User
             && await db.Accounts.Where(a => a.UserId == owner.Id).Select(a => new { a.Username, a.Features, a.Status, a.SuspensionReason }).FirstOrDefaultAsync(cancellationToken) is { } account)
         {
-            if (account.Status == Accounts.AccountStatus.Suspended)
+            if (account.Status == AccountStatus.Suspended)
             {
-                return new TokenValidation(TokenCheck.Suspended, token, owner, roles, Accounts.AccountSuspension.Explain(account.Username, account.SuspensionReason));
+                return new TokenValidation(TokenCheck.Suspended, token, owner, roles, AccountSuspension.Explain(account.Username, account.SuspensionReason));
             }
 
-            if (!account.Features.Contains(Accounts.AccountFeatures.ApiTokens))
+            if (!account.Features.Contains(AccountFeatures.ApiTokens))
             {
                 return new TokenValidation(TokenCheck.FeatureOff, token, owner, roles);
             }

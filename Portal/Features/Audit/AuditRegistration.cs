@@ -1,6 +1,6 @@
 namespace Portal.Features.Audit;
 
-/// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>
+/// <summary>Registers this feature's services; <see cref="PortalServices.AddPortal"/> calls each feature's.</summary>
 public static class AuditRegistration
 {
     /// <summary>The audit log: writing it, and the admin page's queries.</summary>

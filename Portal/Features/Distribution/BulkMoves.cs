@@ -4,7 +4,7 @@ namespace Portal.Features.Distribution;
 /// Move these accounts' mail to one node (null: this node): the ones named, or every account the accounts grid's
 /// filters match (its sort and page are ignored).
 /// </summary>
-public sealed record BulkMoveRequest(IReadOnlyList<string>? Usernames, Guid? NodeId, Accounts.AccountQuery? Filter = null);
+public sealed record BulkMoveRequest(IReadOnlyList<string>? Usernames, Guid? NodeId, AccountQuery? Filter = null);
 
 /// <summary>
 /// The guide's bulk procedures: "dedistribute every account on this child" (its first step before the child moves to a
@@ -19,7 +19,7 @@ public sealed class BulkMoves(
     DistributionService distribution,
     MailService mail,
     MailMoveSettings moveSettings,
-    Accounts.AccountQueries queries,
+    AccountQueries queries,
     AuditLog audit) : IBulkMoveSteps
 {
     /// <summary>The most accounts one bulk move takes.</summary>

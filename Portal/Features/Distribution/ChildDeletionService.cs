@@ -268,7 +268,7 @@ public sealed class ChildDeletionService(
         var account = await db.Accounts.AsNoTracking().SingleOrDefaultAsync(a => a.Username == deletion.Username, ct);
         // A termination's removal goes ahead whatever the account (on its way out) still says.
         var forTermination = deletion.OperationId is { } requestedBy
-            && await db.Operations.AnyAsync(o => o.Id == requestedBy && o.Kind == Portal.Jobs.Accounts.AccountTerminationJob.Kind, ct);
+            && await db.Operations.AnyAsync(o => o.Id == requestedBy && o.Kind == AccountTerminationJob.Kind, ct);
         if (forTermination)
         {
             system = Actor.System with { Name = "system (termination)" };
@@ -280,7 +280,7 @@ public sealed class ChildDeletionService(
         }
 
         if (!forTermination && await db.Operations.AnyAsync(o => o.Target == deletion.Username && DistributionService.MoveKinds.Contains(o.Kind)
-                && (o.State == Operations.OperationState.Queued || o.State == Operations.OperationState.Running || o.State == Operations.OperationState.Paused), ct))
+                && (o.State == OperationState.Queued || o.State == OperationState.Running || o.State == OperationState.Paused), ct))
         {
             // Its mail is on the move: decide once it has landed.
             deletion.DueAt = clock.GetUtcNow().AddHours(1);
@@ -343,7 +343,7 @@ public sealed class ChildDeletionService(
     {
         if (!actor.IsAdmin)
         {
-            await audit.RecordAsync(actor, action, id.ToString(System.Globalization.CultureInfo.InvariantCulture), AuditOutcome.Refused, "Not an admin.", ct);
+            await audit.RecordAsync(actor, action, id.ToString(CultureInfo.InvariantCulture), AuditOutcome.Refused, "Not an admin.", ct);
             throw new PortalForbiddenException("Only admins manage scheduled deletions.");
         }
 

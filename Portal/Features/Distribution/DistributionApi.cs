@@ -41,7 +41,7 @@ public static class DistributionApi
             await distribution.ApplyResellerMailNodeAsync(await actor.GetAsync(), name, ct));
 
         // An account from another parent: its progress is at the returned location.
-        api.MapPost("/transfers", async (Transfers.TransferRequest request, Transfers.TransferService transfers, ICurrentActor actor, CancellationToken ct) =>
+        api.MapPost("/transfers", async (TransferRequest request, TransferService transfers, ICurrentActor actor, CancellationToken ct) =>
         {
             var id = await transfers.StartAsync(await actor.GetAsync(), request, ct);
             return Results.Accepted($"/api/v1/operations/{id}", new { operationId = id });

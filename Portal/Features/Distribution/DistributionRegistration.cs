@@ -1,6 +1,6 @@
 namespace Portal.Features.Distribution;
 
-/// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>
+/// <summary>Registers this feature's services; <see cref="PortalServices.AddPortal"/> calls each feature's.</summary>
 public static class DistributionRegistration
 {
     /// <summary>Moving accounts' mail between nodes: the checks, the steps of each kind of move, bulk moves, and the deletion of copies left on children.</summary>

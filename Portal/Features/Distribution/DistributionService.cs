@@ -41,7 +41,7 @@ public sealed class DistributionService(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         // Two admins clicking at once: the second waits here, then sees the first's move.
-        await Accounts.AccountWork.LockAsync(db, username, cancellationToken);
+        await AccountWork.LockAsync(db, username, cancellationToken);
         var account = await db.Accounts.AsNoTracking().SingleOrDefaultAsync(a => a.Username == username, cancellationToken)
             ?? throw new PortalNotFoundException($"There is no account \"{username}\" on this node.");
         if (await RunningMoveAsync(db, username, cancellationToken) is { } running)
@@ -51,7 +51,7 @@ public sealed class DistributionService(
             throw new PortalConflictException(message, code: "move.in_progress");
         }
 
-        if (await Accounts.AccountWork.UnderWayAsync(db, username, cancellationToken) is { IsTermination: true })
+        if (await AccountWork.UnderWayAsync(db, username, cancellationToken) is { IsTermination: true })
         {
             var message = $"Account {username} is being terminated; its mail is not moved.";
             await audit.RecordAsync(actor, "account.move-mail", username, AuditOutcome.Refused, message, cancellationToken);
@@ -209,7 +209,7 @@ public sealed class DistributionService(
         {
             // Their email accounts and forwarders come back empty, with the passwords last known here. Settings the
             // lost child reported are held to the rules: ones that break them are not restored, and the admin is told.
-            var snapshot = System.Text.Json.JsonSerializer.Deserialize<MailConfiguration>(account.MailSettingsSnapshot!)!;
+            var snapshot = JsonSerializer.Deserialize<MailConfiguration>(account.MailSettingsSnapshot!)!;
             try
             {
                 await mail.ImportConfigurationAsync(account, snapshot, disablePipes: true, ct, from: $"{node?.Alias ?? "the lost child"} (the settings kept of {account.Username})");
@@ -232,7 +232,7 @@ public sealed class DistributionService(
         foreach (var account in accounts)
         {
             var lost = account.LastMailMessages is { } m
-                ? $"{m} message(s), {Jobs.Common.Units.Bytes(account.LastMailBytes ?? 0)} when last measured ({account.LastMailMeasuredAt:yyyy-MM-dd HH:mm} UTC)"
+                ? $"{m} message(s), {Units.Bytes(account.LastMailBytes ?? 0)} when last measured ({account.LastMailMeasuredAt:yyyy-MM-dd HH:mm} UTC)"
                 : "an unknown amount of mail";
             await audit.RecordAsync(actor, "account.force-dedistribute", account.Username, AuditOutcome.Succeeded,
                 $"Mail node {node?.Alias ?? nodeId.ToString()} -> this node without fetching; lost there: {lost}.", ct);

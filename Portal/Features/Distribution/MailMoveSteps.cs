@@ -13,7 +13,7 @@ internal sealed class MailMoveSteps(
     INodeApiClientFactory clients,
     AccountOrderCache orders,
     MoveNotifier notifier,
-    Tls.MailCertificates certificates,
+    MailCertificates certificates,
     IOptions<PortalSettings> settings) : IMailMoveSteps
 {
     public async Task<MailMove> LoadAsync(Guid operationId, CancellationToken ct)

@@ -12,7 +12,7 @@ internal sealed class MailRelaySteps(
     AccountOrderCache orders,
     ChildDeletionService deletions,
     MoveNotifier notifier,
-    Tls.MailCertificates certificates) : IMailRelaySteps
+    MailCertificates certificates) : IMailRelaySteps
 {
     public async Task<MailRelay> LoadAsync(Guid operationId, CancellationToken ct)
     {

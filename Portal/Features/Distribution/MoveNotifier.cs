@@ -1,14 +1,14 @@
 namespace Portal.Features.Distribution;
 
 /// <summary>Tells the admin who asked for a move how it ended (a notification in the portal, linking to the operation).</summary>
-public sealed class MoveNotifier(IDbContextFactory<PortalDbContext> dbFactory, Notifications.NotificationService notifications, Alerts.AlertService alerts)
+public sealed class MoveNotifier(IDbContextFactory<PortalDbContext> dbFactory, NotificationService notifications, AlertService alerts)
 {
     /// <param name="title">A title with <c>{0}</c> for the account.</param>
     public async Task NotifyAsync(Guid operationId, bool succeeded, string title, string message, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var operation = await db.Operations.AsNoTracking().SingleAsync(o => o.Id == operationId, ct);
-        var heading = string.Format(System.Globalization.CultureInfo.InvariantCulture, title, operation.Target);
+        var heading = string.Format(CultureInfo.InvariantCulture, title, operation.Target);
         var link = $"/admin/operations/{operationId}";
         var key = $"move-failed:{operationId}";
         if (succeeded)
@@ -24,7 +24,7 @@ public sealed class MoveNotifier(IDbContextFactory<PortalDbContext> dbFactory, N
 
         if (operation.RequestedById is { } userId)
         {
-            await notifications.NotifyAsync(userId, succeeded ? Notifications.NotificationKind.Success : Notifications.NotificationKind.Error, heading, message, link, ct);
+            await notifications.NotifyAsync(userId, succeeded ? NotificationKind.Success : NotificationKind.Error, heading, message, link, ct);
         }
     }
 }

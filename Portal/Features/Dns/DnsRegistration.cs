@@ -1,6 +1,6 @@
 namespace Portal.Features.Dns;
 
-/// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>
+/// <summary>Registers this feature's services; <see cref="PortalServices.AddPortal"/> calls each feature's.</summary>
 public static class DnsRegistration
 {
     /// <summary>Accounts' DNS zones, the rules on domains, and their publication to PowerDNS.</summary>

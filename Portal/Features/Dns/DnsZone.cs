@@ -74,7 +74,7 @@ internal sealed class DnsZoneConfiguration : IEntityTypeConfiguration<DnsZone>
         builder.Property(z => z.Name).HasMaxLength(253);
         builder.HasIndex(z => z.Name).IsUnique();
         builder.HasIndex(z => z.AccountId).IsUnique();
-        builder.HasOne<Portal.Features.Accounts.Account>().WithOne().HasForeignKey<DnsZone>(z => z.AccountId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasOne<Account>().WithOne().HasForeignKey<DnsZone>(z => z.AccountId).OnDelete(DeleteBehavior.Cascade);
         builder.HasMany(z => z.Records).WithOne().HasForeignKey(r => r.ZoneId).OnDelete(DeleteBehavior.Cascade);
     }
 }

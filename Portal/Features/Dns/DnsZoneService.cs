@@ -89,7 +89,7 @@ public sealed class DnsZoneService(IDbContextFactory<PortalDbContext> dbFactory,
 
     /// <summary>
     /// Keeps the nodes' zone (<c>Portal:Dns:NodesZone</c>) as the nodes are: its name servers, and an A record for this
-    /// node's panel host and each child's that lies in it and that this node takes (<see cref="Tls.PanelHost.ChildClaims"/>),
+    /// node's panel host and each child's that lies in it and that this node takes (<see cref="PanelHost.ChildClaims"/>),
     /// at the address the child reported. Challenge records stay. Returns the zone's id when it changed, to publish it.
     /// </summary>
     /// <exception cref="InvalidOperationException">An account's zone has the name (it was made before the setting).</exception>
@@ -103,8 +103,8 @@ public sealed class DnsZoneService(IDbContextFactory<PortalDbContext> dbFactory,
         var name = configured.TrimEnd('.').ToLowerInvariant();
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var hosts = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        var own = Tls.PanelHost.Of(settings.Value);
-        if (own is not null && Tls.PanelHost.IsIn(own, name))
+        var own = PanelHost.Of(settings.Value);
+        if (own is not null && PanelHost.IsIn(own, name))
         {
             hosts[own] = Dns.PublicIPv4;
         }
@@ -112,9 +112,9 @@ public sealed class DnsZoneService(IDbContextFactory<PortalDbContext> dbFactory,
         var children = await db.LinkedNodes.AsNoTracking()
             .OrderBy(n => n.LinkedAt).Select(n => new { n.Alias, n.BaseUrl, Host = n.PanelHostName, n.PublicIPv4 }).ToListAsync(ct);
         var addresses = children.ToDictionary(c => c.Alias, c => c.PublicIPv4);
-        foreach (var claim in Tls.PanelHost.ChildClaims(own, children.Select(c => (c.Alias, c.BaseUrl, c.Host)).ToList()))
+        foreach (var claim in PanelHost.ChildClaims(own, children.Select(c => (c.Alias, c.BaseUrl, c.Host)).ToList()))
         {
-            if (claim.Problem is null && addresses[claim.Node] is { } address && Tls.PanelHost.IsIn(claim.Host, name))
+            if (claim.Problem is null && addresses[claim.Node] is { } address && PanelHost.IsIn(claim.Host, name))
             {
                 hosts.TryAdd(claim.Host, address);
             }

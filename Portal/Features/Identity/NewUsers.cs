@@ -20,7 +20,7 @@ public static class NewUsers
             errors.AddRange(check.Errors);
         }
 
-        return (errors.Select(e => e.Description).ToArray(), Passwords.PasswordRefusal.ForAudit(errors));
+        return (errors.Select(e => e.Description).ToArray(), PasswordRefusal.ForAudit(errors));
     }
 
     /// <summary>Creates the user with a password <see cref="PasswordProblemsAsync"/> found nothing against.</summary>

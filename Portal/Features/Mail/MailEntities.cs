@@ -24,17 +24,17 @@ public sealed class EmailAccount
 
     public DateTimeOffset PasswordChangedAt { get; set; }
 
-    /// <summary>Its autoresponder and filters (JSON of a <see cref="Portal.Jobs.Mail.MailboxSieve"/>), null for none.</summary>
+    /// <summary>Its autoresponder and filters (JSON of a <see cref="MailboxSieve"/>), null for none.</summary>
     public string? SieveJson { get; set; }
 
-    public Portal.Jobs.Mail.MailboxSieve? Sieve
+    public MailboxSieve? Sieve
     {
         get => ParseSieve(SieveJson);
-        set => SieveJson = value is null || value.IsEmpty && value.Vacation is null ? null : System.Text.Json.JsonSerializer.Serialize(value, System.Text.Json.JsonSerializerOptions.Web);
+        set => SieveJson = value is null || value.IsEmpty && value.Vacation is null ? null : JsonSerializer.Serialize(value, JsonSerializerOptions.Web);
     }
 
-    public static Portal.Jobs.Mail.MailboxSieve? ParseSieve(string? json) =>
-        json is null ? null : System.Text.Json.JsonSerializer.Deserialize<Portal.Jobs.Mail.MailboxSieve>(json, System.Text.Json.JsonSerializerOptions.Web);
+    public static MailboxSieve? ParseSieve(string? json) =>
+        json is null ? null : JsonSerializer.Deserialize<MailboxSieve>(json, JsonSerializerOptions.Web);
 }
 
 /// <summary>A forwarder of an account's address: to another address, or (pipe) to a program.</summary>

@@ -11,8 +11,8 @@ public sealed class MailFunctions(
     MailStatePublisher publisher,
     NodeLinkService links,
     INodeApiClientFactory clients,
-    Audit.AuditLog audit,
-    Microsoft.Extensions.Options.IOptions<Infrastructure.Configuration.PortalSettings> settings,
+    AuditLog audit,
+    IOptions<PortalSettings> settings,
     ILogger<MailFunctions> logger)
 {
     public async Task<IReadOnlyList<EmailAccountRow>> ListAsync(Actor actor, string username, CancellationToken ct = default)
@@ -178,7 +178,7 @@ public sealed class MailFunctions(
             : null;
         if (refusal is not null)
         {
-            await audit.RecordAsync(actor, action, username, Audit.AuditOutcome.Refused, refusal.Message, ct);
+            await audit.RecordAsync(actor, action, username, AuditOutcome.Refused, refusal.Message, ct);
             throw refusal;
         }
 
@@ -212,7 +212,7 @@ public sealed class MailFunctions(
                     : null;
         if (refusal is not null)
         {
-            await audit.RecordAsync(actor, action, address ?? account.Username, Audit.AuditOutcome.Refused, refusal, ct);
+            await audit.RecordAsync(actor, action, address ?? account.Username, AuditOutcome.Refused, refusal, ct);
             throw new PortalValidationException(refusal, [refusal], "email.account_limit");
         }
     }
@@ -242,7 +242,7 @@ public sealed class MailFunctions(
         {
             var refusal = $"The account's package {package.Name} allows {most} mailbox(es); {account.Username} has {count}. Delete one first, or "
                 + (actor.IsAccountOwner ? "ask your hosting provider for a larger package." : "put the account on a package that allows more.");
-            await audit.RecordAsync(actor, "email.create", account.Username, Audit.AuditOutcome.Refused, refusal, ct);
+            await audit.RecordAsync(actor, "email.create", account.Username, AuditOutcome.Refused, refusal, ct);
             throw new PortalValidationException(refusal, [refusal], "email.mailbox_limit");
         }
     }
@@ -250,7 +250,7 @@ public sealed class MailFunctions(
     /// <summary>A refusal as the audit keeps it: a weak password's message names its guessable parts, so only that it was refused.</summary>
     private static string AuditTextOf(Exception ex) => ex switch
     {
-        PortalValidationException { Code: Passwords.PolicyPasswordValidator.Code } => "The password was refused: too weak for the mail node's rule.",
+        PortalValidationException { Code: PolicyPasswordValidator.Code } => "The password was refused: too weak for the mail node's rule.",
         PortalValidationException { AuditText: { } text } => text,
         _ => ex.Message,
     };
@@ -279,12 +279,12 @@ public sealed class MailFunctions(
         }
         catch (PortalException ex)
         {
-            await audit.RecordAsync(actor, action, target, ex.IsRefusal ? Audit.AuditOutcome.Refused : Audit.AuditOutcome.Failed,
+            await audit.RecordAsync(actor, action, target, ex.IsRefusal ? AuditOutcome.Refused : AuditOutcome.Failed,
                 $"On mail node {node.Alias}: {AuditTextOf(ex)}", ct);
             throw;
         }
 
-        await audit.RecordAsync(actor, action, target, Audit.AuditOutcome.Succeeded, $"On mail node {node.Alias}.", ct);
+        await audit.RecordAsync(actor, action, target, AuditOutcome.Succeeded, $"On mail node {node.Alias}.", ct);
         try
         {
             var settings = await clients.Create(links.EndpointOf(node)).ExportMailConfigurationAsync(account.Username, ct);
@@ -317,7 +317,7 @@ public sealed class MailFunctions(
             return;
         }
 
-        await RememberSettingsAsync(dbFactory, account.Id, patch(System.Text.Json.JsonSerializer.Deserialize<MailConfiguration>(kept)!), ct);
+        await RememberSettingsAsync(dbFactory, account.Id, patch(JsonSerializer.Deserialize<MailConfiguration>(kept)!), ct);
     }
 
     /// <summary>The kept settings without a deleted mailbox.</summary>
@@ -335,7 +335,7 @@ public sealed class MailFunctions(
     internal static async Task RememberSettingsAsync(IDbContextFactory<PortalDbContext> dbFactory, long accountId, MailConfiguration? settings, CancellationToken ct)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var json = settings is null ? null : System.Text.Json.JsonSerializer.Serialize(settings);
+        var json = settings is null ? null : JsonSerializer.Serialize(settings);
         await db.Accounts.Where(a => a.Id == accountId).ExecuteUpdateAsync(u => u.SetProperty(a => a.MailSettingsSnapshot, json), ct);
     }
 

@@ -1,6 +1,6 @@
 namespace Portal.Features.Mail;
 
-/// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>
+/// <summary>Registers this feature's services; <see cref="PortalServices.AddPortal"/> calls each feature's.</summary>
 public static class MailRegistration
 {
     /// <summary>Accounts' mail (email accounts, forwarders, usage, sending limits) and the adapter to the real mail servers.</summary>

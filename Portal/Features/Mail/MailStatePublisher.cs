@@ -15,7 +15,7 @@ public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFact
         // A suspended account's mailboxes stay (its mail is still delivered and kept, unless this node refuses it),
         // but nobody signs in to read it.
         var localIds = local.Select(a => a.Id).ToHashSet();
-        var suspendedIds = local.Where(a => a.Status == Accounts.AccountStatus.Suspended).Select(a => a.Id).ToHashSet();
+        var suspendedIds = local.Where(a => a.Status == AccountStatus.Suspended).Select(a => a.Id).ToHashSet();
         var users = await db.EmailAccounts.AsNoTracking().Where(e => localIds.Contains(e.AccountId)).ToListAsync(ct);
         var forwards = await db.Forwarders.AsNoTracking().Where(f => localIds.Contains(f.AccountId)).ToListAsync(ct);
         var routes = await (from a in db.Accounts
@@ -23,7 +23,7 @@ public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFact
                             where a.MailNodeId != null && n.PublicIPv4 != null
                             select new MailRoute(a.Domain, n.PublicIPv4!)).ToListAsync(ct);
         var refused = settings.Value.Mail.SuspendedAccountMail == SuspendedMail.Refuse
-            ? await db.Accounts.AsNoTracking().Where(a => a.Status == Accounts.AccountStatus.Suspended).Select(a => a.Domain).ToListAsync(ct)
+            ? await db.Accounts.AsNoTracking().Where(a => a.Status == AccountStatus.Suspended).Select(a => a.Domain).ToListAsync(ct)
             : [];
         // On a child: twins whose mail went back to the parent (or on to another child) and wait for their deletion.
         routes.AddRange(await db.Accounts.AsNoTracking().Where(a => a.MailRedirectAddress != null)
@@ -35,12 +35,12 @@ public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFact
             (f.IsPipe ? MailRules.IsPipeCommand(f.Destination) : MailRules.IsSingleAddress(f.Destination)) && MailRules.IsSingleAddress(f.Source), "forwarder", f.Source)).ToList();
         // A parent's distributed mailboxes send through it too: their hashes as the child last confirmed them.
         var submitters = new List<MailSubmitter>();
-        foreach (var distributed in await db.Accounts.AsNoTracking().Where(a => a.MailNodeId != null && a.MailSettingsSnapshot != null && a.Status == Accounts.AccountStatus.Active)
+        foreach (var distributed in await db.Accounts.AsNoTracking().Where(a => a.MailNodeId != null && a.MailSettingsSnapshot != null && a.Status == AccountStatus.Active)
                      .Select(a => new { a.Domain, a.MailSettingsSnapshot }).ToListAsync(ct))
         {
             try
             {
-                var configuration = System.Text.Json.JsonSerializer.Deserialize<MailConfiguration>(distributed.MailSettingsSnapshot!);
+                var configuration = JsonSerializer.Deserialize<MailConfiguration>(distributed.MailSettingsSnapshot!);
                 if (configuration is not null && MailRules.Problems(configuration, distributed.Domain).Count == 0)
                 {
                     submitters.AddRange(configuration.Addresses.Select(a => new MailSubmitter($"{a.LocalPart}@{distributed.Domain}", a.PasswordHash)));
@@ -50,13 +50,13 @@ public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFact
                     Acceptable(false, "kept mail settings of", distributed.Domain);
                 }
             }
-            catch (System.Text.Json.JsonException)
+            catch (JsonException)
             {
                 Acceptable(false, "kept mail settings of", distributed.Domain);
             }
         }
 
-        var goodRoutes = routes.Where(r => Acceptable(Portal.Jobs.Nodes.ReportedAddress.IsAcceptable(r.NodeAddress) && MailRules.IsDomain(r.Domain), "route", r.Domain)).ToList();
+        var goodRoutes = routes.Where(r => Acceptable(ReportedAddress.IsAcceptable(r.NodeAddress) && MailRules.IsDomain(r.Domain), "route", r.Domain)).ToList();
         return new MailState(
             local.Select(a => a.Domain).Where(MailRules.IsDomain).ToArray(),
             goodUsers.Select(u => new MailUser(u.Address, u.PasswordHash, Maildir.MailboxPath(mailRoot, u.Domain, u.LocalPart), u.QuotaBytes,
@@ -86,7 +86,7 @@ public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFact
             {
                 await services.EndSessionsAsync(address, ct);
             }
-            catch (Exception ex) when (ex is InvalidOperationException or Portal.Jobs.Common.ExternalProgramException or Portal.Jobs.Common.ExternalProgramTimeoutException)
+            catch (Exception ex) when (ex is InvalidOperationException or ExternalProgramException or ExternalProgramTimeoutException)
             {
                 logger.LogWarning(ex, "The open IMAP/POP3 sessions of {Address} could not be ended", address);
             }
@@ -100,7 +100,7 @@ public sealed class MailStatePublisher(IDbContextFactory<PortalDbContext> dbFact
         {
             return SieveScript.Render(mailbox.Sieve, mailbox.Address);
         }
-        catch (Exception ex) when (ex is ArgumentException or System.Text.Json.JsonException or NotSupportedException)
+        catch (Exception ex) when (ex is ArgumentException or JsonException or NotSupportedException)
         {
             Acceptable(false, "autoresponder and filters of", mailbox.Address);
             return null;

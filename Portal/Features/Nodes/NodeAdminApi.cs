@@ -20,10 +20,10 @@ public static class NodeAdminApi
             (await identity.ClearParentAsync(await actor.GetAsync(), null, ct)).ToInfo());
 
         // On a child: accounts a former parent left here, and releasing them (they and their mail go).
-        api.MapGet("/node/former-parent-accounts", async (Accounts.FormerParentAccounts former, ICurrentActor actor, CancellationToken ct) =>
+        api.MapGet("/node/former-parent-accounts", async (FormerParentAccounts former, ICurrentActor actor, CancellationToken ct) =>
             await former.ListAsync(await actor.GetAsync(), ct));
 
-        api.MapPost("/node/former-parent-accounts/release", async (Accounts.ReleaseRequest request, Accounts.FormerParentAccounts former, ICurrentActor actor, CancellationToken ct) =>
+        api.MapPost("/node/former-parent-accounts/release", async (ReleaseRequest request, FormerParentAccounts former, ICurrentActor actor, CancellationToken ct) =>
             new { released = await former.ReleaseAsync(await actor.GetAsync(), request, ct) });
 
         api.MapGet("/linked-nodes", async (NodeLinkService links, ICurrentActor actor, CancellationToken ct) =>

@@ -57,7 +57,7 @@ public static class NodeApiEndpoints
         parent.MapPost("/accounts/{username}/domain", async (string username, TwinDomainChange change, AccountRenaming renaming, HttpContext http, CancellationToken ct) =>
             await renaming.ChangeTwinDomainAsync(NodeActor(http, "parent"), username, change.NewDomain, ct));
 
-        parent.MapDelete("/accounts/{username}", async (string username, AccountService accounts, Tls.MailCertificates certificates, HttpContext http, CancellationToken ct) =>
+        parent.MapDelete("/accounts/{username}", async (string username, AccountService accounts, MailCertificates certificates, HttpContext http, CancellationToken ct) =>
         {
             await accounts.DeleteTwinAsync(NodeActor(http, "parent"), username, ct);
             // Its certificate went with it (the row cascades): no longer presented here.
@@ -69,13 +69,13 @@ public static class NodeApiEndpoints
         parent.MapGet("/mail-usage", async (NodeIdentityService identity, MailUsageService usage, CancellationToken ct) =>
             await usage.MeasureHereAsync((await identity.GetAsync(ct)).Parent?.NodeId ?? throw new PortalConflictException("This node has no parent.", code: "node.not_child"), ct));
         parent.MapMailCopyNodeApi();
-        Tls.TlsApi.MapTlsNodeApi(parent);
+        TlsApi.MapTlsNodeApi(parent);
 
         api.MapGet("/health", async (NodeIdentityService identity, IOptions<PortalSettings> settings, TimeProvider clock, CancellationToken ct) =>
         {
             var node = await identity.GetAsync(ct);
             var (free, total) = MailDisk.Measure(settings.Value);
-            return new NodeHealthReport(node.NodeId, node.Version.ToString(), node.Profile.ToString(), free, total, clock.GetUtcNow(), node.PublicIPv4, Tls.PanelHost.Requested(settings.Value));
+            return new NodeHealthReport(node.NodeId, node.Version.ToString(), node.Profile.ToString(), free, total, clock.GetUtcNow(), node.PublicIPv4, PanelHost.Requested(settings.Value));
         });
     }
 

@@ -8,7 +8,7 @@ public sealed class NodeDirectory(
     IDataProtectionProvider dataProtection,
     NodeIdentityService identity,
     NodeUpdates updates,
-    Distribution.ChildDeletionService deletions,
+    ChildDeletionService deletions,
     ILogger<NodeDirectory> logger) : INodeDirectory
 {
     private readonly IDataProtector _tokens = dataProtection.CreateProtector("Portal.LinkedNodes.Token.v1");
@@ -85,17 +85,17 @@ public sealed class NodeDirectory(
     {
         if (report.PublicIPv4 is not null && !ReportedAddress.IsAcceptable(report.PublicIPv4))
         {
-            return $"{alias} reported \"{Portal.Jobs.Mail.MailRules.Printable(report.PublicIPv4)}\" as its public IPv4 address; Portal refuses it (it would go into the mail routing and DNS). Check the node's Portal:Dns:PublicIPv4, and the node itself.";
+            return $"{alias} reported \"{MailRules.Printable(report.PublicIPv4)}\" as its public IPv4 address; Portal refuses it (it would go into the mail routing and DNS). Check the node's Portal:Dns:PublicIPv4, and the node itself.";
         }
 
-        if (report.PanelHostName is { } host && !Dns.DomainNames.IsHostName(host))
+        if (report.PanelHostName is { } host && !DomainNames.IsHostName(host))
         {
-            return $"{alias} reported \"{Portal.Jobs.Mail.MailRules.Printable(host)}\" as its panel's host name; Portal refuses it (AutoSSL would certify it). Check the node's Portal:PublicUrl, and the node itself.";
+            return $"{alias} reported \"{MailRules.Printable(host)}\" as its panel's host name; Portal refuses it (AutoSSL would certify it). Check the node's Portal:PublicUrl, and the node itself.";
         }
 
         if (!NodeVersion.TryParse(report.Version, out _) || !Enum.TryParse<ServerProfile>(report.Profile, out _) || report.MailFreeBytes < 0 || report.MailTotalBytes < 0)
         {
-            return $"{alias} answered its health check with values Portal refuses (version \"{Portal.Jobs.Mail.MailRules.Printable(report.Version ?? "")}\", profile \"{Portal.Jobs.Mail.MailRules.Printable(report.Profile ?? "")}\").";
+            return $"{alias} answered its health check with values Portal refuses (version \"{MailRules.Printable(report.Version ?? "")}\", profile \"{MailRules.Printable(report.Profile ?? "")}\").";
         }
 
         return null;

@@ -69,7 +69,7 @@ public sealed partial class NodeLinkService(
         RequireAdmin(actor);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var rows = await db.LinkedNodes.AsNoTracking().OrderBy(n => n.Alias).ToListAsync(cancellationToken);
-        var counts = await Accounts.MailNodes.AccountCountsAsync(db, cancellationToken);
+        var counts = await MailNodes.AccountCountsAsync(db, cancellationToken);
         return rows.Select(n => ToRow(n) with { AccountCount = counts.GetValueOrDefault(n.Id) }).ToArray();
     }
 
@@ -167,13 +167,13 @@ public sealed partial class NodeLinkService(
         if (info.PublicIPv4 is not null && !ReportedAddress.IsAcceptable(info.PublicIPv4))
         {
             throw new PortalValidationException(
-                $"{baseUrl} reports \"{Portal.Jobs.Mail.MailRules.Printable(info.PublicIPv4)}\" as its public IPv4 address; Portal refuses it (it would go into the mail routing and DNS). Set Portal:Dns:PublicIPv4 on that node to its address and link again.",
+                $"{baseUrl} reports \"{MailRules.Printable(info.PublicIPv4)}\" as its public IPv4 address; Portal refuses it (it would go into the mail routing and DNS). Set Portal:Dns:PublicIPv4 on that node to its address and link again.",
                 code: "link.bad_address");
         }
 
         if (!Enum.TryParse<ServerProfile>(info.Profile, out _))
         {
-            throw new PortalValidationException($"{baseUrl} reports a server profile Portal does not know (\"{Portal.Jobs.Mail.MailRules.Printable(info.Profile ?? "")}\"). Check that it is a Portal node.", code: "link.bad_profile");
+            throw new PortalValidationException($"{baseUrl} reports a server profile Portal does not know (\"{MailRules.Printable(info.Profile ?? "")}\"). Check that it is a Portal node.", code: "link.bad_profile");
         }
 
         if (info.NodeId == self.NodeId)
@@ -322,7 +322,7 @@ public sealed partial class NodeLinkService(
         }
 
         var warnings = new List<string>();
-        var pending = await db.ChildAccountDeletions.Where(d => d.NodeId == id && d.State == Distribution.ChildDeletionState.Scheduled).OrderBy(d => d.Username).ToListAsync(cancellationToken);
+        var pending = await db.ChildAccountDeletions.Where(d => d.NodeId == id && d.State == ChildDeletionState.Scheduled).OrderBy(d => d.Username).ToListAsync(cancellationToken);
         if (pending.Count > 0)
         {
             var names = string.Join(", ", pending.Take(10).Select(d => d.Username)) + (pending.Count > 10 ? ", ..." : "");
@@ -348,7 +348,7 @@ public sealed partial class NodeLinkService(
                             throw new PortalConflictException(failed, code: "node.copies_not_deleted");
                         }
 
-                        (deletion.State, deletion.FinishedAt, deletion.Outcome) = (Distribution.ChildDeletionState.Done, clock.GetUtcNow(), $"Deleted by {actor.Name} when {node.Alias} was unlinked.");
+                        (deletion.State, deletion.FinishedAt, deletion.Outcome) = (ChildDeletionState.Done, clock.GetUtcNow(), $"Deleted by {actor.Name} when {node.Alias} was unlinked.");
                         await audit.RecordAsync(actor, "child-copy.delete", deletion.Username, AuditOutcome.Succeeded, deletion.Outcome, cancellationToken);
                     }
 
@@ -356,7 +356,7 @@ public sealed partial class NodeLinkService(
                 case PendingCopies.Keep:
                     foreach (var deletion in pending)
                     {
-                        (deletion.State, deletion.FinishedAt, deletion.Outcome) = (Distribution.ChildDeletionState.Cancelled, clock.GetUtcNow(),
+                        (deletion.State, deletion.FinishedAt, deletion.Outcome) = (ChildDeletionState.Cancelled, clock.GetUtcNow(),
                             $"Kept by {actor.Name} when {node.Alias} was unlinked: its admin releases it (Link Server Nodes, accounts of a former parent).");
                     }
 

@@ -1,6 +1,6 @@
 namespace Portal.Features.Nodes;
 
-/// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>
+/// <summary>Registers this feature's services; <see cref="PortalServices.AddPortal"/> calls each feature's.</summary>
 public static class NodesRegistration
 {
     /// <summary>This node's identity, its links to other nodes, and their health.</summary>

@@ -1,6 +1,6 @@
 namespace Portal.Features.Notifications;
 
-/// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>
+/// <summary>Registers this feature's services; <see cref="PortalServices.AddPortal"/> calls each feature's.</summary>
 public static class NotificationsRegistration
 {
     /// <summary>The bell's notifications and their live updates.</summary>

@@ -145,7 +145,7 @@ public sealed class OperationLogEntry
 
     public DateTimeOffset At { get; set; }
 
-    public Portal.Jobs.Operations.OperationLogLevel Level { get; set; }
+    public OperationLogLevel Level { get; set; }
 
     public required string Message { get; set; }
 }

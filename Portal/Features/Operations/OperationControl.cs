@@ -11,7 +11,7 @@ public sealed class OperationControl(IDbContextFactory<PortalDbContext> dbFactor
         [AccountTransferJob.Kind] = (client, id) => client.Enqueue<AccountTransferJob>(job => job.RunAsync(id, CancellationToken.None)),
         [MailRelayJob.Kind] = (client, id) => client.Enqueue<MailRelayJob>(job => job.RunAsync(id, CancellationToken.None)),
         [MailArchiveJob.Kind] = (client, id) => client.Enqueue<MailArchiveJob>(job => job.RunAsync(id, CancellationToken.None)),
-        [Portal.Jobs.Accounts.AccountTerminationJob.Kind] = (client, id) => client.Enqueue<Portal.Jobs.Accounts.AccountTerminationJob>(job => job.RunAsync(id, CancellationToken.None)),
+        [AccountTerminationJob.Kind] = (client, id) => client.Enqueue<AccountTerminationJob>(job => job.RunAsync(id, CancellationToken.None)),
         [NodeSelfCheckJob.Kind] = (client, id) => client.Enqueue<NodeSelfCheckJob>(job => job.RunAsync(id, CancellationToken.None)),
     };
 

@@ -10,9 +10,9 @@ public sealed class OperationJournal(
     OperationUpdates updates,
     TimeProvider clock,
     IOptions<PortalSettings> settings,
-    Audit.AuditLog audit) : IOperationJournal
+    AuditLog audit) : IOperationJournal
 {
-    private readonly Audit.AuditLog _audit = audit;
+    private readonly AuditLog _audit = audit;
     private readonly OperationUpdates _updates = updates;
     private readonly TimeProvider _clock = clock;
     private readonly TimeSpan _progressInterval = settings.Value.Operations.ProgressInterval;
@@ -291,7 +291,7 @@ public sealed class OperationJournal(
             state.EstimatedRemaining = null;
             _lastLogId = await journal.AppendLogAsync(state.Id, OperationLogLevel.Info, "Paused by an admin; waiting to be resumed.", cancellationToken);
             await FlushAsync(cancellationToken);
-            await journal._audit.RecordAsync(Actor.System, "operation.paused", state.Title, Audit.AuditOutcome.Succeeded, $"Operation {state.Id} paused at a safe point, as an admin asked.", cancellationToken);
+            await journal._audit.RecordAsync(Actor.System, "operation.paused", state.Title, AuditOutcome.Succeeded, $"Operation {state.Id} paused at a safe point, as an admin asked.", cancellationToken);
             while (true)
             {
                 (pause, cancel) = await journal.ControlAsync(state.Id, cancellationToken);
@@ -407,7 +407,7 @@ public sealed class OperationJournal(
             journal._updates.Publish(OperationSnapshot.From(state, _lastLogId));
             if (pauseNotTaken)
             {
-                await journal._audit.RecordAsync(Actor.System, "operation.pause", state.Title, Audit.AuditOutcome.Failed,
+                await journal._audit.RecordAsync(Actor.System, "operation.pause", state.Title, AuditOutcome.Failed,
                     $"Operation {state.Id} ended ({state.State}) before its next safe point: the pause an admin asked for never took effect.", CancellationToken.None);
             }
         }

@@ -1,6 +1,6 @@
 namespace Portal.Features.Operations;
 
-/// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>
+/// <summary>Registers this feature's services; <see cref="PortalServices.AddPortal"/> calls each feature's.</summary>
 public static class OperationsRegistration
 {
     /// <summary>Long work as operations: their journal, live updates, control (pause, resume, retry, cancel) and queries.</summary>

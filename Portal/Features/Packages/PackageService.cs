@@ -316,7 +316,7 @@ public sealed partial class PackageService(IDbContextFactory<PortalDbContext> db
 
             if (quotaTo is { } limit && a.DiskUsageBytes > limit * 1024L * 1024)
             {
-                problems.Add($"It holds {Jobs.Common.Units.Bytes(a.DiskUsageBytes)} of mail, more than the new mail limit of {limit} MiB.");
+                problems.Add($"It holds {Units.Bytes(a.DiskUsageBytes)} of mail, more than the new mail limit of {limit} MiB.");
             }
 
             var mailboxes = a.MailNodeId is null ? localCounts.GetValueOrDefault(a.Id) : SnapshotCount(a.MailSettingsSnapshot);
@@ -403,9 +403,9 @@ public sealed partial class PackageService(IDbContextFactory<PortalDbContext> db
             problems.Add($"Unknown features: {string.Join(", ", unknown)}. Known: {string.Join(", ", AccountFeatures.All)}.");
         }
 
-        if (spec.MailQuotaMegabytes is < 0 or > Mail.MailService.MaxQuotaMegabytes)
+        if (spec.MailQuotaMegabytes is < 0 or > MailService.MaxQuotaMegabytes)
         {
-            problems.Add($"The mail limit must be between 0 (none) and {Mail.MailService.MaxQuotaMegabytes} MiB.");
+            problems.Add($"The mail limit must be between 0 (none) and {MailService.MaxQuotaMegabytes} MiB.");
         }
 
         if (spec.MaxMailboxes is < 1 or > MaxMailboxesLimit)

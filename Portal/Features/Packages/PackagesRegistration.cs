@@ -1,6 +1,6 @@
 namespace Portal.Features.Packages;
 
-/// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>
+/// <summary>Registers this feature's services; <see cref="PortalServices.AddPortal"/> calls each feature's.</summary>
 public static class PackagesRegistration
 {
     /// <summary>Packages (hosting plans) and resellers' limits.</summary>

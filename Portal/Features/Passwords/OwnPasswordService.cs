@@ -7,7 +7,7 @@ public sealed record OwnPasswordChange(string CurrentPassword, string NewPasswor
 public sealed record OwnPasswordChanged(int RevokedApiTokens);
 
 /// <summary>A signed-in user (any role) changes their own panel password, and learns when it must be changed.</summary>
-public sealed class OwnPasswordService(IServiceScopeFactory scopes, PasswordPolicyService policies, ApiTokens.ApiTokenService tokens, AuditLog audit, TimeProvider clock)
+public sealed class OwnPasswordService(IServiceScopeFactory scopes, PasswordPolicyService policies, ApiTokenService tokens, AuditLog audit, TimeProvider clock)
 {
     /// <summary>
     /// Changes the password given the current one. Wrong current passwords count towards the lockout as at sign-in

@@ -1,6 +1,6 @@
 namespace Portal.Features.Passwords;
 
-/// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>
+/// <summary>Registers this feature's services; <see cref="PortalServices.AddPortal"/> calls each feature's.</summary>
 public static class PasswordsRegistration
 {
     /// <summary>Password policies, one's own password, and the rules a form shows.</summary>

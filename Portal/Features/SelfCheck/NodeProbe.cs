@@ -3,7 +3,7 @@ using Npgsql;
 namespace Portal.Features.SelfCheck;
 
 /// <summary>The self-check's view of this node: its mail root and a database round trip.</summary>
-internal sealed class NodeProbe(NpgsqlDataSource dataSource, Microsoft.Extensions.Options.IOptions<Portal.Infrastructure.Configuration.PortalSettings> settings) : INodeProbe
+internal sealed class NodeProbe(NpgsqlDataSource dataSource, IOptions<PortalSettings> settings) : INodeProbe
 {
     public string MailRoot => settings.Value.MailRoot;
 

@@ -1,6 +1,6 @@
 namespace Portal.Features.SelfCheck;
 
-/// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>
+/// <summary>Registers this feature's services; <see cref="PortalServices.AddPortal"/> calls each feature's.</summary>
 public static class SelfCheckRegistration
 {
     /// <summary>The node's self-check: starting it, and the probe its job runs.</summary>

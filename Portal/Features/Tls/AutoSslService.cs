@@ -73,7 +73,7 @@ public sealed class AutoSslService(
     /// An admin's "Run AutoSSL now" (one account, one panel host name, or all): due or not by the backoff, each is
     /// tried; with <paramref name="run"/>, as an operation that shows each done and logs what happened to it.
     /// </summary>
-    public Task<AutoSslRun> RunNowAsync(string? username, string? hostName, Jobs.Operations.IOperationRun? run, CancellationToken ct) =>
+    public Task<AutoSslRun> RunNowAsync(string? username, string? hostName, IOperationRun? run, CancellationToken ct) =>
         RunAsync(username, hostName, ignoreBackoff: true, run, ct);
 
     /// <summary>Whether AutoSSL looks after this account here: one of this node's own, with its zone on this node.</summary>
@@ -83,7 +83,7 @@ public sealed class AutoSslService(
         return await Covered(db).AnyAsync(a => a.Username == username, ct);
     }
 
-    private async Task<AutoSslRun> RunAsync(string? username, string? hostName, bool ignoreBackoff, Jobs.Operations.IOperationRun? run, CancellationToken ct)
+    private async Task<AutoSslRun> RunAsync(string? username, string? hostName, bool ignoreBackoff, IOperationRun? run, CancellationToken ct)
     {
         if (!Acme.Enabled)
         {
@@ -120,7 +120,7 @@ public sealed class AutoSslService(
         // An admin's run puts every certificate it covers in place again (a node that missed one gets it then).
         if (run is not null)
         {
-            await run.LogAsync(Jobs.Operations.OperationLogLevel.Info, $"{due.Count} certificate(s) to issue or renew; {upToDate} up to date.", ct);
+            await run.LogAsync(OperationLogLevel.Info, $"{due.Count} certificate(s) to issue or renew; {upToDate} up to date.", ct);
         }
 
         // What cannot be issued here whatever the CA says (a host outside the nodes' zone) is recorded first, with why.
@@ -178,7 +178,7 @@ public sealed class AutoSslService(
             _logger.LogWarning("AutoSSL: {Reason}", reason);
             if (run is not null)
             {
-                await run.LogAsync(Jobs.Operations.OperationLogLevel.Error, reason, ct);
+                await run.LogAsync(OperationLogLevel.Error, reason, ct);
             }
 
             return new AutoSslRun(0, failed + due.Count, upToDate);
@@ -197,10 +197,10 @@ public sealed class AutoSslService(
                 issuedFor.Add(subject);
                 if (run is not null)
                 {
-                    await run.LogAsync(Jobs.Operations.OperationLogLevel.Info, $"{subject.Label}: a certificate for {string.Join(", ", subject.Names)}, valid until {certificate.NotAfter:yyyy-MM-dd}.", ct);
+                    await run.LogAsync(OperationLogLevel.Info, $"{subject.Label}: a certificate for {string.Join(", ", subject.Names)}, valid until {certificate.NotAfter:yyyy-MM-dd}.", ct);
                 }
             }
-            catch (Exception ex) when (ex is AcmeException or HttpRequestException or TimeoutException or InvalidOperationException or Infrastructure.Security.PortalNotFoundException or CryptographicException)
+            catch (Exception ex) when (ex is AcmeException or HttpRequestException or TimeoutException or InvalidOperationException or PortalNotFoundException or CryptographicException)
             {
                 await FailAsync(subject, ex.Message, run, ct);
                 failed++;
@@ -208,7 +208,7 @@ public sealed class AutoSslService(
 
             if (run is not null)
             {
-                await run.ReportAsync(new Jobs.Operations.StepProgress(issued + failed, total), ct);
+                await run.ReportAsync(new StepProgress(issued + failed, total), ct);
             }
         }
 
@@ -221,13 +221,13 @@ public sealed class AutoSslService(
         return new AutoSslRun(issued, failed, upToDate);
     }
 
-    private async Task FailAsync(Subject subject, string error, Jobs.Operations.IOperationRun? run, CancellationToken ct)
+    private async Task FailAsync(Subject subject, string error, IOperationRun? run, CancellationToken ct)
     {
         await RecordAsync(subject, null, error, ct);
         _logger.LogWarning("AutoSSL: {Subject}'s certificate was not issued: {Error}", subject.Label, error);
         if (run is not null)
         {
-            await run.LogAsync(Jobs.Operations.OperationLogLevel.Warning, $"{subject.Label}: not issued: {error}", ct);
+            await run.LogAsync(OperationLogLevel.Warning, $"{subject.Label}: not issued: {error}", ct);
         }
     }
 
@@ -236,7 +236,7 @@ public sealed class AutoSslService(
     /// panels' in their files (<see cref="PanelCertificates"/>). A server that does not take them fails no certificate:
     /// it is kept, said, and installed again by the next run that issues one or an admin's run.
     /// </summary>
-    private async Task InstallAsync(IReadOnlyCollection<Subject> subjects, Jobs.Operations.IOperationRun? run, CancellationToken ct)
+    private async Task InstallAsync(IReadOnlyCollection<Subject> subjects, IOperationRun? run, CancellationToken ct)
     {
         var usernames = subjects.Where(s => s.Username is not null).Select(s => s.Username!).ToList();
         if (usernames.Count > 0)
@@ -245,12 +245,12 @@ public sealed class AutoSslService(
             {
                 await served.InstallAsync(usernames, ct);
             }
-            catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or Jobs.Common.ExternalProgramTimeoutException)
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or ExternalProgramTimeoutException)
             {
                 _logger.LogWarning("AutoSSL: the mail servers did not take the new certificates: {Error}", ex.Message);
                 if (run is not null)
                 {
-                    await run.LogAsync(Jobs.Operations.OperationLogLevel.Warning, $"The mail servers did not take the new certificates: {ex.Message}", ct);
+                    await run.LogAsync(OperationLogLevel.Warning, $"The mail servers did not take the new certificates: {ex.Message}", ct);
                 }
             }
         }
@@ -262,7 +262,7 @@ public sealed class AutoSslService(
             {
                 if (run is not null)
                 {
-                    await run.LogAsync(Jobs.Operations.OperationLogLevel.Info, line, ct);
+                    await run.LogAsync(OperationLogLevel.Info, line, ct);
                 }
             }
         }
@@ -474,7 +474,7 @@ public sealed class AutoSslService(
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         return await db.TlsCertificates.AsNoTracking().Where(c => Covered(db).Any(a => a.Id == c.AccountId && a.Username == username))
                 .Select(c => c.ChainPem).SingleOrDefaultAsync(ct)
-            ?? throw new Infrastructure.Security.PortalNotFoundException($"Account {username} has no certificate yet; run AutoSSL for it, or see its last attempt on the AutoSSL page.");
+            ?? throw new PortalNotFoundException($"Account {username} has no certificate yet; run AutoSSL for it, or see its last attempt on the AutoSSL page.");
     }
 
     private string StateOf(TlsCertificate? certificate, DateTimeOffset now) => certificate switch

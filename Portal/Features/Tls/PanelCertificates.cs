@@ -6,7 +6,7 @@ namespace Portal.Features.Tls;
 /// Where the nodes' panel certificates go (<c>Portal:Tls:CertificateFromAutoSsl</c>): the parent writes its own into
 /// its <c>Portal:Tls</c> files and sends each child the one for the host name the child asked for; the child checks it
 /// as strictly as anything else another node sends (its own host, chain, key, dates) before it writes it. The panel
-/// serves what the files hold within seconds (<see cref="Infrastructure.Security.PanelCertificate"/>).
+/// serves what the files hold within seconds (<see cref="PanelCertificate"/>).
 /// </summary>
 public sealed class PanelCertificates(
     IDbContextFactory<PortalDbContext> dbFactory,

@@ -26,15 +26,15 @@ public static class TlsApi
     /// </summary>
     public static void MapTlsNodeApi(this IEndpointRouteBuilder parent)
     {
-        parent.MapPut("/accounts/{username}/mail/certificate", async (string username, Jobs.Mail.MailCertificate certificate, Features.Mail.TwinResolver twins, MailCertificates certificates, CancellationToken ct) =>
+        parent.MapPut("/accounts/{username}/mail/certificate", async (string username, MailCertificate certificate, TwinResolver twins, MailCertificates certificates, CancellationToken ct) =>
         {
             await certificates.AcceptAsync(await twins.FindAsync(username, ct), certificate, ct);
-            return new Jobs.Nodes.NodeApiOk();
+            return new NodeApiOk();
         });
-        parent.MapPut("/panel/certificate", async (Jobs.Mail.MailCertificate certificate, PanelCertificates panels, CancellationToken ct) =>
+        parent.MapPut("/panel/certificate", async (MailCertificate certificate, PanelCertificates panels, CancellationToken ct) =>
         {
             await panels.AcceptAsync(certificate, ct);
-            return new Jobs.Nodes.NodeApiOk();
+            return new NodeApiOk();
         });
     }
 }

@@ -64,7 +64,7 @@ internal sealed class TlsCertificateConfiguration : IEntityTypeConfiguration<Tls
         builder.HasIndex(c => c.AccountId).IsUnique();
         builder.Property(c => c.HostName).HasMaxLength(253);
         builder.HasIndex(c => c.HostName).IsUnique();
-        builder.HasOne<Accounts.Account>().WithMany().HasForeignKey(c => c.AccountId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasOne<Account>().WithMany().HasForeignKey(c => c.AccountId).OnDelete(DeleteBehavior.Cascade);
         builder.Property(c => c.Issuer).HasMaxLength(500);
         builder.Property(c => c.LastError).HasMaxLength(2000);
         builder.HasIndex(c => c.NotAfter);

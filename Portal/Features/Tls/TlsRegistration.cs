@@ -1,6 +1,6 @@
 namespace Portal.Features.Tls;
 
-/// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>
+/// <summary>Registers this feature's services; <see cref="PortalServices.AddPortal"/> calls each feature's.</summary>
 public static class TlsRegistration
 {
     /// <summary>AutoSSL and where its certificates go: the mail servers, the child that serves an account's mail, the panel.</summary>
@@ -16,7 +16,7 @@ public static class TlsRegistration
         services.AddHttpClient(AutoSslService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30))
             .ConfigurePrimaryHttpMessageHandler(provider =>
                 provider.GetRequiredService<IOptions<PortalSettings>>().Value.Tls.Acme.TrustedRootsFile is { Length: > 0 } roots
-                    ? Portal.Jobs.Tls.TlsTrust.HandlerTrusting(File.ReadAllText(roots))
+                    ? TlsTrust.HandlerTrusting(File.ReadAllText(roots))
                     : new SocketsHttpHandler());
         return services;
     }

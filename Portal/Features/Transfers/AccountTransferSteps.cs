@@ -8,7 +8,7 @@ internal sealed class AccountTransferSteps(
     MailService mail,
     IServiceScopeFactory scopes,
     MoveNotifier notifier,
-    Distribution.DistributionService distribution,
+    DistributionService distribution,
     IOptions<PortalSettings> settings) : IAccountTransferSteps
 {
     public async Task<AccountTransfer> LoadAsync(Guid operationId, CancellationToken ct)

@@ -1,7 +1,7 @@
 namespace Portal.Features.Transfers;
 
 /// <summary>Where a transferred account's mail is read: this node, or the child that holds it.</summary>
-public sealed class MailSource(IDbContextFactory<PortalDbContext> dbFactory, Nodes.NodeLinkService links, INodeApiClientFactory clients)
+public sealed class MailSource(IDbContextFactory<PortalDbContext> dbFactory, NodeLinkService links, INodeApiClientFactory clients)
 {
     public async Task<NodeApiClient?> ChildOfAsync(Account account, CancellationToken ct)
     {

@@ -21,7 +21,7 @@ public sealed class TransferService(
     IBackgroundJobClient jobs,
     IDataProtectionProvider dataProtection,
     AuditLog audit,
-    Dns.DomainRules domainRules,
+    DomainRules domainRules,
     IOptions<PortalSettings> settings)
 {
     private readonly IDataProtector _tokens = dataProtection.CreateProtector("Portal.Transfers.Token.v1");
@@ -62,13 +62,13 @@ public sealed class TransferService(
                 if (request.MailNodeId is { } mailNode)
                 {
                     await using var nodes = await dbFactory.CreateDbContextAsync(ct);
-                    var choice = (await Accounts.MailNodes.ChoicesAsync(nodes, ct)).SingleOrDefault(c => c.Id == mailNode);
+                    var choice = (await MailNodes.ChoicesAsync(nodes, ct)).SingleOrDefault(c => c.Id == mailNode);
                     if (choice is not { ServesMail: true })
                     {
                         problems.Add(choice is null ? "The chosen mail node is not linked to this node; choose a linked mail node, or keep the mail here." : $"Node {choice.Alias} does not serve mail; choose a mail node, or keep the mail here.");
                     }
 
-                    if (export.Ipv6Enabled || !export.Account.Features.Contains(Accounts.AccountFeatures.ApiTokens))
+                    if (export.Ipv6Enabled || !export.Account.Features.Contains(AccountFeatures.ApiTokens))
                     {
                         problems.Add($"{username} has IPv6 on or the \"API Tokens\" feature off, which an account whose mail lives on a child cannot have; keep its mail here, or change that on the other parent first.");
                     }

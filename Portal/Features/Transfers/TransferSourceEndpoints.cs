@@ -9,7 +9,7 @@ public static class TransferSourceEndpoints
 {
     public static void MapTransferSourceApi(this IEndpointRouteBuilder api)
     {
-        var transfers = api.MapGroup("/transfers/{username}").AddEndpointFilter<Nodes.NodeTokenFilters.TransferOnly>();
+        var transfers = api.MapGroup("/transfers/{username}").AddEndpointFilter<NodeTokenFilters.TransferOnly>();
         transfers.MapGet("", async (string username, HttpContext http, IDbContextFactory<PortalDbContext> dbFactory, UserManager<PortalUser> users, MailService mail, MailSource source, AuditLog audit, CancellationToken ct) =>
         {
             var account = await FindAsync(username, dbFactory, ct);

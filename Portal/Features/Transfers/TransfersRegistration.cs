@@ -1,6 +1,6 @@
 namespace Portal.Features.Transfers;
 
-/// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>
+/// <summary>Registers this feature's services; <see cref="PortalServices.AddPortal"/> calls each feature's.</summary>
 public static class TransfersRegistration
 {
     /// <summary>Accounts transferred here from another parent, and this node as a transfer's source.</summary>

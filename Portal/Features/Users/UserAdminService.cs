@@ -42,8 +42,8 @@ public sealed record UserPage(IReadOnlyList<UserRow> Items, int Total);
 public sealed partial class UserAdminService(
     IServiceScopeFactory scopes,
     IDbContextFactory<PortalDbContext> dbFactory,
-    ApiTokens.ApiTokenService tokens,
-    Accounts.AccountOrderCache accountOrder,
+    ApiTokenService tokens,
+    AccountOrderCache accountOrder,
     AuditLog audit,
     TimeProvider clock)
 {
@@ -108,7 +108,7 @@ public sealed partial class UserAdminService(
         if (!created.Succeeded)
         {
             var errors = created.Errors.Select(e => e.Description).ToArray();
-            await audit.RecordAsync(actor, "user.create", target, AuditOutcome.Failed, string.Join(" ", Passwords.PasswordRefusal.ForAudit(created.Errors)), cancellationToken);
+            await audit.RecordAsync(actor, "user.create", target, AuditOutcome.Failed, string.Join(" ", PasswordRefusal.ForAudit(created.Errors)), cancellationToken);
             throw new PortalValidationException("The user was not created: " + string.Join(" ", errors), errors);
         }
 
@@ -207,7 +207,7 @@ public sealed partial class UserAdminService(
         var changed = await users.ResetPasswordAsync(user!, await users.GeneratePasswordResetTokenAsync(user!), password);
         if (!changed.Succeeded)
         {
-            await audit.RecordAsync(actor, action, user!.UserName, AuditOutcome.Failed, string.Join(" ", Passwords.PasswordRefusal.ForAudit(changed.Errors)), cancellationToken);
+            await audit.RecordAsync(actor, action, user!.UserName, AuditOutcome.Failed, string.Join(" ", PasswordRefusal.ForAudit(changed.Errors)), cancellationToken);
             throw new PortalValidationException("The password was not changed: " + string.Join(" ", changed.Errors.Select(e => e.Description)));
         }
 
@@ -473,7 +473,7 @@ public sealed partial class UserAdminService(
         while (true)
         {
             var password = RandomNumberGenerator.GetString(alphabet, 20);
-            if (Passwords.PasswordStrength.Estimate(password).Strength == Passwords.PasswordStrength.Max)
+            if (PasswordStrength.Estimate(password).Strength == PasswordStrength.Max)
             {
                 return password;
             }

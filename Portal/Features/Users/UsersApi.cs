@@ -30,7 +30,7 @@ public static class UsersApi
             Results.Ok(await users.ResetPasswordAsync(await actor.GetAsync(), userName, ct)));
 
         // A user who lost their authenticator and recovery codes signs in with the password again, and sets it up anew.
-        api.MapPost("/users/{userName}/two-factor/reset", async (string userName, Identity.TwoFactorService twoFactor, ICurrentActor actor) =>
+        api.MapPost("/users/{userName}/two-factor/reset", async (string userName, TwoFactorService twoFactor, ICurrentActor actor) =>
         {
             await twoFactor.ResetAsync(await actor.GetAsync(), userName);
             return Results.NoContent();

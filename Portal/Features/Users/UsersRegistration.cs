@@ -1,6 +1,6 @@
 namespace Portal.Features.Users;
 
-/// <summary>Registers this feature's services; <see cref="Infrastructure.Hosting.PortalServices.AddPortal"/> calls each feature's.</summary>
+/// <summary>Registers this feature's services; <see cref="PortalServices.AddPortal"/> calls each feature's.</summary>
 public static class UsersRegistration
 {
     /// <summary>Resellers and users as admins manage them, and two-factor sign-in.</summary>

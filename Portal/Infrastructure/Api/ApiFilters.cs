@@ -13,18 +13,18 @@ internal sealed class ApiExceptionFilter : IEndpointFilter
         {
             return ApiResults.Error(ex.Status, ex.Code, ex.Message, ex.Problems);
         }
-        catch (Portal.Jobs.Mail.UntrustedDataException ex)
+        catch (UntrustedDataException ex)
         {
             return ApiResults.Error(StatusCodes.Status400BadRequest, "data.refused", ex.Message);
         }
-        catch (Portal.Jobs.Mail.UnsafeMailPathException ex)
+        catch (UnsafeMailPathException ex)
         {
             return ApiResults.Error(StatusCodes.Status400BadRequest, "mail.unsafe_name", ex.Message);
         }
-        catch (IOException ex) when (Portal.Jobs.Mail.DiskFull.Is(ex))
+        catch (IOException ex) when (DiskFull.Is(ex))
         {
             // A write here failed for want of space: said plainly, so a move stops (and removes its copy) at once.
-            return ApiResults.Error(Portal.Jobs.Mail.DiskFull.Status, Portal.Jobs.Mail.DiskFull.Code,
+            return ApiResults.Error(DiskFull.Status, DiskFull.Code,
                 $"The mail disk of this node is full ({ex.Message}). Free space on it, or choose another node, and try again.");
         }
     }
@@ -66,7 +66,7 @@ internal sealed class ApiErrorMiddleware(RequestDelegate next, ILogger<ApiErrorM
         }
         catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
         {
-            var message = ex.InnerException is System.Text.Json.JsonException json
+            var message = ex.InnerException is JsonException json
                 ? $"The request body is not what this endpoint takes: {json.Message}"
                 : ex.Message;
             await ApiResults.WriteAsync(context, ex.StatusCode, new ApiError("request.invalid", message + " See the API reference for the expected fields."));

@@ -74,7 +74,7 @@ internal sealed class ApiTokenAuthenticationHandler(
 
     private AuthenticateResult Fail(string code, string message)
     {
-        Portal.Jobs.Common.PortalTelemetry.SignInFailed(Options.Kind == ApiTokenKind.Node ? "node_token" : "api_token", code);
+        PortalTelemetry.SignInFailed(Options.Kind == ApiTokenKind.Node ? "node_token" : "api_token", code);
         Context.Items[FailureKey] = new ApiError(code, message);
         return AuthenticateResult.Fail(message);
     }

@@ -17,7 +17,7 @@ public static class PublicApi
         api.MapGet("/me", async (ICurrentActor current) =>
         {
             var actor = await current.GetAsync();
-            var roles = actor.Principal.FindAll(System.Security.Claims.ClaimTypes.Role).Select(c => c.Value).ToArray();
+            var roles = actor.Principal.FindAll(ClaimTypes.Role).Select(c => c.Value).ToArray();
             return new MeResponse(actor.Name, roles);
         });
 

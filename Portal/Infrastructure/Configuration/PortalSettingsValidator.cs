@@ -106,7 +106,7 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
             {
                 errors.Add("Portal:Development:ReportedVersion is for development and tests only; remove it (or turn on Portal:AllowInsecureHttp on a development node).");
             }
-            else if (!Portal.Features.Nodes.NodeVersion.TryParse(reported, out _))
+            else if (!NodeVersion.TryParse(reported, out _))
             {
                 errors.Add($"Portal:Development:ReportedVersion must be major.minor.patch; \"{reported}\" is not.");
             }
@@ -168,7 +168,7 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
         var colon = value.LastIndexOf(':');
         host = colon > 0 ? value[..colon] : "";
         port = 0;
-        return colon > 0 && int.TryParse(value[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port)
+        return colon > 0 && int.TryParse(value[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out port)
             && port is > 0 and < 65536 && Uri.CheckHostName(host.Trim('[', ']')) != UriHostNameType.Unknown;
     }
 
@@ -199,7 +199,7 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
 
         try
         {
-            using var certificate = Security.PanelCertificate.Load(tls.CertificateFile!, tls.KeyFile!);
+            using var certificate = PanelCertificate.Load(tls.CertificateFile!, tls.KeyFile!);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
         {
@@ -211,7 +211,7 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
     private static void CheckPanelCertificate(PortalSettings options, List<string> errors)
     {
         var nodesZone = options.Dns.NodesZone;
-        if (nodesZone is { Length: > 0 } && !Features.Dns.DomainNames.IsHostName(nodesZone))
+        if (nodesZone is { Length: > 0 } && !DomainNames.IsHostName(nodesZone))
         {
             errors.Add($"Portal:Dns:NodesZone: \"{nodesZone}\" is not a DNS name; give the zone delegated to this node for its nodes' host names, for example nodes.example.net.");
             nodesZone = null;
@@ -227,11 +227,11 @@ public sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
             errors.Add("Portal:Tls:CertificateFromAutoSsl needs Portal:Tls:CertificateFile and Portal:Tls:KeyFile: the files AutoSSL writes the panel's certificate and key to.");
         }
 
-        if (Features.Tls.PanelHost.Of(options) is not { } host)
+        if (PanelHost.Of(options) is not { } host)
         {
             errors.Add("Portal:Tls:CertificateFromAutoSsl needs Portal:PublicUrl with the panel's host name (https://panel.nodes.example.net): the certificate is issued for it.");
         }
-        else if (options.Tls.Acme.Enabled && !(nodesZone is { Length: > 0 } zone && Features.Tls.PanelHost.IsIn(host, zone)))
+        else if (options.Tls.Acme.Enabled && !(nodesZone is { Length: > 0 } zone && PanelHost.IsIn(host, zone)))
         {
             errors.Add($"Portal:Tls:CertificateFromAutoSsl: this node issues its own certificate, proving {host} through DNS-01 in its nodes zone; set Portal:Dns:NodesZone to a zone delegated to this node that {host} lies in.");
         }

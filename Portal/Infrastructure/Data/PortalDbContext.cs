@@ -26,7 +26,7 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options)
 
     public DbSet<ResellerSettings> ResellerSettings => Set<ResellerSettings>();
 
-    public DbSet<Features.Packages.Package> Packages => Set<Features.Packages.Package>();
+    public DbSet<Package> Packages => Set<Package>();
 
     public DbSet<DnsZone> DnsZones => Set<DnsZone>();
 
@@ -42,17 +42,17 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options)
 
     public DbSet<MailboxQuotaWarning> MailboxQuotaWarnings => Set<MailboxQuotaWarning>();
 
-    public DbSet<Features.Alerts.Alert> Alerts => Set<Features.Alerts.Alert>();
+    public DbSet<Alert> Alerts => Set<Alert>();
 
-    public DbSet<Features.Distribution.ChildAccountDeletion> ChildAccountDeletions => Set<Features.Distribution.ChildAccountDeletion>();
+    public DbSet<ChildAccountDeletion> ChildAccountDeletions => Set<ChildAccountDeletion>();
 
-    public DbSet<Features.Passwords.PasswordPolicy> PasswordPolicies => Set<Features.Passwords.PasswordPolicy>();
+    public DbSet<PasswordPolicy> PasswordPolicies => Set<PasswordPolicy>();
 
     public DbSet<PasswordSettings> PasswordSettings => Set<PasswordSettings>();
 
-    public DbSet<Features.Tls.TlsCertificate> TlsCertificates => Set<Features.Tls.TlsCertificate>();
+    public DbSet<TlsCertificate> TlsCertificates => Set<TlsCertificate>();
 
-    public DbSet<Features.Tls.AcmeAccountKey> AcmeAccountKeys => Set<Features.Tls.AcmeAccountKey>();
+    public DbSet<AcmeAccountKey> AcmeAccountKeys => Set<AcmeAccountKey>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

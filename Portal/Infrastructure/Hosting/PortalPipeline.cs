@@ -8,9 +8,9 @@ namespace Portal.Infrastructure.Hosting;
 public static class PortalPipeline
 {
     /// <summary>Only the configured proxies are believed (the framework's default trusts loopback, which is cleared).</summary>
-    private static Microsoft.AspNetCore.Builder.ForwardedHeadersOptions ForwardedHeadersFrom(IEnumerable<string> proxies)
+    private static ForwardedHeadersOptions ForwardedHeadersFrom(IEnumerable<string> proxies)
     {
-        var options = new Microsoft.AspNetCore.Builder.ForwardedHeadersOptions
+        var options = new ForwardedHeadersOptions
         {
             ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto,
         };

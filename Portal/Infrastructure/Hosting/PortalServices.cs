@@ -66,18 +66,18 @@ public static class PortalServices
             .AddPasswords().AddOperations().AddUsers().AddApiTokens().AddAudit().AddNotifications().AddAlerts().AddSelfCheck();
         services.AddSingleton<IAuthorizationHandler, NotOnChildNodeHandler>();
         services.AddSingleton<IAuthorizationHandler, AdminTwoFactorHandler>();
-        services.AddSingleton<Portal.Infrastructure.Api.ApiRateLimits>();
+        services.AddSingleton<ApiRateLimits>();
         services.AddPortalApiDocument();
 
         // Runs before the job server (hosted services start in registration order), so jobs see a migrated database.
         services.AddHostedService<StartupTasks>();
-        services.AddHostedService<Portal.Features.Alerts.AlertWatcher>();
+        services.AddHostedService<AlertWatcher>();
         services.AddPortalJobs(connectionString, settings.Jobs, $"{settings.NodeName}:{Environment.ProcessId}");
 
         // The APIs speak JSON with enums as names, like the node API client; bad requests throw so that
         // ApiErrorMiddleware can answer them in the APIs' error shape.
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
-        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 
         services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", tags: [HealthResponse.Ready])

@@ -34,7 +34,7 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
         await scope.ServiceProvider.GetRequiredService<NodeIdentityService>().EnsureAsync(cancellationToken);
 
         // An operation recorded by a process that was killed before it queued its job gets its job now.
-        var orphans = await scope.ServiceProvider.GetRequiredService<Features.Operations.OperationControl>().QueueOrphansAsync((id, ct) => JobExistsAsync(db, settings.Value.Jobs.Schema, id, ct), cancellationToken);
+        var orphans = await scope.ServiceProvider.GetRequiredService<OperationControl>().QueueOrphansAsync((id, ct) => JobExistsAsync(db, settings.Value.Jobs.Schema, id, ct), cancellationToken);
         if (orphans > 0)
         {
             logger.LogWarning("Queued the job of {Count} operation(s) that this node's previous process recorded and stopped before queueing", orphans);
@@ -43,7 +43,7 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
         // The mail servers' files reflect the database from the first moment on.
         try
         {
-            await scope.ServiceProvider.GetRequiredService<Features.Mail.MailStatePublisher>().RepublishAsync(cancellationToken);
+            await scope.ServiceProvider.GetRequiredService<MailStatePublisher>().RepublishAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is InvalidOperationException or ExternalProgramException or ExternalProgramTimeoutException)
         {
@@ -51,7 +51,7 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
             // /healthz shows the server's state, and a job applies them again in a minute (retried as Hangfire retries).
             logger.LogError(ex, "The mail servers did not take this node's mail state at start-up; trying again in a minute");
             scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>()
-                .Schedule<Features.Mail.MailStatePublisher>(p => p.RepublishAsync(CancellationToken.None), TimeSpan.FromMinutes(1));
+                .Schedule<MailStatePublisher>(p => p.RepublishAsync(CancellationToken.None), TimeSpan.FromMinutes(1));
         }
 
         if (settings.Value.Bootstrap.AdminPasswordFile is { Length: > 0 } passwordFile)
@@ -73,16 +73,16 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
         // Registered here, in one place, so every node keeps its children's status current.
         var recurring = scope.ServiceProvider.GetRequiredService<IRecurringJobManager>();
         Register(() => recurring.AddOrUpdate<NodeHealthJob>(NodeHealthJob.RecurringId, job => job.CheckAllAsync(CancellationToken.None), Cron.Minutely()));
-        Register(() => recurring.AddOrUpdate<Features.Mail.MailUsageService>(Features.Mail.MailUsageService.RecurringId, u => u.RunAsync(CancellationToken.None), settings.Value.Mail.UsageSchedule));
-        Register(() => recurring.AddOrUpdate<Features.Tls.AutoSslService>(Features.Tls.AutoSslService.RecurringId, a => a.RunDueAsync(CancellationToken.None), settings.Value.Tls.Acme.Schedule));
+        Register(() => recurring.AddOrUpdate<MailUsageService>(MailUsageService.RecurringId, u => u.RunAsync(CancellationToken.None), settings.Value.Mail.UsageSchedule));
+        Register(() => recurring.AddOrUpdate<AutoSslService>(AutoSslService.RecurringId, a => a.RunDueAsync(CancellationToken.None), settings.Value.Tls.Acme.Schedule));
         // Zones whose publication failed (or that changed while the DNS server was away) are published again.
-        if (scope.ServiceProvider.GetRequiredService<Features.Dns.DnsPublisher>().Enabled)
+        if (scope.ServiceProvider.GetRequiredService<DnsPublisher>().Enabled)
         {
-            Register(() => recurring.AddOrUpdate<Features.Dns.DnsPublisher>(Features.Dns.DnsPublisher.RecurringId, p => p.PublishDueAsync(CancellationToken.None), Cron.Minutely()));
+            Register(() => recurring.AddOrUpdate<DnsPublisher>(DnsPublisher.RecurringId, p => p.PublishDueAsync(CancellationToken.None), Cron.Minutely()));
         }
         else
         {
-            Register(() => recurring.RemoveIfExists(Features.Dns.DnsPublisher.RecurringId));
+            Register(() => recurring.RemoveIfExists(DnsPublisher.RecurringId));
         }
     }
 
@@ -126,8 +126,8 @@ internal sealed class StartupTasks(IServiceProvider services, IOptions<PortalSet
             File.Delete(tokenFile);
         }
 
-        var actor = new Actor(admin.Id, admin.UserName!, null, new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
-            [new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.Role, PortalRoles.Admin)], "bootstrap")));
+        var actor = new Actor(admin.Id, admin.UserName!, null, new ClaimsPrincipal(new ClaimsIdentity(
+            [new Claim(ClaimTypes.Role, PortalRoles.Admin)], "bootstrap")));
         var created = await tokens.CreateAsync(actor, ApiTokenKind.User, "bootstrap (Portal:Bootstrap:AdminApiTokenFile)", null, ct);
         WriteSecretFile(tokenFile, created.Secret);
         logger.LogInformation("Created an API token for {UserName} into the bootstrap token file", admin.UserName);

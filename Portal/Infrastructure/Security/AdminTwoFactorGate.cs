@@ -23,10 +23,10 @@ public static class AdminTwoFactorGate
         await next(context);
     });
 
-    internal static async Task<bool> HasTwoFactorAsync(IServiceScopeFactory scopes, System.Security.Claims.ClaimsPrincipal principal)
+    internal static async Task<bool> HasTwoFactorAsync(IServiceScopeFactory scopes, ClaimsPrincipal principal)
     {
         await using var scope = scopes.CreateAsyncScope();
-        var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<PortalUser>>();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
         return await users.GetUserAsync(principal) is { TwoFactorEnabled: true };
     }
 }

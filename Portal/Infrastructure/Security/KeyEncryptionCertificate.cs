@@ -37,7 +37,7 @@ public sealed class KeyEncryptionCertificate
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
-            throw new Hosting.PortalConfigurationException(
+            throw new PortalConfigurationException(
                 $"Portal:DataProtection:CertificateFile: {path} could not be made or read ({ex.Message}). Give a file this node's user may create, or restore the node's own from its backup.");
         }
     }

@@ -82,7 +82,7 @@ public sealed class PanelCertificate(IOptions<PortalSettings> settings, TimeProv
     {
         if (_selfSigned is null)
         {
-            var host = Features.Tls.PanelHost.Of(settings.Value) ?? "localhost";
+            var host = PanelHost.Of(settings.Value) ?? "localhost";
             using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             var request = new CertificateRequest($"CN={host}", key, HashAlgorithmName.SHA256);
             var names = new SubjectAlternativeNameBuilder();

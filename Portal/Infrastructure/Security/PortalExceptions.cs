@@ -3,7 +3,7 @@ namespace Portal.Infrastructure.Security;
 /// <summary>
 /// What Portal's rules answer instead of doing what was asked: the message says what is wrong and what to do, the code
 /// is stable for API clients (for example <c>account.suspended</c>), and the status is what the API answers. Pages
-/// catch this one type and show the message; <see cref="Api.ApiExceptionFilter"/> turns it into the API's error.
+/// catch this one type and show the message; <see cref="ApiExceptionFilter"/> turns it into the API's error.
 /// </summary>
 public abstract class PortalException(string message, string code, int status, IReadOnlyList<string>? problems = null) : Exception(message)
 {

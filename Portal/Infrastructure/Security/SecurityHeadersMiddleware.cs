@@ -6,7 +6,7 @@ namespace Portal.Infrastructure.Security;
 /// ships inline scripts, so its pages get a policy of their own. Every HTTPS answer (served here, or by a trusted proxy
 /// that terminates TLS) tells browsers to keep to HTTPS for <c>Portal:Tls:HstsMaxAge</c>.
 /// </summary>
-internal sealed class SecurityHeadersMiddleware(RequestDelegate next, Microsoft.Extensions.Options.IOptions<Configuration.PortalSettings> settings)
+internal sealed class SecurityHeadersMiddleware(RequestDelegate next, IOptions<PortalSettings> settings)
 {
     private readonly string? _strictTransportSecurity = settings.Value.Tls.HstsMaxAge > TimeSpan.Zero
         ? $"max-age={(long)settings.Value.Tls.HstsMaxAge.TotalSeconds}"
@@ -48,7 +48,7 @@ internal sealed class SecurityHeadersMiddleware(RequestDelegate next, Microsoft.
 /// </summary>
 internal sealed class CircuitOriginMiddleware(RequestDelegate next, ILogger<CircuitOriginMiddleware> logger)
 {
-    public Task InvokeAsync(HttpContext context, Microsoft.Extensions.Options.IOptions<Configuration.PortalSettings> settings)
+    public Task InvokeAsync(HttpContext context, IOptions<PortalSettings> settings)
     {
         var origin = context.Request.Headers.Origin.ToString();
         if (origin.Length > 0 && !IsAllowed(origin, context.Request, settings.Value))
@@ -61,7 +61,7 @@ internal sealed class CircuitOriginMiddleware(RequestDelegate next, ILogger<Circ
         return next(context);
     }
 
-    internal static bool IsAllowed(string origin, HttpRequest request, Configuration.PortalSettings settings)
+    internal static bool IsAllowed(string origin, HttpRequest request, PortalSettings settings)
     {
         var own = $"{request.Scheme}://{request.Host}";
         if (string.Equals(origin, own, StringComparison.OrdinalIgnoreCase))

@@ -25,7 +25,7 @@ public static class SignInThrottle
             {
                 context.HttpContext.Response.Headers.RetryAfter = "60";
                 context.HttpContext.Response.Redirect(Path + "?throttled=1");
-                Jobs.Common.PortalTelemetry.SignInFailed("password", "throttled");
+                PortalTelemetry.SignInFailed("password", "throttled");
                 return ValueTask.CompletedTask;
             };
             options.GlobalLimiter = PartitionedRateLimiter.CreateChained(
