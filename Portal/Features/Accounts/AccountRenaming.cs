@@ -198,7 +198,7 @@ public sealed class AccountRenaming(
         var twin = await db.Accounts.SingleOrDefaultAsync(a => a.Username == username && a.ParentNodeId == parent.NodeId, ct);
         if (twin is null && await db.Accounts.AsNoTracking().SingleOrDefaultAsync(a => a.Username == newUsername && a.ParentNodeId == parent.NodeId, ct) is { } done)
         {
-            return AccountService.TwinOf(done); // asked again after it was made
+            return AccountTwins.TwinOf(done); // asked again after it was made
         }
 
         if (twin is null)
@@ -220,7 +220,7 @@ public sealed class AccountRenaming(
         await db.SaveChangesAsync(ct);
         orders.Invalidate();
         await audit.RecordAsync(parentActor, "account.twin.rename", newUsername, AuditOutcome.Succeeded, $"Was {username}.", ct);
-        return AccountService.TwinOf(twin);
+        return AccountTwins.TwinOf(twin);
     }
 
     public async Task<AccountTwin> ChangeTwinDomainAsync(Actor parentActor, string username, string newDomain, CancellationToken ct = default)
@@ -236,10 +236,10 @@ public sealed class AccountRenaming(
         IReadOnlyList<string> oldAddresses;
         await using (var db = await dbFactory.CreateDbContextAsync(ct))
         {
-            var twin = await AccountService.FindTwinAsync(db, parent, settings.Value.NodeName, username, ct);
+            var twin = await AccountTwins.FindTwinAsync(db, parent, settings.Value.NodeName, username, ct);
             if (twin.Domain == newDomain)
             {
-                return AccountService.TwinOf(twin); // asked again after it was made
+                return AccountTwins.TwinOf(twin); // asked again after it was made
             }
 
             if (await db.Accounts.AnyAsync(a => a.Domain == newDomain, ct))
@@ -271,7 +271,7 @@ public sealed class AccountRenaming(
         mail.FinishDomainMove(oldDomain, newDomain);
         await audit.RecordAsync(parentActor, "account.twin.domain", username, AuditOutcome.Succeeded, $"{oldDomain} -> {newDomain}.", ct);
         await using var read = await dbFactory.CreateDbContextAsync(ct);
-        return AccountService.TwinOf(await read.Accounts.AsNoTracking().SingleAsync(a => a.Username == username && a.ParentNodeId == parent.NodeId, ct));
+        return AccountTwins.TwinOf(await read.Accounts.AsNoTracking().SingleAsync(a => a.Username == username && a.ParentNodeId == parent.NodeId, ct));
     }
 
     // --- shared ---

@@ -7,6 +7,7 @@ public static class AccountsRegistration
     public static IServiceCollection AddAccounts(this IServiceCollection services)
     {
         services.AddSingleton<AccountService>();
+        services.AddSingleton<AccountTwins>();
         services.AddSingleton<AccountQueries>();
         services.AddSingleton<AccountOrderCache>();
         services.AddSingleton<MailNodes>();

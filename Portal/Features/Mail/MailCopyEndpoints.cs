@@ -147,13 +147,13 @@ public static class MailCopyEndpoints
             return Results.Empty;
         });
 
-        mail.MapPut("/redirect", async (string username, MailRedirect redirect, HttpContext http, AccountService accounts, CancellationToken ct) =>
+        mail.MapPut("/redirect", async (string username, MailRedirect redirect, HttpContext http, AccountTwins accounts, CancellationToken ct) =>
         {
             await accounts.SetTwinMailRedirectAsync(TwinResolver.Actor(http), username, redirect.Address, ct);
             return new NodeApiOk();
         });
 
-        mail.MapPut("/kept-until", async (string username, TwinKeptUntil kept, HttpContext http, AccountService accounts, CancellationToken ct) =>
+        mail.MapPut("/kept-until", async (string username, TwinKeptUntil kept, HttpContext http, AccountTwins accounts, CancellationToken ct) =>
         {
             await accounts.SetTwinKeptUntilAsync(TwinResolver.Actor(http), username, kept.Until, ct);
             return new NodeApiOk();

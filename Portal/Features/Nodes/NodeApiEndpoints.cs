@@ -39,16 +39,16 @@ public static class NodeApiEndpoints
             return node.ToInfo();
         });
 
-        parent.MapGet("/accounts/existence", async (string username, string domain, AccountService accounts, CancellationToken ct) =>
+        parent.MapGet("/accounts/existence", async (string username, string domain, AccountTwins accounts, CancellationToken ct) =>
             await accounts.ExistenceAsync(username, domain, ct));
 
-        parent.MapPost("/accounts", async (AccountTwin twin, AccountService accounts, HttpContext http, CancellationToken ct) =>
+        parent.MapPost("/accounts", async (AccountTwin twin, AccountTwins accounts, HttpContext http, CancellationToken ct) =>
             await accounts.CreateTwinAsync(NodeActor(http, "parent"), twin, ct));
 
-        parent.MapGet("/accounts/{username}", async (string username, AccountService accounts, CancellationToken ct) =>
+        parent.MapGet("/accounts/{username}", async (string username, AccountTwins accounts, CancellationToken ct) =>
             await accounts.GetTwinAsync(username, ct) ?? throw new PortalNotFoundException($"There is no twin of account {username} here."));
 
-        parent.MapPut("/accounts/{username}", async (string username, AccountTwin twin, AccountService accounts, HttpContext http, CancellationToken ct) =>
+        parent.MapPut("/accounts/{username}", async (string username, AccountTwin twin, AccountTwins accounts, HttpContext http, CancellationToken ct) =>
             await accounts.UpdateTwinAsync(NodeActor(http, "parent"), twin with { Username = username }, ct));
 
         parent.MapPost("/accounts/{username}/rename", async (string username, TwinRename rename, AccountRenaming renaming, HttpContext http, CancellationToken ct) =>
@@ -57,7 +57,7 @@ public static class NodeApiEndpoints
         parent.MapPost("/accounts/{username}/domain", async (string username, TwinDomainChange change, AccountRenaming renaming, HttpContext http, CancellationToken ct) =>
             await renaming.ChangeTwinDomainAsync(NodeActor(http, "parent"), username, change.NewDomain, ct));
 
-        parent.MapDelete("/accounts/{username}", async (string username, AccountService accounts, MailCertificates certificates, HttpContext http, CancellationToken ct) =>
+        parent.MapDelete("/accounts/{username}", async (string username, AccountTwins accounts, MailCertificates certificates, HttpContext http, CancellationToken ct) =>
         {
             await accounts.DeleteTwinAsync(NodeActor(http, "parent"), username, ct);
             // Its certificate went with it (the row cascades): no longer presented here.
