@@ -193,7 +193,7 @@ public sealed class AccountRenaming(
 
     public async Task<AccountTwin> RenameTwinAsync(Actor parentActor, string username, string newUsername, CancellationToken ct = default)
     {
-        var parent = await RequireParentAsync(ct);
+        var parent = await AccountTwins.RequireParentAsync(identity, ct);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var twin = await db.Accounts.SingleOrDefaultAsync(a => a.Username == username && a.ParentNodeId == parent.NodeId, ct);
         if (twin is null && await db.Accounts.AsNoTracking().SingleOrDefaultAsync(a => a.Username == newUsername && a.ParentNodeId == parent.NodeId, ct) is { } done)
@@ -225,7 +225,7 @@ public sealed class AccountRenaming(
 
     public async Task<AccountTwin> ChangeTwinDomainAsync(Actor parentActor, string username, string newDomain, CancellationToken ct = default)
     {
-        var parent = await RequireParentAsync(ct);
+        var parent = await AccountTwins.RequireParentAsync(identity, ct);
         // Another node's input: a domain as Portal writes it (ASCII, lowercase), nothing else.
         if (!DomainNames.TryNormalize(newDomain, out var normalized, out _) || normalized != newDomain || !MailRules.IsDomain(newDomain))
         {
@@ -408,12 +408,6 @@ public sealed class AccountRenaming(
             // The new zone is published by the minute's job; the old one is named in the log for its removal.
             logger.LogWarning(ex, "The zone change of {Account} from {Old} could not be published yet", row.Username, oldDomain);
         }
-    }
-
-    private async Task<NodeParentInfo> RequireParentAsync(CancellationToken ct)
-    {
-        var node = await identity.GetAsync(ct);
-        return node.Parent ?? throw new PortalConflictException($"Node {node.Name} is not a child node: no parent may keep accounts here.", code: "node.not_child");
     }
 
     private static void Require(IdentityResult result)

@@ -26,7 +26,7 @@ public sealed class AccountTwins(
 
     public async Task<AccountTwin> CreateTwinAsync(Actor parentActor, AccountTwin twin, CancellationToken cancellationToken = default)
     {
-        var parent = await RequireParentAsync(cancellationToken);
+        var parent = await RequireParentAsync(identity, cancellationToken);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var existing = await db.Accounts.SingleOrDefaultAsync(a => a.Username == twin.Username, cancellationToken);
         if (existing is { } same && same.ParentNodeId == parent.NodeId && same.Domain == twin.Domain)
@@ -68,7 +68,7 @@ public sealed class AccountTwins(
 
     public async Task<AccountTwin> UpdateTwinAsync(Actor parentActor, AccountTwin twin, CancellationToken cancellationToken = default)
     {
-        var parent = await RequireParentAsync(cancellationToken);
+        var parent = await RequireParentAsync(identity, cancellationToken);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var account = await FindTwinAsync(db, parent, settings.Value.NodeName, twin.Username, cancellationToken);
         var status = AccountSuspension.ParseStatus(twin.Status, $"The parent {parent.Name}");
@@ -90,7 +90,7 @@ public sealed class AccountTwins(
 
     public async Task<AccountTwin?> GetTwinAsync(string username, CancellationToken cancellationToken = default)
     {
-        var parent = await RequireParentAsync(cancellationToken);
+        var parent = await RequireParentAsync(identity, cancellationToken);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var account = await db.Accounts.AsNoTracking().SingleOrDefaultAsync(a => a.Username == username && a.ParentNodeId == parent.NodeId, cancellationToken);
         return account is null ? null : TwinOf(account);
@@ -98,7 +98,7 @@ public sealed class AccountTwins(
 
     public async Task DeleteTwinAsync(Actor parentActor, string username, CancellationToken cancellationToken = default)
     {
-        var parent = await RequireParentAsync(cancellationToken);
+        var parent = await RequireParentAsync(identity, cancellationToken);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var deleted = await db.Accounts.Where(a => a.Username == username && a.ParentNodeId == parent.NodeId).ExecuteDeleteAsync(cancellationToken);
         if (deleted > 0)
@@ -115,7 +115,7 @@ public sealed class AccountTwins(
     /// </summary>
     public async Task SetTwinMailRedirectAsync(Actor parentActor, string username, string? address, CancellationToken cancellationToken = default)
     {
-        var parent = await RequireParentAsync(cancellationToken);
+        var parent = await RequireParentAsync(identity, cancellationToken);
         if (address is not null && !ReportedAddress.IsAcceptable(address))
         {
             throw new PortalValidationException($"\"{MailRules.Printable(address)}\" is not an IPv4 address; mail of {username} can only be sent on to a node's public address.", code: "mail.redirect_invalid");
@@ -153,7 +153,7 @@ public sealed class AccountTwins(
     /// </summary>
     public async Task SetTwinKeptUntilAsync(Actor parentActor, string username, DateTimeOffset? until, CancellationToken cancellationToken = default)
     {
-        var parent = await RequireParentAsync(cancellationToken);
+        var parent = await RequireParentAsync(identity, cancellationToken);
         var now = clock.GetUtcNow();
         if (until is { } date && (date < now.AddDays(-1) || date > now + MaxKeptFor))
         {
@@ -185,7 +185,8 @@ public sealed class AccountTwins(
         return new AccountExistence(usernameTaken, domainTaken, formerParents);
     }
 
-    private async Task<NodeParentInfo> RequireParentAsync(CancellationToken ct)
+    /// <summary>This node's parent; refused on a node that has none (no parent may keep accounts here).</summary>
+    internal static async Task<NodeParentInfo> RequireParentAsync(NodeIdentityService identity, CancellationToken ct)
     {
         var node = await identity.GetAsync(ct);
         return node.Parent ?? throw new PortalConflictException($"Node {node.Name} is not a child node: no parent may keep accounts here.", code: "node.not_child");
